@@ -1,0 +1,154 @@
+"""Settings: one table drives the defaults, config.toml, ``--help`` and the docs.
+
+Precedence, as click documents it: command-line option > ``CABLESEARCH_<NAME>`` environment
+variable > config.toml > the default in SETTINGS. Configuration is resolved once, at the edge
+(CLI or web start-up), and passed in as a ``Config``; no other module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("index_dir", "index", "Folder holding the Whoosh index and its bookkeeping."),
+    Setting("watch_dirs", ["samples"], "Folders the indexing daemon watches (recursively)."),
+    Setting("host", "127.0.0.1", "Address the web server binds to."),
+    Setting("port", 8080, "Port the web server listens on."),
+    Setting("lock_timeout", 30.0, "Seconds a writer waits for the index lock before giving up."),
+    Setting("settle_seconds", 0.25, "A changed file is indexed once its size and mtime have been "
+            "stable this long."),
+    Setting("batch_seconds", 0.5, "The daemon commits at most this often during a burst."),
+    Setting("rescan_seconds", 600.0, "The daemon re-scans its folders this often (0: never) to "
+            "catch events the OS dropped."),
+    Setting("query_time_limit", 2.0, "Seconds a search may run before it is stopped."),
+    Setting("page_size", 10, "Hits per page when none is asked for."),
+    Setting("max_page_size", 100, "Largest page size a search may ask for."),
+    Setting("procs", 2, "Processes used for parsing and analysis when indexing in bulk."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+ENV_PREFIX = "CABLESEARCH_"
+CONFIG_ENV = "CABLESEARCH_CONFIG"
+
+
+@dataclass(frozen=True)
+class Config:
+    index_dir: Path = Path("index")
+    watch_dirs: tuple[Path, ...] = (Path("samples"),)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    lock_timeout: float = 30.0
+    settle_seconds: float = 0.25
+    batch_seconds: float = 0.5
+    rescan_seconds: float = 600.0
+    query_time_limit: float = 2.0
+    page_size: int = 10
+    max_page_size: int = 100
+    procs: int = 2
+    source: str = field(default="defaults", compare=False)  # where the file settings came from
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    default = _BY_NAME[name].default
+    try:
+        if name == "watch_dirs":
+            if isinstance(value, str):
+                value = [v for v in value.split(os.pathsep) if v]
+            if not isinstance(value, (list, tuple)):
+                raise TypeError
+            return tuple(Path(str(v)).expanduser() for v in value)
+        if name == "index_dir":
+            return Path(str(value)).expanduser()
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            result = float(value)
+            if result < 0:
+                raise ValueError
+            return result
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{origin}: setting {name!r} has the value {value!r}, which is not a valid "
+            f"{type(default).__name__}; fix it or remove it to use the default {default!r}"
+        ) from None
+
+
+def default_config_path() -> Path:
+    """config.toml in the current folder, the file the project ships with its defaults."""
+    return Path("config.toml")
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Resolve settings: overrides (CLI) > env ``CABLESEARCH_*`` > config file > defaults.
+
+    ``path`` None means ``$CABLESEARCH_CONFIG`` or ./config.toml when it exists. An explicit path
+    that does not exist is an error; a missing ./config.toml is not.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    source = "defaults"
+    explicit = path is not None or CONFIG_ENV in env
+    cfg_path = Path(path) if path is not None else Path(env.get(CONFIG_ENV, "config.toml"))
+    if cfg_path.exists():
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"{cfg_path}: not a valid TOML file ({exc}); fix or remove it") from None
+        section = data.get("cablesearch", data)
+        for key, value in section.items():
+            if key not in _BY_NAME:
+                known = ", ".join(sorted(_BY_NAME))
+                raise ConfigError(f"{cfg_path}: unknown setting {key!r}; known settings: {known}")
+            values[key] = _coerce(key, value, str(cfg_path))
+        source = str(cfg_path)
+    elif explicit:
+        raise ConfigError(f"{cfg_path}: config file not found; check the path or unset {CONFIG_ENV}")
+    for s in SETTINGS:
+        env_name = ENV_PREFIX + s.name.upper()
+        if env_name in env:
+            values[s.name] = _coerce(s.name, env[env_name], f"environment variable {env_name}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value, f"option --{key.replace('_', '-')}")
+    names = {f.name for f in fields(Config)}
+    return Config(source=source, **{k: v for k, v in values.items() if k in names})
+
+
+def render_config_toml() -> str:
+    """The text of a config.toml holding every setting at its default, with its help."""
+    lines = ["# cablesearch settings. Precedence: command line > CABLESEARCH_<NAME> > this file > default.", ""]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        value = s.default
+        if isinstance(value, str):
+            rendered = f'"{value}"'
+        elif isinstance(value, list):
+            rendered = "[" + ", ".join(f'"{v}"' for v in value) + "]"
+        else:
+            rendered = repr(value)
+        lines.append(f"{s.name} = {rendered}")
+        lines.append("")
+    return "\n".join(lines)
