@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Per-field accuracy of the telegram field extraction against truth.jsonl.
+
+Runs ``parse.telegram.extract`` directly (no container readers) over a cablegate folder
+(default ../shared/corpus/cablegate) in two forms:
+
+- telegram: ``telegram/ID.txt`` split by ``split_telegram``; nothing pre-filled, so the
+  reference ID, created, classification and origin must be derived from the text;
+- page: ``page/ID.txt``, the page form with the body run together; the header is the block
+  between the table and the classification line, and the table's values are pre-filled as a
+  container would.
+
+Prints, per form and field, how many cables were right, and with ``-v`` the misses. Also
+prints the median and p95 time of ``extract`` per cable.
+
+  benchmarks/accuracy.py [CORPUS_DIR] [-v FIELD]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cablesearch.model import Cable  # noqa: E402
+from cablesearch.parse.telegram import extract, split_telegram  # noqa: E402
+
+FIELDS = ("reference_id", "created", "created_hour", "classification", "origin", "subject", "tags")
+
+
+def page_parts(text: str) -> tuple[Cable, str, str]:
+    """A crude page reader for measuring: the table row pre-filled, header and body split."""
+    lines = text.splitlines()
+    cable = Cable()
+    i = next(k for k, line in enumerate(lines) if line.startswith("Reference ID |"))
+    row = [c.strip() for c in lines[i + 2].split("|")]
+    cable.reference_id, cable.classification, cable.origin = row[0], row[3], row[4]
+    cable.created = datetime.strptime(row[1], "%Y-%m-%d %H:%M")
+    cable.released = datetime.strptime(row[2], "%Y-%m-%d %H:%M")
+    rest = lines[i + 3:]
+    if rest and rest[0].startswith("Appears in"):
+        rest = rest[1:]
+    cls = re.compile(r"^\s*(?:S\s?E\s?C|C\s?O\s?N\s?F|U\s?N\s?C\s?L|E C R E T|This record)")
+    j = next((k for k, line in enumerate(rest) if cls.match(line)), 0)
+    return cable, "\n".join(rest[:j]), "\n".join(rest[j:])
+
+
+def check(cable: Cable, t: dict) -> dict[str, bool]:
+    created = cable.created.strftime("%Y-%m-%d %H:%M") if cable.created else None
+    res = {
+        "reference_id": cable.reference_id == t["reference_id"],
+        "created": created == t["created"],
+        "created_hour": bool(created) and created[:13] == t["created"][:13],
+        "classification": cable.classification == t["classification"],
+        "origin": cable.origin == t["origin"],
+        "subject": bool(cable.subject) and cable.subject.startswith(t["subject"].strip())
+        if t["subject"] else True,
+        "tags": set(cable.tags) == set(t["tags"]) if t["tags"] else True,
+    }
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus", nargs="?", type=Path, default=ROOT.parent / "shared" / "corpus" / "cablegate")
+    ap.add_argument("-v", "--verbose", action="append", default=[], help="print misses of FIELD")
+    args = ap.parse_args()
+    truth = [json.loads(line) for line in open(args.corpus / "truth.jsonl", encoding="utf-8")]
+    for form in ("telegram", "page"):
+        right = {f: 0 for f in FIELDS}
+        times: list[float] = []
+        n = 0
+        for t in truth:
+            path = args.corpus / form / f"{t['reference_id']}.txt"
+            if not path.exists():
+                continue
+            text = path.read_text(encoding="utf-8")
+            if form == "telegram":
+                header, body = split_telegram(text)
+                cable = Cable()
+            else:
+                cable, header, body = page_parts(text)
+            t0 = time.perf_counter()
+            extract(header, body, cable)
+            times.append(time.perf_counter() - t0)
+            n += 1
+            for f, ok in check(cable, t).items():
+                right[f] += ok
+                if not ok and f in args.verbose:
+                    got = getattr(cable, f if f != "created_hour" else "created")
+                    want = t[f if f != "created_hour" else "created"]
+                    print(f"  {form} {t['reference_id']} {f}: got {got!r} want {want!r}")
+        print(f"{form}: {n} cables")
+        for f in FIELDS:
+            print(f"  {f:15s} {right[f]:4d}/{n}  {100 * right[f] / max(n, 1):6.2f}%")
+        times.sort()
+        print(f"  extract: median {statistics.median(times) * 1e3:.3f} ms, "
+              f"p95 {times[int(len(times) * 0.95)] * 1e3:.3f} ms, max {times[-1] * 1e3:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,633 @@
+"""Field extraction from a cable's telegram text: the header block and the body.
+
+``extract(header, body, cable)`` fills a :class:`~cablesearch.model.Cable` from the routing
+header (date-time group, FM, TO, INFO) and from the body (classification line, E.O. 12958 line,
+TAGS, SUBJECT, REF, Classified By, summary, signers). It works on line-broken text (telegram,
+HTML and CSV forms) and on the page form, where everything after the SUBJECT line is run
+together on one line. Values the container already set (the page table's reference ID, dates,
+classification and origin) are kept; where the telegram says otherwise a warning says so.
+
+Only the first few kilobytes of the body are searched for the opening fields, and the last few
+hundred characters for the signer, so a cable costs about the same whatever its length.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from cablesearch.model import Cable
+from cablesearch.parse.ids import canonical_id, make_id, parse_refs, post_token
+from cablesearch.parse.origin import origin_from_fm, origin_from_post
+
+__all__ = ["extract", "split_telegram", "read_metadata", "parse_dtg", "clean_body",
+           "remove_page_breaks"]
+
+_TOP = 8000          # characters of the body searched for the opening fields
+_TAIL = 600          # characters at the end searched for the signer
+
+_MONTHS = {m: i for i, m in enumerate(
+    "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
+_MONTHS.update({"SEPT": 9})
+
+# --------------------------------------------------------------------------------------------
+# header
+
+_DTG = re.compile(r"(?<![0-9A-Z])(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|\d{2})(?!\d)")
+_HEADER_DTG = re.compile(r"^\s*(?:[A-Z]{1,2}\s+){0,2}(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|\d{2})\b",
+                         re.M)
+_FM = re.compile(r"^\s*FM:?\s+(.+?)\s*$", re.M)
+_ROUTING = re.compile(r"^\s*(?:[A-Z0-9]{4,8}/)")
+_PRECEDENCE_TAIL = re.compile(
+    r"(?:\s+(?:IMMEDIATE|PRIORITY|ROUTINE|FLASH|NIACT|CRITIC))+(?:\s+\d+)?\s*$|\s+\d{1,5}\s*$")
+_HEADER_STOP = re.compile(r"^(?:BT|NNNN|ZEN|ZFR|XMT)\b")
+
+
+def _year4(yy: str) -> int:
+    y = int(yy)
+    if len(yy) == 4:
+        return y
+    return 1900 + y if y > 50 else 2000 + y
+
+
+def parse_dtg(text: str) -> datetime | None:
+    """The first date-time group in ``text`` (``101633Z NOV 08`` → 2008-11-10 16:33), or None."""
+    m = _DTG.search(text)
+    return _dtg_from_match(m) if m else None
+
+
+def _dtg_from_match(m: re.Match[str]) -> datetime | None:
+    day, hh, mm, mon, yy = m.groups()
+    month = _MONTHS.get(mon.upper())
+    if not month:
+        return None
+    try:
+        return datetime(_year4(yy), month, int(day), int(hh), int(mm))
+    except ValueError:
+        return None
+
+
+def _addressee(line: str) -> str:
+    s = _ROUTING.sub("", line.strip())
+    s = _PRECEDENCE_TAIL.sub("", s).strip()
+    return s
+
+
+def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[str]]:
+    """(created, FM text, TO list, INFO list) from a routing header."""
+    created = None
+    m = _HEADER_DTG.search(header)
+    if m:
+        created = _dtg_from_match(m)
+    fm = ""
+    to: list[str] = []
+    info: list[str] = []
+    target: list[str] | None = None
+    for raw in header.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if _HEADER_STOP.match(line):
+            target = None
+            continue
+        if line.startswith("FM ") or line.startswith("FM:"):
+            fm = line[3:].strip(" :")
+            target = None
+            continue
+        if line.startswith("TO ") or line.startswith("TO:"):
+            target = to
+            line = line[3:].strip(" :")
+        elif line.startswith("INFO ") or line.startswith("INFO:") or line == "INFO":
+            target = info
+            line = line[4:].strip(" :")
+        if target is not None and line:
+            name = _addressee(line)
+            if name:
+                target.append(name)
+    return created, fm, to, info
+
+
+# --------------------------------------------------------------------------------------------
+# body: opening fields
+
+_SPACED = {
+    "SECRET": r"S\s?E\s?C\s?R\s?E\s?T",
+    "CONFIDENTIAL": r"C\s?O\s?N\s?F\s?I\s?D\s?E\s?N\s?T\s?I\s?A\s?L",
+    "UNCLASSIFIED": r"U\s?N\s?C\s?L\s?A\s?S(?:\s?S\s?I\s?F\s?I\s?E\s?D)?",
+}
+_CLASS_LINE = re.compile(
+    r"^[ \t]*(?P<cls>" + "|".join(f"(?P<{k}>{v})" for k, v in _SPACED.items())
+    + r"|(?P<TRUNC>E\sC\sR\sE\sT|O\sN\sF\sI\sD\sE\sN\sT\sI\sA\sL|N\sC\sL\sA\sS\sS\sI\sF\sI\sE\sD)"
+    + r"|(?P<LOU>LIMITED\s+OFFICIAL\s+USE))"
+    + r"(?:\s*//?\s*(?P<caveat>NOFORN|NOFORM|SENSITIVE|SBU|FOUO|EXDIS|NODIS|LIMDIS))?"
+    + r"(?:\s+(?:NOFORN|SENSITIVE|EXDIS|NODIS|LIMDIS|SBU|CORRECTED\s+COPY|NOFORN\s+NOFORN))*"
+    + r"(?:\s+(?:SECTION|SECTIOIN|SECTON|SECION)\s+(?P<sec>\d+)\s+OF\s+(?P<of>\d+))?"
+    + r"\s+(?P<post>[A-Z][A-Z .'\-]*?)\s+(?P<num>\d{1,7})\b[^\n]*$",
+    re.M,
+)
+_CLASS_WORD = re.compile(
+    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r"|LIMITED OFFICIAL USE|UNCLAS)\b", re.M)
+
+_EO = re.compile(r"(?:^|\s)E\.?\s?O\.?\s*1\d{4}\s*:?\s*(?P<rest>[^\n]*)", re.I)
+_DECL = re.compile(r"^(?:DECL(?:ASSIFY)?\s*(?:ON)?\s*:?\s*)?(?P<v>.*)$", re.I)
+_DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
+_DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
+
+_TAGS = re.compile(r"(?:^|(?<=\s))TAGS\s*:?[ \t]*(?P<v>[^\n]*)", re.M)
+_TAG_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_SUBJECT = re.compile(r"(?:^|(?<=\s))(?:SUBJECT|SUBJ)\s*:\s*", re.M)
+_SUBJECT_LOOSE = re.compile(r"^\s*SUBJECT\s+(?=\S)", re.M)
+
+# Where the subject (and the REF block) ends.
+_END_STRONG = re.compile(
+    r"(?:^|\s)(?:REF(?:S|TEL|TELS)?\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b)"
+)
+_END_WEAK = re.compile(
+    r"\n[ \t]*\n|(?:^|\s)(?:"
+    r"REF(?:S|TEL|TELS)?\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|"
+    r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\d{1,2}\.\s+(?=[A-Z])|"
+    r"-{3,}|={3,}|_{3,}|\*{3,}|X{6,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|"
+    r"(?:THIS|This)\s+(?:IS|is)\s+(?:AN?|a|an)\s|PLEASE\s|Please\s|"
+    r"SIPDIS\b|NOFORN\b|SENSITIVE\b|E\.O\.\s*1\d{4}|TAGS\s*:)"
+)
+_REF = re.compile(r"(?:^|(?<=\s))REF(?:S|TEL|TELS)?\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.)]|\())")
+_REF_END = re.compile(
+    r"\n[ \t]*\n(?![ \t]*[A-Z][.)] )|(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
+    r"Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|\(U\)\s+Classified|"
+    r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|(?<![A-Z])1\s*\.\s+(?=[A-Z][a-z])|"
+    r"-{5,}|={5,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|SUMMARY\s+AND|Summary\s+and|"
+    r"(?:THIS|This)\s+(?:IS|is)\s+|PLEASE\s+PASS|SUBJECT\s*:)"
+)
+_CLASSIFIED_BY = re.compile(r"(?:^|(?<=\s))(?:\(U\)\s*)?CLASSIFIED\s+BY\s*:?\s*", re.I)
+_CB_END = re.compile(
+    r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bReasons?\b|\bREASONS?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
+    r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n)", re.I)
+_SUMMARY = re.compile(r"(?:^|(?<=[\s(\-=]))(?:SUMMARY|Summary)(?:\s+(?:AND|and)\s+(?:COMMENT|Comment|"
+                      r"ACTION\s+REQUEST|Action\s+Request|INTRODUCTION|Introduction))?\s*[:.\-]*")
+_END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b|\bEnd\s+(?:of\s+)?[Ss]ummary\b|\bend\s+summary\b")
+_PARA_END = re.compile(r"\n[ \t]*\n|\s\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\s\d{1,2}\.\s+(?=[A-Z])|¶")
+_LEADING_PARA = re.compile(r"^[\s\-=:.]*(?:¶?\s*\d{1,2}\s*\.\s*)?(?:\((?:[A-Z/ ]{1,12})\)\s*)?[\s:.\-]*")
+
+# Page-break lines: "TRIPOLI 00000505 002 OF 003", "CARACAS 00001276 001.2 OF 003".
+_PAGE_BREAK_LINE = re.compile(r"^[ \t]*[A-Z][A-Z .'\-]{1,40}?[ \t]+\d{8}[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}[ \t]*\n?",
+                              re.M)
+_PAGE_BREAK_INLINE = re.compile(r"((?:[A-Z][A-Z'\-]* ){1,4})\d{8} +\d{3}(?:\.\d+)? +OF +\d{3}(?: |$)")
+
+
+def _drop_inline_break(m: re.Match[str]) -> str:
+    words = m.group(1).split()
+    # keep the words in front of the post: the shortest tail of words that names a post
+    for k in range(1, len(words) + 1):
+        if post_token("".join(words[-k:])):
+            return " ".join(words[:-k]) + (" " if words[:-k] else "")
+    return " ".join(words[:-1]) + (" " if words[:-1] else "")
+
+
+def remove_page_breaks(text: str) -> str:
+    """Text without its page-break lines (``TRIPOLI 00000505 002 OF 003``), whether they stand
+    on their own line or were run into the text."""
+    if "OF " not in text:
+        return text
+    text = _PAGE_BREAK_LINE.sub("", text)
+    if _PAGE_BREAK_INLINE.search(text):
+        text = _PAGE_BREAK_INLINE.sub(_drop_inline_break, text)
+    return text
+
+
+_WS = re.compile(r"[ \t]+")
+_SPACES_BEFORE_NL = re.compile(r"[ \t]+\n")
+_MANY_NL = re.compile(r"\n{3,}")
+
+
+def _squash(s: str) -> str:
+    return " ".join(s.split())
+
+
+def clean_body(body: str) -> str:
+    """The body as clean text: page-break lines removed, trailing spaces and runs of blank
+    lines dropped; paragraph marks (``¶``) and paragraph numbers are kept as written."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    body = remove_page_breaks(body)
+    body = _SPACES_BEFORE_NL.sub("\n", body)
+    body = _MANY_NL.sub("\n\n", body)
+    return body.strip()
+
+
+def _classification(m: re.Match[str] | None, top: str, header: str) -> str:
+    base = ""
+    if m:
+        if m.group("SECRET") or (m.group("TRUNC") and "E C R E T" in m.group("TRUNC")):
+            base = "SECRET"
+        elif m.group("CONFIDENTIAL") or (m.group("TRUNC") and "O N F" in m.group("TRUNC")):
+            base = "CONFIDENTIAL"
+        elif m.group("UNCLASSIFIED") or m.group("TRUNC"):
+            base = "UNCLASSIFIED"
+        elif m.group("LOU"):
+            base = "UNCLASSIFIED"
+    if not base:
+        z = re.search(r"^ZN[YR]\s+(SSSSS|CCCCC|UUUUU|EEEEE)", header, re.M)
+        if z:
+            base = {"S": "SECRET", "C": "CONFIDENTIAL", "U": "UNCLASSIFIED", "E": "UNCLASSIFIED"}[z.group(1)[0]]
+        else:
+            w = _CLASS_WORD.search(top[:600])
+            if w:
+                word = w.group(0).replace(" ", "").strip().upper()
+                base = ("SECRET" if word.startswith("SECRET") else "CONFIDENTIAL"
+                        if word.startswith("CONF") else "UNCLASSIFIED")
+    if not base:
+        return ""
+    subj = _SUBJECT.search(top)
+    pre = top[: subj.start()] if subj else top[:500]
+    if base in ("SECRET", "CONFIDENTIAL") and re.search(r"\bNOFORN\b|\bNOFORM\b|\bNO FOREIGN\b", pre):
+        return base + "//NOFORN"
+    if base == "UNCLASSIFIED" and re.search(r"\bSENSITIVE\b|\bFOR OFFICIAL USE ONLY\b|\bSBU\b", pre):
+        return "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
+    if m and m.group("LOU"):
+        return "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
+    return base
+
+
+def _declassify(rest: str) -> str:
+    v = _DECL.match(rest.strip()).group("v").strip()  # type: ignore[union-attr]
+    v = re.split(r"\s{2,}|\s(?=TAGS\b)|\s(?=SUBJECT\b)", v)[0].strip(" .,;")
+    if not v:
+        return ""
+    m = _DATE_MDY.search(v)
+    if m and not re.match(r"(?i)declassified", v):
+        mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
+        year = _year4(y) if len(y) == 2 else int(y)
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            return f"{year:04d}-{mo:02d}-{d:02d}"
+    m = _DATE_DMY.search(v)
+    if m and m.group(2)[:3].upper() in _MONTHS and not re.match(r"(?i)declassified", v):
+        return f"{int(m.group(3)):04d}-{_MONTHS[m.group(2)[:3].upper()]:02d}-{int(m.group(1)):02d}"
+    return v[:80]
+
+
+def _tags(top: str, tm: re.Match[str]) -> list[str]:
+    line = tm.group("v")
+    # continuation: the tag line ends with a comma and the next line is more tags
+    if line.rstrip().endswith(","):
+        nxt_start = tm.end() + 1
+        nxt = top[nxt_start: top.find("\n", nxt_start) if "\n" in top[nxt_start:] else len(top)]
+        if nxt and re.fullmatch(r"[\sA-Z0-9,()]+", nxt) and not nxt.lstrip().startswith("SUBJ"):
+            line += " " + nxt
+    # page form: the tag line may run into the subject or the E.O. line
+    line = re.split(r"\s(?:SUBJECT|SUBJ)\s*:|\sE\.?O\.?\s*1\d{4}", line)[0]
+    tags: list[str] = []
+    seen: set[str] = set()
+    for tok in _TAG_TOKEN.findall(line):
+        if tok not in seen:
+            seen.add(tok)
+            tags.append(tok)
+    return tags
+
+
+def _subject(top: str) -> tuple[str, int]:
+    """(subject, end offset) — the whole subject across its line breaks."""
+    m = _SUBJECT.search(top)
+    if not m:
+        m = _SUBJECT_LOOSE.search(top)
+        if not m:
+            return "", -1
+    start = m.end()
+    nl = top.find("\n", start)
+    if nl < 0:
+        nl = len(top)
+    first = top[start:nl]
+    e = _END_STRONG.search(first)
+    if e:
+        return _squash(first[: e.start()]), start + e.start()
+    rest_start = nl
+    rest = top[rest_start: rest_start + 1200]
+    rest = remove_page_breaks(rest) if "OF " in rest[:200] else rest
+    e = _END_WEAK.search(rest)
+    cont = rest[: e.start()] if e else ""
+    if not e and len(rest) >= 1200:
+        cont = ""
+    cont_line_end = rest.find("\n", 1)
+    run_together = cont_line_end < 0 or cont_line_end > 300
+    if run_together and cont.strip():
+        # in the page form only the subject's first line kept its line break: take the
+        # following words only while they look like the rest of an upper-case subject
+        if first.upper() == first:
+            words = cont.split()
+            keep = []
+            for w in words:
+                if any(c.islower() for c in w):
+                    keep = []
+                    break
+                keep.append(w)
+            cont = " ".join(keep)
+        if len(cont) > 250:
+            cont = ""
+    subject = _squash(first + " " + cont) if cont.strip() else _squash(first)
+    return subject, rest_start + (e.start() if e else 0)
+
+
+def _refs_block(top: str, after: int) -> str:
+    m = _REF.search(top, max(after, 0))
+    if not m:
+        return ""
+    # a REF long after the subject is not the header's REF line
+    if after >= 0 and m.start() - after > 400:
+        return ""
+    start = m.end()
+    chunk = top[start: start + 2000]
+    chunk = remove_page_breaks(chunk)
+    e = _REF_END.search(chunk)
+    return chunk[: e.start()] if e else chunk[:600]
+
+
+def _classified_by(top: str) -> str:
+    m = _CLASSIFIED_BY.search(top)
+    if not m:
+        return ""
+    chunk = top[m.end(): m.end() + 400]
+    e = _CB_END.search(chunk)
+    value = chunk[: e.start()] if e else chunk.split("\n\n")[0][:200]
+    value = _squash(value).strip(" ,;:.-")
+    if value.upper().startswith("CLASSIFIED BY"):
+        value = value[13:].strip(" :")
+    return value
+
+
+def _summary(text: str, start: int) -> str:
+    m = _SUMMARY.search(text, max(start, 0))
+    if not m or m.start() - max(start, 0) > 3000:
+        return ""
+    s = m.end()
+    chunk = text[s: s + 6000]
+    e = _END_SUMMARY.search(chunk)
+    if e:
+        value = chunk[: e.start()]
+    else:
+        lead = _LEADING_PARA.match(chunk)
+        skip = lead.end() if lead else 0
+        p = _PARA_END.search(chunk, skip + 1)
+        value = chunk[: p.start()] if p else chunk[:3000]
+    value = remove_page_breaks(value)
+    value = _LEADING_PARA.sub("", value, count=1)
+    return _squash(value).strip(" -=")
+
+
+_SIGNER_LINE = re.compile(r"^[A-Z][A-Za-z'\-]+(?:[ /][A-Z][A-Za-z'\-.]+){0,2}$")
+_SIGNER_TAIL = re.compile(r"[.!?\"')\]:]\s+([A-Z][A-Z'\-]{1,25}(?:[ /][A-Z][A-Z'\-]{1,25}){0,2})\s*$")
+_NOT_SIGNER = frozenset(
+    "BT NNNN END SIPDIS NOFORN SENSITIVE UNCLASSIFIED CONFIDENTIAL SECRET UNCLAS CABLE NOTE "
+    "COMMENT TEXT QUOTE UNQUOTE ZFR ZZH NONE SUMMARY LIMITED SBU EXDIS NODIS DECL OADR THANKS "
+    "TBD RELEASED NOT".split())
+
+
+def _signers(body: str) -> list[str]:
+    tail = body[-_TAIL:].rstrip()
+    if not tail:
+        return []
+    last = tail.rsplit("\n", 1)[-1].strip()
+    name = ""
+    if len(last) <= 40 and _SIGNER_LINE.match(last):
+        words = last.replace("/", " ").split()
+        # a sentence-like line in mixed case is not a name unless it is one or two words
+        if last.isupper() or len(words) <= 2:
+            name = last
+    else:
+        m = _SIGNER_TAIL.search(tail)
+        if m:
+            name = m.group(1)
+    if not name:
+        return []
+    parts = [p.strip() for p in name.split("/") if p.strip()]
+    if any(p.upper() in _NOT_SIGNER or p.upper().startswith("END") for p in parts):
+        return []
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# telegram files
+
+_GUARDIAN_DATE = re.compile(r"^[ \t]*(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),"
+                            r"\s+\d{1,2}\s+[A-Z][a-z]+\s+\d{4},\s+\d{2}:\d{2}[ \t]*$", re.M)
+_HEADER_START = re.compile(
+    r"^(?:VZCZC|[A-Z]{1,2}\s+(?:[A-Z]{1,2}\s+)?\d{6}Z|[A-Z]{2}\s+RUE|DE\s+RUE|R\s+\d|O\s+\d|P\s+\d|"
+    r"ZNY|ZNR|FM\s|[OPRZ]{1,2}\s+RUE)")
+_META = re.compile(
+    r"^\s*(?P<key>reference\s*id|ref(?:erence)?\.?\s*(?:no|number)?|id|cable|subject|title|date|created|"
+    r"released|classification|origin|tags|from|sent)\s*[:|=]\s*(?P<value>.*?)\s*\|?\s*$", re.I)
+_META_KEYS = {
+    "referenceid": "reference_id", "ref": "reference_id", "reference": "reference_id",
+    "refno": "reference_id", "referenceno": "reference_id", "referencenumber": "reference_id",
+    "id": "reference_id", "cable": "reference_id", "subject": "subject", "title": "subject",
+    "date": "created", "created": "created", "sent": "created", "released": "released",
+    "classification": "classification", "origin": "origin", "from": "origin", "tags": "tags",
+}
+_BARE_ID = re.compile(r"^\s*(\d{2}[A-Z][A-Z0-9]*?\d+)\s*$")
+
+
+def read_metadata(text: str) -> tuple[dict[str, str], str]:
+    """Leading ``Key: value`` metadata lines before a telegram (reference ID, subject, date,
+    classification, origin; also a bare reference ID on the first line).
+
+    Returns (metadata with keys among reference_id, subject, created, released,
+    classification, origin, tags; the rest of the text). Stops at the first line that is not
+    metadata; blank lines between metadata lines are allowed.
+    """
+    meta: dict[str, str] = {}
+    pos = 0
+    n = len(text)
+    consumed = 0
+    lines_seen = 0
+    while pos < n and lines_seen < 12:
+        nl = text.find("\n", pos)
+        end = n if nl < 0 else nl
+        line = text[pos:end]
+        nxt = end + 1
+        lines_seen += 1
+        if not line.strip():
+            pos = nxt
+            continue
+        m = _META.match(line)
+        if m:
+            key = _META_KEYS.get(re.sub(r"[^a-z]", "", m.group("key").lower()))
+            if key and m.group("value"):
+                meta.setdefault(key, m.group("value"))
+                pos = consumed = nxt
+                continue
+            if key:
+                pos = consumed = nxt
+                continue
+        b = _BARE_ID.match(line)
+        if b and not meta and lines_seen == 1:
+            meta["reference_id"] = b.group(1)
+            pos = consumed = nxt
+            continue
+        break
+    if not meta:
+        return {}, text
+    return meta, text[consumed:]
+
+
+def split_telegram(text: str) -> tuple[str, str]:
+    """Split a bare telegram into (header, body): the routing header block, a blank line, the
+    body. A telegram without a header gives ("", text). Leading metadata lines are not
+    removed here (see :func:`read_metadata`)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    stripped = text.lstrip("\n")
+    first = stripped.split("\n", 1)[0].strip()
+    if not _HEADER_START.match(first):
+        return "", text.strip("\n")
+    # the header ends at the first blank line after the FM/TO/INFO block; some headers have a
+    # blank line right after the VZCZC/precedence lines, so go on while header-like lines follow
+    blocks = re.split(r"\n[ \t]*\n", stripped)
+    header_parts = [blocks[0]]
+    i = 1
+    has_fm = bool(_FM.search(blocks[0]))
+    while i < len(blocks) and not has_fm:
+        b = blocks[i]
+        b_first = b.lstrip().split("\n", 1)[0]
+        if _HEADER_START.match(b_first) or b_first.startswith(("DE ", "TO ", "INFO ")):
+            header_parts.append(b)
+            has_fm = bool(_FM.search(b))
+            i += 1
+        else:
+            break
+    header = "\n".join(header_parts)
+    body = "\n\n".join(blocks[i:])
+    return header.strip("\n"), body.strip("\n")
+
+
+# --------------------------------------------------------------------------------------------
+# extract
+
+
+def _disagree(cable: Cable, field: str, mine: str) -> None:
+    cable.warnings.append(f"{field}: the telegram says {mine!r}, kept {getattr(cable, field)!r}")
+
+
+def extract(header: str, body: str, cable: Cable) -> Cable:
+    """Fill ``cable`` with the fields found in a telegram's header and body, and return it.
+
+    Fields the container already set are kept (reference ID, created, released,
+    classification, origin, subject); when the telegram disagrees a warning is added. Derived
+    where missing: the reference ID from the classification line's post and number plus the
+    year of the date-time group (``C O N F I D E N T I A L KIGALI 000796`` + ``101633Z NOV 08``
+    → ``08KIGALI796``), created from the date-time group, origin from the reference ID's post
+    or else the FM line. ``header`` and ``body`` are stored (body cleaned) when the cable has
+    none yet.
+    """
+    if "\r" in body:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in header:
+        header = header.replace("\r\n", "\n").replace("\r", "\n")
+
+    created, fm, to, info = _parse_header(header) if header else (None, "", [], [])
+    top = body[:_TOP]
+    if created is None:
+        # a header run into the body (no blank line) or a DTG on its own line at the top
+        m = _HEADER_DTG.search(top[:2000])
+        if m:
+            created = _dtg_from_match(m)
+        if not fm:
+            f = _FM.search(top[:2000])
+            if f:
+                fm = f.group(1)
+
+    cm = _CLASS_LINE.search(top[:3000])
+    classification = _classification(cm, top, header)
+
+    # reference ID
+    derived_id = ""
+    if cm:
+        post = cm.group("post").strip()
+        year = ""
+        if created:
+            year = f"{created.year % 100:02d}"
+        elif cable.created:
+            year = f"{cable.created.year % 100:02d}"
+        if year and post_token(post):
+            derived_id = make_id(year, post, cm.group("num"))
+    if cable.reference_id:
+        cable.reference_id = canonical_id(cable.reference_id)
+        if derived_id and derived_id != cable.reference_id:
+            cable.warnings.append(
+                f"reference_id: the classification line and date-time group give "
+                f"{derived_id!r}, kept {cable.reference_id!r}")
+    elif derived_id:
+        cable.reference_id = derived_id
+
+    # created
+    if cable.created is None:
+        if created is not None:
+            cable.created = created
+    elif created is not None and created.date() != cable.created.date():
+        _disagree(cable, "created", created.strftime("%Y-%m-%d %H:%M"))
+
+    # classification
+    if not cable.classification:
+        cable.classification = classification
+    elif classification and classification.split("//")[0] != cable.classification.split("//")[0]:
+        _disagree(cable, "classification", classification)
+
+    # origin
+    origin = ""
+    if cable.reference_id:
+        origin = origin_from_post(cable.reference_id)
+    if not origin and fm:
+        origin = origin_from_fm(fm)
+    if not cable.origin:
+        cable.origin = origin
+    elif origin and origin != cable.origin:
+        fm_origin = origin_from_fm(fm) if fm else ""
+        if fm_origin and fm_origin != cable.origin:
+            _disagree(cable, "origin", fm_origin)
+
+    if not cable.to:
+        cable.to = to
+    if not cable.info:
+        cable.info = info
+
+    # E.O. 12958 line
+    eo = _EO.search(top)
+    if eo and not cable.declassify_on:
+        cable.declassify_on = _declassify(eo.group("rest"))
+
+    # TAGS
+    tm = _TAGS.search(top)
+    if tm and not cable.tags:
+        cable.tags = _tags(top, tm)
+
+    # SUBJECT
+    subject, subj_end = _subject(top)
+    if subject:
+        if not cable.subject:
+            cable.subject = subject
+        elif not subject.startswith(cable.subject[:40]) and not cable.subject.startswith(subject[:40]):
+            cable.warnings.append(f"subject: the telegram says {subject!r}, kept {cable.subject!r}")
+
+    # REF
+    if not cable.references:
+        block = _refs_block(top, subj_end)
+        if block:
+            year = cable.reference_id[:2] if cable.reference_id[:2].isdigit() else (
+                f"{cable.created.year % 100:02d}" if cable.created else None)
+            own = cable.reference_id
+            cable.references = [r for r in parse_refs(block, year) if r != own]
+
+    if not cable.classified_by:
+        cable.classified_by = _classified_by(top)
+
+    if not cable.summary:
+        cable.summary = _summary(top, max(subj_end, 0))
+
+    if not cable.signers:
+        cable.signers = _signers(body)
+
+    if not cable.header and header:
+        cable.header = header.strip("\n")
+    if not cable.body and body:
+        cable.body = clean_body(body)
+
+    if not cable.reference_id:
+        cable.warnings.append("reference_id: not found and not derivable from the text")
+    return cable
