@@ -1,0 +1,170 @@
+"""The parsing stage: files, folders and cables.csv in, ``model.Cable`` records out.
+
+    detect form (by content) -> container reader (html / page / telegram / csv)
+                             -> telegram.extract (fields of the header and body)
+
+Entry points:
+
+- ``iter_cables(paths, on_error=None)`` — files, folders (recursive) and cables.csv files; a bad
+  file or row goes to ``on_error`` and the iteration goes on.
+- ``parse_file(path)`` — the cables of one file (a cables.csv yields many).
+- ``parse_text(text, source, name)`` — one cable from text or bytes.
+
+All three raise (or report) ``errors.ParseError`` only. ``parse_file`` and ``csvfile.parse_rows``
+are module-level functions, so worker processes can run them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ..errors import ParseError
+from ..model import Cable
+from . import csvfile, detect
+from .bare import parse_bare
+from .html import parse_html
+from .page import parse_page
+from .text import check_text, decode
+
+__all__ = ["iter_cables", "iter_files", "parse_file", "parse_text", "is_skipped", "ParseError"]
+
+OnError = Callable[[ParseError], None]
+
+# A single cable file is at most a few hundred KB; anything far larger that is not a
+# cables.csv is no cable file (and is not read into memory).
+MAX_CABLE_BYTES = 32 * 1024 * 1024
+_SNIFF_BYTES = 65536
+# Partial downloads, editor swap and backup files.
+_SKIP_SUFFIXES = (".part", ".crdownload", ".partial", ".download", ".swp", ".swo", ".swx",
+                  ".tmp", "~")
+
+
+def is_skipped(name: str) -> bool:
+    """Whether a file or folder name is left out of a folder walk: dotfiles (``.git``,
+    ``.#lock`` files), editor swap files and partial downloads (``*.part``, ``*.crdownload``,
+    ``*~``, ``*.swp``)."""
+    return name.startswith((".", "#", "~$")) or name.lower().endswith(_SKIP_SUFFIXES)
+
+
+def iter_files(paths: Iterable[str | Path], on_error: OnError | None = None) -> Iterator[Path]:
+    """The files named by ``paths``: files as given, folders walked recursively in name order
+    (skipping what ``is_skipped`` names). A missing path goes to ``on_error``."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not is_skipped(d))
+                for f in sorted(files):
+                    if not is_skipped(f):
+                        yield Path(root) / f
+        elif path.exists():
+            yield path
+        else:
+            err = ParseError(str(p), "no such file or folder")
+            if on_error is None:
+                raise err
+            on_error(err)
+
+
+def iter_cables(paths: Iterable[str | Path], on_error: OnError | None = None,
+                procs: int = 1) -> Iterator[Cable]:
+    """Every cable in ``paths`` (files, folders recursively, cables.csv files streamed).
+
+    A file or CSV row that cannot be read calls ``on_error(ParseError)`` (default: ignore it)
+    and the iteration goes on with the next one. ``procs > 1`` parses cables.csv rows in
+    that many worker processes.
+    """
+    report: OnError = on_error if on_error is not None else (lambda err: None)
+    for path in iter_files(paths, report):
+        try:
+            yield from parse_file(path, on_error=report, procs=procs)
+        except ParseError as err:
+            report(err)
+        except Exception as exc:  # a parser defect must not stop a batch; it is named instead
+            report(ParseError(str(path), f"parser failure ({type(exc).__name__}: {exc})"))
+
+
+def parse_file(path: str | Path, on_error: OnError | None = None, procs: int = 1) -> Iterator[Cable]:
+    """The cables of one file: one for a page, a scrape or a telegram; one per row for a
+    cables.csv (streamed).
+
+    Raises ``ParseError`` for a file that cannot be read as a cable. For a cables.csv, bad rows
+    go to ``on_error`` and the rows after them are read; without ``on_error`` the first bad row
+    raises (which ends the iteration).
+    """
+    source = str(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+            if _is_csv(head):
+                is_csv = True
+            else:
+                is_csv = False
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_CABLE_BYTES:
+                    raise ParseError(source, f"too large for a cable file ({size // 1048576} MB) "
+                                             "and not a cables.csv")
+                data = head + f.read()
+    except ParseError:
+        raise
+    except FileNotFoundError:
+        raise ParseError(source, "no such file or folder") from None
+    except IsADirectoryError:
+        raise ParseError(source, "is a folder, not a file") from None
+    except PermissionError:
+        raise ParseError(source, "permission denied") from None
+    except OSError as exc:
+        raise ParseError(source, f"cannot be read ({exc.strerror or exc})") from None
+    if is_csv:
+        yield from csvfile.iter_csv(path, on_error=on_error, procs=procs)
+        return
+    yield parse_text(data, source=source, name=Path(path).name)
+
+
+def parse_text(text: str | bytes, source: str = "<text>", name: str | None = None) -> Cable:
+    """One cable from the text (or bytes) of a page, a page scrape, a telegram or a one-row
+    cables.csv; the form is detected from the content.
+
+    ``source`` names the input in the cable and in errors; ``name`` is the file name, from which
+    a bare telegram's reference ID is taken when its text does not give one.
+    Raises ``ParseError`` for input that is no cable.
+    """
+    if isinstance(text, bytes):
+        text, warnings = decode(text, source)
+    else:
+        text, warnings = check_text(text, source), []
+    form = detect.detect(text)
+    if form == detect.HTML:
+        return parse_html(text, source, warnings)
+    if form == detect.PAGE:
+        return parse_page(text, source, warnings)
+    if form == detect.CSV:
+        return _parse_csv_text(text, source, warnings)
+    return parse_bare(text, source, name, warnings)
+
+
+def _is_csv(head: bytes) -> bool:
+    return detect.detect_csv(head.lstrip()[:4096].decode("utf-8", "replace"))
+
+
+def _parse_csv_text(text: str, source: str, warnings: list[str]) -> Cable:
+    """A cables.csv given as text: exactly one row makes one cable."""
+    import io
+
+    rows: list[tuple[int, list[str]]] = []
+    errors: list[ParseError] = []
+    reader_rows = csvfile.iter_rows_from(io.StringIO(text, newline=""), source, errors.append)
+    for item in reader_rows:
+        rows.append(item)
+        if len(rows) > 1:
+            raise ParseError(source, "holds several cables.csv rows; read it with parse_file")
+    if errors:
+        raise errors[0]
+    if not rows:
+        raise ParseError(source, "a cables.csv header without rows")
+    n, row = rows[0]
+    cable = csvfile.cable_from_row(row, source, n)
+    cable.warnings[:0] = warnings
+    return cable

@@ -1,0 +1,73 @@
+"""The cablegate site's cable page (HTML): the top table, the "Appears in these articles" row,
+the header ``<pre>`` and the body ``<pre>`` (whose paragraph anchors are dropped)."""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from ..errors import ParseError
+from ..model import Cable
+from . import telegram
+from .site import fill_table
+
+_PRE_OPEN = re.compile(r"<pre\b", re.I)
+_PRE_CLOSE = re.compile(r"</pre\s*>", re.I)
+_HTML_OPEN = re.compile(r"<html\b", re.I)
+_HTML_CLOSE = re.compile(r"</html\s*>", re.I)
+_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
+
+
+def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cable:
+    """Read one cable from the HTML of a cablegate page.
+
+    Raises ``ParseError`` for a page without the cable table ("no cable") and for a page cut
+    off before the end of the cable's body.
+    """
+    tree = LexborHTMLParser(text)
+    table = tree.css_first("table.cable")
+    if table is None:
+        raise ParseError(source, "HTML page without a cable (no table of class 'cable')")
+    if not _TABLE_CLOSE.search(text) or len(_PRE_OPEN.findall(text)) != len(_PRE_CLOSE.findall(text)) \
+            or (_HTML_OPEN.search(text) and not _HTML_CLOSE.search(text)):
+        raise ParseError(source, "truncated file: the page ends before the end of the cable")
+    cells: list[str] = []
+    articles: list[str] = []
+    for row in table.css("tr"):
+        tds = row.css("td")
+        if len(tds) >= 5 and not cells:
+            cells = [td.text(strip=True) for td in tds[:5]]
+        elif tds and "Appears in these articles" in (row.text() or ""):
+            articles = [_link_text(a) for a in row.css("a")]
+    if not cells:
+        raise ParseError(source, "HTML page without a cable (its cable table has no row of values)")
+    pres = _cable_pres(tree, table)
+    if not pres:
+        raise ParseError(source, "truncated file: the page has the cable table but no cable text")
+    if len(pres) == 1:
+        header, body = "", _pre_text(pres[0])
+    else:
+        header, body = _pre_text(pres[0]), _pre_text(pres[1])
+    cable = Cable(format="html", source=source, warnings=list(warnings or []))
+    fill_table(cable, *cells)
+    cable.articles = [a for a in articles if a]
+    return telegram.extract(header, body, cable)
+
+
+def _link_text(a: LexborNode) -> str:
+    """An article link as the page shows it (its text), or its address if it has no text."""
+    return (a.text(strip=True) or a.attributes.get("href") or "").strip()
+
+
+def _cable_pres(tree: LexborHTMLParser, table: LexborNode) -> list[LexborNode]:
+    """The ``<pre>`` blocks of the cable: the header's, then the body's."""
+    return tree.css("pre")[:2]
+
+
+def _pre_text(pre: LexborNode) -> str:
+    """The text of a ``<pre>``: entities unescaped, line breaks kept, tag links reduced to
+    their text and the site's paragraph anchors (``<a id='par1'>¶</a>``) dropped."""
+    for anchor in pre.css("a[id^='par']"):
+        anchor.decompose()
+    return pre.text(deep=True) or ""

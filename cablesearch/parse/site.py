@@ -1,0 +1,66 @@
+"""What the containers share: the site's table fields (reference ID, dates, classification,
+origin) put into a Cable, and reference IDs taken from a file name."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePath
+
+from ..model import Cable
+from .ids import canonical_id
+
+_SITE_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?\s*$")
+_CSV_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2}))?\s*$")
+# A file named like a reference ID: 08TRIPOLI505.txt, 08TRIPOLI505.html, ...
+_ID_NAME = re.compile(r"^(\d{2}[A-Z][A-Z0-9]*?\d+)$")
+
+
+def parse_site_date(raw: str) -> datetime | None:
+    """``YYYY-MM-DD HH:MM`` (the site's tables) or ``MM/DD/YYYY HH:MM`` (cables.csv) to a
+    datetime; None when it is neither or not a real date."""
+    m = _SITE_DATE.match(raw)
+    if m:
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = _CSV_DATE.match(raw)
+        if not m:
+            return None
+        month, day, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    hour, minute = (int(m.group(4)), int(m.group(5))) if m.group(4) else (0, 0)
+    try:
+        return datetime(year, month, day, hour, minute)
+    except ValueError:
+        return None
+
+
+def fill_table(cable: Cable, reference_id: str, created: str, released: str,
+               classification: str, origin: str) -> Cable:
+    """Put the fields of the site's top table (or the CSV's columns) into ``cable``.
+
+    Values that cannot be read become a warning, never a guess.
+    """
+    raw_id = reference_id.strip()
+    if raw_id:
+        cable.reference_id = canonical_id(raw_id)
+        if cable.reference_id != raw_id:
+            cable.warnings.append(f"reference ID {raw_id!r} read as {cable.reference_id}")
+    for name, raw in (("created", created), ("released", released)):
+        if raw.strip():
+            value = parse_site_date(raw)
+            if value is None:
+                cable.warnings.append(f"{name} date {raw.strip()!r} not understood; left empty")
+            setattr(cable, name, value)
+    cable.classification = " ".join(classification.split())
+    cable.origin = " ".join(origin.split())
+    return cable
+
+
+def id_from_name(name: str | None) -> str:
+    """The canonical reference ID a file name gives (``08TRIPOLI505.txt``), or ``""``."""
+    if not name:
+        return ""
+    stem = PurePath(name).name.split(".", 1)[0].strip().upper()
+    if not _ID_NAME.match(stem):
+        return ""
+    return canonical_id(stem)
