@@ -1,0 +1,63 @@
+// cablesearch: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  function isTyping(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  // "/" focuses the search box; Escape leaves it.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "/" && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !isTyping(document.activeElement)) {
+      var box = document.querySelector("input.q-input");
+      if (box) {
+        ev.preventDefault();
+        box.focus();
+        box.select();
+      }
+    } else if (ev.key === "Escape" && document.activeElement && document.activeElement.classList.contains("q-input")) {
+      document.activeElement.blur();
+    }
+  });
+
+  // With --watch, tell the reader when new cables were indexed while the page is open.
+  if (document.body.getAttribute("data-watching") === "1" && window.fetch) {
+    var notice = document.getElementById("live-notice");
+    var first = null;
+    var countOf = function (stats) {
+      var n = stats.cables;
+      if (n === undefined) n = stats.doc_count;
+      if (n === undefined) n = stats.count;
+      return typeof n === "number" ? n : null;
+    };
+    var poll = function () {
+      fetch("/api/stats", { headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (stats) {
+          if (!stats) return;
+          var n = countOf(stats);
+          var stamp = JSON.stringify([n, stats.last_update || stats.last_updated || null]);
+          if (first === null) { first = { stamp: stamp, n: n }; return; }
+          if (stamp !== first.stamp && notice) {
+            var added = (n !== null && first.n !== null) ? n - first.n : null;
+            notice.textContent = "";
+            var text = document.createElement("span");
+            text.textContent = added > 0
+              ? added + (added === 1 ? " new cable was" : " new cables were") + " indexed. "
+              : "The index has changed. ";
+            var link = document.createElement("a");
+            link.href = window.location.href;
+            link.textContent = "Refresh";
+            notice.appendChild(text);
+            notice.appendChild(link);
+            notice.hidden = false;
+          }
+        })
+        .catch(function () {});
+    };
+    poll();
+    setInterval(poll, 4000);
+  }
+})();
