@@ -1,0 +1,561 @@
+"""The Whoosh index: opening it, the one writer at a time (with a lock that survives crashes),
+and a fast path for writing many cables.
+
+Speed. Plain Whoosh spends most of its indexing time outside analysis: every posting goes
+through ``PostingPool.add`` (asserts and size accounting), one big sort of all postings, and at
+commit ``FieldWriter.add_postings`` reads each posting's document length back from the length
+column. Here a document is first turned into a :class:`PreparedDoc` (analysis done, postings
+encoded, stored values and column values computed -- work that can run in worker processes,
+see :func:`prepare`), and :class:`FastSegmentWriter` keeps the postings of its new segment in
+per-term lists (documents arrive in docnum order, so no sort of postings is needed, only of the
+distinct terms) and writes each term's posting list block by block straight into the W3
+postings writer. The on-disk format is exactly Whoosh's (codec W3, format ``Positions``), so
+every Whoosh reader, searcher, highlighter and merge works on it. This relies on internals of
+``whoosh-reloaded==2.7.5`` (pinned in pyproject.toml).
+
+Locking. The lock is Whoosh's own ``WRITELOCK`` file (an ``flock``, so plain Whoosh writers
+conflict with ours too); the holder writes its pid and process start time into the file. A
+writer that finds the lock held waits (calling ``on_wait(pid)`` once) until ``timeout``, then
+raises :class:`~cablesearch.errors.IndexLocked`. The kernel drops an ``flock`` when its holder
+dies, but children that inherited the descriptor keep it; so when the recorded holder is gone
+while the lock is still held, the lock is stale: its file is replaced. A short-lived guard lock
+makes "take the lock and record the pid" and "judge the lock stale and replace it" atomic with
+respect to each other.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import time
+from array import array
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
+from whoosh.searching import Searcher
+from whoosh.writing import SegmentWriter
+
+from . import schema as schema_mod
+from .errors import IndexError_, IndexLocked, IndexNotFound
+from .model import Cable
+
+LOCK_NAME = "WRITELOCK"
+GUARD_NAME = "WRITELOCK.guard"
+DEFAULT_LIMITMB = 512
+CODEC_COMPRESSION = 1   # zlib level of posting blocks (Whoosh's default 3 costs ~40% of a commit)
+_POLL = 0.1
+
+
+# ---------------------------------------------------------------------------------------------
+# Prepared documents
+
+
+@dataclass
+class PreparedDoc:
+    """A cable turned into what the writer stores: picklable, so workers can build it.
+
+    ``inverted``: (field name, [(term bytes, freq, weight, value bytes)], field length);
+    ``stored``: stored field values; ``columns``: (field name, column value).
+    """
+
+    reference_id: str
+    released: datetime | None
+    inverted: list[tuple[str, list[tuple[bytes, int, float, bytes]], int]]
+    stored: dict[str, Any]
+    columns: list[tuple[str, Any]]
+
+
+def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
+    """Analyse ``cable`` for writing: postings, stored values and column values of each field."""
+    schema = schema or _default_schema()
+    doc = schema_mod.cable_to_doc(cable)
+    inverted = []
+    stored: dict[str, Any] = {}
+    columns = []
+    for name in sorted(doc):
+        value = doc[name]
+        field = schema[name]
+        if field.indexed:
+            items = [(t, f, w, v if v is not None else b"") for t, f, w, v in field.index(value)]
+            length = sum(f for _, f, _, _ in items) if field.scorable else 0
+            inverted.append((name, items, length))
+        if field.stored:
+            stored[name] = value
+        if field.column_type:
+            columns.append((name, field.to_column_value(value)))
+    return PreparedDoc(cable.reference_id, cable.released, inverted, stored, columns)
+
+
+_SCHEMA: Schema | None = None
+
+
+def _default_schema() -> Schema:
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = schema_mod.build_schema()
+    return _SCHEMA
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast segment writer
+
+
+class FastSegmentWriter(SegmentWriter):
+    """A Whoosh ``SegmentWriter`` that takes :class:`PreparedDoc` objects and writes postings
+    without the posting pool (see the module docstring). ``add_document`` still works (it is
+    routed through :func:`prepare`), and so do merges, which use the ordinary pool."""
+
+    def __init__(self, ix: FileIndex, **kwargs: Any):
+        super().__init__(ix, **kwargs)
+        # field -> term -> [(docnum, weight, value bytes, field length)]
+        self._terms: dict[str, dict[bytes, list[tuple[int, float, bytes, int]]]] = {}
+
+    def add_document(self, **fields: Any) -> None:  # type: ignore[override]
+        raise NotImplementedError("use add_prepared(prepare(cable))")
+
+    def add_prepared(self, prep: PreparedDoc) -> None:
+        """Add one prepared document as the next document of the new segment."""
+        self._check_state()
+        docnum = self.docnum
+        pdw = self.perdocwriter
+        schema = self.schema
+        pdw.start_doc(docnum)
+        stored = prep.stored
+        done = set()
+        for name, items, length in prep.inverted:
+            terms = self._terms.get(name)
+            if terms is None:
+                terms = self._terms[name] = {}
+            for tbytes, _freq, weight, vbytes in items:
+                plist = terms.get(tbytes)
+                if plist is None:
+                    terms[tbytes] = [(docnum, weight, vbytes, length)]
+                else:
+                    plist.append((docnum, weight, vbytes, length))
+            pdw.add_field(name, schema[name], stored.get(name), length)
+            done.add(name)
+        for name, value in stored.items():
+            if name not in done:
+                pdw.add_field(name, schema[name], value, 0)
+        for name, value in prep.columns:
+            pdw.add_column_value(name, schema[name].column_type, value)
+        pdw.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = None
+        pool_items: Iterator[Any] = iter(())
+        if self.pool.current or self.pool.runs:
+            # Postings of merged segments came through the ordinary pool; their docnums follow
+            # ours, so appending them keeps every posting list in docnum order.
+            pdr = self.per_document_reader()
+            pool_items = self.pool.iter_postings()
+        for fieldname, tbytes, docnum, weight, vbytes in pool_items:
+            if fieldname not in self.schema:
+                continue
+            length = pdr.doc_field_length(docnum, fieldname) if pdr is not None else 0
+            terms = self._terms.setdefault(fieldname, {})
+            terms.setdefault(tbytes, []).append((docnum, weight, vbytes or b"", length))
+        fw = self.fieldwriter
+        schema = self.schema
+        for fieldname in sorted(self._terms):
+            if fieldname not in schema:
+                continue
+            fw.start_field(fieldname, schema[fieldname])
+            terms = self._terms[fieldname]
+            for tbytes in sorted(terms):
+                fw.start_term(tbytes)
+                _write_posting_list(fw._postwriter, terms[tbytes])
+                fw.finish_term()
+            fw.finish_field()
+        fw.close()
+        if pdr is not None:
+            pdr.close()
+        self._terms.clear()
+
+
+def _write_posting_list(pw: Any, postings: list[tuple[int, float, bytes, int]]) -> None:
+    """Fill a W3 postings writer with a whole posting list, one block at a time (what
+    ``add_posting`` does per posting, without the per-posting checks)."""
+    limit = pw._blocklimit
+    n = len(postings)
+    for start in range(0, n, limit):
+        block = postings[start:start + limit]
+        ids = array("I", [p[0] for p in block])
+        weights = array("f", [p[1] for p in block])
+        pw._ids = ids
+        pw._weights = weights
+        pw._values = [p[2] for p in block if p[2]]
+        pw._maxweight = max(max(weights), 0)
+        lengths = [p[3] for p in block]
+        nonzero = [x for x in lengths if x]
+        pw._minlength = min(nonzero) if nonzero else None
+        pw._maxlength = max(lengths) if lengths else 0
+        if start + limit < n:
+            pw._write_block()
+
+
+# ---------------------------------------------------------------------------------------------
+# Locking
+
+
+@dataclass
+class LockHolder:
+    pid: int
+    started: float | None     # the process's start time (clock ticks since boot), to spot pid reuse
+    since: float               # when the lock was taken (epoch seconds)
+    command: str
+
+
+def _proc_start(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return float(data.rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(holder: LockHolder) -> bool:
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if holder.started is not None:
+        start = _proc_start(holder.pid)
+        if start is not None and start != holder.started:
+            return False   # the pid was reused by another process
+        if start is not None:
+            try:
+                with open(f"/proc/{holder.pid}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+                if state == b"Z":
+                    return False
+            except OSError:
+                return False
+    return True
+
+
+def read_lock_holder(index_dir: Path) -> LockHolder | None:
+    """Who recorded themselves as holding the index lock (may be stale); None if nobody."""
+    try:
+        data = json.loads((Path(index_dir) / LOCK_NAME).read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or "pid" not in data:
+        return None
+    return LockHolder(int(data["pid"]), data.get("started"), float(data.get("since", 0)),
+                      str(data.get("command", "")))
+
+
+class _Flock:
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return False
+            raise
+        self.fd = fd
+        return True
+
+    def acquire_blocking(self) -> None:
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self.fd)
+                self.fd = None
+
+
+class WriteLock:
+    """The index's write lock with holder records and stale-lock recovery."""
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self._lock = _Flock(self.index_dir / LOCK_NAME)
+        self._guard = _Flock(self.index_dir / GUARD_NAME)
+
+    def _try_once(self) -> bool:
+        self._guard.acquire_blocking()
+        try:
+            if not self._lock.try_acquire():
+                holder = read_lock_holder(self.index_dir)
+                if holder is None or _alive(holder):
+                    return False
+                # The recorded holder is dead but the flock is still held (a child process
+                # inherited it): the lock is stale. Replace the file and take the new one.
+                try:
+                    os.unlink(self.index_dir / LOCK_NAME)
+                except FileNotFoundError:
+                    pass
+                if not self._lock.try_acquire():
+                    return False
+            assert self._lock.fd is not None
+            record = {"pid": os.getpid(), "started": _proc_start(os.getpid()), "since": time.time(),
+                      "command": " ".join(_cmdline())}
+            os.ftruncate(self._lock.fd, 0)
+            os.pwrite(self._lock.fd, json.dumps(record).encode("utf-8"), 0)
+            return True
+        finally:
+            self._guard.release()
+
+    def acquire(self, timeout: float, on_wait: Callable[[LockHolder | None], None] | None = None) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds; raise IndexLocked after that."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        waited = False
+        while True:
+            if self._try_once():
+                return
+            holder = read_lock_holder(self.index_dir)
+            if not waited:
+                waited = True
+                if on_wait is not None:
+                    on_wait(holder)
+            if time.monotonic() >= deadline:
+                who = f"pid {holder.pid}" if holder else "another process"
+                if holder and holder.command:
+                    who += f" ({holder.command})"
+                raise IndexLocked(
+                    f"the index at {self.index_dir} is locked by {who}; gave up after waiting "
+                    f"{timeout:g}s. Wait for that writer to finish (or stop it), or raise "
+                    "lock_timeout (CABLESEARCH_LOCK_TIMEOUT)")
+            time.sleep(_POLL)
+
+    def release(self) -> None:
+        """Clear the holder record and release the lock."""
+        if self._lock.fd is not None:
+            try:
+                os.ftruncate(self._lock.fd, 0)
+            except OSError:
+                pass
+            self._lock.release()
+
+
+def _cmdline() -> list[str]:
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            parts = [p.decode("utf-8", "replace") for p in f.read().split(b"\0") if p]
+        return [os.path.basename(parts[0])] + parts[1:4] if parts else []
+    except OSError:
+        return []
+
+
+# ---------------------------------------------------------------------------------------------
+# The index and its writer
+
+
+class CableWriter:
+    """Adds and deletes cables while holding the index lock; see :meth:`CableIndex.writer`.
+
+    Putting a cable whose reference ID is already in the index replaces it. Putting one that was
+    put earlier by this same writer first commits what was written so far (Whoosh cannot delete
+    a document of the segment still being written), so there is never a duplicate.
+    """
+
+    def __init__(self, index: CableIndex, limitmb: int):
+        self._index = index
+        self._limitmb = limitmb
+        self._w: FastSegmentWriter | None = None
+        self._pending: set[str] = set()
+        self._searcher: Searcher | None = None
+        self.commits = 0
+        self._open()
+
+    def _open(self) -> None:
+        ix = self._index._ix
+        self._w = FastSegmentWriter(ix, _lk=False, limitmb=self._limitmb, compound=False,
+                                    codec=W3Codec(compression=CODEC_COMPRESSION))
+        self._has_docs = any(s.doc_count_all() for s in self._w.segments)
+        self._pending = set()
+
+    @property
+    def pending(self) -> int:
+        """Cables put or deleted since the last commit."""
+        return len(self._pending)
+
+    def _existing(self, reference_id: str) -> list[int]:
+        if not self._has_docs:
+            return []
+        assert self._w is not None
+        reader = self._w.searcher().reader()
+        try:
+            plist = reader.postings("reference_id", reference_id)
+        except Exception:   # whoosh raises TermNotFound (a KeyError subclass) for a missing term
+            return []
+        return list(plist.all_ids())
+
+    def _delete_existing(self, reference_id: str) -> bool:
+        assert self._w is not None
+        found = False
+        for docnum in self._existing(reference_id):
+            if not self._w.is_deleted(docnum):
+                self._w.delete_document(docnum)
+                found = True
+        return found
+
+    def put(self, cable: Cable | PreparedDoc) -> bool:
+        """Add or replace one cable; True if it replaced one already in the index."""
+        prep = cable if isinstance(cable, PreparedDoc) else prepare(cable, self._index.schema)
+        if not prep.reference_id:
+            raise ValueError("a cable without a reference ID cannot be indexed")
+        if prep.reference_id in self._pending:
+            self.commit()
+        replaced = self._delete_existing(prep.reference_id)
+        assert self._w is not None
+        self._w.add_prepared(prep)
+        self._pending.add(prep.reference_id)
+        return replaced
+
+    def delete(self, reference_id: str) -> bool:
+        """Remove one cable; True if it was in the index."""
+        if reference_id in self._pending:
+            self.commit()
+        found = self._delete_existing(reference_id)
+        if found:
+            self._pending.add(reference_id)
+        return found
+
+    def commit(self, merge: bool = True) -> None:
+        """Commit what was written so far (it becomes searchable) and go on writing."""
+        self._commit(merge)
+        self._open()
+
+    def _commit(self, merge: bool = True) -> None:
+        w = self._w
+        assert w is not None
+        self._w = None
+        try:
+            w.commit(merge=merge)
+        except BaseException:
+            try:
+                w.cancel()
+            except Exception:   # already closed by the failed commit
+                pass
+            raise
+        self.commits += 1
+
+    def _cancel(self) -> None:
+        if self._w is not None and not self._w.is_closed:
+            self._w.cancel()
+        self._w = None
+
+
+class CableIndex:
+    """The cable index in one folder (Whoosh files plus our bookkeeping)."""
+
+    def __init__(self, index_dir: Path, ix: FileIndex):
+        self.index_dir = Path(index_dir)
+        self._ix = ix
+
+    @classmethod
+    def open(cls, index_dir: Path | str, create: bool = True) -> CableIndex:
+        """Open the index in ``index_dir``; create it (and the folder) when absent and ``create``."""
+        index_dir = Path(index_dir)
+        try:
+            if whoosh_index.exists_in(str(index_dir)):
+                ix = whoosh_index.open_dir(str(index_dir))
+            elif create:
+                index_dir.mkdir(parents=True, exist_ok=True)
+                ix = cls._create(index_dir)
+            else:
+                raise IndexNotFound(
+                    f"no index at {index_dir}; build one with `cablesearch index PATH...` "
+                    "(or point --index / CABLESEARCH_INDEX at an existing one)")
+        except IndexError_:
+            raise
+        except OSError as exc:
+            raise IndexError_(f"cannot open the index at {index_dir}: {exc.strerror or exc}") from None
+        except Exception as exc:   # whoosh raises assorted errors for damaged TOC files
+            raise IndexError_(
+                f"the index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}); "
+                "delete the folder and re-run `cablesearch index`") from None
+        return cls(index_dir, ix)
+
+    @staticmethod
+    def _create(index_dir: Path) -> FileIndex:
+        # Creating takes the write lock too, so two processes creating at once do not clash.
+        lock = WriteLock(index_dir)
+        lock.acquire(timeout=30.0)
+        try:
+            if whoosh_index.exists_in(str(index_dir)):
+                return whoosh_index.open_dir(str(index_dir))
+            return FileStorage(str(index_dir)).create_index(schema_mod.build_schema())
+        finally:
+            lock.release()
+
+    @property
+    def schema(self) -> Schema:
+        return self._ix.schema
+
+    @property
+    def whoosh_index(self) -> FileIndex:
+        """The underlying Whoosh index (for the search module)."""
+        return self._ix
+
+    @property
+    def generation(self) -> int:
+        """The number of the last commit; changes after every commit by any process."""
+        return int(self._ix.latest_generation())
+
+    def searcher(self, **kwargs: Any) -> Searcher:
+        """A fresh searcher on the latest commit (the caller closes it)."""
+        return self._ix.refresh().searcher(**kwargs) if hasattr(self._ix, "refresh") else self._ix.searcher(**kwargs)
+
+    def doc_count(self) -> int:
+        """Cables in the index (the latest commit)."""
+        with self.searcher() as s:
+            return int(s.doc_count())
+
+    def lock_holder(self) -> LockHolder | None:
+        """The process recorded as holding the write lock, if the lock is held."""
+        probe = _Flock(self.index_dir / LOCK_NAME)
+        if probe.try_acquire():
+            probe.release()
+            return None
+        return read_lock_holder(self.index_dir)
+
+    @contextmanager
+    def writer(self, timeout: float = 30.0,
+               on_wait: Callable[[LockHolder | None], None] | None = None,
+               limitmb: int = DEFAULT_LIMITMB) -> Iterator[CableWriter]:
+        """Hold the write lock (waiting up to ``timeout`` s, calling ``on_wait(holder)`` once if
+        it has to wait) and yield a :class:`CableWriter`. Leaving the block commits; an exception
+        (Ctrl-C included) cancels what was not committed yet and releases the lock."""
+        lock = WriteLock(self.index_dir)
+        lock.acquire(timeout, on_wait)
+        try:
+            cw = CableWriter(self, limitmb)
+            try:
+                yield cw
+            except BaseException:
+                cw._cancel()
+                raise
+            cw._commit()
+        finally:
+            lock.release()
