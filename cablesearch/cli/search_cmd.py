@@ -1,7 +1,233 @@
-"""Placeholder: commands of this module are being built (see the issue)."""
+"""``cablesearch search``, ``show``, ``similar`` and ``stats``: the read side of the index.
+
+Each command opens the index, calls one :class:`~cablesearch.search.SearchService` method and
+renders the answer (``--json`` for machines; a readable list otherwise, with matched words in
+bold colour on a terminal and plain when piped). Library errors become one ``Error:`` line in
+the CLI group.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import re
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from ..config import Config
+from ..indexer import CableIndex
+from ..model import Cable
+from ..results import Hit, SearchRequest, SearchResult
+from ..search import SearchService
+from . import get_config
+
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def open_service(config: Config) -> SearchService:
+    """A SearchService on the configured index (IndexNotFound when there is none)."""
+    return SearchService(CableIndex.open(config.index_dir, create=False), config)
+
+
+def terminal_snippet(snippet: str) -> str:
+    """An HTML snippet as terminal text: entities decoded, <mark>ed words bold and coloured
+    (click strips the styling when the output is not a terminal)."""
+    parts = []
+    pos = 0
+    for m in _MARK.finditer(snippet):
+        parts.append(html.unescape(snippet[pos:m.start()]))
+        parts.append(click.style(html.unescape(m.group(1)), bold=True, fg="yellow"))
+        pos = m.end()
+    parts.append(html.unescape(snippet[pos:]))
+    return "".join(parts)
+
+
+def _date(value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if value else "----------"
+
+
+def format_hit(n: int, hit: Hit, show_score: bool = True) -> str:
+    """One hit as a few readable lines."""
+    head = f"{n:>3}. {click.style(hit.reference_id, bold=True)}  {_date(hit.created)}  " \
+           f"{hit.origin}  {hit.classification}"
+    if show_score:
+        head += f"  score {hit.score:.2f}"
+    lines = [head, f"     {hit.subject or '(no subject)'}"]
+    if hit.tags:
+        lines.append(f"     tags: {' '.join(hit.tags)}")
+    if hit.snippet:
+        lines.append(f"     {terminal_snippet(hit.snippet)}")
+    return "\n".join(lines)
+
+
+def format_result(result: SearchResult, sort: str) -> str:
+    """The readable form of a search result: summary line, hits, facet counts."""
+    what = f'"{result.query}"' if result.query else "all cables"
+    pages = max(1, -(-result.total // result.page_size))
+    lines = [f"{result.total:,} cable{'s' if result.total != 1 else ''} match {what} "
+             f"(page {result.page} of {pages:,}, {result.elapsed_ms:.1f} ms)"]
+    if result.suggestion:
+        lines.append(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
+    first = (result.page - 1) * result.page_size
+    for i, hit in enumerate(result.hits, start=first + 1):
+        lines.append("")
+        lines.append(format_hit(i, hit, show_score=sort == "relevance" and bool(result.query)))
+    if result.total and result.facets:
+        lines.append("")
+        for name in ("tag", "origin", "classification", "year"):
+            values = result.facets.get(name) or []
+            if values:
+                shown = ", ".join(f"{v} ({n:,})" for v, n in values[:8])
+                lines.append(f"{name}: {shown}")
+    return "\n".join(lines)
+
+
+def format_cable(cable: Cable) -> str:
+    """A whole cable as text: the top box, the header, then the body."""
+    def dt(v: Any) -> str:
+        return v.strftime("%Y-%m-%d %H:%M") if v else "-"
+
+    rows = [
+        ("Reference ID", cable.reference_id), ("Created", dt(cable.created)),
+        ("Released", dt(cable.released)), ("Classification", cable.classification),
+        ("Origin", cable.origin), ("Subject", cable.subject), ("Tags", " ".join(cable.tags)),
+        ("References", " ".join(cable.references)), ("Signers", "; ".join(cable.signers)),
+        ("Source", cable.source),
+    ]
+    lines = [f"{label + ':':<16}{value}" for label, value in rows if value]
+    if cable.header:
+        lines += ["", cable.header.rstrip()]
+    lines += ["", cable.body.rstrip()]
+    return "\n".join(lines)
+
+
+@click.command("search", options_metavar="[OPTIONS]")
+@click.argument("words", nargs=-1)
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only cables with this tag (repeat: any of them).")
+@click.option("--origin", "origins", multiple=True, metavar="ORIGIN",
+              help='Only cables from this post, e.g. "Embassy Tripoli" (repeat: any).')
+@click.option("--classification", "classifications", multiple=True, metavar="CLASS",
+              help="Only cables with this classification (repeat: any).")
+@click.option("--year", "years", multiple=True, type=int, metavar="YYYY",
+              help="Only cables created in this year (repeat: any).")
+@click.option("--from", "date_from", metavar="DATE",
+              help="Created on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--to", "date_to", metavar="DATE",
+              help="Created on or before DATE (YYYY, YYYY-MM or YYYY-MM-DD; inclusive).")
+@click.option("--sort", default="relevance", show_default=True,
+              help="relevance, created (oldest first), -created (newest first), released, "
+                   "-released.")
+@click.option("--limit", type=int, default=None, help="Hits per page (default: setting page_size).")
+@click.option("--page", type=int, default=1, show_default=True, help="Page number, from 1.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--explain", is_flag=True, help="Print the parsed query and filters, then stop.")
+@click.pass_context
+def search_command(ctx: click.Context, words: tuple[str, ...], tags: tuple[str, ...],
+                   origins: tuple[str, ...], classifications: tuple[str, ...],
+                   years: tuple[int, ...], date_from: str | None, date_to: str | None,
+                   sort: str, limit: int | None, page: int, as_json: bool,
+                   explain: bool) -> None:
+    """Search the cables: total, one page of hits with highlighted snippets, facet counts.
+
+    QUERY (one argument, or several words joined by spaces) uses Whoosh's query language: words (all must match), AND / OR / NOT, -word,
+    "a phrase", "a phrase"~3, wildcards (embass*), fuzzy (embasy~), field:value for any field
+    (tag:PREL, from:Tripoli, id:08TRIPOLI505, ref:08TRIPOLI505, classification:SECRET) and
+    dates (created:2008-06, created:[2008 to 2009-06], released:>=2011). An empty QUERY with
+    filters lists the matching cables, newest first.
+
+    Example:
+
+        cablesearch search '"human rights" AND libya' --tag PREL --from 2008 --limit 5
+    """
+    config = get_config(ctx)
+    query = " ".join(words)
+    request = SearchRequest(
+        query=query, tags=tags, origins=origins, classifications=classifications,
+        years=years, date_from=date_from, date_to=date_to, sort=sort, page=page,
+        page_size=limit if limit is not None else config.page_size)
+    with open_service(config) as service:
+        if explain:
+            click.echo(service.build(request).explain())
+            return
+        result = service.search(request)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        click.echo(format_result(result, sort))
+
+
+@click.command("show")
+@click.argument("reference_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the cable as one JSON object.")
+@click.pass_context
+def show_command(ctx: click.Context, reference_id: str, as_json: bool) -> None:
+    """Print one whole cable from the index.
+
+    Example:
+
+        cablesearch show 08TRIPOLI505
+    """
+    with open_service(get_config(ctx)) as service:
+        cable = service.get(reference_id)
+    if as_json:
+        click.echo(json.dumps(cable.to_json(), ensure_ascii=False))
+    else:
+        click.echo(format_cable(cable))
+
+
+@click.command("similar")
+@click.argument("reference_id")
+@click.option("--limit", type=int, default=10, show_default=True, help="How many cables.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
+@click.pass_context
+def similar_command(ctx: click.Context, reference_id: str, limit: int, as_json: bool) -> None:
+    """List cables like the given one (by the key words of its subject and body).
+
+    Example:
+
+        cablesearch similar 08TRIPOLI505 --limit 5
+    """
+    with open_service(get_config(ctx)) as service:
+        hits = service.similar(reference_id, limit=limit)
+    if as_json:
+        click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
+        return
+    click.echo(f"{len(hits)} cable{'s' if len(hits) != 1 else ''} like {reference_id}")
+    for i, hit in enumerate(hits, start=1):
+        click.echo("")
+        click.echo(format_hit(i, hit))
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def stats_command(ctx: click.Context, as_json: bool) -> None:
+    """Print what the index holds: counts, date ranges, size on disk and last update.
+
+    Example:
+
+        cablesearch stats
+    """
+    with open_service(get_config(ctx)) as service:
+        stats = service.stats()
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    size = stats["index_bytes"] or 0
+    lines = [
+        f"cables          {stats['cables']:,}",
+        f"created         {stats['created_first'] or '-'} … {stats['created_last'] or '-'}",
+        f"released        {stats['released_first'] or '-'} … {stats['released_last'] or '-'}",
+        f"origins         {stats['origins']:,}",
+        f"tags            {stats['tags']:,}",
+        "classifications " + ", ".join(f"{v} ({n:,})" for v, n in stats["classifications"]),
+        f"index           {stats['index_dir']}  {size / 1048576:,.1f} MB, "
+        f"{stats['segments']} segment{'s' if stats['segments'] != 1 else ''}",
+        f"last update     {stats['last_update'] or '-'}",
+    ]
+    click.echo("\n".join(lines))
+
+
+COMMANDS: list[click.Command] = [search_command, show_command, similar_command, stats_command]

@@ -1,0 +1,166 @@
+"""Fast, HTML-safe highlighting of query terms in cable text.
+
+Whoosh's highlighter re-analyses the whole text with the full analyzer chain and stops at 32K
+characters. Here a text is scanned with the analyzer's own tokenizer pattern in C (``re``),
+each distinct word is analysed once (memoised across calls), and only the words whose indexed
+form is a query term are marked. Output is always escaped: cable text ``<script>`` comes out as
+``&lt;script&gt;``; matches are wrapped in ``<mark>…</mark>``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from bisect import bisect_left
+from functools import lru_cache
+from typing import Callable, Iterable
+
+_DEFAULT_TOKEN = r"\w+(\.?\w+)*"
+MARK_OPEN = "<mark>"
+MARK_CLOSE = "</mark>"
+
+
+class Highlighter:
+    """Marks words of a text whose analysed form is in a set of index terms.
+
+    ``analyze`` maps one surface word to the index terms it produces (usually one, none for a
+    stop word). Build one per analyzer and reuse it: the word → terms memo is what makes it fast.
+    """
+
+    def __init__(self, analyze: Callable[[str], tuple[str, ...]], token_pattern: str | None = None,
+                 memo_size: int = 200_000):
+        self._analyze = lru_cache(maxsize=memo_size)(analyze)
+        self._token_re = re.compile(token_pattern or _DEFAULT_TOKEN, re.UNICODE)
+        self._word_re = re.compile(r"\w+", re.UNICODE)
+
+    @classmethod
+    def for_analyzer(cls, analyzer: object) -> "Highlighter":
+        """A highlighter using a Whoosh analyzer (its tokenizer's pattern when it has one)."""
+        pattern = None
+        items = getattr(analyzer, "items", None)
+        first = items[0] if items else analyzer
+        expr = getattr(first, "expression", None)
+        if expr is not None:
+            pattern = getattr(expr, "pattern", None)
+
+        def analyze(word: str) -> tuple[str, ...]:
+            return tuple(t.text for t in analyzer(word))  # type: ignore[operator]
+
+        return cls(analyze, pattern)
+
+    def matching_words(self, text: str, terms: frozenset[str]) -> set[str]:
+        """The distinct surface words (lower-cased) of ``text`` that analyse to one of ``terms``."""
+        if not terms:
+            return set()
+        found = set()
+        for word in set(self._token_candidates(text)):
+            analysed = self._analyze(word)
+            if analysed and any(a in terms for a in analysed):
+                found.add(word)
+        return found
+
+    def _token_candidates(self, text: str) -> list[str]:
+        return [m.group(0) for m in self._token_re.finditer(text.lower())] \
+            if self._token_re.groups else self._token_re.findall(text.lower())
+
+    def spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+        """(start, end) character spans of the matching words, in order."""
+        words = self.matching_words(text, terms)
+        if not words:
+            return []
+        alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        pattern = re.compile(r"(?<![\w.])(?:%s)(?![\w])" % alternation, re.IGNORECASE)
+        return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+    def mark(self, text: str, terms: frozenset[str]) -> str:
+        """The whole text, escaped, with every matching word marked."""
+        return render(text, self.spans(text, terms), 0, len(text))
+
+    def snippet(self, text: str, terms: frozenset[str], width: int = 240,
+                max_fragments: int = 2) -> str:
+        """Up to ``max_fragments`` windows of about ``width`` characters with the most distinct
+        matching words, escaped and marked, joined with " … ". Without matches: the opening of
+        the text."""
+        text = text.strip()
+        spans = self.spans(text, terms)
+        if not spans:
+            return _escape_window(text, 0, min(len(text), width))
+        windows = _best_windows(text, spans, width, max_fragments)
+        parts = []
+        for start, end in windows:
+            inner = [(s, e) for s, e in spans if s >= start and e <= end]
+            piece = render(text, inner, start, end)
+            if start > 0:
+                piece = "… " + piece
+            if end < len(text):
+                piece = piece + " …"
+            parts.append(piece)
+        return " ".join(parts).replace("… …", "…")
+
+
+def render(text: str, spans: Iterable[tuple[int, int]], start: int, end: int) -> str:
+    """Escape ``text[start:end]`` with ``spans`` wrapped in <mark>, whitespace runs collapsed."""
+    out = []
+    pos = start
+    for s, e in spans:
+        if s < pos or e > end:
+            continue
+        out.append(_esc(text[pos:s]))
+        out.append(MARK_OPEN + _esc(text[s:e]) + MARK_CLOSE)
+        pos = e
+    out.append(_esc(text[pos:end]))
+    return "".join(out)
+
+
+_WS = re.compile(r"\s+")
+
+
+def _esc(s: str) -> str:
+    return html.escape(_WS.sub(" ", s), quote=False)
+
+
+def _escape_window(text: str, start: int, end: int) -> str:
+    end = _word_end(text, end)
+    piece = _esc(text[start:end])
+    return piece + (" …" if end < len(text) else "")
+
+
+def _word_end(text: str, pos: int) -> int:
+    if pos >= len(text):
+        return len(text)
+    m = re.compile(r"\s").search(text, pos)
+    return m.start() if m and m.start() - pos < 30 else pos
+
+
+def _word_start(text: str, pos: int) -> int:
+    if pos <= 0:
+        return 0
+    i = text.rfind(" ", max(0, pos - 30), pos)
+    return i + 1 if i >= 0 else pos
+
+
+def _best_windows(text: str, spans: list[tuple[int, int]], width: int,
+                  count: int) -> list[tuple[int, int]]:
+    """Greedy: the window (starting a little before some match) covering the most distinct
+    matched words, then the best window not overlapping it, and so on; in text order."""
+    lowered = [text[s:e].lower() for s, e in spans]
+    starts = [s for s, _ in spans]
+    chosen: list[tuple[int, int]] = []
+    for _ in range(count):
+        best: tuple[int, int] | None = None
+        best_key: tuple[int, int, int] | None = None
+        for s, _e in spans:
+            start = max(0, s - width // 4)
+            stop = start + width
+            if any(start < ce and stop > cs for cs, ce in chosen):
+                continue
+            a = bisect_left(starts, start)
+            b = bisect_left(starts, stop)
+            inside = [lowered[x] for x in range(a, b) if spans[x][1] <= stop]
+            key = (len(set(inside)), len(inside), -start)
+            if best_key is None or key > best_key:
+                best_key, best = key, (start, stop)
+        if best is None:
+            break
+        chosen.append((_word_start(text, best[0]), _word_end(text, min(len(text), best[1]))))
+    return sorted(chosen)

@@ -1,0 +1,308 @@
+"""Turning what a user typed into something the search engine can run, or one clear error.
+
+``build(request, schema, max_page_size)`` validates a :class:`SearchRequest` and returns a
+:class:`BuiltQuery`: the parsed Whoosh query (``None`` when the text is empty, which browses),
+the filters as plain values, the sort and the page window. Nothing here touches an index, so a
+built query can be printed (``BuiltQuery.explain()``) before it runs.
+
+Query language (Whoosh's, with a few additions):
+
+* words (all must match: AND is the default), ``AND``, ``OR``, ``NOT``, ``-word``, ``+word``,
+  parentheses;
+* ``"a phrase"`` and ``"a phrase"~3`` (words within 3 positions);
+* wildcards ``embass*``, ``wom?n``; fuzzy ``embasy~`` / ``embasy~2``; boosts ``oil^3``;
+* ``field:value`` for every indexed field, with friendly aliases (see ``FIELD_ALIASES``);
+* dates: ``created:2008``, ``created:2008-06``, ``created:[2008 to 2009-06]``,
+  ``created:>=2009``, the same for ``released``.
+
+Default fields are subject (weighted ``SUBJECT_BOOST``) and body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.fields import Schema
+from whoosh.qparser import (
+    FieldAliasPlugin,
+    FuzzyTermPlugin,
+    GtLtPlugin,
+    MultifieldParser,
+    PlusMinusPlugin,
+)
+
+from .errors import QuerySyntaxError
+from .results import SORTS, SearchRequest
+
+DEFAULT_FIELDS = ("subject", "body")
+SUBJECT_BOOST = 2.0
+DATE_FIELDS = ("created", "released")
+
+#: Extra names accepted before ``:`` in a query, mapped to the schema's field names.
+FIELD_ALIASES: dict[str, str] = {
+    "tag": "tags",
+    "id": "reference_id",
+    "ref": "references",
+    "refs": "references",
+    "cites": "references",
+    "from": "origin",
+    "post": "origin",
+    "class": "classification",
+    "date": "created",
+    "to": "recipients",
+    "signer": "signers",
+    "signed": "signers",
+    "text": "body",
+    "title": "subject",
+}
+
+SYNTAX_HINT = ('write words, "a phrase", AND/OR/NOT, field:value or created:[2008 to 2009-06]; '
+               'put text in double quotes to search it literally')
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{1,2}):(\d{2}))?)?)?$")
+_FIELD_RE = re.compile(r"(?<![\w.])([A-Za-z_][\w]*):(?=\S)")
+
+
+@dataclass(frozen=True)
+class BuiltQuery:
+    """A validated search, ready to run.
+
+    ``query`` is None for an empty text (browse: every cable passing the filters). Filters are
+    AND-ed across kinds and OR-ed within a kind (two tags: either). ``date_from``/``date_to`` are
+    inclusive bounds on ``created``. ``offset``/``limit`` give the page window.
+    """
+
+    text: str
+    query: wq.Query | None
+    tags: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
+    classifications: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 10
+    facet_limit: int = 20
+    highlight: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.tags or self.origins or self.classifications or self.years
+                    or self.date_from or self.date_to)
+
+    def explain(self) -> str:
+        """A one-line, human-readable description of what will run."""
+        parts = [f"query={self.query!r}" if self.query is not None else "query=<all cables>"]
+        for name in ("tags", "origins", "classifications", "years"):
+            values = getattr(self, name)
+            if values:
+                parts.append(f"{name}={list(values)}")
+        if self.date_from:
+            parts.append(f"from={self.date_from:%Y-%m-%d %H:%M}")
+        if self.date_to:
+            parts.append(f"to={self.date_to:%Y-%m-%d %H:%M}")
+        parts.append(f"sort={self.sort} page={self.page} page_size={self.page_size}")
+        return " ".join(parts)
+
+
+def parse_date(text: str, end: bool = False, what: str = "date") -> datetime:
+    """``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM`` as a datetime.
+
+    With ``end`` the last moment of the period is returned (``2009-06`` → 2009-06-30 23:59:59),
+    so both bounds of a range are inclusive.
+    """
+    m = _DATE_RE.match(text.strip())
+    if not m:
+        raise QuerySyntaxError(
+            f"{what} {text!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)")
+    year, month, day, hour, minute = (int(g) if g else None for g in m.groups())
+    assert year is not None
+    try:
+        if month is None:
+            start = datetime(year, 1, 1)
+            stop = datetime(year + 1, 1, 1)
+        elif day is None:
+            start = datetime(year, month, 1)
+            stop = datetime(year + (month == 12), month % 12 + 1, 1)
+        elif hour is None:
+            start = datetime(year, month, day)
+            stop = start + timedelta(days=1)
+        else:
+            start = datetime(year, month, day, hour, minute or 0)
+            stop = start + timedelta(minutes=1)
+    except ValueError as exc:
+        raise QuerySyntaxError(
+            f"{what} {text!r} is not a valid date ({exc}); write YYYY, YYYY-MM or YYYY-MM-DD"
+        ) from None
+    return stop - timedelta(microseconds=1) if end else start
+
+
+def make_parser(schema: Schema) -> MultifieldParser:
+    """The Whoosh parser used for every query: subject and body by default, AND between words,
+    field aliases, ``-``/``+`` prefixes, ``<``/``>`` on dates and fuzzy ``~``."""
+    fields = [f for f in DEFAULT_FIELDS if f in schema]
+    parser = MultifieldParser(fields, schema, fieldboosts={"subject": SUBJECT_BOOST})
+    aliases: dict[str, list[str]] = {}
+    for alias, target in FIELD_ALIASES.items():
+        if target in schema and alias not in schema:
+            aliases.setdefault(target, []).append(alias)
+    parser.add_plugin(FieldAliasPlugin(aliases))
+    parser.add_plugin(GtLtPlugin())
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|^)\+", minusexpr=r"(?:(?<=\s)|^)-"))
+    parser.add_plugin(FuzzyTermPlugin())
+    return parser
+
+
+def searchable_fields(schema: Schema) -> list[str]:
+    """Names that may appear before ``:`` in a query: indexed fields and their aliases."""
+    names = [n for n, f in schema.items() if f.indexed]
+    return names + [a for a, t in FIELD_ALIASES.items() if t in schema]
+
+
+def check_balance(text: str) -> None:
+    """Raise QuerySyntaxError for an unbalanced double quote, parenthesis or bracket (Whoosh's
+    parser silently guesses instead)."""
+    if text.count('"') % 2:
+        raise QuerySyntaxError(
+            f'unbalanced double quote in {text!r}; close the phrase ("human rights") '
+            f'or remove the quote')
+    stack: list[tuple[str, int]] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    in_quote = False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            in_quote = not in_quote
+        elif in_quote:
+            continue
+        elif ch in "([{":
+            stack.append((ch, i))
+        elif ch in ")]}":
+            if not stack:
+                raise QuerySyntaxError(
+                    f"unbalanced {ch!r} at position {i + 1} in {text!r}: nothing opens it; "
+                    f"remove it or quote the text")
+            opener, _ = stack.pop()
+            # Whoosh allows mixed range brackets: [a TO b} and {a TO b]
+            if pairs[ch] != opener and not (opener in "[{" and ch in "]}"):
+                raise QuerySyntaxError(
+                    f"{opener!r} closed by {ch!r} at position {i + 1} in {text!r}; "
+                    f"use (…) for grouping and [a to b] for ranges")
+    if stack:
+        opener, pos = stack[-1]
+        closer = {"(": ")", "[": "]", "{": "}"}[opener]
+        raise QuerySyntaxError(
+            f"unbalanced {opener!r} at position {pos + 1} in {text!r}: add the missing {closer!r} "
+            f"or quote the text")
+
+
+def check_fields(text: str, schema: Schema) -> None:
+    """Raise QuerySyntaxError for ``name:value`` where name is no searchable field."""
+    known = set(searchable_fields(schema))
+    unquoted = re.sub(r'"[^"]*"', lambda m: " " * len(m.group(0)), text)
+    for m in _FIELD_RE.finditer(unquoted):
+        name = m.group(1)
+        if name not in known:
+            fields = ", ".join(n for n, f in schema.items() if f.indexed)
+            raise QuerySyntaxError(
+                f"unknown field {name!r} in {text!r}; fields are: {fields} (aliases: "
+                f"{', '.join(sorted(a for a, t in FIELD_ALIASES.items() if t in schema))}); "
+                f"to search for {name}: literally, put it in double quotes")
+
+
+def parse_query(text: str, schema: Schema) -> wq.Query | None:
+    """Parse query text into a Whoosh query, or None for an empty text. Raises
+    QuerySyntaxError with a one-line reason and a hint."""
+    if not text.strip():
+        return None
+    check_balance(text)
+    check_fields(text, schema)
+    try:
+        q = make_parser(schema).parse(text)
+    except QuerySyntaxError:
+        raise
+    except Exception as exc:  # Whoosh raises many kinds (IndexError for "NOT OR x", ...)
+        reason = str(exc) or type(exc).__name__
+        if _mentions_date(text) and ("date" in reason or "month" in reason or "day" in reason
+                                     or "year" in reason or "range" in reason):
+            raise QuerySyntaxError(
+                f"bad date in {text!r} ({reason}); write created:2008-06 or "
+                f"created:[2008 to 2009-06] with dates as YYYY, YYYY-MM or YYYY-MM-DD") from None
+        raise QuerySyntaxError(f"cannot understand the query {text!r} ({reason}); "
+                               f"{SYNTAX_HINT}") from None
+    _check_parsed(q, text)
+    return q
+
+
+def _mentions_date(text: str) -> bool:
+    names = set(DATE_FIELDS) | {a for a, t in FIELD_ALIASES.items() if t in DATE_FIELDS}
+    return any(f"{n}:" in text for n in names)
+
+
+def _check_parsed(q: wq.Query, text: str) -> None:
+    """Errors Whoosh's parser turns into empty queries instead of raising."""
+    for node in _walk(q):
+        if type(node).__name__ == "_NullQuery" and node is q:
+            words = re.sub(r"(?i)\b(AND|OR|NOT)\b", " ", text)
+            if re.search(r"(?<![\w:])[<>]=?", text) or re.search(r"\w:\s*$", text):
+                raise QuerySyntaxError(
+                    f"incomplete comparison or field in {text!r}; write created:>=2009 or "
+                    f"tag:PREL")
+            if not re.search(r"\w", words):
+                raise QuerySyntaxError(
+                    f"the query {text!r} has only operators; {SYNTAX_HINT}")
+
+
+def _walk(q: wq.Query) -> list[wq.Query]:
+    out = [q]
+    for child in q.children():
+        out.extend(_walk(child))
+    return out
+
+
+def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> BuiltQuery:
+    """Validate a SearchRequest into a BuiltQuery (QuerySyntaxError on any bad part)."""
+    if request.sort not in SORTS:
+        raise QuerySyntaxError(f"unknown sort {request.sort!r}; use one of: {', '.join(SORTS)}")
+    if not isinstance(request.page, int) or request.page < 1:
+        raise QuerySyntaxError(f"page must be a whole number from 1 up, not {request.page!r}")
+    if not isinstance(request.page_size, int) or not 1 <= request.page_size <= max_page_size:
+        raise QuerySyntaxError(
+            f"limit must be a whole number from 1 to {max_page_size}, not {request.page_size!r}")
+    if request.page * request.page_size > 1_000_000:
+        raise QuerySyntaxError(f"page {request.page} is too deep; narrow the search instead")
+    if request.facet_limit < 0:
+        raise QuerySyntaxError(f"facet limit must be 0 or more, not {request.facet_limit!r}")
+    date_from = parse_date(request.date_from, what="--from") if request.date_from else None
+    date_to = parse_date(request.date_to, end=True, what="--to") if request.date_to else None
+    if date_from and date_to and date_from > date_to:
+        raise QuerySyntaxError(
+            f"--from {request.date_from} is after --to {request.date_to}; swap them")
+    for y in request.years:
+        if not isinstance(y, int) or not 1900 <= y <= 2100:
+            raise QuerySyntaxError(f"year {y!r} is not a year; write e.g. 2009")
+    q = parse_query(request.query, schema)
+    return BuiltQuery(
+        text=request.query,
+        query=q,
+        tags=tuple(t.strip() for t in request.tags if t.strip()),
+        origins=tuple(o.strip() for o in request.origins if o.strip()),
+        classifications=tuple(c.strip() for c in request.classifications if c.strip()),
+        years=tuple(request.years),
+        date_from=date_from,
+        date_to=date_to,
+        sort=request.sort,
+        page=request.page,
+        page_size=request.page_size,
+        facet_limit=request.facet_limit,
+        highlight=request.highlight,
+    )
