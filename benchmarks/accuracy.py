@@ -31,9 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cablesearch.model import Cable  # noqa: E402
+from cablesearch.parse.origin import origin_from_post  # noqa: E402
 from cablesearch.parse.telegram import extract, split_telegram  # noqa: E402
 
-FIELDS = ("reference_id", "created", "created_hour", "classification", "origin", "subject", "tags")
+FIELDS = ("reference_id", "created", "created_hour", "created_exact", "classification", "origin", "subject", "tags")
 
 
 def page_parts(text: str) -> tuple[Cable, str, str]:
@@ -57,7 +58,8 @@ def check(cable: Cable, t: dict) -> dict[str, bool]:
     created = cable.created.strftime("%Y-%m-%d %H:%M") if cable.created else None
     res = {
         "reference_id": cable.reference_id == t["reference_id"],
-        "created": created == t["created"],
+        "created": bool(created) and created[:10] == t["created"][:10],
+        "created_exact": created == t["created"],
         "created_hour": bool(created) and created[:13] == t["created"][:13],
         "classification": cable.classification == t["classification"],
         "origin": cable.origin == t["origin"],
@@ -91,12 +93,16 @@ def main() -> None:
             t0 = time.perf_counter()
             extract(header, body, cable)
             times.append(time.perf_counter() - t0)
+            if form == "telegram" and not cable.reference_id:
+                # as the container does: a headerless telegram's ID from its file name
+                cable.reference_id = path.stem
+                cable.origin = cable.origin or origin_from_post(path.stem)
             n += 1
             for f, ok in check(cable, t).items():
                 right[f] += ok
                 if not ok and f in args.verbose:
-                    got = getattr(cable, f if f != "created_hour" else "created")
-                    want = t[f if f != "created_hour" else "created"]
+                    got = getattr(cable, f if not f.startswith("created") else "created")
+                    want = t[f if not f.startswith("created") else "created"]
                     print(f"  {form} {t['reference_id']} {f}: got {got!r} want {want!r}")
         print(f"{form}: {n} cables")
         for f in FIELDS:

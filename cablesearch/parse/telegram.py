@@ -37,9 +37,6 @@ _DTG = re.compile(r"(?<![0-9A-Z])(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|
 _HEADER_DTG = re.compile(r"^\s*(?:[A-Z]{1,2}\s+){0,2}(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|\d{2})\b",
                          re.M)
 _FM = re.compile(r"^\s*FM:?\s+(.+?)\s*$", re.M)
-_ROUTING = re.compile(r"^\s*(?:[A-Z0-9]{4,8}/)")
-_PRECEDENCE_TAIL = re.compile(
-    r"(?:\s+(?:IMMEDIATE|PRIORITY|ROUTINE|FLASH|NIACT|CRITIC))+(?:\s+\d+)?\s*$|\s+\d{1,5}\s*$")
 _HEADER_STOP = re.compile(r"^(?:BT|NNNN|ZEN|ZFR|XMT)\b")
 
 
@@ -67,10 +64,18 @@ def _dtg_from_match(m: re.Match[str]) -> datetime | None:
         return None
 
 
+_PRECEDENCE = frozenset("IMMEDIATE PRIORITY ROUTINE FLASH NIACT CRITIC".split())
+
+
 def _addressee(line: str) -> str:
-    s = _ROUTING.sub("", line.strip())
-    s = _PRECEDENCE_TAIL.sub("", s).strip()
-    return s
+    """``RUEHC/SECSTATE WASHDC IMMEDIATE 3602`` → ``SECSTATE WASHDC``."""
+    slash = line.find("/")
+    if 0 <= slash <= 8 and line[:slash].strip().isalnum():
+        line = line[slash + 1:]
+    words = line.split()
+    while words and (words[-1].isdigit() or words[-1] in _PRECEDENCE):
+        words.pop()
+    return " ".join(words)
 
 
 def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[str]]:
@@ -111,9 +116,9 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
 # body: opening fields
 
 _SPACED = {
-    "SECRET": r"S\s?E\s?C\s?R\s?E\s?T",
-    "CONFIDENTIAL": r"C\s?O\s?N\s?F\s?I\s?D\s?E\s?N\s?T\s?I\s?A\s?L",
-    "UNCLASSIFIED": r"U\s?N\s?C\s?L\s?A\s?S(?:\s?S\s?I\s?F\s?I\s?E\s?D)?",
+    "SECRET": r"(?i:S?S\s?E\s?C\s?R\s?E\s?T)",
+    "CONFIDENTIAL": r"(?i:C?C\s?O\s?N\s?F\s?I\s?D\s?E\s?N\s?T\s?I\s?A\s?L)",
+    "UNCLASSIFIED": r"(?i:U\s?N\s?C\s?L\s?A\s?S(?:\s?S\s?I\s?F\s?I\s?E\s?D)?)",
 }
 _CLASS_LINE = re.compile(
     r"^[ \t]*(?P<cls>" + "|".join(f"(?P<{k}>{v})" for k, v in _SPACED.items())
@@ -122,7 +127,7 @@ _CLASS_LINE = re.compile(
     + r"(?:\s*//?\s*(?P<caveat>NOFORN|NOFORM|SENSITIVE|SBU|FOUO|EXDIS|NODIS|LIMDIS))?"
     + r"(?:\s+(?:NOFORN|SENSITIVE|EXDIS|NODIS|LIMDIS|SBU|CORRECTED\s+COPY|NOFORN\s+NOFORN))*"
     + r"(?:\s+(?:SECTION|SECTIOIN|SECTON|SECION)\s+(?P<sec>\d+)\s+OF\s+(?P<of>\d+))?"
-    + r"\s+(?P<post>[A-Z][A-Z .'\-]*?)\s+(?P<num>\d{1,7})\b[^\n]*$",
+    + r"\s+(?P<post>[A-Za-z][A-Za-z .'\-]*?)\s+(?P<num>\d{1,7})\b[^\n]*$",
     re.M,
 )
 _CLASS_WORD = re.compile(
@@ -133,10 +138,13 @@ _DECL = re.compile(r"^(?:DECL(?:ASSIFY)?\s*(?:ON)?\s*:?\s*)?(?P<v>.*)$", re.I)
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
-_TAGS = re.compile(r"(?:^|(?<=\s))TAGS\s*:?[ \t]*(?P<v>[^\n]*)", re.M)
+_TAGS = re.compile(r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:)|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
+                   re.M)
+_TAGS_END = re.compile(r"\s(?:SUBJECT|Subject|SUBJ|REF|Ref|REFS|Refs|CLASSIFIED|Classified|E\.\s?O\.|"
+                       r"EO\s1\d{4}|SIPDIS|NOFORN)\b")
 _TAG_TOKEN = re.compile(r"[A-Za-z0-9]+")
-_SUBJECT = re.compile(r"(?:^|(?<=\s))(?:SUBJECT|SUBJ)\s*:\s*", re.M)
-_SUBJECT_LOOSE = re.compile(r"^\s*SUBJECT\s+(?=\S)", re.M)
+_SUBJECT = re.compile(r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)SUBJECT)\s*:[ \t]*", re.M)
+_SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
 
 # Where the subject (and the REF block) ends.
 _END_STRONG = re.compile(
@@ -152,7 +160,7 @@ _END_WEAK = re.compile(
     r"(?:THIS|This)\s+(?:IS|is)\s+(?:AN?|a|an)\s|PLEASE\s|Please\s|"
     r"SIPDIS\b|NOFORN\b|SENSITIVE\b|E\.O\.\s*1\d{4}|TAGS\s*:)"
 )
-_REF = re.compile(r"(?:^|(?<=\s))REF(?:S|TEL|TELS)?\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.)]|\())")
+_REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.)]|\())")
 _REF_END = re.compile(
     r"\n[ \t]*\n(?![ \t]*[A-Z][.)] )|(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
     r"Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|\(U\)\s+Classified|"
@@ -170,35 +178,54 @@ _END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b|\bEnd\s+(?:of\s+)?[Ss]um
 _PARA_END = re.compile(r"\n[ \t]*\n|\s\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\s\d{1,2}\.\s+(?=[A-Z])|¶")
 _LEADING_PARA = re.compile(r"^[\s\-=:.]*(?:¶?\s*\d{1,2}\s*\.\s*)?(?:\((?:[A-Z/ ]{1,12})\)\s*)?[\s:.\-]*")
 
-# Page-break lines: "TRIPOLI 00000505 002 OF 003", "CARACAS 00001276 001.2 OF 003".
-_PAGE_BREAK_LINE = re.compile(r"^[ \t]*[A-Z][A-Z .'\-]{1,40}?[ \t]+\d{8}[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}[ \t]*\n?",
-                              re.M)
-_PAGE_BREAK_INLINE = re.compile(r"((?:[A-Z][A-Z'\-]* ){1,4})\d{8} +\d{3}(?:\.\d+)? +OF +\d{3}(?: |$)")
+# Page-break lines: "TRIPOLI 00000505 002 OF 003", "CARACAS 00001276 001.2 OF 003" — on their
+# own line, or run into the text in the page form. Found by the number part, then the post
+# words in front of it are removed.
+_PAGE_BREAK = re.compile(r"\d{8}[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}[ \t]*")
+_TRAILING_WORDS = re.compile(r"((?:[A-Z][A-Z.'\-]*[ \t]+){1,4})$")
 
 
-def _drop_inline_break(m: re.Match[str]) -> str:
+def _cut_post_words(before: str) -> str:
+    """``before`` (the text in front of a page-break number) without the post's name at its
+    end: the shortest run of trailing upper-case words that names a post, else the last word."""
+    m = _TRAILING_WORDS.search(before[-80:])
+    if not m:
+        return before
     words = m.group(1).split()
-    # keep the words in front of the post: the shortest tail of words that names a post
+    keep = len(before) - len(m.group(1))
     for k in range(1, len(words) + 1):
         if post_token("".join(words[-k:])):
-            return " ".join(words[:-k]) + (" " if words[:-k] else "")
-    return " ".join(words[:-1]) + (" " if words[:-1] else "")
+            cut = " ".join(words[:-k])
+            return before[:keep] + (cut + " " if cut else "")
+    return before[:keep] + (" ".join(words[:-1]) + " " if len(words) > 1 else "")
 
 
 def remove_page_breaks(text: str) -> str:
     """Text without its page-break lines (``TRIPOLI 00000505 002 OF 003``), whether they stand
     on their own line or were run into the text."""
-    if "OF " not in text:
+    matches = []
+    i = text.find(" OF ")
+    while i >= 0:
+        m = _PAGE_BREAK.search(text, max(i - 24, 0), i + 12)
+        if m:
+            if not matches or m.start() >= matches[-1].end():
+                matches.append(m)
+        i = text.find(" OF ", i + 4)
+    if not matches:
         return text
-    text = _PAGE_BREAK_LINE.sub("", text)
-    if _PAGE_BREAK_INLINE.search(text):
-        text = _PAGE_BREAK_INLINE.sub(_drop_inline_break, text)
-    return text
+    out: list[str] = []
+    pos = 0
+    for m in matches:
+        before = _cut_post_words(text[pos: m.start()])
+        out.append(before)
+        pos = m.end()
+        # a page break on its own line: drop the line (and its line break) entirely
+        if (not before or before.endswith("\n")) and text.startswith("\n", pos):
+            pos += 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
-_WS = re.compile(r"[ \t]+")
-_SPACES_BEFORE_NL = re.compile(r"[ \t]+\n")
-_MANY_NL = re.compile(r"\n{3,}")
 
 
 def _squash(s: str) -> str:
@@ -208,11 +235,22 @@ def _squash(s: str) -> str:
 def clean_body(body: str) -> str:
     """The body as clean text: page-break lines removed, trailing spaces and runs of blank
     lines dropped; paragraph marks (``¶``) and paragraph numbers are kept as written."""
-    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in body:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
     body = remove_page_breaks(body)
-    body = _SPACES_BEFORE_NL.sub("\n", body)
-    body = _MANY_NL.sub("\n\n", body)
-    return body.strip()
+    out: list[str] = []
+    blank = True                       # drops leading blank lines too
+    for line in body.split("\n"):
+        line = line.rstrip()
+        if line:
+            out.append(line)
+            blank = False
+        elif not blank:
+            out.append("")
+            blank = True
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
 
 
 def _classification(m: re.Match[str] | None, top: str, header: str) -> str:
@@ -274,8 +312,12 @@ def _tags(top: str, tm: re.Match[str]) -> list[str]:
         nxt = top[nxt_start: top.find("\n", nxt_start) if "\n" in top[nxt_start:] else len(top)]
         if nxt and re.fullmatch(r"[\sA-Z0-9,()]+", nxt) and not nxt.lstrip().startswith("SUBJ"):
             line += " " + nxt
-    # page form: the tag line may run into the subject or the E.O. line
-    line = re.split(r"\s(?:SUBJECT|SUBJ)\s*:|\sE\.?O\.?\s*1\d{4}", line)[0]
+    # page form: the tag line may run into the subject, the REF line or the text
+    e = _TAGS_END.search(line)
+    if e:
+        line = line[: e.start()]
+    elif len(line) > 300:
+        line = line[:300]
     tags: list[str] = []
     seen: set[str] = set()
     for tok in _TAG_TOKEN.findall(line):
@@ -285,8 +327,19 @@ def _tags(top: str, tm: re.Match[str]) -> list[str]:
     return tags
 
 
+_LEAD_PUNCT = re.compile(r"^[^0-9A-Za-z]+")
+
+
 def _subject(top: str) -> tuple[str, int]:
-    """(subject, end offset) — the whole subject across its line breaks."""
+    """(subject, offset where the opening fields after it begin).
+
+    The subject's first line is kept as written (the site's one-line title is that line,
+    without its leading punctuation: ``(S) X`` is titled ``S) X``); the lines that continue it
+    are joined with single spaces, up to a blank line or the next field (REF, Classified By,
+    a numbered paragraph...). In the page form, where all lines after the subject's first
+    were run together, the continuation is taken only while it is upper case like the
+    first line (or up to the next field marker for mixed-case subjects).
+    """
     m = _SUBJECT.search(top)
     if not m:
         m = _SUBJECT_LOOSE.search(top)
@@ -296,43 +349,41 @@ def _subject(top: str) -> tuple[str, int]:
     nl = top.find("\n", start)
     if nl < 0:
         nl = len(top)
-    first = top[start:nl]
-    e = _END_STRONG.search(first)
+    first = _LEAD_PUNCT.sub("", top[start:nl].strip())
+    e = _END_STRONG.search(top, start, nl)
     if e:
-        return _squash(first[: e.start()]), start + e.start()
-    rest_start = nl
-    rest = top[rest_start: rest_start + 1200]
-    rest = remove_page_breaks(rest) if "OF " in rest[:200] else rest
+        # REF or Classified By on the subject's own line: the site keeps the whole line as the
+        # title, the REF block starts there
+        return first, e.start()
+    rest = top[nl: nl + 1200]
+    if "OF " in rest[:300]:
+        rest = remove_page_breaks(rest)
     e = _END_WEAK.search(rest)
     cont = rest[: e.start()] if e else ""
-    if not e and len(rest) >= 1200:
-        cont = ""
-    cont_line_end = rest.find("\n", 1)
-    run_together = cont_line_end < 0 or cont_line_end > 300
-    if run_together and cont.strip():
-        # in the page form only the subject's first line kept its line break: take the
-        # following words only while they look like the rest of an upper-case subject
-        if first.upper() == first:
-            words = cont.split()
-            keep = []
-            for w in words:
-                if any(c.islower() for c in w):
-                    keep = []
-                    break
-                keep.append(w)
-            cont = " ".join(keep)
-        if len(cont) > 250:
-            cont = ""
-    subject = _squash(first + " " + cont) if cont.strip() else _squash(first)
-    return subject, rest_start + (e.start() if e else 0)
+    end = nl + (e.start() if e else 0)
+    if cont.strip():
+        line_end = rest.find("\n", 1)
+        run_together = line_end < 0 or line_end > 300
+        if run_together:
+            if first.upper() == first:
+                keep = []
+                for w in cont.split():
+                    if any(c.islower() for c in w):
+                        keep = []
+                        break
+                    keep.append(w)
+                cont = " ".join(keep)
+            if len(cont) > 250:
+                cont = ""
+        cont = _squash(cont)
+    subject = f"{first} {cont}" if cont else first
+    return subject, end
 
 
 def _refs_block(top: str, after: int) -> str:
-    m = _REF.search(top, max(after, 0))
-    if not m:
-        return ""
     # a REF long after the subject is not the header's REF line
-    if after >= 0 and m.start() - after > 400:
+    m = _REF.search(top, max(after, 0), max(after, 0) + 400) if after >= 0 else _REF.search(top, 0, 3000)
+    if not m:
         return ""
     start = m.end()
     chunk = top[start: start + 2000]
@@ -570,17 +621,13 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
         _disagree(cable, "classification", classification)
 
     # origin
-    origin = ""
-    if cable.reference_id:
+    origin = origin_from_fm(fm) if fm else ""
+    if not origin and cable.reference_id:
         origin = origin_from_post(cable.reference_id)
-    if not origin and fm:
-        origin = origin_from_fm(fm)
     if not cable.origin:
         cable.origin = origin
     elif origin and origin != cable.origin:
-        fm_origin = origin_from_fm(fm) if fm else ""
-        if fm_origin and fm_origin != cable.origin:
-            _disagree(cable, "origin", fm_origin)
+        _disagree(cable, "origin", origin)
 
     if not cable.to:
         cable.to = to
