@@ -81,7 +81,6 @@ class Service(Protocol):
     def browse(self) -> dict[str, list[tuple[str, int]]]: ...
     def known_ids(self, ids: Iterable[str]) -> set[str]: ...
     def highlight_text(self, text: str, query: str) -> str: ...
-    def month_counts(self, request: SearchRequest) -> list[tuple[str, int]]: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,8 +274,12 @@ def check_reference_id(raw: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Cable text: paragraph anchors, tag links and highlighted query terms
 
-_PARAGRAPH = re.compile(r"(?:(?<=^)|(?<=\n)|(?<=\s\s)|(?<=[.:]\s))[ \t]*(\d{1,3})\.[ \t]+(?=\(|[A-Z])")
-_TAGS_LINE = re.compile(r"^(TAGS:?[ \t]*)(.*)$", re.MULTILINE)
+# A numbered paragraph: "1. " at the start of a line (or after a sentence), or "1. (C)" with a
+# classification marking anywhere (bodies that come as one long line).
+_PARAGRAPH = re.compile(
+    r"(?:(?:(?<=^)|(?<=\n)|(?<=\s\s)|(?<=[.:]\s))[ \t]*(\d{1,3})\.[ \t]+(?=\(|[A-Z])"
+    r"|(?<=\s)(\d{1,3})\.[ \t]+(?=\((?:U|C|S|SBU|TS|S/NF|C/NF|SBU/NF|S//NF|C//NF|U//FOUO|NC|REL)\)))")
+_TAGS_START = re.compile(r"(?:^|(?<=\s))TAGS:?[ \t]*")
 
 
 def split_paragraphs(body: str) -> list[tuple[str | None, str]]:
@@ -290,56 +293,71 @@ def split_paragraphs(body: str) -> list[tuple[str | None, str]]:
     seen: dict[str, int] = {}
     anchor: str | None = None
     for m in _PARAGRAPH.finditer(body):
-        n = int(m.group(1))
+        group = 1 if m.group(1) is not None else 2
+        n = int(m.group(group))
         if not (n == expected or (n == expected - 1 and n > 0) or (expected > 1 and n == expected + 1)):
             continue
-        pieces.append((anchor, body[last_end:m.start(1)]))
+        start = m.start(group)
+        pieces.append((anchor, body[last_end:start]))
         name = f"par{n}"
         seen[name] = seen.get(name, 0) + 1
         anchor = name if seen[name] == 1 else f"{name}-{seen[name]}"
-        last_end = m.start(1)
+        last_end = start
         expected = n + 1
     pieces.append((anchor, body[last_end:]))
     return [(a, t) for a, t in pieces if a is not None or t]
 
 
+_ANCHOR_MARK = "\ue000"     # a private-use character: where a paragraph anchor goes
+
+
 def render_body(body: str, query: str, tags: Iterable[str],
                 highlight: Callable[[str, str], str] | None) -> Markup:
     """The cable body as safe HTML: escaped text, ``¶`` anchors before numbered paragraphs,
-    the TAGS line's tags linked to the tag filter, the query's terms in ``<mark>``."""
-    known_tags = set(tags)
+    the TAGS line's tags linked to the tag filter, the query's terms in ``<mark>``.
 
-    def text_html(text: str) -> str:
-        if not text:
+    The body is highlighted in one call (paragraph starts carry a private-use character that
+    the highlighter leaves alone), then the anchors and tag links are put in."""
+    body = body.replace(_ANCHOR_MARK, "")
+    pieces = split_paragraphs(body)
+    anchors = [a for a, _ in pieces if a]
+    marked = "".join((_ANCHOR_MARK if a else "") + t for a, t in pieces)
+    if query and highlight is not None:
+        html = str(highlight(marked, query))
+    else:
+        html = str(escape(marked))
+    found = iter(anchors)
+
+    def anchor(m: re.Match[str]) -> str:
+        name = next(found, None)
+        if name is None:
             return ""
-        if query and highlight is not None:
-            return str(highlight(text, query))
-        return str(escape(text))
+        # A body that came as one long line gets a break before each paragraph, to be read.
+        gap = "" if m.start() == 0 or html[m.start() - 1] == "\n" else "\n\n"
+        return (f'{gap}<a class="para" id="{name}" href="#{name}" '
+                f'title="Link to this paragraph">¶</a>')
 
-    def piece_html(text: str) -> str:
-        out: list[str] = []
-        pos = 0
-        for m in _TAGS_LINE.finditer(text):
-            out.append(text_html(text[pos:m.start()]))
-            out.append(str(escape(m.group(1))))
-            words = re.split(r"(\s+)", m.group(2))
-            for word in words:
-                if word in known_tags:
-                    out.append(f'<a class="tag" href="/?{escape(urlencode({"tag": word}))}">'
-                               f"{escape(word)}</a>")
-                else:
-                    out.append(str(escape(word)))
-            pos = m.end()
-        out.append(text_html(text[pos:]))
-        return "".join(out)
+    html = re.sub(_ANCHOR_MARK, anchor, html)
+    return Markup(_link_tags(html, set(tags)))
 
-    html: list[str] = []
-    for anchor, text in split_paragraphs(body):
-        if anchor:
-            html.append(f'<a class="para" id="{anchor}" href="#{anchor}" '
-                        f'title="Link to this paragraph">¶</a>')
-        html.append(piece_html(text))
-    return Markup("".join(html))
+
+def _link_tags(html: str, known_tags: set[str]) -> str:
+    """Links each known tag in the body's (first) TAGS line to the tag filter."""
+    m = _TAGS_START.search(html)
+    if not m or not known_tags:
+        return html
+    out = [html[:m.end()]]
+    pos = m.end()
+    for word in re.finditer(r"(\S+)(\s*)", html[pos:]):
+        if word.group(1) not in known_tags:
+            break
+        tag = word.group(1)
+        out.append(f'<a class="tag" href="/?{escape(urlencode({"tag": tag}))}">{tag}</a>'
+                   + word.group(2))
+        pos = m.end() + word.end()
+    out.append(html[pos:])
+    return "".join(out)
+    return Markup(html)
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,10 +650,6 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         with _Timer(request, "search"):
             return svc.search(st.to_request(config.page_size, highlight=highlight))
 
-    def month_counts(request: Request, svc: Service, st: SearchState) -> list[tuple[str, int]]:
-        with _Timer(request, "timeline"):
-            return svc.month_counts(st.to_request(config.page_size, highlight=False))
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, st: SearchState = Depends(read_state)) -> HTMLResponse:
         svc = get_service()
@@ -647,7 +661,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                 raise
             return page(request, "search.html", status=exc.http_status, state=st, result=None,
                         error=str(exc), timeline=None, paging=None, stats=svc.stats())
-        timeline = build_timeline(month_counts(request, svc, st), st)
+        timeline = build_timeline(result.facets.get("month", []), st)
         return page(request, "search.html", state=st, result=result, error=None,
                     timeline=timeline, paging=page_links(st, result.total, page_size),
                     stats=None)
@@ -717,11 +731,10 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                       facet_limit=facet_limit)
         with _Timer(request, "search"):
             result = svc.search(req)
-            months = svc.month_counts(req)
         return JSONResponse({
             "query": result.query, "total": result.total,
             "facets": result.to_json()["facets"],
-            "months": [[m, n] for m, n in months],
+            "months": [[m, n] for m, n in result.facets.get("month", [])],
         })
 
     @app.get("/api/cables/{ref_id}", tags=["cables"], summary="One cable",

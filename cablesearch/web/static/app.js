@@ -22,6 +22,14 @@
     }
   });
 
+  // On a phone the facet lists start folded, so the results come first.
+  if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
+    var facets = document.querySelectorAll("details.facet");
+    for (var i = 0; i < facets.length; i++) {
+      if (!facets[i].querySelector(".facet-link.active")) facets[i].open = false;
+    }
+  }
+
   // With --watch, tell the reader when new cables were indexed while the page is open.
   if (document.body.getAttribute("data-watching") === "1" && window.fetch) {
     var notice = document.getElementById("live-notice");

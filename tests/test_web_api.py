@@ -1,0 +1,375 @@
+"""The web layer through FastAPI's test client, on a real index of the tests/data cables plus
+three made-up ones (one whose text holds HTML, one citing it, one cited by nobody)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from cablesearch import parse
+from cablesearch.cli import main
+from cablesearch.cli.serve_cmd import bind_socket
+from cablesearch.config import Config
+from cablesearch.indexer import CableIndex
+from cablesearch.model import Cable
+from cablesearch.web.app import create_app, split_paragraphs
+
+DATA = Path(__file__).resolve().parent / "data"
+
+XSS_ID = "10TESTVILLE1"
+CITER_ID = "10TESTVILLE2"
+SCRIPT = "<script>alert(1)</script>"
+
+
+def synthetic_cables() -> list[Cable]:
+    """Three cables made up for the web tests: HTML in every text field, a REF line citing a
+    real cable and a missing one, and a cable that cites the first."""
+    xss = Cable(
+        reference_id=XSS_ID,
+        created=datetime(2010, 2, 3, 10, 15), released=datetime(2011, 1, 5, 9, 0),
+        classification="UNCLASSIFIED", origin="Embassy Testville",
+        tags=["PGOV", "ZZTEST"],
+        subject="ZANZIBAR <b>MARKUP</b> & OTHER TRICKS",
+        references=["08TUNIS679", "99NOWHERE1"],
+        header='VZCZCXYZ0000\nFM AMEMBASSY TESTVILLE <img src=x onerror="alert(2)">\nTO SECSTATE WASHDC',
+        body=("UNCLAS TESTVILLE 000001\n\nE.O. 12958: N/A\nTAGS: PGOV ZZTEST\n"
+              "SUBJECT: ZANZIBAR <b>MARKUP</b> & OTHER TRICKS\n\nREF: A. 08 TUNIS 679 B. 99 NOWHERE 1\n\n"
+              f"1. (U) The zanzibar visitor typed {SCRIPT} into the form & left.\n\n"
+              "2. (U) A second paragraph about zanzibar cloves, with 1 < 2 and 3 > 2.\n\nSMITH"),
+        format="telegram", source="<test>",
+    )
+    citer = Cable(
+        reference_id=CITER_ID,
+        created=datetime(2010, 2, 20, 8, 0), released=datetime(2011, 1, 6, 9, 0),
+        classification="CONFIDENTIAL", origin="Embassy Testville", tags=["PREL", "ZZTEST"],
+        subject="FOLLOW-UP ON THE ZANZIBAR CLOVES", references=[XSS_ID],
+        header="VZCZCXYZ0001", body="C O N F I D E N T I A L\n\nREF: TESTVILLE 1\n\n"
+                                   "1. (C) More about zanzibar cloves and their export.\n",
+        format="telegram", source="<test>",
+    )
+    return [xss, citer]
+
+
+def build_web_index(index_dir: Path) -> list[Cable]:
+    """A real index of the 41 tests/data cables (telegram form) and the made-up ones; returns
+    the cables indexed."""
+    cables = list(parse.iter_cables([DATA / "telegram"])) + synthetic_cables()
+    index = CableIndex.open(index_dir, create=True)
+    with index.writer(timeout=30.0) as writer:
+        for cable in cables:
+            writer.put(cable)
+    return cables
+
+
+@pytest.fixture(scope="session")
+def web_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Cable]]:
+    index_dir = tmp_path_factory.mktemp("web") / "index"
+    return index_dir, build_web_index(index_dir)
+
+
+@pytest.fixture(scope="session")
+def cables(web_index: tuple[Path, list[Cable]]) -> dict[str, Cable]:
+    return {c.reference_id: c for c in web_index[1]}
+
+
+@pytest.fixture(scope="session")
+def client(web_index: tuple[Path, list[Cable]]) -> TestClient:
+    config = Config(index_dir=web_index[0], page_size=10, max_page_size=50)
+    with TestClient(create_app(config), raise_server_exceptions=False) as c:
+        yield c
+
+
+def assert_error(response: Any, status: int) -> str:
+    """The response is the one JSON error shape with this status; returns the message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["status"] == status
+    message = body["error"]["message"]
+    assert isinstance(message, str) and len(message) > 5
+    return message
+
+
+# ------------------------------------------------------------------------------------ search
+
+
+def test_search_answers_in_the_cli_json_shape(client: TestClient) -> None:
+    r = client.get("/api/search", params={"q": "corruption tunisia"})
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data) >= {"query", "total", "page", "hits", "facets", "suggestion"}
+    assert set(data["facets"]) == {"tag", "origin", "classification", "year"}
+    assert data["hits"][0]["reference_id"] == "08TUNIS679"
+    hit = data["hits"][0]
+    assert set(hit) >= {"reference_id", "subject", "created", "origin", "classification", "tags",
+                        "score", "snippet"}
+    assert "<mark>" in hit["snippet"]
+
+
+def test_filters_and_facet_counts_agree_with_the_cables(client: TestClient,
+                                                        cables: dict[str, Cable]) -> None:
+    r = client.get("/api/facets", params={"facet_limit": 1000})
+    assert r.status_code == 200
+    data = r.json()
+    assert data["total"] == len(cables)
+    tags = Counter(t for c in cables.values() for t in c.tags)
+    assert dict((v, n) for v, n in data["facets"]["tag"]) == dict(tags)
+    years = Counter(str(c.created.year) for c in cables.values() if c.created)
+    assert dict((v, n) for v, n in data["facets"]["year"]) == dict(years)
+    months = Counter(c.created.strftime("%Y-%m") for c in cables.values() if c.created)
+    assert dict((v, n) for v, n in data["months"]) == dict(months)
+
+    r = client.get("/api/search", params=[("tag", "PREL"), ("tag", "ZZTEST"), ("year", "2010")])
+    expected = {c.reference_id for c in cables.values()
+                if {"PREL", "ZZTEST"} & set(c.tags) and c.created and c.created.year == 2010}
+    assert r.json()["total"] == len(expected)
+
+    r = client.get("/api/search", params={"origin": "Embassy Testville", "classification": "CONFIDENTIAL"})
+    assert [h["reference_id"] for h in r.json()["hits"]] == [CITER_ID]
+
+    r = client.get("/api/search", params={"from": "2009-01", "to": "2009-12", "limit": 50})
+    assert r.json()["total"] == sum(1 for c in cables.values() if c.created and c.created.year == 2009)
+
+
+def test_paging_walks_every_match_once(client: TestClient, cables: dict[str, Cable]) -> None:
+    seen: list[str] = []
+    page = 1
+    while True:
+        r = client.get("/api/search", params={"sort": "-created", "limit": 7, "page": page})
+        assert r.status_code == 200
+        hits = r.json()["hits"]
+        if not hits:
+            break
+        seen += [h["reference_id"] for h in hits]
+        page += 1
+    assert len(seen) == len(set(seen)) == len(cables)
+    created = [cables[i].created for i in seen if cables[i].created]
+    assert created == sorted(created, reverse=True)
+
+
+@pytest.mark.parametrize("params, status, word", [
+    ({"page": "0"}, 422, "page"),
+    ({"page": "abc"}, 422, "page"),
+    ({"page": "-3"}, 422, "page"),
+    ({"page": "5000"}, 422, "page"),
+    ({"limit": "0"}, 422, "limit"),
+    ({"limit": "51"}, 422, "limit"),
+    ({"limit": "ten"}, 422, "limit"),
+    ({"sort": "sideways"}, 422, "sort"),
+    ({"from": "2008-13"}, 422, "from"),
+    ({"to": "yesterday"}, 422, "to"),
+    ({"from": "2009-02-30"}, 422, "from"),
+    ({"year": "abc"}, 422, "year"),
+    ({"year": "1492"}, 422, "year"),
+    ({"q": "x" * 1001}, 422, "q"),
+    ({"tag": "A" * 101}, 422, "tag"),
+    ({"q": '"unbalanced quote'}, 400, ""),
+    ({"q": "created:[2008 to"}, 400, ""),
+    ({"q": "created:[notadate to 2009]"}, 400, ""),
+])
+def test_bad_parameters_get_a_4xx_with_a_message(client: TestClient, params: dict[str, str],
+                                                 status: int, word: str) -> None:
+    for path in ("/api/search", "/api/facets"):
+        message = assert_error(client.get(path, params=params), status)
+        assert word in message
+    # The search page answers the same request with a page, not a 500.
+    r = client.get("/", params=params)
+    assert r.status_code == status
+    assert r.headers["content-type"].startswith("text/html")
+
+
+def test_page_size_is_bounded_by_the_setting(client: TestClient) -> None:
+    assert client.get("/api/search", params={"limit": 50}).status_code == 200
+    assert "50" in assert_error(client.get("/api/search", params={"limit": 51}), 422)
+
+
+# ------------------------------------------------------------------------------------ cables
+
+
+def test_cable_json(client: TestClient) -> None:
+    r = client.get(f"/api/cables/{XSS_ID}")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["reference_id"] == XSS_ID
+    assert SCRIPT in data["body"]              # JSON carries the text as it is
+    assert data["cited_by"] == [CITER_ID]
+    assert data["references_in_index"] == ["08TUNIS679"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/cables/99NOWHERE1",
+    "/api/cables/..%2F..%2Fetc%2Fpasswd",
+    "/api/cables/%2E%2E",
+    "/api/cables/08TUNIS679.txt",
+    "/api/cables/" + "9" * 200,
+    "/api/nothing-here",
+])
+def test_unknown_cables_and_endpoints_are_404_json(client: TestClient, path: str) -> None:
+    assert_error(client.get(path), 404)
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../../etc/passwd",
+    "/static/..%2F..%2F..%2Fetc%2Fpasswd",
+    "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/static/..%5C..%5Capp.py",
+    "/static/../app.py",
+    "/static/%2e%2e/app.py",
+    "/cable/..%2F..",
+    "/cable/..%2F..%2Fetc%2Fpasswd",
+    "/cable/%2E%2E%2Fapp.py",
+    "/cable/99NOWHERE1",
+    "/no/such/page",
+])
+def test_no_url_reaches_a_file_outside_the_index(client: TestClient, path: str) -> None:
+    r = client.get(path, follow_redirects=True)
+    assert r.status_code == 404
+    assert "root:" not in r.text and "create_app" not in r.text
+
+
+def test_static_files_are_served(client: TestClient) -> None:
+    r = client.get("/static/style.css")
+    assert r.status_code == 200 and "text/css" in r.headers["content-type"]
+
+
+def test_lowercase_reference_id_redirects_to_the_canonical_page(client: TestClient) -> None:
+    r = client.get("/cable/08tunis679?q=yacht", follow_redirects=False)
+    assert r.status_code == 308
+    assert r.headers["location"] == "/cable/08TUNIS679?q=yacht"
+
+
+# --------------------------------------------------------------------------------- escaping
+
+
+def test_cable_page_shows_html_in_the_cable_as_text(client: TestClient) -> None:
+    for suffix in ("", "?q=zanzibar", "?q=alert+script"):
+        r = client.get(f"/cable/{XSS_ID}{suffix}")
+        assert r.status_code == 200
+        html = r.text
+        assert SCRIPT not in html
+        assert "<b>MARKUP</b>" not in html
+        assert "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or \
+            "&lt;<mark>script</mark>&gt;<mark>alert</mark>(1)&lt;/<mark>script</mark>&gt;" in html
+        assert "1 &lt; 2 and 3 &gt; 2" in html
+    assert "<mark>zanzibar</mark>" in client.get(f"/cable/{XSS_ID}?q=zanzibar").text.lower()
+
+
+def test_snippets_are_escaped(client: TestClient) -> None:
+    data = client.get("/api/search", params={"q": "zanzibar visitor"}).json()
+    hit = next(h for h in data["hits"] if h["reference_id"] == XSS_ID)
+    snippet = hit["snippet"]
+    assert "<script" not in snippet and "<mark>" in snippet
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+    page = client.get("/", params={"q": "zanzibar visitor"}).text
+    assert SCRIPT not in page and "<b>MARKUP</b>" not in page
+    assert "ZANZIBAR &lt;b&gt;MARKUP&lt;/b&gt; &amp; OTHER TRICKS" in page
+
+
+def test_error_messages_are_escaped(client: TestClient) -> None:
+    r = client.get("/cable/" + "%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert r.status_code == 404
+    assert SCRIPT not in r.text
+    r = client.get("/", params={"q": '"<script>alert(1)</script>'})
+    assert r.status_code == 400 and SCRIPT not in r.text
+
+
+# ------------------------------------------------------------------------------------ pages
+
+
+def test_search_page_has_results_facets_timeline_and_shareable_links(client: TestClient) -> None:
+    r = client.get("/", params={"q": "brazil"})
+    assert r.status_code == 200
+    html = r.text
+    assert 'class="hit"' in html
+    assert 'data-facet="tag"' in html and 'data-facet="origin"' in html
+    assert 'data-facet="classification"' in html and 'data-facet="year"' in html
+    assert 'class="timeline' in html
+    assert "/?q=brazil&amp;tag=PREL" in html                 # a facet link keeps the query
+    r = client.get("/", params=[("q", "brazil"), ("tag", "PREL"), ("year", "2009")])
+    assert 'aria-label="Remove filter Tag: PREL"' in r.text
+    assert 'href="/?q=brazil&amp;year=2009"' in r.text      # removing the tag chip keeps the rest
+    assert "Server-Timing" in r.headers and "search;dur=" in r.headers["Server-Timing"]
+
+
+def test_timeline_bars_narrow_the_date_range(client: TestClient) -> None:
+    html = client.get("/", params={"q": "zanzibar"}).text
+    assert 'href="/?q=zanzibar&amp;from=2010-02&amp;to=2010-02"' in html
+    r = client.get("/", params={"q": "zanzibar", "from": "2010-02", "to": "2010-02"})
+    assert "Show all dates" in r.text
+
+
+def test_did_you_mean(client: TestClient) -> None:
+    data = client.get("/api/search", params={"q": "tunsia"}).json()
+    assert data["suggestion"] == "tunisia"
+    html = client.get("/", params={"q": "tunsia"}).text
+    assert '<a href="/?q=tunisia" id="suggestion">tunisia</a>' in html
+
+
+def test_cable_page_links_references_citations_tags_and_paragraphs(client: TestClient) -> None:
+    html = client.get(f"/cable/{XSS_ID}").text
+    assert 'href="/cable/08TUNIS679"' in html
+    assert "99NOWHERE1" in html and "not in the index" in html
+    assert 'href="/cable/99NOWHERE1"' not in html
+    assert f'href="/cable/{CITER_ID}"' in html          # cited by
+    assert 'href="/?tag=ZZTEST"' in html
+    assert 'id="par1"' in html and 'id="par2"' in html
+    for label in ("Reference ID", "Created", "Released", "Classification", "Origin"):
+        assert f">{label}</th>" in html
+
+
+def test_browse_page_lists_every_dimension_with_counts(client: TestClient,
+                                                     cables: dict[str, Cable]) -> None:
+    r = client.get("/browse")
+    assert r.status_code == 200
+    html = r.text
+    for section in ("by-created", "by-released", "by-origin", "by-tag", "by-classification"):
+        assert f'id="{section}"' in html
+    assert "Embassy Testville" in html
+    assert 'href="/?tag=ZZTEST&amp;sort=-created"' in html
+
+
+def test_stats_and_openapi(client: TestClient, cables: dict[str, Cable]) -> None:
+    r = client.get("/api/stats")
+    assert r.status_code == 200 and isinstance(r.json(), dict)
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/search", "/api/cables/{ref_id}", "/api/facets", "/api/stats"):
+        assert path in spec["paths"]
+    names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert {"q", "tag", "origin", "classification", "year", "from", "to", "sort", "page",
+            "limit"} <= names
+
+
+def test_paragraph_split_needs_rising_numbers() -> None:
+    body = "Intro 1.4 (b) and (d)\n\n1. (C) One.\n2. (C) Two, see para 7. Three.\n3. Three.\n9. Nine?"
+    anchors = [a for a, _ in split_paragraphs(body)]
+    assert anchors == [None, "par1", "par2", "par3"]
+    assert "".join(t for _, t in split_paragraphs(body)) == body
+
+
+# ------------------------------------------------------------------------------------ serve
+
+
+def test_serve_says_so_when_the_port_is_taken(tmp_path: Path) -> None:
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        result = CliRunner().invoke(main, ["--index", str(tmp_path / "ix"), "serve", "--port", str(port)])
+    finally:
+        sock.close()
+    assert result.exit_code == 1
+    assert "already in use" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_folders_without_watch(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--index", str(tmp_path / "ix"), "serve", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--watch" in result.output
