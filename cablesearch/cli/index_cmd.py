@@ -1,7 +1,128 @@
-"""Placeholder: commands of this module are being built (see the issue)."""
+"""``cablesearch index``: bring the index up to date with files, folders and cables.csv files."""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
 import click
 
-COMMANDS: list[click.Command] = []
+from . import get_config
+from ..indexer import CableIndex, LockHolder
+from ..sync import SyncProgress, SyncReport, Syncer
+
+
+class ProgressLine:
+    """A one-line progress display with rate and ETA, redrawn at most 10 times a second.
+    Only used when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, p: SyncProgress) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and p.bytes_done < p.bytes_total:
+            return
+        self.last = now
+        frac = min(p.bytes_done / p.bytes_total, 1.0) if p.bytes_total else 1.0
+        rate = p.cables / p.elapsed if p.elapsed > 0 else 0.0
+        eta = (p.elapsed / frac - p.elapsed) if frac > 0.001 else None
+        width = 24
+        filled = int(frac * width)
+        bar = "#" * filled + "-" * (width - filled)
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
+        self.stream.write(f"\r[{bar}] {frac:4.0%}  {p.cables:,} cables  {rate:,.0f}/s  "
+                          f"ETA {eta_text} ")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _print_report(report: SyncReport) -> None:
+    for err in report.rejected:
+        click.echo(f"rejected: {err}", err=True)
+    click.echo(report.summary())
+
+
+def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeout: float) -> bool:
+    """DAEMON HAND-OFF: if an indexing daemon keeps this index current, give it the paths
+    instead of fighting it for the write lock, and show its report. False when none runs."""
+    try:
+        from .. import daemon
+    except ImportError:
+        return False
+    info = daemon.find_running(index_dir)
+    if info is None:
+        return False
+    handoff = daemon.hand_off(index_dir, list(paths), prune)
+    click.echo(f"An indexing daemon (pid {info.pid}) keeps {index_dir} current; "
+               f"handed {handoff.count} path(s) to it. Waiting for its report...", err=True)
+    report = handoff.wait(timeout=max(timeout, 600.0))
+    if report is None:
+        click.echo("The daemon has not finished yet; it goes on in the background "
+                   "(see `cablesearch status`).", err=True)
+        return True
+    rejected = report.get("rejected") or []
+    for item in rejected:
+        click.echo(f"rejected: {item}", err=True)
+    keys = ("added", "updated", "unchanged", "removed")
+    click.echo(", ".join(f"{report.get(k, 0)} {k}" for k in keys) + f", {len(rejected)} rejected")
+    if rejected:
+        sys.exit(1)
+    return True
+
+
+@click.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True,
+              help="Also remove the cables of files under PATHS that no longer exist.")
+@click.option("--procs", type=int, default=None,
+              help="Worker processes for parsing and analysis (default: setting procs).")
+@click.option("--lock-timeout", type=float, default=None,
+              help="Seconds to wait for another writer to finish (default: setting lock_timeout).")
+@click.pass_context
+def index_command(ctx: click.Context, paths: tuple[Path, ...], prune: bool, procs: int | None,
+                  lock_timeout: float | None) -> None:
+    """Index cable files, folders (recursively) and cables.csv files.
+
+    Incremental: files whose size and modification time (or content) are unchanged since the
+    last run are skipped; changed ones are re-read. A reference ID found in several files is
+    indexed from the most recently released text. Each file that is no cable is named with the
+    reason, and the exit status is then 1. Ctrl-C keeps everything committed so far.
+
+    Example:
+
+        cablesearch index samples/ cables.csv --prune
+    """
+    config = get_config(ctx, procs=procs, lock_timeout=lock_timeout)
+    index_dir = config.index_dir
+    if _hand_to_daemon(index_dir, paths, prune, config.lock_timeout):
+        return
+    index = CableIndex.open(index_dir, create=True)
+
+    def on_wait(holder: LockHolder | None) -> None:
+        who = f"pid {holder.pid}" if holder else "another process"
+        click.echo(f"waiting for the index lock held by {who} "
+                   f"(up to {config.lock_timeout:g}s)...", err=True)
+
+    progress: Any = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    syncer = Syncer(index, config, on_wait=on_wait)
+    try:
+        report = syncer.sync_paths(paths, prune=prune, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    _print_report(report)
+    if report.rejected:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [index_command]

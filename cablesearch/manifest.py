@@ -1,0 +1,172 @@
+"""The manifest: which source file gave which cable, so indexing can be incremental.
+
+An SQLite database in the index folder (``manifest.sqlite``) with two tables:
+
+- ``files``: one row per source file -- path, size, mtime_ns, content hash, whether all of its
+  cables were committed (``complete``; a cables.csv interrupted half-way is recorded with the
+  cables committed so far and ``complete = 0``, so the next run reads it again), its cable count.
+- ``entries``: one row per (file, reference ID) with the cable's released date and whether this
+  file's text is the one in the index (``indexed``). The same ID in several files has several
+  entries; the one with the latest release is indexed.
+
+The manifest is written in the same rhythm as the index: the sync layer changes it inside one
+transaction and commits that transaction right after the index commit, so what the manifest
+records is what the index holds (a crash between the two only makes the next run re-read files).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+MANIFEST_NAME = "manifest.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 1,
+    cables INTEGER NOT NULL DEFAULT 0,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    path TEXT NOT NULL,
+    reference_id TEXT NOT NULL,
+    released TEXT NOT NULL DEFAULT '',
+    indexed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (path, reference_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_by_id ON entries (reference_id);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    complete: bool
+    cables: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    reference_id: str
+    released: str        # "YYYY-MM-DDTHH:MM" or ""
+    indexed: bool
+
+    @property
+    def rank(self) -> tuple[str, str]:
+        """Which entry wins for one ID: the latest release, then (for a stable choice) the path."""
+        return (self.released, self.path)
+
+
+class Manifest:
+    """Access to ``manifest.sqlite``. Changes are collected in one transaction until
+    :meth:`commit` (or dropped by :meth:`rollback`)."""
+
+    def __init__(self, index_dir: Path | str):
+        self.path = Path(index_dir) / MANIFEST_NAME
+        self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level="DEFERRED")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Manifest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    def rollback(self) -> None:
+        self._db.rollback()
+
+    # files
+
+    def file(self, path: str) -> FileRecord | None:
+        row = self._db.execute(
+            "SELECT path, size, mtime_ns, hash, complete, cables FROM files WHERE path = ?",
+            (path,)).fetchone()
+        return FileRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) if row else None
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every recorded file by path."""
+        return {r[0]: FileRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._db.execute(
+            "SELECT path, size, mtime_ns, hash, complete, cables FROM files")}
+
+    def files_under(self, roots: Iterable[str]) -> list[str]:
+        """Recorded paths equal to or inside one of ``roots`` (absolute path strings)."""
+        out: list[str] = []
+        for root in roots:
+            prefix = root.rstrip("/") + "/"
+            out.extend(r[0] for r in self._db.execute(
+                "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
+                (root, len(prefix), prefix)))
+        return sorted(set(out))
+
+    def put_file(self, path: str, size: int, mtime_ns: int, hash_: str, complete: bool = True) -> None:
+        count = self._db.execute("SELECT count(*) FROM entries WHERE path = ?", (path,)).fetchone()[0]
+        self._db.execute(
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash, complete, cables, indexed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (path, size, mtime_ns, hash_, int(complete), count, time.time()))
+
+    def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new size/mtime for a file whose content hash did not change."""
+        self._db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path))
+
+    def drop_file(self, path: str) -> None:
+        self._db.execute("DELETE FROM entries WHERE path = ?", (path,))
+        self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    # entries
+
+    def entries_of_file(self, path: str) -> dict[str, Entry]:
+        return {r[1]: Entry(r[0], r[1], r[2], bool(r[3])) for r in self._db.execute(
+            "SELECT path, reference_id, released, indexed FROM entries WHERE path = ?", (path,))}
+
+    def entries_of_id(self, reference_id: str) -> list[Entry]:
+        return [Entry(r[0], r[1], r[2], bool(r[3])) for r in self._db.execute(
+            "SELECT path, reference_id, released, indexed FROM entries WHERE reference_id = ?",
+            (reference_id,))]
+
+    def has_entries(self) -> bool:
+        return self._db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
+
+    def put_entry(self, path: str, reference_id: str, released: str, indexed: bool) -> None:
+        if indexed:
+            self._db.execute("UPDATE entries SET indexed = 0 WHERE reference_id = ? AND indexed = 1",
+                             (reference_id,))
+        self._db.execute(
+            "INSERT OR REPLACE INTO entries (path, reference_id, released, indexed) VALUES (?, ?, ?, ?)",
+            (path, reference_id, released, int(indexed)))
+
+    def set_indexed(self, path: str, reference_id: str) -> None:
+        self._db.execute("UPDATE entries SET indexed = (path = ?) WHERE reference_id = ?",
+                         (path, reference_id))
+
+    def drop_entry(self, path: str, reference_id: str) -> None:
+        self._db.execute("DELETE FROM entries WHERE path = ? AND reference_id = ?", (path, reference_id))
+
+    def indexed_ids(self) -> Iterator[tuple[str, str]]:
+        """(reference ID, path) of every cable the manifest says is in the index."""
+        yield from self._db.execute("SELECT reference_id, path FROM entries WHERE indexed = 1")
+
+    def counts(self) -> dict[str, int]:
+        files = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
+        ids = self._db.execute("SELECT count(*) FROM entries WHERE indexed = 1").fetchone()[0]
+        return {"files": files, "cables": ids}

@@ -1,0 +1,523 @@
+"""Incremental indexing: make the index follow a set of files, folders and cables.csv files.
+
+``Syncer.sync_paths`` is the ``cablesearch index`` command; ``Syncer.apply`` is what the daemon
+calls for each batch of events (one commit per call).
+
+Decisions per file (the manifest remembers size, mtime, content hash and the cables each file
+gave): same size and mtime -> unchanged, not even read; otherwise read and hashed -> same hash
+-> unchanged (new mtime recorded); otherwise parsed and its cables put. A reference ID present
+in several files is indexed from the one with the latest ``released`` date; when that file
+loses the cable (changed or removed), the ID is re-read from the best other file still having it.
+
+Bulk speed: reading, parsing and analysis (``indexer.prepare``) run in ``procs`` worker
+processes; cables.csv rows are streamed here and parsed there in batches. This process only
+decides, writes prepared documents and keeps the manifest. Commits happen every
+``commit_every`` cables or ``commit_seconds``; the manifest transaction is committed right after
+each index commit, so an interrupted run leaves a consistent index and manifest.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from . import parse
+from .config import Config
+from .errors import ParseError
+from .indexer import CableIndex, CableWriter, LockHolder, PreparedDoc, prepare
+from .manifest import Manifest
+from .model import Cable
+from .parse import csvfile, detect
+
+ROW_BATCH = 200
+FILE_BATCH = 16
+COMMIT_EVERY = 10_000
+COMMIT_SECONDS = 120.0
+POOL_MIN_FILES = 64
+
+
+@dataclass
+class SyncReport:
+    """What one sync did. Counts are cables; ``rejected`` names each file (or row) that could
+    not be read, with the reason."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rejected: list[ParseError] = field(default_factory=list)
+    files_seen: int = 0
+    files_parsed: int = 0
+    files_skipped: int = 0         # unchanged by size and mtime: not read at all
+    commits: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed
+
+    def summary(self) -> str:
+        """The one-line summary the ``index`` command prints."""
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{self.removed} removed, {len(self.rejected)} rejected "
+                f"({self.files_seen} files, {self.seconds:.1f}s)")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "removed": self.removed, "rejected": [str(e) for e in self.rejected],
+                "files_seen": self.files_seen, "files_parsed": self.files_parsed,
+                "files_skipped": self.files_skipped, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class SyncProgress:
+    """Passed to the ``progress`` callback: work done so far, in bytes of input and cables."""
+
+    bytes_done: int
+    bytes_total: int
+    cables: int
+    files_done: int
+    files_total: int
+    elapsed: float
+
+
+# ---------------------------------------------------------------------------------------------
+# Work done in worker processes (module-level, picklable)
+
+# ("cables", path, size, mtime_ns, hash, [PreparedDoc], [(reason, row)]) | ("same", ...) |
+# ("csv", path, size, mtime_ns, hash) | ("error", path, reason)
+FileResult = tuple[Any, ...]
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.set_threshold(50_000, 50, 50)
+
+
+def _iso(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _read_file(path: str, known_hash: str | None) -> FileResult:
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            head = f.read(65536)
+            if detect.detect_csv(head.lstrip()[:4096].decode("utf-8", "replace")):
+                digest = hashlib.blake2b(head, digest_size=16)
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+                return ("csv", path, st.st_size, st.st_mtime_ns, digest.hexdigest())
+            if st.st_size > parse.MAX_CABLE_BYTES:
+                return ("error", path, f"too large for a cable file ({st.st_size // 1048576} MB) "
+                                       "and not a cables.csv")
+            data = head + f.read()
+    except FileNotFoundError:
+        return ("error", path, "no such file or folder")
+    except IsADirectoryError:
+        return ("error", path, "is a folder, not a file")
+    except PermissionError:
+        return ("error", path, "permission denied")
+    except OSError as exc:
+        return ("error", path, f"cannot be read ({exc.strerror or exc})")
+    digest_hex = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if digest_hex == known_hash:
+        return ("same", path, st.st_size, st.st_mtime_ns, digest_hex)
+    try:
+        cable = parse.parse_text(data, source=path, name=os.path.basename(path))
+    except ParseError as exc:
+        return ("error", path, exc.reason)
+    except Exception as exc:  # a parser defect must not stop the batch; it is named instead
+        return ("error", path, f"parser failure ({type(exc).__name__}: {exc})")
+    if not cable.reference_id:
+        return ("error", path, "no reference ID found")
+    return ("cables", path, st.st_size, st.st_mtime_ns, digest_hex, [prepare(cable)], [])
+
+
+def work_files(tasks: list[tuple[str, str | None]]) -> list[FileResult]:
+    """Read, hash, parse and prepare a batch of (path, known hash) single-cable files."""
+    return [_read_file(path, known) for path, known in tasks]
+
+
+def work_rows(source: str, rows: list[tuple[int, list[str]]]) -> tuple[list[PreparedDoc], list[tuple[str, int]]]:
+    """Parse and prepare a batch of cables.csv rows; bad rows give (reason, row number)."""
+    docs: list[PreparedDoc] = []
+    bad: list[tuple[str, int]] = []
+    for n, row in rows:
+        try:
+            cable = csvfile.cable_from_row(row, source, n)
+            if not cable.reference_id:
+                raise ParseError(source, "no reference ID found", row=n)
+            docs.append(prepare(cable))
+        except ParseError as exc:
+            bad.append((exc.reason, n))
+        except Exception as exc:  # a parser defect must not stop the file; it is named instead
+            bad.append((f"parser failure ({type(exc).__name__}: {exc})", n))
+    return docs, bad
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """State of one sync: the writer, the manifest transaction, counts and commit rhythm."""
+
+    def __init__(self, syncer: Syncer, writer: CableWriter, manifest: Manifest, report: SyncReport):
+        self.syncer = syncer
+        self.writer = writer
+        self.manifest = manifest
+        self.report = report
+        self.since_commit = 0
+        self.last_commit = time.monotonic()
+        self.reload: dict[str, set[str]] = {}
+        self.manifest_empty = not manifest.has_entries()
+        self.done_in_file: dict[str, dict[str, str]] = {}
+        self.run_ids: set[str] = set()
+
+    # decisions for one cable / one vanished ID
+
+    def put(self, path: str, prep: PreparedDoc) -> None:
+        rid = prep.reference_id
+        released = _iso(prep.released)
+        seen = self.done_in_file.setdefault(path, {})
+        if rid in seen and seen[rid] >= released:
+            return   # the same ID twice in one file: keep its latest release
+        seen[rid] = released
+        if self.manifest_empty and rid not in self.run_ids:
+            entries = []    # a fresh index: nothing to compare with (the bulk fast path)
+        else:
+            entries = self.manifest.entries_of_id(rid)
+        self.run_ids.add(rid)
+        others = [e for e in entries if e.path != path]
+        currently = next((e for e in entries if e.indexed), None)
+        best_other = max(others, key=lambda e: e.rank, default=None)
+        if best_other is None or (released, path) >= best_other.rank:
+            replaced = self.writer.put(prep)
+            if replaced:
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+            self.manifest.put_entry(path, rid, released, indexed=True)
+            self.since_commit += 1
+        else:
+            self.manifest.put_entry(path, rid, released, indexed=False)
+            if currently is not None and currently.path == path:
+                self.reload.setdefault(best_other.path, set()).add(rid)
+
+    def vanish(self, path: str, rid: str, was_indexed: bool) -> None:
+        self.manifest.drop_entry(path, rid)
+        if not was_indexed:
+            return
+        others = self.manifest.entries_of_id(rid)
+        if others:
+            best = max(others, key=lambda e: e.rank)
+            self.reload.setdefault(best.path, set()).add(rid)
+        elif self.writer.delete(rid):
+            self.report.removed += 1
+            self.since_commit += 1
+
+    def finish_file(self, path: str, size: int, mtime_ns: int, hash_: str, old: dict[str, Any],
+                    complete: bool = True) -> None:
+        """Record a parsed file: drop the IDs it no longer has, then its file row."""
+        seen = self.done_in_file.pop(path, {})
+        if complete:
+            for rid, entry in old.items():
+                if rid not in seen:
+                    self.vanish(path, rid, entry.indexed)
+        self.manifest.put_file(path, size, mtime_ns, hash_ if complete else "", complete=complete)
+
+    def remove_file(self, path: str) -> None:
+        for rid, entry in self.manifest.entries_of_file(path).items():
+            self.vanish(path, rid, entry.indexed)
+        self.manifest.drop_file(path)
+
+    def do_reloads(self) -> None:
+        """Re-read IDs from the files that now win them (another file lost or changed them)."""
+        while self.reload:
+            path, ids = self.reload.popitem()
+            found: set[str] = set()
+            try:
+                for cable in parse.parse_file(path, on_error=lambda e: None):
+                    if cable.reference_id in ids and cable.reference_id not in found:
+                        found.add(cable.reference_id)
+                        self.writer.put(prepare(cable, self.writer._index.schema))
+                        self.manifest.set_indexed(path, cable.reference_id)
+                        self.report.updated += 1
+                        self.since_commit += 1
+            except ParseError:
+                pass
+            for rid in ids - found:
+                # The file no longer has it: forget that entry and look again.
+                self.vanish(path, rid, True)
+
+    def maybe_commit(self, force: bool = False) -> None:
+        s = self.syncer
+        if force or self.since_commit >= s.commit_every or (
+                self.since_commit and time.monotonic() - self.last_commit >= s.commit_seconds):
+            self.commit()
+
+    def commit(self) -> None:
+        self.do_reloads()
+        self.writer.commit()
+        self.manifest.commit()
+        self.report.commits += 1
+        self.since_commit = 0
+        self.last_commit = time.monotonic()
+        gc.collect()
+
+
+class Syncer:
+    """Keeps an index in step with source files (see the module docstring)."""
+
+    def __init__(self, index: CableIndex, config: Config | None = None, *,
+                 procs: int | None = None, commit_every: int = COMMIT_EVERY,
+                 commit_seconds: float = COMMIT_SECONDS,
+                 on_wait: Callable[[LockHolder | None], None] | None = None):
+        self.index = index
+        self.config = config or Config()
+        self.procs = self.config.procs if procs is None else procs
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+        self.on_wait = on_wait
+        self.lock_timeout = self.config.lock_timeout
+
+    # public API
+
+    def sync_paths(self, paths: Iterable[str | Path], prune: bool = False,
+                   progress: Callable[[SyncProgress], None] | None = None) -> SyncReport:
+        """Index new and changed files under ``paths`` (files, folders, cables.csv), skip
+        unchanged ones; with ``prune``, remove the cables of recorded files under ``paths`` that
+        are gone."""
+        started = time.monotonic()
+        report = SyncReport()
+        paths = list(paths)
+        files = [str(Path(p).absolute()) for p in parse.iter_files(paths, report.rejected.append)]
+        files = list(dict.fromkeys(files))
+        roots = [str(Path(p).absolute()) for p in paths if Path(p).exists()]
+        self._sync(files, removed=None, prune_roots=roots if prune else None, report=report,
+                   progress=progress, started=started)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def apply(self, changed: Iterable[str | Path], removed: Iterable[str | Path]) -> SyncReport:
+        """Index ``changed`` files (new or modified; unchanged ones are skipped) and drop the
+        cables of ``removed`` files, in one commit. For the daemon."""
+        started = time.monotonic()
+        report = SyncReport()
+        files = list(dict.fromkeys(str(Path(p).absolute()) for p in changed))
+        gone = [str(Path(p).absolute()) for p in removed]
+        self._sync(files, removed=gone, prune_roots=None, report=report, progress=None,
+                   started=started, single_commit=True)
+        report.seconds = time.monotonic() - started
+        return report
+
+    # the work
+
+    def _sync(self, files: list[str], removed: list[str] | None, prune_roots: list[str] | None,
+              report: SyncReport, progress: Callable[[SyncProgress], None] | None,
+              started: float, single_commit: bool = False) -> None:
+        manifest = Manifest(self.index.index_dir)
+        try:
+            known = manifest.files()
+            todo: list[tuple[str, str | None, int]] = []
+            report.files_seen = len(files)
+            for path in files:
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    if path in known:
+                        removed = (removed or []) + [path]
+                    else:
+                        report.rejected.append(ParseError(path, "no such file or folder"))
+                    continue
+                rec = known.get(path)
+                if rec is not None and rec.complete and rec.size == st.st_size \
+                        and rec.mtime_ns == st.st_mtime_ns:
+                    report.files_skipped += 1
+                    report.unchanged += rec.cables
+                    continue
+                todo.append((path, rec.hash if rec and rec.complete else None, st.st_size))
+            gone = list(removed or [])
+            if prune_roots:
+                present = set(files)
+                gone += [p for p in manifest.files_under(prune_roots)
+                         if p not in present and not os.path.exists(p)]
+            gone = [p for p in dict.fromkeys(gone) if p in known]
+            if not todo and not gone:
+                return
+            pool = None
+            if self.procs > 1 and (len(todo) >= POOL_MIN_FILES
+                                   or any(size >= (1 << 20) for _, _, size in todo)):
+                # Started before the lock is taken, so the workers never inherit it.
+                pool = multiprocessing.get_context("fork").Pool(self.procs, initializer=_init_worker)
+            try:
+                with self.index.writer(timeout=self.lock_timeout, on_wait=self.on_wait) as writer:
+                    run = _Run(self, writer, manifest, report)
+                    if single_commit:
+                        run.syncer = _NoChunks(self)
+                    try:
+                        gc_was = gc.isenabled()
+                        gc.disable()
+                        try:
+                            for path in gone:
+                                run.remove_file(path)
+                            self._process(run, todo, known, pool, progress, started)
+                            run.do_reloads()
+                        finally:
+                            if gc_was:
+                                gc.enable()
+                    except BaseException:
+                        manifest.rollback()
+                        raise
+                # leaving the writer block committed the index; the manifest follows
+                manifest.commit()
+                report.commits += 1
+            finally:
+                if pool is not None:
+                    pool.terminate()
+                    pool.join()
+        finally:
+            manifest.close()
+
+    def _process(self, run: _Run, todo: list[tuple[str, str | None, int]], known: dict[str, Any],
+                 pool: Any, progress: Callable[[SyncProgress], None] | None, started: float) -> None:
+        total_bytes = sum(size for _, _, size in todo) or 1
+        state = {"bytes": 0, "files": 0}
+
+        def tick() -> None:
+            if progress is not None:
+                progress(SyncProgress(state["bytes"], total_bytes, run.report.added + run.report.updated,
+                                      state["files"], len(todo), time.monotonic() - started))
+
+        def handle(result: FileResult) -> None:
+            kind, path = result[0], result[1]
+            state["files"] += 1
+            if kind == "error":
+                run.report.rejected.append(ParseError(path, result[2]))
+                state["bytes"] += _size(path)
+                if path in known:
+                    run.remove_file(path)   # it was a cable once; now it is not: drop its cables
+            elif kind == "same":
+                run.report.unchanged += known[path].cables
+                run.manifest.touch_file(path, result[2], result[3])
+                state["bytes"] += result[2]
+            elif kind == "cables":
+                _, _, size, mtime, digest, docs, _bad = result
+                run.report.files_parsed += 1
+                old = run.manifest.entries_of_file(path) if path in known else {}
+                for prep in docs:
+                    run.put(path, prep)
+                run.finish_file(path, size, mtime, digest, old)
+                state["bytes"] += size
+                run.maybe_commit()
+            elif kind == "csv":
+                self._process_csv(run, result, known, pool, state, tick)
+            tick()
+
+        batches = [todo[i:i + FILE_BATCH] for i in range(0, len(todo), FILE_BATCH)]
+        if pool is None:
+            for batch in batches:
+                for result in work_files([(p, h) for p, h, _ in batch]):
+                    handle(result)
+            return
+        pending: deque[Any] = deque()
+        it = iter(batches)
+        for batch in it:
+            pending.append(pool.apply_async(work_files, ([(p, h) for p, h, _ in batch],)))
+            while len(pending) >= 4 * self.procs:
+                for result in pending.popleft().get():
+                    handle(result)
+        while pending:
+            for result in pending.popleft().get():
+                handle(result)
+
+    def _process_csv(self, run: _Run, result: FileResult, known: dict[str, Any], pool: Any,
+                     state: dict[str, int], tick: Callable[[], None]) -> None:
+        _, path, size, mtime, digest = result
+        rec = known.get(path)
+        if rec is not None and rec.complete and rec.hash == digest:
+            run.report.unchanged += rec.cables
+            run.manifest.touch_file(path, size, mtime)
+            state["bytes"] += size
+            return
+        run.report.files_parsed += 1
+        old = run.manifest.entries_of_file(path) if path in known else {}
+        bad_rows: list[ParseError] = []
+
+        def take(out: tuple[list[PreparedDoc], list[tuple[str, int]]], nbytes: int) -> None:
+            docs, bad = out
+            for prep in docs:
+                run.put(path, prep)
+            for reason, n in bad:
+                bad_rows.append(ParseError(path, reason, row=n))
+            state["bytes"] += nbytes
+            if run.since_commit >= run.syncer.commit_every or (
+                    run.since_commit and time.monotonic() - run.last_commit >= run.syncer.commit_seconds):
+                # Commit mid-file: the cables so far become searchable; the file stays incomplete.
+                run.manifest.put_file(path, size, mtime, "", complete=False)
+                run.commit()
+            tick()
+
+        def read_error(err: ParseError) -> None:
+            bad_rows.append(err)
+
+        def batches() -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
+            chunk: list[tuple[int, list[str]]] = []
+            nbytes = 0
+            for item in csvfile.iter_rows(path, read_error):
+                chunk.append(item)
+                nbytes += sum(len(x) for x in item[1])
+                if len(chunk) >= ROW_BATCH:
+                    yield chunk, nbytes
+                    chunk, nbytes = [], 0
+            if chunk:
+                yield chunk, nbytes
+
+        if pool is None:
+            for chunk, nbytes in batches():
+                take(work_rows(path, chunk), nbytes)
+        else:
+            pending: deque[tuple[Any, int]] = deque()
+            for chunk, nbytes in batches():
+                pending.append((pool.apply_async(work_rows, (path, chunk)), nbytes))
+                while len(pending) >= 4 * self.procs:
+                    fut, nb = pending.popleft()
+                    take(fut.get(), nb)
+            while pending:
+                fut, nb = pending.popleft()
+                take(fut.get(), nb)
+        run.report.rejected.extend(bad_rows)
+        run.finish_file(path, size, mtime, digest, old)
+
+
+class _NoChunks:
+    """Stands in for the syncer in a single-commit run (the daemon's batches)."""
+
+    def __init__(self, syncer: Syncer):
+        self.commit_every = 1 << 62
+        self.commit_seconds = float("inf")
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def index_cables(index: CableIndex, cables: Iterable[Cable], timeout: float = 30.0) -> int:
+    """Put cables straight into the index (no manifest); for tests and tools. Returns the count."""
+    n = 0
+    with index.writer(timeout=timeout) as w:
+        for cable in cables:
+            w.put(cable)
+            n += 1
+    return n
