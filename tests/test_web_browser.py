@@ -1,0 +1,246 @@
+"""The pages in real Chromium (Debian's /usr/bin/chromium driven by Playwright) against a real
+`cablesearch serve` process on a free loopback port, over the same index as the API tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from test_web_api import CITER_ID, SCRIPT, XSS_ID, build_web_index
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT = 15.0
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = (f"{CHROMIUM} is missing: install Debian's chromium (`make test` does, or "
+               f"`apt-get install -y chromium`)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    index_dir = tmp_path_factory.mktemp("browser") / "index"
+    return index_dir, build_web_index(index_dir)
+
+
+@pytest.fixture(scope="module")
+def server(browser_index: tuple[Path, list]) -> Iterator[str]:
+    """`cablesearch serve --port 0` in a subprocess; yields its base URL (read from the line it
+    prints on start) and stops it at the end."""
+    cmd = [sys.executable, "-c", "from cablesearch.cli import main; main()",
+           "--index", str(browser_index[0]), "serve", "--host", "127.0.0.1", "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = _read_url(proc)
+        _wait_until_answering(url)
+        yield url.rstrip("/")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _read_url(proc: subprocess.Popen) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + TIMEOUT
+    seen = ""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            seen += line
+            m = re.search(r"http://127\.0\.0\.1:\d+/", line)
+            if m:
+                return m.group(0)
+        if proc.poll() is not None:
+            break
+    raise AssertionError(f"the server printed no URL: {seen!r}")
+
+
+def _wait_until_answering(url: str) -> None:
+    host, port = re.match(r"http://([^:]+):(\d+)/", url).groups()  # type: ignore[union-attr]
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0) as s:
+                s.sendall(b"GET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(12).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer within {TIMEOUT} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: object, server: str) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context.set_default_timeout(TIMEOUT * 1000)
+    pg = context.new_page()
+    pg.dialogs = []  # any alert() would land here: escaping failed
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    assert pg.dialogs == [] and pg.errors == []
+    context.close()
+
+
+def total(pg: object) -> int:
+    text = pg.locator("#total strong").inner_text()  # type: ignore[attr-defined]
+    return int(text.replace(",", ""))
+
+
+def test_search_from_the_keyboard_and_open_a_cable(page: object, server: str) -> None:
+    page.goto(server + "/browse")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.name") == "q"
+    page.keyboard.type("corruption tunisia")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/\?q=corruption\+tunisia$"))
+    first = page.locator("li.hit").first
+    assert "CORRUPTION IN TUNISIA" in first.locator(".hit-title").inner_text()
+    assert first.locator(".snippet mark").count() > 0
+    first.locator(".hit-title a").click()
+    page.wait_for_url(re.compile(r"/cable/08TUNIS679\?q=corruption\+tunisia$"))
+    assert page.locator(".topbox td").first.inner_text() == "08TUNIS679"
+    assert page.locator("#body mark").count() > 5
+    assert page.locator("#body a.para#par1").count() == 1
+    # A tag in the cable links to the tag filter.
+    page.locator(".cable-facts a.tag", has_text="KCOR").click()
+    page.wait_for_url(re.compile(r"/\?tag=KCOR$"))
+    assert page.locator(".chip").first.get_attribute("aria-label") == "Remove filter Tag: KCOR"
+
+
+def test_click_facets_then_remove_the_chips(page: object, server: str) -> None:
+    page.goto(server + "/?q=zanzibar")
+    everything = total(page)
+    assert everything == 2
+    page.locator('a.facet-link[data-facet="classification"]', has_text="CONFIDENTIAL").first.click()
+    page.wait_for_url(re.compile(r"classification=CONFIDENTIAL"))
+    assert total(page) == 1
+    page.locator('a.facet-link[data-facet="origin"]', has_text="Embassy Testville").click()
+    page.wait_for_url(re.compile(r"classification=CONFIDENTIAL.*origin=|origin=.*classification=CONFIDENTIAL"))
+    assert page.locator(".chip").count() == 2
+    assert total(page) == 1
+    # The state is in the URL: opening it afresh gives the same page.
+    url = page.url
+    page.goto(url)
+    assert total(page) == 1 and page.locator(".chip").count() == 2
+    page.locator(".chip", has_text="CONFIDENTIAL").click()
+    page.wait_for_url(re.compile(r"^(?!.*classification=)"))
+    assert page.locator(".chip").count() == 1
+    assert total(page) == 2
+    page.locator(".chip").click()
+    assert page.locator(".chip").count() == 0
+    assert total(page) == everything
+
+
+def test_pages_through_the_results(page: object, server: str,
+                                   browser_index: tuple[Path, list]) -> None:
+    page.goto(server + "/?sort=-created")
+    assert total(page) == len(browser_index[1])
+    first_page = page.locator(".hit-meta .refid").all_inner_texts()
+    assert len(first_page) == 10
+    page.locator("a.pager-next").click()
+    page.wait_for_url(re.compile(r"page=2"))
+    second_page = page.locator(".hit-meta .refid").all_inner_texts()
+    assert len(second_page) == 10 and not set(first_page) & set(second_page)
+    assert page.locator("ol.hits").get_attribute("start") == "11"
+    page.locator(".pager-numbers a", has_text="1").first.click()
+    page.wait_for_url(re.compile(r"^(?!.*page=)"))
+    assert page.locator(".hit-meta .refid").all_inner_texts() == first_page
+
+
+def test_follow_ref_links_and_cited_by(page: object, server: str) -> None:
+    page.goto(server + f"/cable/{CITER_ID}")
+    page.locator(f'a.ref-known[href="/cable/{XSS_ID}"]').click()
+    page.wait_for_url(re.compile(f"/cable/{XSS_ID}$"))
+    # The cable's own <script> is shown as text, not run (the page fixture checks for dialogs).
+    assert SCRIPT in page.locator("#body").inner_text()
+    assert page.locator("#body script").count() == 0
+    assert page.locator(".ref-missing", has_text="99NOWHERE1").count() == 1
+    assert f"/cable/{CITER_ID}" in page.locator("#cited-by a").first.get_attribute("href")
+    page.locator('a.ref-known[href="/cable/08TUNIS679"]').click()
+    page.wait_for_url(re.compile(r"/cable/08TUNIS679$"))
+    page.locator("#cited-by a", has_text=XSS_ID).click()
+    page.wait_for_url(re.compile(f"/cable/{XSS_ID}$"))
+
+
+def test_timeline_narrows_the_dates(page: object, server: str,
+                                    browser_index: tuple[Path, list]) -> None:
+    by_month = Counter(c.created.strftime("%Y-%m") for c in browser_index[1] if c.created)
+    page.goto(server + "/?q=brazil")
+    before = total(page)
+    bars = page.locator(".timeline a.bar")
+    assert bars.count() > 1
+    key = bars.first.get_attribute("data-key")
+    bars.first.click()
+    page.wait_for_url(re.compile(f"from={key}&to={key}"))
+    assert 0 < total(page) <= min(before, by_month[key] if len(key) == 7 else before)
+    assert page.locator(".chip", has_text=key).count() == 1
+    page.locator(".timeline-reset").click()
+    page.wait_for_url(re.compile(r"^(?!.*from=)"))
+    assert total(page) == before
+    # All cables span 1966-2010: one bar per year; a year's bar narrows to that year, whose
+    # timeline then has a bar per month, counting every cable of the month.
+    page.goto(server + "/")
+    assert page.locator(".timeline-year a.bar").count() > 2
+    page.locator('.timeline a.bar[data-key="2010"]').click()
+    page.wait_for_url(re.compile(r"from=2010&to=2010"))
+    assert total(page) == sum(n for k, n in by_month.items() if k.startswith("2010-"))
+    page.locator('.timeline-month a.bar[data-key="2010-02"]').click()
+    page.wait_for_url(re.compile(r"from=2010-02&to=2010-02"))
+    assert total(page) == by_month["2010-02"]
+
+
+def test_pages_fit_a_phone(browser: object, server: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,  # type: ignore[attr-defined]
+                                  has_touch=True)
+    try:
+        pg = context.new_page()
+        for path in ("/?q=corruption", "/cable/08TUNIS679?q=corruption", "/browse",
+                     f"/cable/{XSS_ID}"):
+            pg.goto(server + path)
+            width = pg.evaluate("document.documentElement.scrollWidth")
+            assert width <= 391, f"{path} is {width}px wide on a 390px screen"
+        pg.goto(server + "/?q=corruption")
+        # Facets start folded on a phone so the results are in view.
+        assert pg.evaluate("[...document.querySelectorAll('details.facet')].every(d => !d.open)")
+    finally:
+        context.close()
