@@ -175,7 +175,8 @@ def disagreements(a: Cable, b: Cable, text_norm: Callable[[str], str]) -> list[s
 
 
 def _lines(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip().split("\n"))
+    """Text compared line by line, ignoring trailing spaces and blank lines."""
+    return "\n".join(line.rstrip() for line in text.split("\n") if line.strip())
 
 
 def consistency(corpus: Corpus, ids: list[str]) -> list[str]:
@@ -183,17 +184,29 @@ def consistency(corpus: Corpus, ids: list[str]) -> list[str]:
     for ref in ids:
         html, csv, tel, page = (corpus[f][ref] for f in ("html", "csv", "telegram", "page"))
         for other, norm in ((csv, _lines), (tel, _lines), (page, _norm)):
-            problems += [f"{ref} {p}" for p in disagreements(html, other, norm)]
-        # dates: html and page have both; csv has the same creation time; telegram the same day
+            problems += [f"{ref} {p}" for p in disagreements(html, other, norm)
+                         if not (other is tel and p.startswith("classification:"))]
+        # The site's table can know more than the text (a NOFORN caveat): a telegram's own
+        # classification agrees on the level.
+        if tel.classification.split("//")[0] != html.classification.split("//")[0]:
+            problems.append(f"{ref} classification: html {html.classification} telegram {tel.classification}")
+        # dates: html and page have both; csv has the same creation time; a telegram the same
+        # day (its date-time group), or none when it has no date-time group
         if not (html.created == page.created == csv.created and html.released == page.released):
             problems.append(f"{ref} dates: html {html.created}/{html.released} page {page.created}/"
                             f"{page.released} csv {csv.created}")
-        if tel.created is None or html.created is None or tel.created.date() != html.created.date():
+        if tel.created is None:
+            if _DTG.search(tel.header + tel.body):
+                problems.append(f"{ref} created: none from the telegram's date-time group")
+        elif html.created is None or tel.created.date() != html.created.date():
             problems.append(f"{ref} created: telegram {tel.created} html {html.created}")
         if csv.released is not None or tel.released is not None:
             problems.append(f"{ref} a release date invented for csv/telegram")
-        if html.articles != page.articles:
+        # not every page scrape kept the "Appears in these articles" line
+        if page.articles and html.articles != page.articles:
             problems.append(f"{ref} articles: html {html.articles} page {page.articles}")
+        if csv.articles or tel.articles:
+            problems.append(f"{ref} articles invented for csv/telegram")
     return problems
 
 
