@@ -136,6 +136,8 @@ def origin_from_fm(fm: str) -> str:
     if token:
         if token in _SPECIAL:
             return _SPECIAL[token]
+        if token in _CONSULATES:
+            return "Consulate " + _place(token)
         if kind in ("AMCONSUL", "AMCONGEN", "CONGEN", "CONSUL"):
             return "Consulate " + _place(token)
         if kind in ("AMEMBASSY", "AMEMB", "EMBASSY"):

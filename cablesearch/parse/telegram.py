@@ -135,6 +135,7 @@ _CLASS_WORD = re.compile(
 
 _EO = re.compile(r"(?:^|\s)E\.?\s?O\.?\s*1\d{4}\s*:?\s*(?P<rest>[^\n]*)", re.I)
 _DECL = re.compile(r"^(?:DECL(?:ASSIFY)?\s*(?:ON)?\s*:?\s*)?(?P<v>.*)$", re.I)
+_DATE_YMD = re.compile(r"\b((?:19|20)\d{2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})\b")
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
@@ -292,14 +293,21 @@ def _declassify(rest: str) -> str:
     v = re.split(r"\s{2,}|\s(?=TAGS\b)|\s(?=SUBJECT\b)", v)[0].strip(" .,;")
     if not v:
         return ""
+    if re.match(r"(?i)declassified", v):
+        return v[:80]
+    m = _DATE_YMD.search(v)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if 1 <= mo <= 12 and 1 <= d <= 31:
+            return f"{y:04d}-{mo:02d}-{d:02d}"
     m = _DATE_MDY.search(v)
-    if m and not re.match(r"(?i)declassified", v):
+    if m:
         mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
         year = _year4(y) if len(y) == 2 else int(y)
         if 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{year:04d}-{mo:02d}-{d:02d}"
     m = _DATE_DMY.search(v)
-    if m and m.group(2)[:3].upper() in _MONTHS and not re.match(r"(?i)declassified", v):
+    if m and m.group(2)[:3].upper() in _MONTHS:
         return f"{int(m.group(3)):04d}-{_MONTHS[m.group(2)[:3].upper()]:02d}-{int(m.group(1)):02d}"
     return v[:80]
 
@@ -363,7 +371,10 @@ def _subject(top: str) -> tuple[str, int]:
     end = nl + (e.start() if e else 0)
     if cont.strip():
         line_end = rest.find("\n", 1)
-        run_together = line_end < 0 or line_end > 300
+        # the page form ran the lines after the subject's first together: a long line, or the
+        # next field's marker in the middle of a line
+        mid_line = bool(e) and rest[rest.rfind("\n", 0, e.start()) + 1: e.start()].strip() != ""
+        run_together = line_end < 0 or line_end > 120 or mid_line
         if run_together:
             if first.upper() == first:
                 keep = []
