@@ -179,7 +179,22 @@ def _lines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n") if line.strip())
 
 
+# Where the forms of a cable hold different data, so that no parser can make them agree.
+KNOWN_DIFFERENCES = {
+    # The page's HTML has "<<240168>>" at the top of the body where the other forms have ">".
+    "09NAIROBI2497": ("body differs between html and",),
+    # The telegram file holds Moscow's cable 09MOSCOW512 under Havana's header; only the site's
+    # table says 09HAVANA132 (SECRET).
+    "09HAVANA132": ("reference_id:", "classification:"),
+}
+
+
 def consistency(corpus: Corpus, ids: list[str]) -> list[str]:
+    return [p for p in _consistency(corpus, ids)
+            if not p.split(" ", 1)[1].startswith(KNOWN_DIFFERENCES.get(p.split(" ", 1)[0], ("\0",)))]
+
+
+def _consistency(corpus: Corpus, ids: list[str]) -> list[str]:
     problems = []
     for ref in ids:
         html, csv, tel, page = (corpus[f][ref] for f in ("html", "csv", "telegram", "page"))

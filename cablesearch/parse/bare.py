@@ -5,12 +5,12 @@ this module reads the metadata lines and decides whether the text is a cable at 
 
 from __future__ import annotations
 
+import copy
 import re
 
 from ..errors import ParseError
 from ..model import Cable
 from . import telegram
-from .origin import origin_from_post
 from .site import fill_table, id_from_name
 
 _PARTIAL = re.compile(r"^[ \t]*This record is a partial extract of the original cable", re.I)
@@ -36,20 +36,20 @@ def parse_bare(text: str, source: str, name: str | None = None,
     header, body = _split_partial_extract(rest) or telegram.split_telegram(rest)
     if header.strip() and not body.strip():
         raise ParseError(source, "truncated file: the telegram has a header but no body")
+    from_name = id_from_name(name)
+    template = copy.deepcopy(cable) if from_name else None
     cable = telegram.extract(header, body, cable)
+    if not cable.reference_id and template is not None:
+        # Read again with the file name's ID in place, so that what depends on the ID (the
+        # origin, the year of REF citations) is derived from it too.
+        template.reference_id = from_name
+        cable = telegram.extract(header, body, template)
+        cable.warnings.append(f"reference ID {from_name} taken from the file name")
     subject = meta.get("subject", "").strip()
     if subject and not cable.subject:
         cable.subject = subject
     if meta.get("tags") and not cable.tags:
         cable.tags = meta["tags"].replace(",", " ").split()
-    if not cable.reference_id:
-        from_name = id_from_name(name)
-        if from_name:
-            cable.reference_id = from_name
-            cable.warnings = [w for w in cable.warnings if not w.startswith("reference_id: not found")]
-            cable.warnings.append(f"reference ID {from_name} taken from the file name")
-            if not cable.origin:
-                cable.origin = origin_from_post(from_name)
     if not any(getattr(cable, field) for field in _EVIDENCE):
         raise ParseError(source, "not a cable: no telegram header, classification line, TAGS or "
                                  "SUBJECT line found")
