@@ -238,7 +238,8 @@ def report_to_dict(report: Any) -> dict[str, Any]:
         rejected.append({"path": str(getattr(err, "source", "")),
                          "reason": str(getattr(err, "reason", err))})
     return {key: _count(getattr(report, key, 0))
-            for key in ("added", "updated", "unchanged", "removed")} | {"rejected": rejected}
+            for key in ("added", "updated", "unchanged", "removed", "files_parsed",
+                        "files_skipped")} | {"rejected": rejected}
 
 
 class SyncService:
@@ -263,7 +264,10 @@ class SyncService:
                                             prune=bool(args.get("prune")))
             result = report_to_dict(report)
         elif op == "known":
-            return sorted(str(p) for p in self.syncer.known_paths([Path(r) for r in args["roots"]]))
+            from .manifest import Manifest
+
+            with Manifest(self.index.index_dir) as manifest:
+                return manifest.files_under([str(r) for r in args["roots"]])
         elif op == "count":
             return {"doc_count": self.index.doc_count()}
         else:
@@ -431,8 +435,9 @@ class Daemon:
         if not given:
             raise DaemonError("no folder to watch: name one (`cablesearch watch DIR`) or set "
                               "watch_dirs in config.toml")
-        self.roots = [Path(os.path.realpath(os.path.expanduser(str(r)))) for r in given]
-        self.index_dir = Path(os.path.realpath(os.path.expanduser(str(config.index_dir))))
+        # Absolute but not resolved: the manifest keys files the same way (sync.py).
+        self.roots = [Path(os.path.abspath(os.path.expanduser(str(r)))) for r in given]
+        self.index_dir = Path(os.path.abspath(os.path.expanduser(str(config.index_dir))))
         self.poll = poll
         self.isolate = isolate and service is None and index is None
         self._service = service
@@ -867,7 +872,7 @@ class Daemon:
             self._submit(_Request("apply", {"changed": sorted(sigs), "removed": sorted(removed)},
                                   kind=kind, sigs=sigs))
             return
-        if self._catching_up:
+        if self._catching_up and not self._pending:
             self._catching_up = False
             self._state = "watching"
             self._write_status(force=True)
@@ -999,17 +1004,18 @@ class Daemon:
     def _batch_done(self, request: _Request, result: dict[str, Any]) -> None:
         sigs = request.sigs or {}
         changed = set(request.args["changed"])
-        for item in result.get("rejected", []):
+        # A file deleted after it settled is "rejected" as missing: its removal is queued.
+        result["rejected"] = [item for item in result.get("rejected", [])
+                              if not (item["path"] in changed and not os.path.lexists(item["path"]))]
+        rejected_now = {item["path"] for item in result["rejected"]}
+        for item in result["rejected"]:
             path = item["path"]
             if path in sigs:
-                self._rejected[path] = sigs[path]
+                self._rejected[path] = sigs[path]   # reported once: skipped until it changes
             log.warning("skipped %s: %s", path, item["reason"])
             self._error(path, item["reason"])
-        for path in changed:
-            if path not in self._rejected:
-                continue
-            if path not in {i["path"] for i in result.get("rejected", [])}:
-                del self._rejected[path]   # it was fixed: indexed fine now
+        for path in changed - rejected_now:
+            self._rejected.pop(path, None)
         self._record_commit(request, result)
 
     def _handoff_done(self, request: _Request, result: dict[str, Any]) -> None:
