@@ -64,6 +64,8 @@ def _dtg_from_match(m: re.Match[str]) -> datetime | None:
         return None
 
 
+_ADDRESSEE_LINE = re.compile(r"^(?:[A-Z0-9]{3,8}/)?[A-Z][A-Z0-9 ./&(),'\-]*[A-Z][A-Z0-9 ./&(),'\-]*$")
+_DISTRIBUTION = re.compile(r"\b[A-Z]{1,6}-\d{2}\b")
 _PRECEDENCE = frozenset("IMMEDIATE PRIORITY ROUTINE FLASH NIACT CRITIC".split())
 
 
@@ -106,6 +108,14 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
             target = info
             line = line[4:].strip(" :")
         if target is not None and line:
+            if any(c.islower() for c in line):
+                target = None                   # a date line or text: the addressees are over
+                continue
+            if _DISTRIBUTION.search(line) or not _ADDRESSEE_LINE.match(line):
+                continue                        # "LOG-00 MFA-00 EEB-00 ...": office distribution
+            if _HEADER_DTG.match(line):
+                target = None                   # the next message's routing block
+                continue
             name = _addressee(line)
             if name:
                 target.append(name)
@@ -149,30 +159,41 @@ _SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
 
 # Where the subject (and the REF block) ends.
 _END_STRONG = re.compile(
-    r"(?:^|\s)(?:REF(?:S|TEL|TELS)?\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"(?:^|\s)(?:(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b)"
 )
 _END_WEAK = re.compile(
     r"\n[ \t]*\n|(?:^|\s)(?:"
-    r"REF(?:S|TEL|TELS)?\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|"
     r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\d{1,2}\.\s+(?=[A-Z])|"
     r"-{3,}|={3,}|_{3,}|\*{3,}|X{6,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|"
-    r"(?:THIS|This)\s+(?:IS|is)\s+(?:AN?|a|an)\s|PLEASE\s|Please\s|"
+    r"(?:THIS|This)\s+(?:IS|is)\s+(?:AN?|a|an)\s|(?:THIS|This)\s+(?:CABLE|cable|MESSAGE|message)\b|"
+    r"PLEASE\s|Please\s|\((?:U|SBU|C|S)(?:/[A-Z]+)?\)\s+(?=[A-Z])|"
     r"SIPDIS\b|NOFORN\b|SENSITIVE\b|E\.O\.\s*1\d{4}|TAGS\s*:)"
 )
+_NEXT_IS_FIELD = re.compile(
+    r"^[ \t]*(?:(?:REF|Ref|Refs|REFS|REFTEL|Reftel)\s*:|Classified\s+By|CLASSIFIED\s+BY|Classified\s+by|"
+    r"\d{1,2}\.\s|¶)")
 _REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.)]|\())")
 _REF_END = re.compile(
-    r"\n[ \t]*\n(?![ \t]*[A-Z][.)] )|(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
+    r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
     r"Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|\(U\)\s+Classified|"
-    r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|(?<![A-Z])1\s*\.\s+(?=[A-Z][a-z])|"
+    r"¶|\d{1,2}\s*\.\s*\((?:[A-Za-z/ ]{1,12})\)|(?<![A-Z])1\s*\.\s+(?=[A-Z][a-z])|"
     r"-{5,}|={5,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|SUMMARY\s+AND|Summary\s+and|"
-    r"(?:THIS|This)\s+(?:IS|is)\s+|PLEASE\s+PASS|SUBJECT\s*:)"
+    r"(?:THIS|This)\s+(?:IS|is)\s+|PLEASE\s+PASS|SUBJECT\s*:|Subject\s*:|"
+    r"(?i:section\s+\d+\s+of\s+\d+)|SIPDIS|(?i:sipdis\b)|E\.\s?[Oo]\.\s*1\d{4}|(?i:tags)\s*:)"
 )
+# a paragraph after a blank line that still belongs to the REF block: an item label, a bare
+# number, "OF ...", or "POST NUMBER"
+_REF_CONTINUES = re.compile(
+    r"^[ \t]*(?:(?:[A-Za-z][.)]|\([A-Za-z]\))\s|\d{3,7}\b(?!\.)|OF\s|(?:\d{2,4}\s+)?[A-Z][A-Z .\-]{1,30}\s\d{2,7}\b(?!\.\s))")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _CLASSIFIED_BY = re.compile(r"(?:^|(?<=\s))(?:\(U\)\s*)?CLASSIFIED\s+BY\s*:?\s*", re.I)
 _CB_END = re.compile(
-    r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bReasons?\b|\bREASONS?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
-    r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n)", re.I)
+    r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bfor\s+rea|\bReasons?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
+    r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n|\s\d{1,2}\s*\.\s*\(|\s\d{1,2}\.\s+[A-Z]|"
+    r"\b(?:SECRET|CONFIDENTIAL|UNCLASSIFIED)//|\bDeclassify\s+on\b|\bSUMMARY\b|\bREF\s*:)", re.I)
 _SUMMARY = re.compile(r"(?:^|(?<=[\s(\-=]))(?:SUMMARY|Summary)(?:\s+(?:AND|and)\s+(?:COMMENT|Comment|"
                       r"ACTION\s+REQUEST|Action\s+Request|INTRODUCTION|Introduction))?\s*[:.\-]*")
 _END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b|\bEnd\s+(?:of\s+)?[Ss]ummary\b|\bend\s+summary\b")
@@ -182,8 +203,8 @@ _LEADING_PARA = re.compile(r"^[\s\-=:.]*(?:¶?\s*\d{1,2}\s*\.\s*)?(?:\((?:[A-Z/ 
 # Page-break lines: "TRIPOLI 00000505 002 OF 003", "CARACAS 00001276 001.2 OF 003" — on their
 # own line, or run into the text in the page form. Found by the number part, then the post
 # words in front of it are removed.
-_PAGE_BREAK = re.compile(r"\d{8}[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}[ \t]*")
-_TRAILING_WORDS = re.compile(r"((?:[A-Z][A-Z.'\-]*[ \t]+){1,4})$")
+_PAGE_BREAK = re.compile(r"\d{8}[ \t]+\d{3}(?:\.\d+)?[ \t]+(?:OF|of)[ \t]+\d{3}[ \t]*")
+_TRAILING_WORDS = re.compile(r"((?:[A-Za-z][A-Za-z.'\-]*[ \t]+){1,4})$")
 
 
 def _cut_post_words(before: str) -> str:
@@ -205,15 +226,16 @@ def remove_page_breaks(text: str) -> str:
     """Text without its page-break lines (``TRIPOLI 00000505 002 OF 003``), whether they stand
     on their own line or were run into the text."""
     matches = []
-    i = text.find(" OF ")
-    while i >= 0:
-        m = _PAGE_BREAK.search(text, max(i - 24, 0), i + 12)
-        if m:
-            if not matches or m.start() >= matches[-1].end():
+    for needle in (" OF ", " of "):
+        i = text.find(needle)
+        while i >= 0:
+            m = _PAGE_BREAK.search(text, max(i - 24, 0), i + 12)
+            if m and (not matches or m.start() >= matches[-1].end()):
                 matches.append(m)
-        i = text.find(" OF ", i + 4)
+            i = text.find(needle, i + 4)
     if not matches:
         return text
+    matches.sort(key=lambda m: m.start())
     out: list[str] = []
     pos = 0
     for m in matches:
@@ -364,11 +386,20 @@ def _subject(top: str) -> tuple[str, int]:
         # title, the REF block starts there
         return first, e.start()
     rest = top[nl: nl + 1200]
-    if "OF " in rest[:300]:
+    if "OF " in rest[:300] or "of " in rest[:300]:
         rest = remove_page_breaks(rest)
     e = _END_WEAK.search(rest)
     cont = rest[: e.start()] if e else ""
     end = nl + (e.start() if e else 0)
+    if e and not cont.strip() and _BLANK_LINE.fullmatch(e.group(0)):
+        # a blank line inside the subject: "SUBJECT: X AFTER CURRENCY\n\nREFORM\n\nREF: ..."
+        paras = _BLANK_LINE.split(rest[e.end():], 2)
+        if len(paras) == 3:
+            line = paras[0].strip()
+            if (line and "\n" not in line and len(line) <= 80 and not _END_WEAK.search(line)
+                    and (first.upper() != first or line.upper() == line)
+                    and _NEXT_IS_FIELD.match(paras[1])):
+                return f"{first} {_squash(line)}", nl + e.end() + len(paras[0])
     if cont.strip():
         line_end = rest.find("\n", 1)
         # the page form ran the lines after the subject's first together: a long line, or the
@@ -380,12 +411,13 @@ def _subject(top: str) -> tuple[str, int]:
                 keep = []
                 for w in cont.split():
                     if any(c.islower() for c in w):
-                        keep = []
                         break
                     keep.append(w)
                 cont = " ".join(keep)
             if len(cont) > 250:
                 cont = ""
+            if not cont:
+                end = nl
         cont = _squash(cont)
     subject = f"{first} {cont}" if cont else first
     return subject, end
@@ -397,8 +429,15 @@ def _refs_block(top: str, after: int) -> str:
     if not m:
         return ""
     start = m.end()
-    chunk = top[start: start + 2000]
-    chunk = remove_page_breaks(chunk)
+    chunk = remove_page_breaks(top[start: start + 2000])
+    # a blank line ends the block unless what follows still looks like references
+    parts = _BLANK_LINE.split(chunk)
+    keep = [parts[0]]
+    for part in parts[1:]:
+        if not _REF_CONTINUES.match(part):
+            break
+        keep.append(part)
+    chunk = "\n".join(keep)
     e = _REF_END.search(chunk)
     return chunk[: e.start()] if e else chunk[:600]
 
@@ -436,17 +475,26 @@ def _summary(text: str, start: int) -> str:
 
 
 _SIGNER_LINE = re.compile(r"^[A-Z][A-Za-z'\-]+(?:[ /][A-Z][A-Za-z'\-.]+){0,2}$")
-_SIGNER_TAIL = re.compile(r"[.!?\"')\]:]\s+([A-Z][A-Z'\-]{1,25}(?:[ /][A-Z][A-Z'\-]{1,25}){0,2})\s*$")
+_NAME_WORD = r"(?:[A-Z][A-Z'\-]{1,25}|[A-Z][a-z]{0,3}[A-Z]?[a-z'\-]{1,25})"
+_SIGNER_TAIL = re.compile(
+    r"[.!?\"')\]:/\u201d\u2019*]\s+(" + _NAME_WORD + r"(?:/" + _NAME_WORD + r")?)\s*$")
+_MIXED_NAME = re.compile(r"^[A-Z][a-z]{0,3}[A-Z]?[a-z'\-]+$")
 _NOT_SIGNER = frozenset(
     "BT NNNN END SIPDIS NOFORN SENSITIVE UNCLASSIFIED CONFIDENTIAL SECRET UNCLAS CABLE NOTE "
     "COMMENT TEXT QUOTE UNQUOTE ZFR ZZH NONE SUMMARY LIMITED SBU EXDIS NODIS DECL OADR THANKS "
     "TBD RELEASED NOT".split())
 
 
+_TRAILER = re.compile(r"(?:\s+(?:NNNN|BT|ZZZZ|#\d+|SECRET|CONFIDENTIAL|UNCLASSIFIED|NOFORN|SENSITIVE))+\s*$")
+
+
 def _signers(body: str) -> list[str]:
     tail = body[-_TAIL:].rstrip()
     if not tail:
         return []
+    if "OF " in tail or "of " in tail:
+        tail = remove_page_breaks(tail).rstrip()
+    tail = _TRAILER.sub("", tail).rstrip()
     last = tail.rsplit("\n", 1)[-1].strip()
     name = ""
     if len(last) <= 40 and _SIGNER_LINE.match(last):
@@ -458,6 +506,18 @@ def _signers(body: str) -> list[str]:
         m = _SIGNER_TAIL.search(tail)
         if m:
             name = m.group(1)
+        else:
+            # the page form ran the signature into the last sentence: "... push ahead GOLDBERG",
+            # "... in the Spanish media Aguirre" (after a word that is not part of a name)
+            words = tail.rsplit(None, 2)
+            if len(words) >= 2:
+                w, prev = words[-1], words[-2]
+                prev_plain = (prev.isalpha() and prev.isupper() and prev != "FM"
+                              and prev.strip("X") != "")
+                if w.isalpha() and 2 <= len(w) <= 25 and (
+                        (w.isupper() and not prev_plain)
+                        or (_MIXED_NAME.match(w) and (prev.islower() or not prev.isalpha()))):
+                    name = w
     if not name:
         return []
     parts = [p.strip() for p in name.split("/") if p.strip()]
