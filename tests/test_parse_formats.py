@@ -290,3 +290,13 @@ def test_parse_file_errors_name_the_file(tmp_path: Path) -> None:
         list(parse_file(tmp_path / "missing.txt"))
     with pytest.raises(ParseError, match="is a folder, not a file"):
         list(parse_file(tmp_path))
+
+
+def test_html_cut_after_the_cable_is_read_with_a_warning(data_dir: Path) -> None:
+    text = (data_dir / "html" / "10DOHA71.html").read_text(encoding="utf-8")
+    cut = text[: text.rindex("</pre>") + len("</pre></code>")]
+    cable = parse_text(cut, source="doha.html")
+    assert cable.reference_id == "10DOHA71" and cable.body.rstrip().endswith("Lebaron")
+    assert "the page ends before </html> (cut short?); the cable's text is complete" in cable.warnings
+    with pytest.raises(ParseError, match="truncated file: the page ends before the end of the cable"):
+        parse_text(cut[:-len("</pre></code>") - 10], source="doha.html")

@@ -29,9 +29,11 @@ def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cab
     table = tree.css_first("table.cable")
     if table is None:
         raise ParseError(source, "HTML page without a cable (no table of class 'cable')")
-    if not _TABLE_CLOSE.search(text) or len(_PRE_OPEN.findall(text)) != len(_PRE_CLOSE.findall(text)) \
-            or (_HTML_OPEN.search(text) and not _HTML_CLOSE.search(text)):
+    if not _TABLE_CLOSE.search(text) or len(_PRE_OPEN.findall(text)) != len(_PRE_CLOSE.findall(text)):
         raise ParseError(source, "truncated file: the page ends before the end of the cable")
+    page_warnings = list(warnings or [])
+    if _HTML_OPEN.search(text) and not _HTML_CLOSE.search(text):
+        page_warnings.append("the page ends before </html> (cut short?); the cable's text is complete")
     cells: list[str] = []
     articles: list[str] = []
     for row in table.css("tr"):
@@ -49,7 +51,7 @@ def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cab
         header, body = "", _pre_text(pres[0])
     else:
         header, body = _pre_text(pres[0]), _pre_text(pres[1])
-    cable = Cable(format="html", source=source, warnings=list(warnings or []))
+    cable = Cable(format="html", source=source, warnings=page_warnings)
     fill_table(cable, *cells)
     cable.articles = [a for a in articles if a]
     return telegram.extract(header, body, cable)
