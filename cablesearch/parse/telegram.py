@@ -107,6 +107,8 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
         elif line.startswith("INFO ") or line.startswith("INFO:") or line == "INFO":
             target = info
             line = line[4:].strip(" :")
+        if line.startswith("PAGE ") and line[5:7].isdigit():
+            line = ""                           # "TO PAGE 02 STATE 015113 182333Z"
         if target is not None and line:
             if any(c.islower() for c in line):
                 target = None                   # a date line or text: the addressees are over
@@ -149,7 +151,7 @@ _DATE_YMD = re.compile(r"\b((?:19|20)\d{2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
-_TAGS = re.compile(r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:)|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
+_TAGS = re.compile(r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:|TAG[ \t]+(?=[A-Z]{2,6}\b))|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
                    re.M)
 _TAGS_END = re.compile(r"\s(?:SUBJECT|Subject|SUBJ|REF|Ref|REFS|Refs|CLASSIFIED|Classified|E\.\s?O\.|"
                        r"EO\s1\d{4}|SIPDIS|NOFORN)\b")
@@ -471,7 +473,17 @@ def _summary(text: str, start: int) -> str:
         value = chunk[: p.start()] if p else chunk[:3000]
     value = remove_page_breaks(value)
     value = _LEADING_PARA.sub("", value, count=1)
-    return _squash(value).strip(" -=")
+    value = _squash(value).strip(" -=")
+    if not e and value and value[-1] not in _SENTENCE_END:
+        # the page form runs the next section's heading into the paragraph ("... September.
+        # ---------- MinPet Unaware of Any Progress"): end at the last full sentence
+        cut = max(value.rfind(c) for c in _SENTENCE_END)
+        if cut > 0:
+            value = value[: cut + 1]
+    return value
+
+
+_SENTENCE_END = ".!?\"'\u201d)]"
 
 
 _SIGNER_LINE = re.compile(r"^[A-Z][A-Za-z'\-]+(?:[ /][A-Z][A-Za-z'\-.]+){0,2}$")
@@ -509,10 +521,17 @@ def _signers(body: str) -> list[str]:
         else:
             # the page form ran the signature into the last sentence: "... push ahead GOLDBERG",
             # "... in the Spanish media Aguirre" (after a word that is not part of a name)
-            words = tail.rsplit(None, 2)
+            words = tail.rsplit(None, 3)
+            if (len(words) >= 3 and words[-1].isalpha() and words[-1].isupper()
+                    and words[-2].isalpha() and words[-2].isupper() and len(words[-2]) > 2
+                    and words[-2].strip("X") != ""
+                    and not (words[-3].isalpha() and words[-3].isupper())
+                    and words[-3][-1:] in _SENTENCE_END):
+                # "... a new beginning. TIMKEN JR" (a name of two upper-case words after a sentence)
+                return [f"{words[-2]} {words[-1]}"]
             if len(words) >= 2:
                 w, prev = words[-1], words[-2]
-                prev_plain = (prev.isalpha() and prev.isupper() and prev != "FM"
+                prev_plain = (prev.isalpha() and prev.isupper() and len(prev) > 2
                               and prev.strip("X") != "")
                 if w.isalpha() and 2 <= len(w) <= 25 and (
                         (w.isupper() and not prev_plain)
@@ -533,7 +552,8 @@ _GUARDIAN_DATE = re.compile(r"^[ \t]*(?:Monday|Tuesday|Wednesday|Thursday|Friday
                             r"\s+\d{1,2}\s+[A-Z][a-z]+\s+\d{4},\s+\d{2}:\d{2}[ \t]*$", re.M)
 _HEADER_START = re.compile(
     r"^(?:VZCZC|[A-Z]{1,2}\s+(?:[A-Z]{1,2}\s+)?\d{6}Z|[A-Z]{2}\s+RUE|DE\s+RUE|R\s+\d|O\s+\d|P\s+\d|"
-    r"ZNY|ZNR|FM\s|[OPRZ]{1,2}\s+RUE)")
+    r"ZNY|ZNR|FM\s|[OPRZ]{1,2}\s+RUE|INFO\s+[A-Z]{1,6}-\d\d|ACTION\s+[A-Z]{1,6}-\d\d)")
+_FM_ROUTING = re.compile(r"^FM:?[ \t]+[A-Z][A-Z0-9 /.,'()&\-]*\n[ \t]*(?:TO|INFO)\b", re.M)
 _META = re.compile(
     r"^\s*(?P<key>reference\s*id|ref(?:erence)?\.?\s*(?:no|number)?|id|cable|subject|title|date|created|"
     r"released|classification|origin|tags|from|sent)\s*[:|=]\s*(?P<value>.*?)\s*\|?\s*$", re.I)
@@ -596,6 +616,15 @@ def split_telegram(text: str) -> tuple[str, str]:
     removed here (see :func:`read_metadata`)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     stripped = text.lstrip("\n")
+    # a routing block (FM line, then TO/INFO) near the top, perhaps after received-copy lines
+    # ("CONFIDENTIAL / PAGE 01 ... / ACTION AF-00 / INFO LOG-00 ..."): the header ends at the
+    # first blank line after it
+    fm = _FM_ROUTING.search(stripped, 0, 8000)
+    if fm:
+        blank = _BLANK_LINE.search(stripped, fm.end())
+        if not blank:
+            return stripped.strip("\n"), ""
+        return stripped[: blank.start()].strip("\n"), stripped[blank.end():].strip("\n")
     first = stripped.split("\n", 1)[0].strip()
     if not _HEADER_START.match(first):
         return "", text.strip("\n")
