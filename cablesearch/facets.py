@@ -43,6 +43,7 @@ class Postings:
     weights: np.ndarray                    # float32
     values: list[Any] | None = None        # raw per-posting values (encoded positions)
     positions: tuple[np.ndarray, np.ndarray] | None = None   # (doc, position) pairs
+    keys: np.ndarray | None = None          # sorted doc << 32 | position
 
     @property
     def df(self) -> int:
@@ -179,6 +180,13 @@ class SingleValued:
     values: list[str]
     ids: np.ndarray
 
+    @property
+    def ranks(self) -> np.ndarray:
+        r = self.__dict__.get("_ranks")
+        if r is None:
+            r = self.__dict__["_ranks"] = value_ranks(self.values)
+        return r
+
     def lookup(self, wanted: Iterable[str]) -> list[int]:
         """Value ids for names, case-insensitively; unknown names are skipped."""
         return _lookup(self.values, wanted)
@@ -203,6 +211,13 @@ class MultiValued:
     pair_docs: np.ndarray
     pair_values: np.ndarray
     n: int
+
+    @property
+    def ranks(self) -> np.ndarray:
+        r = self.__dict__.get("_ranks")
+        if r is None:
+            r = self.__dict__["_ranks"] = value_ranks(self.values)
+        return r
 
     def lookup(self, wanted: Iterable[str]) -> list[int]:
         """Value ids for names, case-insensitively; unknown names are skipped."""
@@ -312,16 +327,26 @@ class IndexArrays:
                 "year": self.year, "month": self.month, "released": self.released_day}[name]
 
 
-def top_counts(values: list[str], counts: np.ndarray, limit: int | None) -> list[tuple[str, int]]:
+def top_counts(values: list[str], counts: np.ndarray, limit: int | None,
+               ranks: np.ndarray | None = None) -> list[tuple[str, int]]:
     """(value, count) pairs with count > 0: most frequent first, ties by value; ``limit`` None or
-    0 means all."""
+    0 means all. ``ranks`` (each value's alphabetical rank) saves sorting the names."""
     nz = np.flatnonzero(counts)
     if nz.size == 0:
         return []
-    order = sorted(nz.tolist(), key=lambda i: (-int(counts[i]), values[i]))
+    if ranks is None:
+        ranks = value_ranks(values)
+    order = nz[np.lexsort((ranks[nz], -counts[nz]))]
     if limit:
         order = order[:limit]
-    return [(values[i], int(counts[i])) for i in order]
+    return [(values[i], int(counts[i])) for i in order.tolist()]
+
+
+def value_ranks(values: list[str]) -> np.ndarray:
+    """Each value's position in alphabetical order."""
+    ranks = np.empty(len(values), np.int64)
+    ranks[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    return ranks
 
 
 def chronological(values: list[str], counts: np.ndarray) -> list[tuple[str, int]]:
@@ -341,5 +366,5 @@ def count_facets(arrays: IndexArrays, mask: np.ndarray, limit: int,
         if name in ("month", "released"):
             out[name] = chronological(f.values, counts)
         else:
-            out[name] = top_counts(f.values, counts, limit)
+            out[name] = top_counts(f.values, counts, limit, f.ranks)
     return out

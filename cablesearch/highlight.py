@@ -15,7 +15,7 @@ from bisect import bisect_left
 from functools import lru_cache
 from typing import Callable, Iterable
 
-_DEFAULT_TOKEN = r"\w+(\.?\w+)*"
+_DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
 
@@ -25,22 +25,36 @@ class Highlighter:
 
     ``analyze`` maps one surface word to the index terms it produces (usually one, none for a
     stop word). Build one per analyzer and reuse it: the word → terms memo is what makes it fast.
+    Candidate words are first found with one regex of the terms' leading letters (stemming
+    changes only the end of a word), then checked by analysing them.
     """
 
     def __init__(self, analyze: Callable[[str], tuple[str, ...]], token_pattern: str | None = None,
                  memo_size: int = 200_000):
-        self._analyze = lru_cache(maxsize=memo_size)(analyze)
-        self._token_re = re.compile(token_pattern or _DEFAULT_TOKEN, re.UNICODE)
-        self._word_re = re.compile(r"\w+", re.UNICODE)
+        self._analyze_fn = analyze
+        self._memo: dict[str, tuple[str, ...]] = {}
+        self._memo_size = memo_size
+        pattern = (token_pattern or _DEFAULT_TOKEN).replace("(?:", "(").replace("(", "(?:") \
+            .replace("(?:?", "(?")
+        self._token_re = re.compile(pattern, re.UNICODE)
+        self._prefix_cache: dict[frozenset[str], re.Pattern[str] | None] = {}
+
+    def _analyze(self, word: str) -> tuple[str, ...]:
+        got = self._memo.get(word)
+        if got is None:
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()
+            got = self._memo[word] = tuple(self._analyze_fn(word))
+        return got
 
     @classmethod
-    def for_analyzer(cls, analyzer: object) -> "Highlighter":
-        """A highlighter using a Whoosh analyzer (its tokenizer's pattern when it has one)."""
-        pattern = None
-        items = getattr(analyzer, "items", None)
-        first = items[0] if items else analyzer
-        expr = getattr(first, "expression", None)
-        if expr is not None:
+    def for_analyzer(cls, analyzer: object, token_pattern: str | None = None) -> "Highlighter":
+        """A highlighter using a Whoosh analyzer (and its tokenizer's pattern when it has one)."""
+        pattern = token_pattern
+        if pattern is None:
+            items = getattr(analyzer, "items", None)
+            first = items[0] if items else analyzer
+            expr = getattr(first, "expression", None)
             pattern = getattr(expr, "pattern", None)
 
         def analyze(word: str) -> tuple[str, ...]:
@@ -48,20 +62,40 @@ class Highlighter:
 
         return cls(analyze, pattern)
 
+    def _candidates_re(self, terms: frozenset[str]) -> re.Pattern[str] | None:
+        got = self._prefix_cache.get(terms, False)
+        if got is False:
+            prefixes = sorted({t[:max(2, len(t) - 3)] for t in terms if t}, key=len,
+                              reverse=True)
+            got = re.compile(r"(?<!\w)(?:%s)\w*(?:\.\w+)*" % "|".join(map(re.escape, prefixes))) \
+                if prefixes and len(prefixes) <= 300 else None
+            if len(self._prefix_cache) > 1000:
+                self._prefix_cache.clear()
+            self._prefix_cache[terms] = got
+        return got  # type: ignore[return-value]
+
     def matching_words(self, text: str, terms: frozenset[str]) -> set[str]:
         """The distinct surface words (lower-cased) of ``text`` that analyse to one of ``terms``."""
         if not terms:
             return set()
+        lowered = text.lower()
+        cand_re = self._candidates_re(terms)
+        words = set(cand_re.findall(lowered)) if cand_re is not None else \
+            set(self._token_re.findall(lowered))
         found = set()
-        for word in set(self._token_candidates(text)):
-            analysed = self._analyze(word)
-            if analysed and any(a in terms for a in analysed):
-                found.add(word)
+        analyze = self._analyze
+        for word in words:
+            for a in analyze(word):
+                if a in terms:
+                    found.add(word)
+                    break
+        if cand_re is not None:
+            # a candidate like "u.s.-based" may hold several tokens: check the tokens too
+            for word in [w for w in words if w not in found and "." in w]:
+                for tok in self._token_re.findall(word):
+                    if any(a in terms for a in analyze(tok)):
+                        found.add(tok)
         return found
-
-    def _token_candidates(self, text: str) -> list[str]:
-        return [m.group(0) for m in self._token_re.finditer(text.lower())] \
-            if self._token_re.groups else self._token_re.findall(text.lower())
 
     def spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
         """(start, end) character spans of the matching words, in order."""
@@ -69,8 +103,12 @@ class Highlighter:
         if not words:
             return []
         alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        pattern = re.compile(r"(?<![\w.])(?:%s)(?![\w])" % alternation, re.IGNORECASE)
-        return [(m.start(), m.end()) for m in pattern.finditer(text)]
+        lowered = text.lower()
+        if len(lowered) == len(text):   # same offsets: match the lowered text, no IGNORECASE
+            pattern = re.compile(r"(?<![\w.])(?:%s)(?!\w)" % alternation)
+            return [m.span() for m in pattern.finditer(lowered)]
+        pattern = re.compile(r"(?<![\w.])(?:%s)(?!\w)" % alternation, re.IGNORECASE)
+        return [m.span() for m in pattern.finditer(text)]
 
     def mark(self, text: str, terms: frozenset[str]) -> str:
         """The whole text, escaped, with every matching word marked."""

@@ -163,6 +163,19 @@ def make_parser(schema: Schema) -> MultifieldParser:
     return parser
 
 
+_PARSERS: dict[int, tuple[Schema, MultifieldParser]] = {}
+
+
+def _parser(schema: Schema) -> MultifieldParser:
+    """One parser per schema object (building one costs more than parsing a query)."""
+    got = _PARSERS.get(id(schema))
+    if got is None or got[0] is not schema:
+        if len(_PARSERS) > 16:
+            _PARSERS.clear()
+        got = _PARSERS[id(schema)] = (schema, make_parser(schema))
+    return got[1]
+
+
 def searchable_fields(schema: Schema) -> list[str]:
     """Names that may appear before ``:`` in a query: indexed fields and their aliases."""
     names = [n for n, f in schema.items() if f.indexed]
@@ -219,6 +232,22 @@ def check_fields(text: str, schema: Schema) -> None:
                 f"to search for {name}: literally, put it in double quotes")
 
 
+_DATE_FIELD_RE = re.compile(
+    r"(?<![\w.])(?:%s):\s*(\[[^\]]*[\]}]|\{[^}]*[\]}]|[<>]=?\s*[^\s()]+|[^\s()]+)")
+
+
+def check_dates(text: str) -> None:
+    """Raise QuerySyntaxError for a date field compared with something that is not a date."""
+    names = "|".join(sorted(set(DATE_FIELDS) | {a for a, t in FIELD_ALIASES.items()
+                                                 if t in DATE_FIELDS}))
+    for m in re.compile(_DATE_FIELD_RE.pattern % names).finditer(text):
+        value = m.group(1).strip("[]{}<>= \"")
+        for part in re.split(r"(?i)\s+to\s+|^to\s+|\s+to$", value):
+            part = part.strip().strip('"')
+            if part and part.upper() != "TO" and part != "*":
+                parse_date(part, what=f"in {text!r}: the date")
+
+
 def parse_query(text: str, schema: Schema) -> wq.Query | None:
     """Parse query text into a Whoosh query, or None for an empty text. Raises
     QuerySyntaxError with a one-line reason and a hint."""
@@ -226,8 +255,9 @@ def parse_query(text: str, schema: Schema) -> wq.Query | None:
         return None
     check_balance(text)
     check_fields(text, schema)
+    check_dates(text)
     try:
-        q = make_parser(schema).parse(text)
+        q = _parser(schema).parse(text)
     except QuerySyntaxError:
         raise
     except Exception as exc:  # Whoosh raises many kinds (IndexError for "NOT OR x", ...)

@@ -154,6 +154,17 @@ class _Snapshot:
             p.values = []   # decoded; free the raw values
         return p.positions
 
+    def position_keys(self, fieldname: str, btext: bytes) -> np.ndarray:
+        """Sorted ``doc << 32 | position`` keys of every occurrence of a term (cached)."""
+        p = self.term_postings(fieldname, btext, positions=True)
+        if p.keys is None:
+            docs, pos = self.positions(fieldname, btext)
+            keys = (docs << 32) + pos
+            if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+                keys = np.unique(keys)
+            p.keys = keys
+        return p.keys
+
     def lexicon(self, fieldname: str) -> list[str]:
         lex = self.lexicons.get(fieldname)
         if lex is None:
@@ -314,56 +325,34 @@ class _Engine:
             raise QuerySyntaxError(f"the field {fieldname!r} does not support phrases; "
                                    f"search the words without quotes")
         btexts = [fobj.to_bytes(w) for w in words]
-        cand: np.ndarray | None = None
         total = np.zeros(self.n, np.float32)
         for b in btexts:
             docs, s = self.snap.term_scores(fieldname, b)
-            cand = docs if cand is None else np.intersect1d(cand, docs, assume_unique=True)
-            total[docs] += s * q.boost
-            if cand.size == 0:
+            if docs.size == 0:
                 return self.empty()
-        assert cand is not None
+            total[docs] += s * q.boost
         self.check_time()
-        pairs = []
-        for b in btexts:
-            pd, pp = self.snap.positions(fieldname, b)
-            keep = np.isin(pd, cand)
-            pairs.append((pd[keep], pp[keep]))
+        keys = [self.snap.position_keys(fieldname, b) for b in btexts]
         self.check_time()
-        slop = max(1, int(q.slop or 1))
-        if slop == 1:
-            keys = None
-            for i, (pd, pp) in enumerate(pairs):
-                k = (pd << 32) + (pp - i)
-                keys = np.unique(k) if keys is None else np.intersect1d(keys, k)
-            assert keys is not None
-            hits = np.unique(keys >> 32)
-        else:
-            hits = self._sloppy(pairs, cand, slop)
+        slop = min(max(1, int(q.slop or 1)), 1000)
+        frontier = keys[0]
+        for i, k in enumerate(keys[1:], start=1):
+            self.check_time()
+            if slop == 1:
+                # word i sits exactly i positions after word 0
+                frontier = frontier[_member(frontier + i, k)]
+            else:
+                # Whoosh's ordered SpanNear: each word within `slop` after the one before
+                ok = np.zeros(k.size, bool)
+                for step in range(1, slop + 1):
+                    ok |= _member(k - step, frontier)
+                frontier = k[ok]
+            if frontier.size == 0:
+                return self.empty()
+        hits = np.unique(frontier >> 32)
         mask = np.zeros(self.n, bool)
         mask[hits] = True
         return mask, np.where(mask, total, 0).astype(np.float32)
-
-    def _sloppy(self, pairs: list[tuple[np.ndarray, np.ndarray]], cand: np.ndarray,
-                slop: int) -> np.ndarray:
-        """Docs where the words occur in order, each within ``slop`` positions of the last."""
-        per_word = []
-        for pd, pp in pairs:
-            bounds = np.searchsorted(pd, cand, side="left"), np.searchsorted(pd, cand, "right")
-            per_word.append((pp, bounds))
-        out = []
-        for ci, doc in enumerate(cand.tolist()):
-            if ci % 256 == 0:
-                self.check_time()
-            lists = [pp[b[0][ci]:b[1][ci]].tolist() for pp, b in per_word]
-            frontier = set(lists[0])
-            for nxt in lists[1:]:
-                frontier = {p for p in nxt if any(0 < p - f <= slop for f in frontier)}
-                if not frontier:
-                    break
-            if frontier:
-                out.append(doc)
-        return np.asarray(out, dtype=np.int64)
 
     def _numeric_range(self, q: wq.NumericRange) -> tuple[np.ndarray, np.ndarray | None]:
         a = self.snap.arrays
@@ -450,6 +439,15 @@ class _Engine:
             scores[d] = m.score()
             m.next()
         return mask, scores
+
+
+def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
+    """For each element of ``a``: is it in ``sorted_b`` (sorted)?"""
+    if sorted_b.size == 0:
+        return np.zeros(a.size, bool)
+    idx = np.searchsorted(sorted_b, a)
+    idx[idx == sorted_b.size] = sorted_b.size - 1
+    return sorted_b[idx] == a
 
 
 def _decode_positions(value: bytes | None) -> list[int]:
@@ -848,7 +846,7 @@ class SearchService:
         scored = []
         for term, f in tf.items():
             df = snap.reader.doc_frequency("body", term)
-            if df <= 1 or df > n * 0.3:
+            if df <= 1 or df > max(2.0, n * 0.3):
                 continue
             scored.append((f * (math.log(n / (df + 1)) + 1), term))
         scored.sort(reverse=True)

@@ -1,0 +1,421 @@
+"""SearchService over real indexes (built with parse.iter_cables + CableIndex): totals, facets,
+paging, sorting, filters, highlighting, suggestions, single-cable calls, and agreement with
+plain Whoosh on what matches."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from whoosh import query as wq
+
+from cablesearch import parse
+from cablesearch.config import Config
+from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
+from cablesearch.indexer import CableIndex
+from cablesearch.model import Cable
+from cablesearch.query import parse_query
+from cablesearch.results import SearchRequest
+from cablesearch.search import SearchService
+
+
+def build_index(path: Path, cables: list[Cable]) -> CableIndex:
+    ix = CableIndex.open(path)
+    with ix.writer(timeout=10) as w:
+        for c in cables:
+            w.put(c)
+    return ix
+
+
+@pytest.fixture(scope="module")
+def data_cables(data_dir: Path) -> list[Cable]:
+    return list(parse.iter_cables([data_dir / "html"]))
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, data_cables: list[Cable]
+            ) -> Iterator[SearchService]:
+    ix = build_index(tmp_path_factory.mktemp("ix41"), data_cables)
+    with SearchService(ix, Config()) as svc:
+        yield svc
+
+
+def cable(rid: str, subject: str, body: str, created: str | None, **kw: object) -> Cable:
+    return Cable(reference_id=rid, subject=subject, body=body,
+                 created=datetime.fromisoformat(created) if created else None, **kw)  # type: ignore[arg-type]
+
+
+SMALL = [
+    cable("08TRIPOLI1", "LIBYA OIL TALKS", "The embassy met oil officials. <script>alert('x')"
+          "</script> & more oil.", "2008-01-10 10:00", origin="Embassy Tripoli",
+          classification="SECRET", tags=["PREL", "EPET", "LY"]),
+    cable("08TRIPOLI2", "LIBYA ELECTIONS", "Elections were held; the elected council met.",
+          "2008-06-30 23:59", origin="Embassy Tripoli", classification="CONFIDENTIAL",
+          tags=["PGOV", "LY"], references=["08TRIPOLI1"]),
+    cable("09CAIRO3", "EGYPT OIL AND GAS", "Gas exports and oil. Egypt's gas pipeline.",
+          "2009-03-01 08:00", origin="Embassy Cairo", classification="CONFIDENTIAL",
+          tags=["EPET", "EG"], references=["08TRIPOLI1", "08TRIPOLI2"],
+          released=datetime(2011, 2, 1)),
+    cable("09CAIRO4", "EGYPT HUMAN RIGHTS", "Human rights groups said rights of detainees "
+          "were ignored. Rights human.", "2009-07-15 12:00", origin="Embassy Cairo",
+          classification="UNCLASSIFIED", tags=["PHUM", "EG"], released=datetime(2010, 11, 28)),
+    cable("10STATE5", "DEMARCHE ON HUMAN RIGHTS", "Posts should raise human rights and the "
+          "rights of the human person.", "2010-02-02 02:02", origin="Secretary of State",
+          classification="UNCLASSIFIED", tags=["PHUM", "PREL"]),
+    cable("XXUNDATED6", "NO DATE", "An undated cable about oil.", None, origin="Embassy Cairo",
+          classification="SECRET", tags=["EPET"]),
+]
+
+
+@pytest.fixture()
+def small(tmp_path: Path) -> Iterator[SearchService]:
+    ix = build_index(tmp_path / "ix", SMALL)
+    with SearchService(ix, Config()) as svc:
+        yield svc
+
+
+def ids(result: object) -> list[str]:
+    return [h.reference_id for h in result.hits]  # type: ignore[attr-defined]
+
+
+def search(svc: SearchService, query: str = "", **kw: object):  # type: ignore[no-untyped-def]
+    return svc.search(SearchRequest(query=query, **kw))  # type: ignore[arg-type]
+
+
+# -- what matches: the same documents as plain Whoosh --------------------------------------
+
+AGREEMENT_QUERIES = [
+    "embassy", "minister", "oil OR gas", "oil AND gas", "iran NOT nuclear", "iran -nuclear",
+    '"human rights"', '"foreign minister"', '"prime minister"~3', '"security council" OR iran',
+    "embass*", "terror*", "wom?n", "tags:PREL", "tags:PREL AND NOT tags:PGOV",
+    "classification:SECRET", 'origin:"Embassy Madrid"', "created:[2008 to 2009-06]",
+    "created:>=2009 AND minister", "subject:brazil", "body:brazil", "+iran nuclear",
+    "(china OR russia) AND trade", "reference_id:08BRASILIA429", "nuclear^3 iran",
+]
+
+
+@pytest.mark.parametrize("text", AGREEMENT_QUERIES)
+def test_matches_and_totals_agree_with_whoosh(service: SearchService, text: str) -> None:
+    result = search(service, text, page_size=100, facet_limit=0)
+    ix = service.index
+    with ix.searcher() as s:
+        q = parse_query(text, s.schema)
+        expected = {hit["reference_id"] for hit in s.search(q, limit=None)}
+    got = {h.reference_id for h in result.hits}
+    assert result.total == len(expected)
+    assert got == expected
+
+
+@pytest.mark.parametrize("text", ["embassy", "minister", "oil OR gas", "iran AND nuclear"])
+def test_scores_and_order_agree_with_whoosh_bm25f(service: SearchService, text: str) -> None:
+    result = search(service, text, page_size=100)
+    with service.index.searcher() as s:
+        hits = s.search(parse_query(text, s.schema), limit=None)
+        expected = {h["reference_id"]: h.score for h in hits}
+    assert result.total == len(expected)
+    for h in result.hits:
+        assert h.score == pytest.approx(expected[h.reference_id], rel=1e-4)
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+# -- known-item search ---------------------------------------------------------------------
+
+def test_known_item_distinctive_subject_words_find_the_cable_first(
+        service: SearchService, data_cables: list[Cable]) -> None:
+    misses = []
+    for c in data_cables:
+        words = sorted({w for w in re.findall(r"[A-Za-z]{4,}", c.subject)},
+                       key=lambda w: (-len(w), w))[:3]
+        result = search(service, " ".join(words))
+        if not result.hits or result.hits[0].reference_id != c.reference_id:
+            misses.append((c.reference_id, words, ids(result)[:3]))
+    assert misses == []
+
+
+# -- facets over all matches ---------------------------------------------------------------
+
+def test_facets_count_all_matches_not_just_the_page(service: SearchService,
+                                                    data_cables: list[Cable]) -> None:
+    result = search(service, "minister", page_size=3, facet_limit=0)
+    by_id = {c.reference_id: c for c in data_cables}
+    everything = search(service, "minister", page_size=100)
+    matched = [by_id[h.reference_id] for h in everything.hits]
+    assert len(matched) == result.total > 3
+    assert dict(result.facets["origin"]) == Counter(c.origin for c in matched)
+    assert dict(result.facets["classification"]) == Counter(c.classification for c in matched)
+    assert dict(result.facets["year"]) == Counter(str(c.created.year) for c in matched
+                                                  if c.created)
+    assert dict(result.facets["tag"]) == Counter(t for c in matched for t in set(c.tags))
+    months = [m for m, _ in result.facets["month"]]
+    assert months == sorted(months)
+    assert sum(n for _, n in result.facets["month"]) == sum(1 for c in matched if c.created)
+
+
+def test_facet_order_and_limit(small: SearchService) -> None:
+    result = search(small, "", facet_limit=2)
+    assert result.facets["tag"] == [("EPET", 3), ("EG", 2)]
+    assert result.facets["origin"] == [("Embassy Cairo", 3), ("Embassy Tripoli", 2)]
+    assert result.to_json()["facets"]["classification"] == [["CONFIDENTIAL", 2], ["SECRET", 2]]
+
+
+# -- filters -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw, expected", [
+    ({"tags": ("LY",)}, {"08TRIPOLI1", "08TRIPOLI2"}),
+    ({"tags": ("ly",)}, {"08TRIPOLI1", "08TRIPOLI2"}),
+    ({"tags": ("LY", "EG")}, {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4"}),
+    ({"tags": ("EPET",), "origins": ("Embassy Cairo",)}, {"09CAIRO3", "XXUNDATED6"}),
+    ({"classifications": ("UNCLASSIFIED",)}, {"09CAIRO4", "10STATE5"}),
+    ({"years": (2009,)}, {"09CAIRO3", "09CAIRO4"}),
+    ({"date_from": "2008-06-30", "date_to": "2009-03"}, {"08TRIPOLI2", "09CAIRO3"}),
+    ({"date_from": "2009-07"}, {"09CAIRO4", "10STATE5"}),
+    ({"date_to": "2008"}, {"08TRIPOLI1", "08TRIPOLI2"}),
+    ({"tags": ("NOSUCH",)}, set()),
+])
+def test_filters_browse(small: SearchService, kw: dict, expected: set[str]) -> None:
+    result = search(small, "", **kw)
+    assert set(ids(result)) == expected and result.total == len(expected)
+
+
+def test_filters_combine_with_the_query(small: SearchService) -> None:
+    result = search(small, "oil", tags=("LY",))
+    assert ids(result) == ["08TRIPOLI1"]
+    assert result.facets["origin"] == [("Embassy Tripoli", 1)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("origin:tripoli", {"08TRIPOLI1", "08TRIPOLI2"}),
+    ("from:cairo AND oil", {"09CAIRO3", "XXUNDATED6"}),
+    ("tag:phum", {"09CAIRO4", "10STATE5"}),
+    ("ref:08tripoli1", {"08TRIPOLI2", "09CAIRO3"}),
+    ("id:09cairo3", {"09CAIRO3"}),
+    ("created:2008-06", {"08TRIPOLI2"}),
+    ("released:[2010 to 2011-01]", {"09CAIRO4"}),
+    ("tags:*", {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4", "10STATE5", "XXUNDATED6"}),
+    ("tags:PH*", {"09CAIRO4", "10STATE5"}),
+    ("elect*", {"08TRIPOLI2"}),
+    ('"human rights"', {"09CAIRO4", "10STATE5"}),
+    ('"rights human"', {"09CAIRO4", "10STATE5"}),   # "rights of the human": stop words go
+    ('"human rights"~3', {"09CAIRO4", "10STATE5"}),
+    ('"human person"~3', {"10STATE5"}),
+    ("oil NOT egypt", {"08TRIPOLI1", "XXUNDATED6"}),
+])
+def test_query_syntax_on_small_index(small: SearchService, text: str, expected: set[str]) -> None:
+    assert set(ids(search(small, text))) == expected
+
+
+# -- sorting and paging --------------------------------------------------------------------
+
+def test_sorts(small: SearchService) -> None:
+    dated = ["08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4", "10STATE5"]
+    assert ids(search(small, "", sort="created")) == dated + ["XXUNDATED6"]
+    assert ids(search(small, "", sort="-created")) == dated[::-1] + ["XXUNDATED6"]
+    assert ids(search(small, "")) == dated[::-1] + ["XXUNDATED6"]       # browse: newest first
+    assert ids(search(small, "", sort="released"))[:2] == ["09CAIRO4", "09CAIRO3"]
+    assert ids(search(small, "", sort="-released"))[:2] == ["09CAIRO3", "09CAIRO4"]
+
+
+def test_relevance_puts_the_subject_match_first(small: SearchService) -> None:
+    result = search(small, "gas")
+    assert ids(result)[0] == "09CAIRO3"
+    assert result.hits[0].score > 0
+
+
+def test_paging_is_consistent(service: SearchService) -> None:
+    whole = search(service, "embassy OR minister", page_size=100)
+    pages = []
+    for page in range(1, 10):
+        r = search(service, "embassy OR minister", page=page, page_size=4)
+        assert r.total == whole.total and r.page == page
+        pages.extend(ids(r))
+        if not r.hits:
+            break
+    assert pages == ids(whole)
+    assert search(service, "embassy", page=50, page_size=10).hits == []
+
+
+# -- hits and snippets ---------------------------------------------------------------------
+
+def test_hit_fields(small: SearchService) -> None:
+    hit = search(small, "elections").hits[0]
+    assert (hit.reference_id, hit.subject, hit.origin, hit.classification, hit.tags) == (
+        "08TRIPOLI2", "LIBYA ELECTIONS", "Embassy Tripoli", "CONFIDENTIAL", ["PGOV", "LY"])
+    assert hit.created == datetime(2008, 6, 30, 23, 59)
+    assert hit.to_json()["created"] == "2008-06-30T23:59"
+
+
+def test_snippets_are_escaped_and_marked(small: SearchService) -> None:
+    snippet = search(small, "oil embassy").hits[0].snippet
+    assert "<script>" not in snippet and "&lt;script&gt;" in snippet and "&amp; more" in snippet
+    assert "<mark>embassy</mark>" in snippet and "<mark>oil</mark>" in snippet
+    plain = re.sub(r"</?mark>", "", snippet)
+    assert html.escape(html.unescape(plain), quote=False) == plain
+
+
+def test_snippets_mark_stemmed_forms_but_not_negated_words(small: SearchService) -> None:
+    snippet = search(small, "election").hits[0].snippet
+    assert snippet == "<mark>Elections</mark> were held; the <mark>elected</mark> council met."
+    snippet = search(small, "oil -egypt", tags=("LY",)).hits[0].snippet
+    assert "<mark>oil</mark>" in snippet
+    snippet = search(small, "rights NOT oil").hits[0].snippet
+    assert "oil" not in re.findall(r"<mark>(.*?)</mark>", snippet)
+
+
+def test_long_cables_are_highlighted_past_32k(tmp_path: Path) -> None:
+    body = ("filler words here. " * 3000) + "The needle is at the end."
+    ix = build_index(tmp_path / "ix", [cable("10LONG1", "LONG", body, "2010-01-01 00:00")])
+    with SearchService(ix, Config()) as svc:
+        snippet = search(svc, "needle").hits[0].snippet
+    assert len(body) > 32_000 and "<mark>needle</mark>" in snippet
+
+
+def test_highlight_text_marks_a_whole_text(small: SearchService) -> None:
+    out = small.highlight_text("Human <b>rights</b> & the humans.", '"human rights" OR oil')
+    assert out == "<mark>Human</mark> &lt;b&gt;<mark>rights</mark>&lt;/b&gt; &amp; the " \
+                  "<mark>humans</mark>."
+    assert small.highlight_text("a <b>", '"unbalanced') == "a &lt;b&gt;"
+
+
+# -- did you mean --------------------------------------------------------------------------
+
+def test_suggestion_for_a_misspelt_word(service: SearchService) -> None:
+    result = search(service, "embasy")
+    assert result.total == 0 and result.suggestion == "embassy"
+    result = search(service, "embasy AND brazil")
+    assert result.suggestion == "embassy AND brazil"
+    assert search(service, "embassy").suggestion is None
+
+
+def test_no_suggestion_when_the_corrected_query_finds_nothing(small: SearchService) -> None:
+    # "oyl" → "oil" exists, but not together with the tag filter PHUM
+    assert search(small, "oyl").suggestion == "oil"
+    assert search(small, "oyl", tags=("PHUM",)).suggestion is None
+    assert search(small, "qqqqqqqq").suggestion is None
+
+
+# -- time limit ----------------------------------------------------------------------------
+
+def test_runaway_queries_hit_the_time_limit(tmp_path: Path) -> None:
+    ix = build_index(tmp_path / "ix", SMALL)
+    with SearchService(ix, Config(query_time_limit=0.0)) as svc:
+        for text in ("*", "e*", '"human rights"~5'):
+            with pytest.raises(QueryTimeout) as err:
+                search(svc, text)
+            assert str(err.value) == (
+                "the query ran past the 0 s time limit; make it more specific (fewer or longer "
+                "wildcard prefixes, fewer very common words)")
+    with SearchService(ix, Config()) as svc:
+        assert search(svc, "*").total == len(SMALL)
+
+
+def test_bad_input_raises_query_syntax_error(small: SearchService) -> None:
+    with pytest.raises(QuerySyntaxError):
+        search(small, "oil AND (gas")
+    with pytest.raises(QuerySyntaxError):
+        search(small, "oil", sort="sideways")
+
+
+# -- single cables -------------------------------------------------------------------------
+
+def test_get_returns_the_whole_cable(service: SearchService, data_cables: list[Cable]) -> None:
+    c = data_cables[0]
+    got = service.get(c.reference_id)
+    assert got == c
+    assert service.get(c.reference_id.lower()).reference_id == c.reference_id
+
+
+def test_get_unknown(service: SearchService) -> None:
+    with pytest.raises(CableNotFound) as err:
+        service.get("99NOWHERE1")
+    assert str(err.value) == ("no cable '99NOWHERE1' in the index; search for it with: "
+                              "cablesearch search 'id:99NOWHERE1*'")
+
+
+def test_cited_by_and_known_ids(small: SearchService) -> None:
+    assert [h.reference_id for h in small.cited_by("08TRIPOLI1")] == ["08TRIPOLI2", "09CAIRO3"]
+    assert [h.reference_id for h in small.cited_by("08tripoli2")] == ["09CAIRO3"]
+    assert small.cited_by("10STATE5") == []
+    assert small.known_ids(["08TRIPOLI1", "07NOPE1", "09cairo3"]) == {"08TRIPOLI1", "09cairo3"}
+
+
+def test_similar(service: SearchService, data_cables: list[Cable]) -> None:
+    rid = data_cables[0].reference_id
+    hits = service.similar(rid, limit=5)
+    assert 0 < len(hits) <= 5
+    assert rid not in {h.reference_id for h in hits}
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    with pytest.raises(CableNotFound):
+        service.similar("99NOWHERE1")
+
+
+def test_similar_finds_the_same_topic(small: SearchService) -> None:
+    assert small.similar("09CAIRO4", limit=1)[0].reference_id == "10STATE5"
+
+
+# -- overviews -----------------------------------------------------------------------------
+
+def test_browse_counts(small: SearchService) -> None:
+    b = small.browse()
+    assert b["created"] == [("2008-01", 1), ("2008-06", 1), ("2009-03", 1), ("2009-07", 1),
+                            ("2010-02", 1)]
+    assert b["released"] == [("2010-11-28", 1), ("2011-02-01", 1)]
+    assert b["origin"] == [("Embassy Cairo", 3), ("Embassy Tripoli", 2),
+                           ("Secretary of State", 1)]
+    assert dict(b["classification"]) == {"SECRET": 2, "CONFIDENTIAL": 2, "UNCLASSIFIED": 2}
+    assert dict(b["tag"])["EPET"] == 3
+
+
+def test_stats(small: SearchService) -> None:
+    st = small.stats()
+    assert st["cables"] == 6
+    assert (st["created_first"], st["created_last"]) == ("2008-01-10T10:00", "2010-02-02T02:02")
+    assert (st["released_first"], st["released_last"]) == ("2010-11-28T00:00", "2011-02-01T00:00")
+    assert st["origins"] == 3 and st["tags"] == 6
+    assert st["index_bytes"] > 0 and st["last_update"] and st["segments"] >= 1
+
+
+# -- the index changes under the service ---------------------------------------------------
+
+def test_new_commits_are_seen_and_old_searchers_closed(tmp_path: Path) -> None:
+    ix = build_index(tmp_path / "ix", SMALL[:2])
+    with SearchService(ix, Config()) as svc:
+        assert search(svc, "egypt").total == 0
+        first = svc._snap
+        with ix.writer(timeout=10) as w:
+            w.put(SMALL[2])
+        result = search(svc, "egypt")
+        assert ids(result) == ["09CAIRO3"]
+        assert first is not None and first.closed
+        assert result.facets["origin"] == [("Embassy Cairo", 1)]
+        with ix.writer(timeout=10) as w:
+            w.delete("08TRIPOLI1")
+        assert search(svc, "").total == 2
+        assert search(svc, "", tags=("PREL",)).total == 0
+        with pytest.raises(CableNotFound):
+            svc.get("08TRIPOLI1")
+        replaced = Cable(**{**SMALL[1].__dict__, "subject": "LIBYA VOTE COUNT"})
+        with ix.writer(timeout=10) as w:
+            w.put(replaced)
+        assert search(svc, "vote").total == 1 and search(svc, "").total == 2
+
+
+def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
+    """Queries the engine handles through Whoosh's own matcher still agree."""
+    snap = small._current()
+    try:
+        from cablesearch.search import _Engine
+
+        engine = _Engine(snap, float("inf"), 1.0)
+        mask, _ = engine.run(wq.Or([wq.Term("body", "oil"), wq.Every("subject")]))
+        assert int((mask & snap.arrays.live).sum()) == 6
+        mask, _ = engine.run(wq.Regex("body", "^pip.*"))
+        assert int(mask.sum()) == 1
+    finally:
+        small._release(snap)
