@@ -110,7 +110,7 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
         if line.startswith("PAGE ") and line[5:7].isdigit():
             line = ""                           # "TO PAGE 02 STATE 015113 182333Z"
         if target is not None and line:
-            if any(c.islower() for c in line):
+            if line.upper() != line:
                 target = None                   # a date line or text: the addressees are over
                 continue
             if _DISTRIBUTION.search(line) or not _ADDRESSEE_LINE.match(line):
@@ -196,7 +196,7 @@ _CB_END = re.compile(
     r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bfor\s+rea|\bReasons?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
     r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n|\s\d{1,2}\s*\.\s*\(|\s\d{1,2}\.\s+[A-Z]|"
     r"\b(?:SECRET|CONFIDENTIAL|UNCLASSIFIED)//|\bDeclassify\s+on\b|\bSUMMARY\b|\bREF\s*:)", re.I)
-_SUMMARY = re.compile(r"(?:^|(?<=[\s(\-=]))(?:SUMMARY|Summary)(?:\s+(?:AND|and)\s+(?:COMMENT|Comment|"
+_SUMMARY = re.compile(r"(?:SUMMARY|Summary)(?:\s+(?:AND|and)\s+(?:COMMENT|Comment|"
                       r"ACTION\s+REQUEST|Action\s+Request|INTRODUCTION|Introduction))?\s*[:.\-]*")
 _END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b|\bEnd\s+(?:of\s+)?[Ss]ummary\b|\bend\s+summary\b")
 _PARA_END = re.compile(r"\n[ \t]*\n|\s\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\s\d{1,2}\.\s+(?=[A-Z])|¶")
@@ -444,8 +444,25 @@ def _refs_block(top: str, after: int) -> str:
     return chunk[: e.start()] if e else chunk[:600]
 
 
-def _classified_by(top: str) -> str:
-    m = _CLASSIFIED_BY.search(top)
+def _find_first(text: str, needles: tuple[str, ...], start: int, end: int) -> int:
+    """The smallest index at which one of ``needles`` occurs in text[start:end], or -1.
+    (Plain substring search: much faster than a case-insensitive regex over the text.)"""
+    best = -1
+    for needle in needles:
+        i = text.find(needle, start, end)
+        if i >= 0 and (best < 0 or i < best):
+            best = i
+    return best
+
+
+_CB_NEEDLES = ("Classified By", "CLASSIFIED BY", "Classified by", "classified by", "Classified BY",
+               "CLASSIFIED By")
+
+
+def _classified_by(top: str, after: int) -> str:
+    # it follows the subject and REF lines; older cables put it before the subject
+    pos = _find_first(top, _CB_NEEDLES, 0, max(after, 0) + 2500)
+    m = _CLASSIFIED_BY.match(top, pos) if pos >= 0 else None
     if not m:
         return ""
     chunk = top[m.end(): m.end() + 400]
@@ -458,8 +475,15 @@ def _classified_by(top: str) -> str:
 
 
 def _summary(text: str, start: int) -> str:
-    m = _SUMMARY.search(text, max(start, 0))
-    if not m or m.start() - max(start, 0) > 3000:
+    start = max(start, 0)
+    m = None
+    pos = _find_first(text, ("SUMMARY", "Summary"), start, start + 3000)
+    while pos >= 0 and m is None:
+        if pos == 0 or text[pos - 1] in " \t\n(-=":
+            m = _SUMMARY.match(text, pos)
+        if m is None:
+            pos = _find_first(text, ("SUMMARY", "Summary"), pos + 7, start + 3000)
+    if not m:
         return ""
     s = m.end()
     chunk = text[s: s + 6000]
@@ -497,6 +521,8 @@ _NOT_SIGNER = frozenset(
     "TBD RELEASED NOT".split())
 
 
+_TRAILER_WORDS = ("NNNN", "BT", "ZZZZ", "SECRET", "CONFIDENTIAL", "UNCLASSIFIED", "NOFORN",
+                  "SENSITIVE")
 _TRAILER = re.compile(r"(?:\s+(?:NNNN|BT|ZZZZ|#\d+|SECRET|CONFIDENTIAL|UNCLASSIFIED|NOFORN|SENSITIVE))+\s*$")
 
 
@@ -506,7 +532,8 @@ def _signers(body: str) -> list[str]:
         return []
     if "OF " in tail or "of " in tail:
         tail = remove_page_breaks(tail).rstrip()
-    tail = _TRAILER.sub("", tail).rstrip()
+    if tail.endswith(_TRAILER_WORDS):
+        tail = _TRAILER.sub("", tail).rstrip()
     last = tail.rsplit("\n", 1)[-1].strip()
     name = ""
     if len(last) <= 40 and _SIGNER_LINE.match(last):
@@ -762,7 +789,7 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
             cable.references = [r for r in parse_refs(block, year) if r != own]
 
     if not cable.classified_by:
-        cable.classified_by = _classified_by(top)
+        cable.classified_by = _classified_by(top, subj_end)
 
     if not cable.summary:
         cable.summary = _summary(top, max(subj_end, 0))
