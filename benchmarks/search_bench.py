@@ -205,7 +205,7 @@ def summarize(label: str, times: dict[str, list[float]]) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=20000, help="cables in the corpus")
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-bench"))
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-search-bench"))
     ap.add_argument("--index", type=Path, default=None, help="use this index instead")
     ap.add_argument("--rounds", type=int, default=6, help="service rounds (first = cold)")
     ap.add_argument("--baseline-rounds", type=int, default=1,
