@@ -171,7 +171,7 @@ def test_classification_line(line: str, want: str) -> None:
 @pytest.mark.parametrize("tags_line, want", [
     ("TAGS: PGOV PREL MARR", ["PGOV", "PREL", "MARR"]),
     ("TAGS PGOV, PREL, PHUM, BM", ["PGOV", "PREL", "PHUM", "BM"]),          # Guardian layout
-    ("Tags: parm, prel, ettc, gm", ["parm", "prel", "ettc", "gm"]),          # as written
+    ("Tags: parm, prel, ettc, gm", ["PARM", "PREL", "ETTC", "GM"]),          # upper-cased, as the site
     ("TAGS: PGOVPRELKPAO", ["PGOVPRELKPAO"]),                              # glued: as the site
     ("TAGS: PREL, PTER, SA, PK ", ["PREL", "PTER", "SA", "PK"]),
     ("TAGS: OVIP (CLINTON, HILLARY), PREL, AS", ["OVIP", "CLINTON", "HILLARY", "PREL", "AS"]),

@@ -137,8 +137,9 @@ _CLASS_LINE = re.compile(
     + r"|(?P<TRUNC>E\sC\sR\sE\sT|O\sN\sF\sI\sD\sE\sN\sT\sI\sA\sL|N\sC\sL\sA\sS\sS\sI\sF\sI\sE\sD)"
     + r"|(?P<LOU>LIMITED\s+OFFICIAL\s+USE))"
     + r"(?:\s*//?\s*(?P<caveat>NOFORN|NOFORM|SENSITIVE|SBU|FOUO|EXDIS|NODIS|LIMDIS))?"
-    + r"(?:\s+(?:NOFORN|SENSITIVE|EXDIS|NODIS|LIMDIS|SBU|CORRECTED\s+COPY|NOFORN\s+NOFORN))*"
-    + r"(?:\s+(?:SECTION|SECTIOIN|SECTON|SECION)\s+(?P<sec>\d+)\s+OF\s+(?P<of>\d+))?"
+    + r"(?:\s+(?:NOFORN|SENSITIVE|EXDIS|NODIS|LIMDIS|STADIS|SPECAT|SBU|EFTO|E\sF\sT\sO|"
+    + r"CORRECTED\s+COPY|NOFORN\s+NOFORN)\b)*"
+    + r"(?:\s+(?i:SECTION|SECTIOIN|SECTON|SECION)\s+(?P<sec>\d+)\s+(?i:OF)\s+(?P<of>\d+))?"
     + r"\s+(?P<post>[A-Za-z][A-Za-z .'\-]*?)\s+(?P<num>\d{1,7})\b[^\n]*$",
     re.M,
 )
@@ -352,7 +353,7 @@ def _tags(top: str, tm: re.Match[str]) -> list[str]:
         line = line[:300]
     tags: list[str] = []
     seen: set[str] = set()
-    for tok in _TAG_TOKEN.findall(line):
+    for tok in _TAG_TOKEN.findall(line.upper()):
         if tok not in seen:
             seen.add(tok)
             tags.append(tok)
@@ -381,6 +382,12 @@ def _subject(top: str) -> tuple[str, int]:
     nl = top.find("\n", start)
     if nl < 0:
         nl = len(top)
+    if not top[start:nl].strip():
+        # "SUBJECT:" alone on its line: the subject starts on the next one
+        start = nl + 1
+        nl = top.find("\n", start)
+        if nl < 0:
+            nl = len(top)
     first = _LEAD_PUNCT.sub("", top[start:nl].strip())
     e = _END_STRONG.search(top, start, nl)
     if e:
