@@ -37,8 +37,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import pickle
+import zlib
+
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
+from whoosh.system import emptybytes
+from whoosh.util.numeric import length_to_byte
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
@@ -53,6 +58,7 @@ LOCK_NAME = "WRITELOCK"
 GUARD_NAME = "WRITELOCK.guard"
 DEFAULT_LIMITMB = 512
 CODEC_COMPRESSION = 1   # zlib level of posting blocks (Whoosh's default 3 costs ~40% of a commit)
+COMPRESS_MIN_BYTES = 256
 _POLL = 0.1
 
 
@@ -117,8 +123,8 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix: FileIndex, **kwargs: Any):
         super().__init__(ix, **kwargs)
-        # field -> term -> [(docnum, weight, value bytes, field length)]
-        self._terms: dict[str, dict[bytes, list[tuple[int, float, bytes, int]]]] = {}
+        # field -> term -> flat [docnum, weight, value bytes, field length, docnum, ...]
+        self._terms: dict[str, dict[bytes, list[Any]]] = {}
 
     def add_document(self, **fields: Any) -> None:  # type: ignore[override]
         raise NotImplementedError("use add_prepared(prepare(cable))")
@@ -139,9 +145,9 @@ class FastSegmentWriter(SegmentWriter):
             for tbytes, _freq, weight, vbytes in items:
                 plist = terms.get(tbytes)
                 if plist is None:
-                    terms[tbytes] = [(docnum, weight, vbytes, length)]
+                    terms[tbytes] = [docnum, weight, vbytes, length]
                 else:
-                    plist.append((docnum, weight, vbytes, length))
+                    plist.extend((docnum, weight, vbytes, length))
             pdw.add_field(name, schema[name], stored.get(name), length)
             done.add(name)
         for name, value in stored.items():
@@ -167,7 +173,7 @@ class FastSegmentWriter(SegmentWriter):
                 continue
             length = pdr.doc_field_length(docnum, fieldname) if pdr is not None else 0
             terms = self._terms.setdefault(fieldname, {})
-            terms.setdefault(tbytes, []).append((docnum, weight, vbytes or b"", length))
+            terms.setdefault(tbytes, []).extend((docnum, weight, vbytes or b"", length))
         fw = self.fieldwriter
         schema = self.schema
         for fieldname in sorted(self._terms):
@@ -186,25 +192,76 @@ class FastSegmentWriter(SegmentWriter):
         self._terms.clear()
 
 
-def _write_posting_list(pw: Any, postings: list[tuple[int, float, bytes, int]]) -> None:
-    """Fill a W3 postings writer with a whole posting list, one block at a time (what
-    ``add_posting`` does per posting, without the per-posting checks)."""
-    limit = pw._blocklimit
-    n = len(postings)
-    for start in range(0, n, limit):
-        block = postings[start:start + limit]
-        ids = array("I", [p[0] for p in block])
-        weights = array("f", [p[1] for p in block])
-        pw._ids = ids
-        pw._weights = weights
-        pw._values = [p[2] for p in block if p[2]]
+def _write_posting_list(pw: Any, flat: list[Any]) -> None:
+    """Fill a W3 postings writer with a whole posting list (``flat`` holds docnum, weight,
+    value, length per posting), one block at a time: what ``add_posting`` does per posting,
+    without the per-posting calls and checks."""
+    step = pw._blocklimit * 4
+    n = len(flat)
+    for start in range(0, n, step):
+        end = min(start + step, n)
+        pw._ids = array("I", flat[start:end:4])
+        weights = pw._weights = array("f", flat[start + 1:end:4])
+        values = flat[start + 2:end:4]
+        pw._values = values if all(values) else [v for v in values if v]
         pw._maxweight = max(max(weights), 0)
-        lengths = [p[3] for p in block]
-        nonzero = [x for x in lengths if x]
-        pw._minlength = min(nonzero) if nonzero else None
-        pw._maxlength = max(lengths) if lengths else 0
-        if start + limit < n:
+        lengths = flat[start + 3:end:4]
+        maxlength = max(lengths)
+        pw._maxlength = maxlength
+        if maxlength:
+            minlength = min(lengths)
+            pw._minlength = minlength if minlength else min(x for x in lengths if x)
+        else:
+            pw._minlength = None
+        if end < n:
             pw._write_block()
+
+
+class _PostingsWriter(W3PostingsWriter):
+    """W3's postings writer, compressing only blocks big enough to gain from it (the reader
+    reads the compression level of each block from the block itself)."""
+
+    def _write_block(self, last: bool = False) -> None:
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        ids = self._ids
+        weights = self._weights
+        if all(w == 1.0 for w in weights):
+            mw: Any = None
+        elif all(w == weights[0] for w in weights):
+            mw = weights[0]
+        else:
+            mw = tuple(weights)
+        fixedsize = self._format.fixed_value_size()
+        if fixedsize is None or fixedsize < 0:
+            vs: Any = tuple(self._values)
+        elif fixedsize == 0:
+            vs = None
+        else:
+            vs = emptybytes.join(self._values)
+        databytes = pickle.dumps((self._mini_ids(), mw, vs), 2)
+        comp = self._compression if len(databytes) >= COMPRESS_MIN_BYTES else 0
+        if comp:
+            databytes = zlib.compress(databytes, comp)
+        infobytes = pickle.dumps((len(ids), ids[-1], self._maxweight, comp,
+                                  length_to_byte(self._minlength), length_to_byte(self._maxlength)), 2)
+        blocklength = len(infobytes) + len(databytes)
+        if last:
+            blocklength *= -1
+        self._postfile.write_int(blocklength)
+        self._postfile.write(infobytes)
+        self._postfile.write(databytes)
+        self._blockcount += 1
+        self._new_block()
+
+
+class FastCodec(W3Codec):
+    """Whoosh's W3 codec (same files, readable by any Whoosh 2.7) with :class:`_PostingsWriter`."""
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> W3PostingsWriter:
+        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                               compression=self._compression, inlinelimit=self._inlinelimit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,7 +447,7 @@ class CableWriter:
     def _open(self) -> None:
         ix = self._index._ix
         self._w = FastSegmentWriter(ix, _lk=False, limitmb=self._limitmb, compound=False,
-                                    codec=W3Codec(compression=CODEC_COMPRESSION))
+                                    codec=FastCodec(compression=CODEC_COMPRESSION))
         self._has_docs = any(s.doc_count_all() for s in self._w.segments)
         self._pending = set()
 

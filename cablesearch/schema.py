@@ -37,7 +37,7 @@ import re
 import struct
 import zlib
 from datetime import datetime
-from marshal import dumps as _marshal_dumps
+from pickle import dumps as _pickle_dumps
 from typing import Any, Iterator
 
 import Stemmer
@@ -77,14 +77,38 @@ def analyze_terms(text: str, stem: bool = True) -> list[str]:
     return _stem_words(words) if stem else words
 
 
+def _pickle_int(n: int) -> bytes:
+    # What pickle protocol 2 writes for one int (BININT1 / BININT2 / BININT).
+    if 0 <= n < 256:
+        return b"K" + bytes((n,))
+    if 0 <= n < 65536:
+        return b"M" + n.to_bytes(2, "little")
+    return b"J" + n.to_bytes(4, "little", signed=True)
+
+
+_INT_PICKLES = [_pickle_int(n) for n in range(65536)]
+_LIST_HEAD = b"\x80\x02]q\x00"
+_SINGLE = [_pack_uint(1) + _LIST_HEAD + _INT_PICKLES[n] + b"a." for n in range(4096)]
+
+
 def encode_positions(positions: list[int]) -> bytes:
-    """The posting value Whoosh's ``formats.Positions`` writes for these positions."""
+    """The posting value Whoosh's ``formats.Positions`` writes for these positions: the count,
+    then ``pickle.dumps(deltas, 2)`` -- built here from precomputed pieces (byte-identical)."""
+    if len(positions) == 1:
+        p = positions[0]
+        if p < 4096:
+            return _SINGLE[p]
+        return _pack_uint(1) + _pickle_dumps([p], 2)
     deltas = []
     base = 0
     for p in positions:
         deltas.append(p - base)
         base = p
-    return _pack_uint(len(deltas)) + _marshal_dumps(deltas, 2)
+    if base >= 65536:
+        return _pack_uint(len(deltas)) + _pickle_dumps(deltas, 2)
+    table = _INT_PICKLES
+    return (_pack_uint(len(deltas)) + _LIST_HEAD + b"(" + b"".join([table[d] for d in deltas])
+            + b"e.")
 
 
 def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes, int, float, bytes]]:
@@ -96,9 +120,10 @@ def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes
             poses[t] = [i]
         else:
             p.append(i)
-    return [
-        (t.encode("utf-8"), len(p), len(p) * boost, encode_positions(p)) for t, p in poses.items()
-    ]
+    enc = encode_positions
+    if boost == 1.0:
+        return [(t.encode("utf-8"), len(p), float(len(p)), enc(p)) for t, p in poses.items()]
+    return [(t.encode("utf-8"), len(p), len(p) * boost, enc(p)) for t, p in poses.items()]
 
 
 class FastStemmingAnalyzer(Analyzer):
