@@ -90,6 +90,11 @@ def test_post_token(text: str, want: str) -> None:
     # 07ISLAMABAD5288: two references in one item
     ("A. ISLAMABAD 5266 ISLAMABAD 4817  B. ISLAMABAD 4369", "07",
      ["07ISLAMABAD5266", "07ISLAMABAD4817", "07ISLAMABAD4369"]),
+    # 09SAOPAULO663: a year in brackets after the number belongs to that reference
+    ("SAO PAULO 421; BRASILIA 709 (08) SAO PAULO 542", "09",
+     ["09SAOPAULO421", "08BRASILIA709", "09SAOPAULO542"]),
+    # 10SHENYANG5: year glued to the post
+    ("A. 10SHENYANG 003 B. 09SHENYANG 167", "10", ["10SHENYANG3", "09SHENYANG167"]),
     ("POUNDS-HALE E-MAIL OF 9/5", "08", []),
     ("OSC cpp20080407530001", "08", []),
     ("STATE 12345", None, []),              # no year anywhere: nothing invented

@@ -155,7 +155,8 @@ def canonical_id(raw: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # REF lines
 
-_WORD_RE = re.compile(r"[A-Za-z]+|\d+")
+_WORD_RE = re.compile(r"_Y\d+|[A-Za-z]+|\d+")
+_POSTFIX_YEAR = re.compile(r"\b(\d{1,7})\s*\(((?:19|20)?\d{2})\)")
 # Things in a REF line that are not cables: the word right before the number says so.
 _NOT_CABLE_BEFORE = frozenset(
     "IIR DTG TD OSC MSG EMAIL MAIL TELCON FAX MEMO MEMCON NOTE LETTER CPP FEA PARA PARAS "
@@ -193,7 +194,9 @@ def parse_refs(ref_text: str, citing_year: str | int | None) -> list[str]:
     cy = "" if citing_year is None else str(citing_year)
     if len(cy) == 4:
         cy = cy[2:]
-    words = _WORD_RE.findall(ref_text.upper())
+    # "BRASILIA 709 (08)": a year in brackets after the number
+    text = _POSTFIX_YEAR.sub(r"\1 _Y\2", ref_text.upper())
+    words = _WORD_RE.findall(text)
     out: list[str] = []
     seen: set[str] = set()
     used: set[int] = set()
@@ -215,6 +218,9 @@ def parse_refs(ref_text: str, citing_year: str | int | None) -> list[str]:
         # "STATE 06 12345": a 2-digit year between post and number
         if len(w) == 2 and nxt < n and words[nxt].isdigit() and len(words[nxt]) >= 3:
             year, number = w, words[nxt]
+            nxt += 1
+        if nxt < n and words[nxt].startswith("_Y"):
+            year = words[nxt][2:][-2:]
             nxt += 1
         # the word after the number must not make it a date ("STATE 2 NOV 1966")
         if nxt < n and words[nxt] in _MONTHS:
