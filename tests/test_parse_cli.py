@@ -226,3 +226,10 @@ def test_no_path_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["parse"])
     assert result.exit_code == 2
     assert "Missing argument 'PATHS...'" in result.stderr
+
+
+def test_procs_option_gives_the_same_output_in_order(data_dir: Path) -> None:
+    one = run(str(data_dir / "cables.csv"), "--json", "--procs", "1")
+    two = run(str(data_dir / "cables.csv"), "--json", "--procs", "2")
+    assert one.exit_code == two.exit_code == 0
+    assert two.stdout == one.stdout and len(one.stdout.splitlines()) == 41

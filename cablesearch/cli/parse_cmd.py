@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from . import get_config
 from ..errors import ParseError
 from ..model import Cable
 from ..parse import iter_cables
@@ -50,8 +51,10 @@ def _shorten(text: str, width: int) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per cable (JSON lines) instead of a readable summary.")
+@click.option("--procs", type=click.IntRange(min=1), default=None,
+              help="Processes parsing cables.csv rows (default: setting procs).")
 @click.pass_context
-def parse_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def parse_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, procs: int | None) -> None:
     """Parse cables from files, folders (recursively) or a cables.csv and print them.
 
     The form of each file (cablegate page HTML, page text scrape, bare telegram, cables.csv) is
@@ -69,8 +72,10 @@ def parse_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
         rejected += 1
         click.echo(f"Error: {err}", err=True)
 
+    if procs is None:
+        procs = get_config(ctx).procs
     count = 0
-    for cable in iter_cables(paths, on_error=on_error):
+    for cable in iter_cables(paths, on_error=on_error, procs=procs):
         count += 1
         if as_json:
             click.echo(json.dumps(cable.to_json(), ensure_ascii=False))

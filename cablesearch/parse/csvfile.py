@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -161,7 +162,7 @@ def iter_csv(path: str | Path, on_error: OnError | None = None, procs: int = 1,
         if chunk:
             yield chunk
 
-    with ProcessPoolExecutor(max_workers=procs) as pool:
+    with ProcessPoolExecutor(max_workers=procs, initializer=_worker_init) as pool:
         pending: deque[Future[list[Cable | tuple[int, str]]]] = deque()
         for chunk in batches():
             pending.append(pool.submit(parse_rows, source, chunk))
@@ -169,6 +170,11 @@ def iter_csv(path: str | Path, on_error: OnError | None = None, procs: int = 1,
                 yield from _results(pending.popleft(), source, report)
         while pending:
             yield from _results(pending.popleft(), source, report)
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the reading process, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _results(future: Future[list[Cable | tuple[int, str]]], source: str,
