@@ -197,8 +197,9 @@ _CB_END = re.compile(
     r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bfor\s+rea|\bReasons?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
     r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n|\s\d{1,2}\s*\.\s*\(|\s\d{1,2}\.\s+[A-Z]|"
     r"\b(?:SECRET|CONFIDENTIAL|UNCLASSIFIED)//|\bDeclassify\s+on\b|\bSUMMARY\b|\bREF\s*:)", re.I)
-_SUMMARY = re.compile(r"(?:SUMMARY|Summary)(?:\s+(?:AND|and)\s+(?:COMMENT|Comment|"
-                      r"ACTION\s+REQUEST|Action\s+Request|INTRODUCTION|Introduction))?\s*[:.\-]*")
+_SUMMARY = re.compile(r"(?:SUMMARY|Summary)(?:\s+(?:AND|and|And|&)\s+[A-Za-z]+(?:\s+[A-Za-z]+)?(?=\s*[:.\-]))?"
+                      r"\s*[:.\-]*")
+_SUMMARY_AGAIN = re.compile(r"^\s*(?:\d{1,2}\.\s*)?(?:\([A-Za-z/ ]{1,12}\)\s*)?(?:SUMMARY|Summary)\s*[:.\-]+\s*")
 _END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b|\bEnd\s+(?:of\s+)?[Ss]ummary\b|\bend\s+summary\b")
 _PARA_END = re.compile(r"\n[ \t]*\n|\s\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\s\d{1,2}\.\s+(?=[A-Z])|¶")
 _LEADING_PARA = re.compile(r"^[\s\-=:.]*(?:¶?\s*\d{1,2}\s*\.\s*)?(?:\((?:[A-Z/ ]{1,12})\)\s*)?[\s:.\-]*")
@@ -504,6 +505,8 @@ def _summary(text: str, start: int) -> str:
         value = chunk[: p.start()] if p else chunk[:3000]
     value = remove_page_breaks(value)
     value = _LEADING_PARA.sub("", value, count=1)
+    # "1. (C) Summary. 1. (C) Summary. The political..." (a doubled opening)
+    value = _SUMMARY_AGAIN.sub("", value, count=1)
     value = _squash(value).strip(" -=")
     if not e and value and value[-1] not in _SENTENCE_END:
         # the page form runs the next section's heading into the paragraph ("... September.
@@ -573,8 +576,8 @@ def _signers(body: str) -> list[str]:
                     name = w
     if not name:
         return []
-    parts = [p.strip() for p in name.split("/") if p.strip()]
-    if any(p.upper() in _NOT_SIGNER or p.upper().startswith("END") for p in parts):
+    parts = [p.strip() for p in name.split("/") if p.strip() and p.strip().strip("Xx")]
+    if not parts or any(p.upper() in _NOT_SIGNER or p.upper().startswith("END") for p in parts):
         return []
     return parts
 
