@@ -18,8 +18,9 @@ Where the time goes, and what is done about it:
 * **Time limit**: evaluation checks ``config.query_time_limit`` between steps (wildcard
   expansion, phrase checking) and raises :class:`QueryTimeout`.
 
-``SearchService`` is thread-safe for concurrent searches (the web layer calls it from a thread
-pool).
+``SearchService`` is thread-safe: searches may run concurrently from a thread pool. Reader I/O
+(postings, stored fields, term lists) is serialised per searcher, because Whoosh readers share
+file positions; the NumPy work runs outside that lock.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class _Snapshot:
         self.scores: dict[tuple[str, bytes], np.ndarray] = {}
         self.lexicons: dict[str, list[str]] = {}
         self.lock = threading.Lock()
+        # Whoosh readers share file positions between calls: all reader I/O goes through this
+        # lock, so searches can run in several threads (the NumPy work is outside it).
+        self.io = threading.RLock()
         self.users = 0
         self.retired = False
         self.closed = False
@@ -108,7 +112,8 @@ class _Snapshot:
         key = (fieldname, btext)
         p = self.postings.get(key)
         if p is None or (positions and p.values is None):
-            p = fc.read_postings(self.reader, fieldname, btext, with_values=positions)
+            with self.io:
+                p = fc.read_postings(self.reader, fieldname, btext, with_values=positions)
             with self.lock:
                 self.postings[key] = p
                 if len(self.postings) > _POSTINGS_CACHE:
@@ -165,11 +170,24 @@ class _Snapshot:
             p.keys = keys
         return p.keys
 
+    def stored(self, docnum: int) -> dict[str, Any]:
+        with self.io:
+            return self.searcher.stored_fields(docnum)
+
+    def doc_frequency(self, fieldname: str, text: str | bytes) -> int:
+        with self.io:
+            return int(self.reader.doc_frequency(fieldname, text))
+
+    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int) -> list[Any]:
+        with self.io:
+            return list(self.reader.terms_within(fieldname, text, maxdist, prefix=prefix))
+
     def lexicon(self, fieldname: str) -> list[str]:
         lex = self.lexicons.get(fieldname)
         if lex is None:
-            lex = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)] \
-                if fieldname in self.schema else []
+            with self.io:
+                lex = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)] \
+                    if fieldname in self.schema else []
             self.lexicons[fieldname] = lex
         return lex
 
@@ -283,7 +301,7 @@ class _Engine:
         btext = fobj.to_bytes(text) if not isinstance(text, bytes) else text
         if fieldname in DEFAULT_FIELDS or fieldname in ("created", "released"):
             return [btext]
-        if self.snap.reader.doc_frequency(fieldname, btext):
+        if self.snap.doc_frequency(fieldname, btext):
             return [btext]
         folded = btext.decode("utf-8", "replace").casefold()
         lex = self.snap.lexicon(fieldname)
@@ -389,13 +407,14 @@ class _Engine:
         fieldname = q.fieldname
         if fieldname not in self.snap.schema:
             return self.empty()
-        if isinstance(q, wq.FuzzyTerm) and fieldname in DEFAULT_FIELDS:
-            btexts: Iterable[bytes] = (t.encode("utf-8") if isinstance(t, str) else t
-                                       for t in self.snap.reader.terms_within(
-                                           fieldname, q.text, q.maxdist, q.prefixlength))
-        else:
-            btexts = q._btexts(self.snap.reader)
-        return self._expand(fieldname, btexts, float(q.boost), positive)
+        with self.snap.io:
+            if isinstance(q, wq.FuzzyTerm) and fieldname in DEFAULT_FIELDS:
+                btexts: Iterable[bytes] = (t.encode("utf-8") if isinstance(t, str) else t
+                                           for t in self.snap.reader.terms_within(
+                                               fieldname, q.text, q.maxdist, q.prefixlength))
+            else:
+                btexts = q._btexts(self.snap.reader)
+            return self._expand(fieldname, btexts, float(q.boost), positive)
 
     def _expand(self, fieldname: str, btexts: Iterable[bytes], boost: float, positive: bool
                 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -428,16 +447,17 @@ class _Engine:
         """Any other query type: Whoosh's own matcher, posting by posting (time-bounded)."""
         mask = np.zeros(self.n, bool)
         scores = np.zeros(self.n, np.float32)
-        m = q.matcher(self.snap.searcher)
-        i = 0
-        while m.is_active():
-            i += 1
-            if i % 512 == 0:
-                self.check_time()
-            d = m.id()
-            mask[d] = True
-            scores[d] = m.score()
-            m.next()
+        with self.snap.io:
+            m = q.matcher(self.snap.searcher)
+            i = 0
+            while m.is_active():
+                i += 1
+                if i % 512 == 0:
+                    self.check_time()
+                d = m.id()
+                mask[d] = True
+                scores[d] = m.score()
+                m.next()
         return mask, scores
 
 
@@ -659,7 +679,7 @@ class SearchService:
 
     def _hit(self, snap: _Snapshot, docnum: int, score: float, terms: frozenset[str],
              snippet: bool = True) -> Hit:
-        sf = snap.searcher.stored_fields(docnum)
+        sf = snap.stored(docnum)
         text = ""
         record = sf.get("record")
         cable: Cable | None = unpack_cable(record) if record else None
@@ -734,10 +754,10 @@ class SearchService:
             if fieldname not in snap.schema:
                 continue
             for maxdist in (1, 2):
-                found = list(snap.reader.terms_within(fieldname, term, maxdist, prefix=1))
+                found = snap.terms_within(fieldname, term, maxdist, prefix=1)
                 for cand in found:
                     cand_s = cand.decode("utf-8") if isinstance(cand, bytes) else cand
-                    df = snap.reader.doc_frequency(fieldname, cand_s)
+                    df = snap.doc_frequency(fieldname, cand_s)
                     key = (-maxdist, df, cand_s)
                     if df and (best is None or key > best):
                         best = key
@@ -752,7 +772,7 @@ class SearchService:
         for fieldname in ("subject", "body"):
             docs, _ = snap.term_scores(fieldname, snap.schema[fieldname].to_bytes(term))
             for d in docs[:3].tolist():
-                sf = snap.searcher.stored_fields(int(d))
+                sf = snap.stored(int(d))
                 record = sf.get("record")
                 text = unpack_cable(record).body if record else sf.get("subject", "")
                 text = (sf.get("subject", "") or "") + "\n" + (text or "")
@@ -781,7 +801,7 @@ class SearchService:
             if d is None:
                 raise CableNotFound(f"no cable {reference_id!r} in the index; search for it "
                                     f"with: cablesearch search 'id:{reference_id}*'")
-            record = snap.searcher.stored_fields(d).get("record")
+            record = snap.stored(d).get("record")
             if not record:
                 raise CableNotFound(f"cable {reference_id!r} has no stored record; re-index it")
             return unpack_cable(record)
@@ -845,7 +865,7 @@ class SearchService:
         n = snap.n or 1
         scored = []
         for term, f in tf.items():
-            df = snap.reader.doc_frequency("body", term)
+            df = snap.doc_frequency("body", term)
             if df <= 1 or df > max(2.0, n * 0.3):
                 continue
             scored.append((f * (math.log(n / (df + 1)) + 1), term))

@@ -419,3 +419,24 @@ def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
         assert int(mask.sum()) == 1
     finally:
         small._release(snap)
+
+
+def test_concurrent_searches_give_the_same_answers(tmp_path: Path, data_cables: list[Cable]
+                                                   ) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ix = build_index(tmp_path / "ix", data_cables)
+    queries = ["embassy", '"foreign minister"', "oil OR gas", "emb*", "minister", "iran -nuclear",
+               "tags:PREL", "embasy"] * 4
+
+    def answer(svc: SearchService, q: str) -> tuple:
+        r = search(svc, q, page_size=20)
+        return r.total, [(h.reference_id, h.snippet) for h in r.hits], r.facets, r.suggestion
+
+    with SearchService(ix, Config()) as one:
+        expected = [answer(one, q) for q in queries]
+    with SearchService(ix, Config()) as shared, ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda q: answer(shared, q), queries))
+        cables = list(pool.map(shared.get, [c.reference_id for c in data_cables]))
+    assert got == expected
+    assert cables == data_cables
