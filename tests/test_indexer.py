@@ -1,0 +1,233 @@
+"""The index: writing cables, replacing them, the fast writer's output, analysis, and the lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.qparser import QueryParser
+
+from cablesearch import parse, schema
+from cablesearch.errors import IndexLocked, IndexNotFound
+from cablesearch.indexer import CableIndex, read_lock_holder
+from cablesearch.model import Cable
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cables(data_dir: Path) -> list[Cable]:
+    return list(parse.iter_cables([data_dir / "page"]))
+
+
+def ids_in(ix: CableIndex) -> list[str]:
+    with ix.searcher() as s:
+        return sorted(f["reference_id"] for f in s.all_stored_fields())
+
+
+def search(ix: CableIndex, q: str, field: str = "body") -> list[str]:
+    with ix.searcher() as s:
+        return [h["reference_id"] for h in s.search(QueryParser(field, ix.schema).parse(q), limit=None)]
+
+
+def test_put_replaces_never_duplicates(tmp_path: Path, cables: list[Cable]) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    g0 = ix.generation
+    with ix.writer() as w:
+        for c in cables:
+            assert w.put(c) is False
+    g1 = ix.generation
+    assert g1 != g0
+    assert ix.doc_count() == len(cables) == 41
+    first = cables[0]
+    changed = Cable(**{**first.__dict__, "subject": "QUUXWORD replaced subject"})
+    with ix.writer() as w:
+        assert w.put(changed) is True
+        # the same ID again in the same writer: still one document
+        assert w.put(changed) is True
+    assert ix.doc_count() == 41
+    assert ids_in(ix).count(first.reference_id) == 1
+    assert search(ix, "quuxword", "subject") == [first.reference_id]
+    assert ix.generation != g1
+
+
+def test_delete_and_stored_record(tmp_path: Path, cables: list[Cable]) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    with ix.writer() as w:
+        for c in cables[:5]:
+            w.put(c)
+    with ix.writer() as w:
+        assert w.delete(cables[0].reference_id) is True
+        assert w.delete("99NOWHERE1") is False
+    assert ix.doc_count() == 4
+    with ix.searcher() as s:
+        doc = s.document(reference_id=cables[1].reference_id)
+    assert schema.unpack_cable(doc["record"]) == cables[1]
+    assert doc["year"] == cables[1].created.year
+
+
+def test_error_in_block_cancels_and_releases_lock(tmp_path: Path, cables: list[Cable]) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    with pytest.raises(RuntimeError):
+        with ix.writer() as w:
+            w.put(cables[0])
+            raise RuntimeError("boom")
+    assert ix.doc_count() == 0
+    assert ix.lock_holder() is None
+    with ix.writer(timeout=0) as w:
+        w.put(cables[0])
+    assert ix.doc_count() == 1
+
+
+def test_open_missing_without_create(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="cablesearch index"):
+        CableIndex.open(tmp_path / "none", create=False)
+
+
+def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable]) -> None:
+    """The fast path writes exactly the postings, statistics and lengths Whoosh's own writer
+    writes for the same documents (so every Whoosh reader and scorer sees the same index)."""
+    ix = CableIndex.open(tmp_path / "fast")
+    with ix.writer() as w:
+        for c in cables:
+            w.put(c)
+    plain = whoosh_index.create_in(str(tmp_path), schema.build_schema(), indexname="plain")
+    pw = plain.writer()
+    for c in cables:
+        pw.add_document(**schema.cable_to_doc(c))
+    pw.commit()
+    r1, r2 = ix.whoosh_index.reader(), plain.reader()
+    try:
+        terms = list(r1.all_terms())
+        assert terms == list(r2.all_terms())
+        for fieldname, text in terms:
+            lists = []
+            for r in (r1, r2):
+                m = r.postings(fieldname, text)
+                items = []
+                while m.is_active():
+                    items.append((m.id(), m.weight(), m.value()))
+                    m.next()
+                info = r.term_info(fieldname, text)
+                lists.append((items, info.weight(), info.doc_frequency(), info.min_length(),
+                              info.max_length(), info.max_weight()))
+            assert lists[0] == lists[1], (fieldname, text)
+        for docnum in range(r1.doc_count_all()):
+            f1, f2 = r1.stored_fields(docnum), r2.stored_fields(docnum)
+            assert {k: v for k, v in f1.items() if k != "record"} == \
+                   {k: v for k, v in f2.items() if k != "record"}
+            for fieldname in ("subject", "body", "recipients", "signers"):
+                assert r1.doc_field_length(docnum, fieldname) == r2.doc_field_length(docnum, fieldname)
+    finally:
+        r1.close()
+        r2.close()
+
+
+def test_analysis_is_shared_with_the_query_parser(tmp_path: Path, cables: list[Cable]) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    with ix.writer() as w:
+        for c in cables:
+            w.put(c)
+    body = ix.schema["body"]
+    assert list(body.process_text("The Embassies were meeting", mode="query")) == ["embassi", "were", "meet"]
+    # the index path and the analyzer agree token for token
+    text = "U.S. officials met 3.5 times; the Ambassador's meetings"
+    assert schema.analyze_terms(text) == [t.text for t in schema.TEXT_ANALYZER(text)]
+    # character offsets for highlighting point at the original text
+    toks = [(t.text, text[t.startchar:t.endchar]) for t in schema.TEXT_ANALYZER(text, chars=True)]
+    assert ("offici", "officials") in toks
+    madrid = next(c for c in cables if c.reference_id == "10MADRID49")
+    assert madrid.reference_id in search(ix, "rubalcaba")
+    assert madrid.reference_id in search(ix, '"minister of interior"')   # phrase across a stop word
+    assert madrid.reference_id in search(ix, "solomont", "subject")
+
+
+# --- locking, with real processes -----------------------------------------------------------
+
+HOLDER = textwrap.dedent("""
+    import os, sys, time
+    from cablesearch.indexer import CableIndex
+    ix = CableIndex.open(sys.argv[1])
+    mode = sys.argv[2]
+    with ix.writer(timeout=0):
+        if mode == "fork":
+            pid = os.fork()
+            if pid == 0:            # the child inherits the lock's descriptor and lingers
+                time.sleep(600)
+                os._exit(0)
+            print("locked", os.getpid(), pid, flush=True)
+        else:
+            print("locked", os.getpid(), 0, flush=True)
+        sys.stdin.readline()
+    print("released", flush=True)
+""")
+
+
+def start_holder(index_dir: Path, mode: str = "plain") -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(index_dir), mode], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    assert line[0] == "locked", line
+    return proc, int(line[2])
+
+
+def test_second_writer_waits_then_times_out(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    proc, _ = start_holder(tmp_path / "ix")
+    try:
+        assert ix.lock_holder() is not None and ix.lock_holder().pid == proc.pid
+        waits = []
+        with pytest.raises(IndexLocked) as err:
+            with ix.writer(timeout=0.3, on_wait=waits.append):
+                pass
+        assert f"pid {proc.pid}" in str(err.value)
+        assert [h.pid for h in waits] == [proc.pid]
+
+        def release(holder: object) -> None:   # the holder finishes while we wait
+            assert proc.stdin is not None
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+
+        with ix.writer(timeout=60, on_wait=release):
+            pass
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_lock_of_a_killed_writer_is_recovered(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    proc, _ = start_holder(tmp_path / "ix")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert read_lock_holder(tmp_path / "ix").pid == proc.pid     # the stale record is there
+    with ix.writer(timeout=5) as w:
+        w.put(Cable(reference_id="08TEST1", subject="after the crash"))
+    assert ix.doc_count() == 1
+    assert ix.lock_holder() is None
+
+
+def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path) -> None:
+    """A killed writer whose child process still holds the flock: the recorded pid is dead,
+    so the lock is judged stale and replaced."""
+    ix = CableIndex.open(tmp_path / "ix")
+    proc, child = start_holder(tmp_path / "ix", mode="fork")
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        waits = []
+        with ix.writer(timeout=10, on_wait=waits.append) as w:
+            w.put(Cable(reference_id="08TEST2", subject="recovered"))
+        assert waits == []   # recovered at once, no waiting
+        assert ix.doc_count() == 1
+    finally:
+        os.kill(child, signal.SIGKILL)
