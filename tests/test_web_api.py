@@ -373,3 +373,38 @@ def test_serve_refuses_folders_without_watch(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--index", str(tmp_path / "ix"), "serve", str(tmp_path)])
     assert result.exit_code == 2
     assert "--watch" in result.output
+
+
+# ------------------------------------------------------------------------- serve --watch
+
+
+def test_new_cables_appear_while_the_app_runs_with_the_daemon(tmp_path: Path) -> None:
+    """create_app(config, daemon): the daemon runs with the app (one process, one writer); a
+    cable dropped into the watched folder becomes searchable and viewable without a restart."""
+    from cablesearch.watch import Daemon
+
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    (watched / "04MADRID4063.txt").write_bytes((DATA / "telegram" / "04MADRID4063.txt").read_bytes())
+    config = Config(index_dir=tmp_path / "index", watch_dirs=(watched,), settle_seconds=0.05,
+                    batch_seconds=0.05, rescan_seconds=0.0)
+    app = create_app(config, daemon=Daemon(config, [watched]))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        def total() -> int:
+            return int(c.get("/api/search").json()["total"])
+
+        _wait_for(lambda: total() == 1, "the first cable to be indexed")
+        (watched / "08TUNIS679.txt").write_bytes((DATA / "telegram" / "08TUNIS679.txt").read_bytes())
+        _wait_for(lambda: total() == 2, "the new cable to be indexed")
+        assert c.get("/cable/08TUNIS679").status_code == 200
+        assert c.get("/api/search", params={"q": "yacht"}).json()["hits"][0]["reference_id"] == "08TUNIS679"
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

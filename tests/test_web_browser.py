@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import socket
 import subprocess
 import sys
@@ -45,13 +44,16 @@ def browser_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]
 @pytest.fixture(scope="module")
 def server(browser_index: tuple[Path, list]) -> Iterator[str]:
     """`cablesearch serve --port 0` in a subprocess; yields its base URL (read from the line it
-    prints on start) and stops it at the end."""
+    prints on start) and stops it at the end. Its output goes to a file (a pipe nobody reads
+    would block it), which is shown if a test fails."""
+    log_path = browser_index[0].parent / "serve.log"
     cmd = [sys.executable, "-c", "from cablesearch.cli import main; main()",
            "--index", str(browser_index[0]), "serve", "--host", "127.0.0.1", "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        url = _read_url(proc)
+        url = _read_url(proc, log_path)
         _wait_until_answering(url)
         yield url.rstrip("/")
     finally:
@@ -61,23 +63,20 @@ def server(browser_index: tuple[Path, list]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        output = log_path.read_text()
+        assert "Traceback" not in output, output
 
 
-def _read_url(proc: subprocess.Popen) -> str:
-    assert proc.stdout is not None
+def _read_url(proc: subprocess.Popen, log_path: Path) -> str:
     deadline = time.monotonic() + TIMEOUT
-    seen = ""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            line = proc.stdout.readline()
-            seen += line
-            m = re.search(r"http://127\.0\.0\.1:\d+/", line)
-            if m:
-                return m.group(0)
+        m = re.search(r"http://127\.0\.0\.1:\d+/", log_path.read_text())
+        if m:
+            return m.group(0)
         if proc.poll() is not None:
             break
-    raise AssertionError(f"the server printed no URL: {seen!r}")
+        time.sleep(0.05)
+    raise AssertionError(f"the server printed no URL: {log_path.read_text()!r}")
 
 
 def _wait_until_answering(url: str) -> None:

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Protocol
@@ -454,7 +455,16 @@ def page_links(state: SearchState, total: int, page_size: int, window: int = 2) 
 # Timing and security headers
 
 
-TIMINGS_KEY = "cablesearch.timings"
+# The Server-Timing entries of the request being handled (a fresh dict per request, set by
+# TimingMiddleware; FastAPI's thread pool runs sync handlers in a copy of this context).
+_TIMINGS: ContextVar[dict[str, float] | None] = ContextVar("cablesearch_timings", default=None)
+
+
+def add_timing(name: str, ms: float) -> None:
+    """Adds ``ms`` to the current request's Server-Timing entry ``name``."""
+    timings = _TIMINGS.get()
+    if timings is not None:
+        timings[name] = timings.get(name, 0.0) + ms
 
 
 class TimingMiddleware:
@@ -470,7 +480,7 @@ class TimingMiddleware:
             return
         start = time.perf_counter()
         timings: dict[str, float] = {}
-        scope[TIMINGS_KEY] = timings
+        token = _TIMINGS.set(timings)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -490,14 +500,16 @@ class TimingMiddleware:
                     "frame-ancestors 'none'")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            _TIMINGS.reset(token)
 
 
 class _Timer:
-    """Measures named steps of a handler into the request's Server-Timing entries."""
+    """Measures a named step of a handler into the request's Server-Timing entries."""
 
-    def __init__(self, request: Request, name: str):
-        self.timings: dict[str, float] = request.scope.setdefault(TIMINGS_KEY, {})
+    def __init__(self, name: str):
         self.name = name
 
     def __enter__(self) -> "_Timer":
@@ -505,8 +517,56 @@ class _Timer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.timings[self.name] = self.timings.get(self.name, 0.0) + \
-            (time.perf_counter() - self.start) * 1000.0
+        add_timing(self.name, (time.perf_counter() - self.start) * 1000.0)
+
+
+_METHOD = {"highlight": "highlight_text"}
+
+
+class SerializedService:
+    """The search service behind one lock. Whoosh readers are not safe to share between threads
+    (stored fields are read through one shared file position, so concurrent reads get each
+    other's bytes), and the handlers run in a thread pool: every call takes the lock. Time spent
+    waiting for it is the ``wait`` entry of Server-Timing; each call's own time is the entry
+    named after it (``search``, ``get``, ...)."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        self._lock = threading.Lock()
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        with self._lock:
+            t1 = time.perf_counter()
+            add_timing("wait", (t1 - t0) * 1000.0)
+            try:
+                return getattr(self.service, _METHOD.get(name, name))(*args, **kwargs)
+            finally:
+                add_timing(name, (time.perf_counter() - t1) * 1000.0)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return self._call("search", request)  # type: ignore[no-any-return]
+
+    def get(self, reference_id: str) -> Cable:
+        return self._call("get", reference_id)  # type: ignore[no-any-return]
+
+    def cited_by(self, reference_id: str) -> list[Hit]:
+        return self._call("cited_by", reference_id)  # type: ignore[no-any-return]
+
+    def similar(self, reference_id: str, limit: int = 10) -> list[Hit]:
+        return self._call("similar", reference_id, limit=limit)  # type: ignore[no-any-return]
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("stats")  # type: ignore[no-any-return]
+
+    def browse(self) -> dict[str, list[tuple[str, int]]]:
+        return self._call("browse")  # type: ignore[no-any-return]
+
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        return self._call("known_ids", list(ids))  # type: ignore[no-any-return]
+
+    def highlight_text(self, text: str, query: str) -> str:
+        return self._call("highlight", text, query)  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,13 +611,13 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     (the caller runs it). ``service`` replaces the SearchService opened on ``config.index_dir``.
     """
 
-    state: dict[str, Any] = {"service": service}
-    service_lock = threading.Lock()
+    state: dict[str, Any] = {"service": SerializedService(service) if service else None}
+    open_lock = threading.Lock()
 
     def get_service() -> Service:
-        with service_lock:
+        with open_lock:
             if state["service"] is None:
-                state["service"] = _open_service(config)
+                state["service"] = SerializedService(_open_service(config))
             return state["service"]  # type: ignore[no-any-return]
 
     @asynccontextmanager
@@ -600,7 +660,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     read_state = state_dependency(config)
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        with _Timer(request, "render"):
+        with _Timer("render"):
             html = env.get_template(template).render(request_path=request.url.path, **context)
         return HTMLResponse(html, status_code=status)
 
@@ -647,8 +707,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
 
     def run_search(request: Request, svc: Service, st: SearchState,
                    highlight: bool = True) -> SearchResult:
-        with _Timer(request, "search"):
-            return svc.search(st.to_request(config.page_size, highlight=highlight))
+        return svc.search(st.to_request(config.page_size, highlight=highlight))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, st: SearchState = Depends(read_state)) -> HTMLResponse:
@@ -674,18 +733,15 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
             suffix = f"?{urlencode({'q': q})}" if q else ""
             return RedirectResponse(f"/cable/{ref}{suffix}", status_code=308)
         svc = get_service()
-        with _Timer(request, "get"):
-            cable = svc.get(ref)
-            known = svc.known_ids(cable.references) if cable.references else set()
-            cited_by = svc.cited_by(ref)
-        with _Timer(request, "similar"):
-            similar = svc.similar(ref, limit=8)
+        cable = svc.get(ref)
+        known = svc.known_ids(cable.references) if cable.references else set()
+        cited_by = svc.cited_by(ref)
+        similar = svc.similar(ref, limit=8)
         q = q.strip()
         try:
-            with _Timer(request, "highlight"):
-                body = render_body(cable.body, q, cable.tags, svc.highlight_text)
-                header = Markup(svc.highlight_text(cable.header, q)) if q else cable.header
-                subject = Markup(svc.highlight_text(cable.subject, q)) if q else cable.subject
+            body = render_body(cable.body, q, cable.tags, svc.highlight_text)
+            header = Markup(svc.highlight_text(cable.header, q)) if q else cable.header
+            subject = Markup(svc.highlight_text(cable.subject, q)) if q else cable.subject
         except CablesearchError:
             # A query that cannot be parsed still shows the cable, without marks.
             body = render_body(cable.body, "", cable.tags, None)
@@ -697,9 +753,8 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     @app.get("/browse", response_class=HTMLResponse, include_in_schema=False)
     def browse_page(request: Request) -> HTMLResponse:
         svc = get_service()
-        with _Timer(request, "browse"):
-            lists = svc.browse()
-            stats = svc.stats()
+        lists = svc.browse()
+        stats = svc.stats()
         return page(request, "browse.html", browse=browse_groups(lists), stats=stats,
                     state=SearchState())
 
@@ -729,8 +784,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         svc = get_service()
         req = replace(st.to_request(config.page_size, highlight=False), page=1, page_size=1,
                       facet_limit=facet_limit)
-        with _Timer(request, "search"):
-            result = svc.search(req)
+        result = svc.search(req)
         return JSONResponse({
             "query": result.query, "total": result.total,
             "facets": result.to_json()["facets"],
@@ -745,20 +799,18 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         own references are indexed."""
         ref = check_reference_id(ref_id)
         svc = get_service()
-        with _Timer(request, "get"):
-            cable = svc.get(ref)
-            data = cable.to_json()
-            data["cited_by"] = [h.reference_id for h in svc.cited_by(ref)]
-            data["references_in_index"] = sorted(svc.known_ids(cable.references)) \
-                if cable.references else []
+        cable = svc.get(ref)
+        data = cable.to_json()
+        data["cited_by"] = [h.reference_id for h in svc.cited_by(ref)]
+        data["references_in_index"] = sorted(svc.known_ids(cable.references)) \
+            if cable.references else []
         return JSONResponse(data)
 
     @app.get("/api/stats", tags=["index"], summary="Index statistics")
     def api_stats(request: Request) -> JSONResponse:
         """Counts, date range, index size and last update (`cablesearch stats --json`)."""
         svc = get_service()
-        with _Timer(request, "stats"):
-            stats = svc.stats()
+        stats = svc.stats()
         return JSONResponse(jsonable(stats))
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],

@@ -1,0 +1,256 @@
+"""Load check of the web interface: N concurrent clients for S seconds against `cablesearch
+serve` on loopback, over an index of a synthetic corpus made by ../shared/bench/make_corpus.py.
+
+    .venv/bin/python benchmarks/web_load.py                     # 20,000 cables, 20 clients, 30 s
+    .venv/bin/python benchmarks/web_load.py --count 5000 --clients 10 --seconds 10
+
+Builds (or reuses) the corpus and the index under --workdir (default /tmp/cablesearch-webload),
+indexing with the real pipeline (`cablesearch index`), starts `cablesearch serve --port 0` in a
+subprocess, warms it with one pass over the query mix, then lets the clients (threads with
+httpx) loop over the search page with a realistic mix — terms, phrases, boolean, wildcards,
+facet clicks, timeline ranges, later pages, sorts, browsing — until the time is up (each client
+also stops after --max-requests). Prints the errors (must be 0), requests/s, and the search
+page's server time from the app's Server-Timing header (time from the request's arrival in the
+app to the start of the response, so it includes waiting for the CPU behind other requests)
+and its `search` part, plus the client-side latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+CLI = [sys.executable, "-c", "from cablesearch.cli import main; main()"]
+
+# (kind, query parameters) — what people do on the search page.
+MIX: list[tuple[str, list[tuple[str, str]]]] = [
+    ("term", [("q", "embassy")]),
+    ("term", [("q", "nuclear")]),
+    ("term", [("q", "corruption")]),
+    ("term", [("q", "pipeline")]),
+    ("term", [("q", "taliban")]),
+    ("term", [("q", "elections")]),
+    ("term", [("q", "refugees")]),
+    ("broad", [("q", "government")]),
+    ("broad", [("q", "president")]),
+    ("broad", [("q", "minister")]),
+    ("phrase", [("q", '"human rights"')]),
+    ("phrase", [("q", '"prime minister"')]),
+    ("phrase", [("q", '"security council"')]),
+    ("phrase", [("q", '"nuclear program"~3')]),
+    ("boolean", [("q", "oil AND gas")]),
+    ("boolean", [("q", "iran AND nuclear AND sanctions")]),
+    ("boolean", [("q", "(china OR russia) AND trade")]),
+    ("boolean", [("q", "terrorism -afghanistan")]),
+    ("wildcard", [("q", "terror*")]),
+    ("wildcard", [("q", "embass*")]),
+    ("facet", [("q", "oil"), ("tag", "EPET")]),
+    ("facet", [("q", "president"), ("tag", "PREL"), ("tag", "PGOV")]),
+    ("facet", [("q", "government"), ("classification", "SECRET")]),
+    ("facet", [("q", "election"), ("year", "2009")]),
+    ("facet", [("q", "minister"), ("origin", "Embassy Paris")]),
+    ("timeline", [("q", "minister"), ("from", "2008"), ("to", "2009-06")]),
+    ("timeline", [("q", "nuclear"), ("from", "2009-03"), ("to", "2009-03")]),
+    ("page", [("q", "embassy"), ("page", "2")]),
+    ("page", [("q", "government"), ("page", "5")]),
+    ("sort", [("q", "nuclear"), ("sort", "-created")]),
+    ("sort", [("q", "oil"), ("sort", "created")]),
+    ("fields", [("q", "subject:iran")]),
+    ("fields", [("q", "created:[2008 to 2009-06] AND nuclear")]),
+    ("browse", [("tag", "PREL")]),
+    ("browse", []),
+    ("suggest", [("q", "corupption")]),
+]
+
+
+@dataclass
+class Sample:
+    kind: str
+    status: int
+    client_ms: float
+    server_ms: float | None
+    search_ms: float | None
+    wait_ms: float | None
+
+
+@dataclass
+class Results:
+    samples: list[Sample] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def parse_server_timing(header: str | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in (header or "").split(","):
+        m = re.match(r"\s*([\w-]+);dur=([\d.]+)", part)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def prepare(workdir: Path, count: int) -> Path:
+    """The corpus and its index under workdir (made once, reused after)."""
+    corpus = workdir / f"corpus-{count}"
+    index = workdir / f"index-{count}"
+    if not (corpus / ".complete").exists():
+        if not MAKE_CORPUS.exists():
+            sys.exit(f"{MAKE_CORPUS} is missing: this benchmark needs ../shared")
+        print(f"making {count:,} cables in {corpus} ...", flush=True)
+        subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus), "--count", str(count),
+                        "--format", "telegram"], check=True)
+        (corpus / ".complete").write_text("ok\n")
+    print(f"indexing {corpus} into {index} (incremental) ...", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(CLI + ["--index", str(index), "index", str(corpus)], check=True)
+    print(f"  index ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    return index
+
+
+def start_server(index: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`cablesearch serve --port 0`, its output in log_path; returns it and its base URL."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(CLI + ["--index", str(index), "serve", "--host", "127.0.0.1",
+                                       "--port", "0"],
+                                stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        m = re.search(r"http://127\.0\.0\.1:\d+", log_path.read_text())
+        if m:
+            return proc, m.group(0)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    sys.exit(f"the server did not start; see {log_path}")
+
+
+def one_request(client: httpx.Client, kind: str, params: list[tuple[str, str]],
+                results: Results) -> None:
+    t0 = time.perf_counter()
+    try:
+        r = client.get("/", params=params)
+        client_ms = (time.perf_counter() - t0) * 1000
+        timing = parse_server_timing(r.headers.get("server-timing"))
+        sample = Sample(kind, r.status_code, client_ms, timing.get("total"), timing.get("search"),
+                        timing.get("wait"))
+        with results.lock:
+            results.samples.append(sample)
+            if r.status_code != 200:
+                results.errors.append(f"{r.status_code} for {params}: {r.text[:200]}")
+    except httpx.HTTPError as exc:
+        with results.lock:
+            results.errors.append(f"{type(exc).__name__} for {params}: {exc}")
+
+
+def client_loop(base: str, seed: int, deadline: float, max_requests: int,
+                results: Results) -> None:
+    rng = random.Random(seed)
+    order = list(range(len(MIX)))
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        done = 0
+        while time.monotonic() < deadline and done < max_requests:
+            rng.shuffle(order)
+            for i in order:
+                if time.monotonic() >= deadline or done >= max_requests:
+                    break
+                kind, params = MIX[i]
+                one_request(client, kind, params, results)
+                done += 1
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
+    return values[k]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=20000, help="cables in the corpus (20000)")
+    ap.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
+    ap.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (30)")
+    ap.add_argument("--max-requests", type=int, default=100_000,
+                    help="each client stops after this many requests")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))
+    args = ap.parse_args()
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    index = prepare(args.workdir, args.count)
+    log_path = args.workdir / "serve.log"
+    proc, base = start_server(index, log_path)
+    try:
+        with httpx.Client(base_url=base, timeout=60.0) as c:
+            stats = c.get("/api/stats").json()
+            warm = Results()
+            for kind, params in MIX:
+                one_request(c, kind, params, warm)
+        if warm.errors:
+            print("warm-up errors:", *warm.errors, sep="\n  ")
+        print(f"server {base}: {stats.get('cables', '?'):,} cables; {args.clients} clients for "
+              f"{args.seconds:g} s over {len(MIX)} kinds of search page", flush=True)
+        results = Results()
+        start = time.monotonic()
+        deadline = start + args.seconds
+        threads = [threading.Thread(target=client_loop, args=(base, 1000 + i, deadline,
+                                                              args.max_requests, results))
+                   for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    s = results.samples
+    ok = [x for x in s if x.status == 200]
+    server = [x.server_ms for x in ok if x.server_ms is not None]
+    search = [x.search_ms for x in ok if x.search_ms is not None]
+    wait = [x.wait_ms for x in ok if x.wait_ms is not None]
+    client = [x.client_ms for x in ok]
+    print(f"\nrequests: {len(s):,} in {elapsed:.1f} s = {len(s) / elapsed:.1f} requests/s; "
+          f"errors: {len(results.errors)}")
+    for e in results.errors[:10]:
+        print("  ", e)
+    print(f"search page server time (Server-Timing total): p50 {pct(server, 50):.1f} ms, "
+          f"p95 {pct(server, 95):.1f} ms, max {max(server, default=float('nan')):.1f} ms "
+          f"(target p95 <= 100 ms)")
+    print(f"  of which the search itself:                 p50 {pct(search, 50):.1f} ms, "
+          f"p95 {pct(search, 95):.1f} ms")
+    print(f"  and waiting for the searcher (one at a time): p50 {pct(wait, 50):.1f} ms, "
+          f"p95 {pct(wait, 95):.1f} ms")
+    print(f"client latency (loopback, with queueing):    p50 {pct(client, 50):.1f} ms, "
+          f"p95 {pct(client, 95):.1f} ms")
+    print("\nserver time by kind (p50 / p95 ms, n):")
+    for kind in dict.fromkeys(k for k, _ in MIX):
+        vals = [x.server_ms for x in ok if x.kind == kind and x.server_ms is not None]
+        print(f"  {kind:9s} {pct(vals, 50):7.1f} / {pct(vals, 95):7.1f}   {len(vals):5d}")
+    if "Traceback" in log_path.read_text():
+        print(f"the server logged tracebacks: see {log_path}")
+    if results.errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
