@@ -230,13 +230,14 @@ def remove_page_breaks(text: str) -> str:
     """Text without its page-break lines (``TRIPOLI 00000505 002 OF 003``), whether they stand
     on their own line or were run into the text."""
     matches = []
-    for needle in (" OF ", " of "):
+    # the page count is three digits, zero-padded: " OF 003"
+    for needle in (" OF 0", " of 0"):
         i = text.find(needle)
         while i >= 0:
             m = _PAGE_BREAK.search(text, max(i - 24, 0), i + 12)
             if m and (not matches or m.start() >= matches[-1].end()):
                 matches.append(m)
-            i = text.find(needle, i + 4)
+            i = text.find(needle, i + 5)
     if not matches:
         return text
     matches.sort(key=lambda m: m.start())
