@@ -173,7 +173,7 @@ _END_WEAK = re.compile(
     r"-{3,}|={3,}|_{3,}|\*{3,}|X{6,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|"
     r"(?:THIS|This)\s+(?:IS|is)\s+(?:AN?|a|an)\s|(?:THIS|This)\s+(?:CABLE|cable|MESSAGE|message)\b|"
     r"PLEASE\s|Please\s|\((?:U|SBU|C|S)(?:/[A-Z]+)?\)\s+(?=[A-Z])|"
-    r"SIPDIS\b|NOFORN\b|SENSITIVE\b|E\.O\.\s*1\d{4}|TAGS\s*:)"
+    r"SIPDIS\b|NOFORN\b|SENSITIVE\s+BUT\b|E\.O\.\s*1\d{4}|TAGS\s*:)"
 )
 _NEXT_IS_FIELD = re.compile(
     r"^[ \t]*(?:(?:REF|Ref|Refs|REFS|REFTEL|Reftel)\s*:|Classified\s+By|CLASSIFIED\s+BY|Classified\s+by|"
