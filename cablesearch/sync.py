@@ -258,10 +258,14 @@ class _Run:
                 # The file no longer has it: forget that entry and look again.
                 self.vanish(path, rid, True)
 
-    def maybe_commit(self, force: bool = False) -> None:
+    def due(self) -> bool:
+        """Whether enough was written since the last commit to commit again."""
         s = self.syncer
-        if force or self.since_commit >= s.commit_every or (
-                self.since_commit and time.monotonic() - self.last_commit >= s.commit_seconds):
+        return self.since_commit >= s.commit_every or bool(
+            self.since_commit and time.monotonic() - self.last_commit >= s.commit_seconds)
+
+    def maybe_commit(self) -> None:
+        if self.due():
             self.commit()
 
     def commit(self) -> None:
@@ -456,14 +460,14 @@ class Syncer:
             docs, bad = out
             for prep in docs:
                 run.put(path, prep)
+                if run.due():
+                    # Commit mid-file: the cables so far become searchable; the file stays
+                    # recorded as incomplete until its last row is in.
+                    run.manifest.put_file(path, size, mtime, "", complete=False)
+                    run.commit()
             for reason, n in bad:
                 bad_rows.append(ParseError(path, reason, row=n))
             state["bytes"] += nbytes
-            if run.since_commit >= run.syncer.commit_every or (
-                    run.since_commit and time.monotonic() - run.last_commit >= run.syncer.commit_seconds):
-                # Commit mid-file: the cables so far become searchable; the file stays incomplete.
-                run.manifest.put_file(path, size, mtime, "", complete=False)
-                run.commit()
             tick()
 
         def read_error(err: ParseError) -> None:

@@ -1,0 +1,278 @@
+"""Incremental indexing through the manifest: skipping, changes, removal, duplicate IDs,
+cables.csv, the daemon's apply(), and an interrupted run."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from whoosh.qparser import QueryParser
+
+from cablesearch.config import Config
+from cablesearch.indexer import CableIndex
+from cablesearch.manifest import Manifest
+from cablesearch.parse import csvfile
+from cablesearch.sync import Syncer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_syncer(index_dir: Path, **kw: object) -> Syncer:
+    return Syncer(CableIndex.open(index_dir), Config(procs=1, lock_timeout=5), **kw)  # type: ignore[arg-type]
+
+
+def index_ids(index_dir: Path) -> list[str]:
+    with CableIndex.open(index_dir).searcher() as s:
+        return sorted(f["reference_id"] for f in s.all_stored_fields())
+
+
+def hits(index_dir: Path, q: str, field: str = "body") -> list[str]:
+    ix = CableIndex.open(index_dir)
+    with ix.searcher() as s:
+        return [h["reference_id"] for h in s.search(QueryParser(field, ix.schema).parse(q), limit=None)]
+
+
+def subject_of(index_dir: Path, rid: str) -> str:
+    with CableIndex.open(index_dir).searcher() as s:
+        return s.document(reference_id=rid)["subject"]
+
+
+def assert_manifest_matches_index(index_dir: Path) -> None:
+    with Manifest(index_dir) as m:
+        recorded = sorted(rid for rid, _ in m.indexed_ids())
+    assert recorded == index_ids(index_dir)
+
+
+@pytest.fixture
+def telegrams(tmp_path: Path, data_dir: Path) -> Path:
+    src = tmp_path / "src"
+    shutil.copytree(data_dir / "telegram", src)
+    return src
+
+
+def test_first_run_then_unchanged_files_are_not_read(tmp_path: Path, telegrams: Path) -> None:
+    ix = tmp_path / "ix"
+    r1 = make_syncer(ix).sync_paths([telegrams])
+    assert (r1.added, r1.updated, r1.unchanged, r1.removed, r1.rejected) == (41, 0, 0, 0, [])
+    assert r1.files_parsed == 41
+    assert len(index_ids(ix)) == 41
+    r2 = make_syncer(ix).sync_paths([telegrams])
+    assert (r2.added, r2.updated, r2.unchanged, r2.removed) == (0, 0, 41, 0)
+    assert (r2.files_skipped, r2.files_parsed) == (41, 0)
+    # a file no one can read is still skipped by size and mtime: it is never opened
+    victim = telegrams / "10MADRID49.txt"
+    mode = victim.stat().st_mode
+    victim.chmod(0)
+    try:
+        if os.access(victim, os.R_OK):
+            pytest.skip("running as a user who can read any file")
+        r3 = make_syncer(ix).sync_paths([telegrams])
+        assert r3.rejected == [] and r3.files_skipped == 41
+    finally:
+        victim.chmod(mode)
+
+
+def test_touched_file_same_content_is_unchanged(tmp_path: Path, telegrams: Path) -> None:
+    ix = tmp_path / "ix"
+    make_syncer(ix).sync_paths([telegrams])
+    victim = telegrams / "10MADRID49.txt"
+    st = victim.stat()
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    gen = CableIndex.open(ix).generation
+    r = make_syncer(ix).sync_paths([telegrams])
+    assert (r.added, r.updated, r.unchanged, r.files_parsed, r.files_skipped) == (0, 0, 41, 0, 40)
+    # the new mtime is recorded: the next run skips it without reading
+    assert make_syncer(ix).sync_paths([telegrams]).files_skipped == 41
+    assert CableIndex.open(ix).doc_count() == 41
+    assert CableIndex.open(ix).generation >= gen
+
+
+def test_modified_file_is_updated(tmp_path: Path, telegrams: Path) -> None:
+    ix = tmp_path / "ix"
+    make_syncer(ix).sync_paths([telegrams])
+    victim = telegrams / "10MADRID49.txt"
+    victim.write_text(victim.read_text(encoding="utf-8").replace("RUBALCABA", "XYLOPHONIST"),
+                      encoding="utf-8")
+    r = make_syncer(ix).sync_paths([telegrams])
+    assert (r.added, r.updated, r.unchanged, r.files_parsed) == (0, 1, 40, 1)
+    assert hits(ix, "xylophonist") == ["10MADRID49"]
+    assert hits(ix, "rubalcaba") == []
+    assert len(index_ids(ix)) == 41
+    assert_manifest_matches_index(ix)
+
+
+def test_removed_files_stay_until_pruned(tmp_path: Path, telegrams: Path) -> None:
+    ix = tmp_path / "ix"
+    make_syncer(ix).sync_paths([telegrams])
+    (telegrams / "10MADRID49.txt").unlink()
+    (telegrams / "09LIMA1191.txt").unlink()
+    r = make_syncer(ix).sync_paths([telegrams])
+    assert (r.removed, r.unchanged) == (0, 39)
+    assert "10MADRID49" in index_ids(ix)
+    r = make_syncer(ix).sync_paths([telegrams], prune=True)
+    assert (r.removed, r.unchanged, r.added) == (2, 39, 0)
+    assert "10MADRID49" not in index_ids(ix) and len(index_ids(ix)) == 39
+    assert_manifest_matches_index(ix)
+
+
+def test_prune_only_touches_the_given_roots(tmp_path: Path, data_dir: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    shutil.copy(data_dir / "telegram" / "10MADRID49.txt", a)
+    shutil.copy(data_dir / "telegram" / "09LIMA1191.txt", b)
+    ix = tmp_path / "ix"
+    make_syncer(ix).sync_paths([a, b])
+    (b / "09LIMA1191.txt").unlink()
+    r = make_syncer(ix).sync_paths([a], prune=True)
+    assert r.removed == 0 and "09LIMA1191" in index_ids(ix)
+    r = make_syncer(ix).sync_paths([b], prune=True)
+    assert r.removed == 1 and index_ids(ix) == ["10MADRID49"]
+
+
+def _rerelease(page: Path, out: Path, released: str, word: str) -> None:
+    text = page.read_text(encoding="utf-8")
+    text = text.replace("2010-11-29 21:09", released).replace("RUBALCABA", word)
+    out.write_text(text, encoding="utf-8")
+
+
+def test_same_id_in_two_files_latest_release_wins(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    page = data_dir / "page" / "10MADRID49.txt"
+    _rerelease(page, src / "old.txt", "2010-11-29 21:09", "OLDWORD")
+    _rerelease(page, src / "new.txt", "2011-03-01 10:00", "NEWWORD")
+    ix = tmp_path / "ix"
+    r = make_syncer(ix).sync_paths([src])
+    assert index_ids(ix) == ["10MADRID49"]
+    assert hits(ix, "newword") == ["10MADRID49"] and hits(ix, "oldword") == []
+    assert r.rejected == []
+    # the newer file loses its release date: the older text wins again (re-read from old.txt)
+    _rerelease(page, src / "new.txt", "2009-01-01 10:00", "NEWWORD")
+    make_syncer(ix).sync_paths([src])
+    assert hits(ix, "oldword") == ["10MADRID49"] and hits(ix, "newword") == []
+    # back to newest, then the winning file is removed: the cable comes from the other file
+    _rerelease(page, src / "new.txt", "2011-03-01 10:00", "NEWWORD")
+    make_syncer(ix).sync_paths([src])
+    assert hits(ix, "newword") == ["10MADRID49"]
+    (src / "new.txt").unlink()
+    r = make_syncer(ix).sync_paths([src], prune=True)
+    assert index_ids(ix) == ["10MADRID49"]
+    assert hits(ix, "oldword") == ["10MADRID49"] and hits(ix, "newword") == []
+    assert r.removed == 0
+    # and removing the last file removes the cable
+    (src / "old.txt").unlink()
+    r = make_syncer(ix).sync_paths([src], prune=True)
+    assert r.removed == 1 and index_ids(ix) == []
+    assert_manifest_matches_index(ix)
+
+
+def test_cables_csv_and_rejected_files(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(data_dir / "cables.csv", src / "cables.csv")
+    (src / "notes.txt").write_text("shopping list: milk, eggs\n", encoding="utf-8")
+    ix = tmp_path / "ix"
+    r = make_syncer(ix, procs=2).sync_paths([src, tmp_path / "missing"])
+    assert r.added == 41
+    reasons = {Path(e.source).name: e.reason for e in r.rejected}
+    assert set(reasons) == {"notes.txt", "missing"}
+    assert "no such file" in reasons["missing"]
+    r = make_syncer(ix).sync_paths([src])
+    assert (r.unchanged, r.files_skipped, len(r.rejected)) == (41, 1, 1)   # notes.txt is re-read
+    assert_manifest_matches_index(ix)
+
+
+def test_apply_is_one_commit(tmp_path: Path, telegrams: Path) -> None:
+    ix_dir = tmp_path / "ix"
+    syncer = make_syncer(ix_dir)
+    files = sorted(telegrams.iterdir())
+    r = syncer.apply(files[:10], [])
+    assert r.added == 10
+    gen = syncer.index.generation
+    (files[0]).unlink()
+    r = syncer.apply(files[10:20], [files[0]])
+    assert (r.added, r.removed) == (10, 1)
+    assert syncer.index.generation == gen + 1
+    assert len(index_ids(ix_dir)) == 19
+    r = syncer.apply(files[10:20], [])
+    assert r.unchanged == 10 and r.files_skipped == 10
+    assert_manifest_matches_index(ix_dir)
+
+
+def write_big_csv(data_dir: Path, out: Path, copies: int) -> int:
+    """tests/data/cables.csv repeated with new reference IDs: many cables without ../shared."""
+    rows = [row for _, row in csvfile.iter_rows(data_dir / "cables.csv", lambda e: None)]
+    n = 0
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL, escapechar="\\", doublequote=False)
+        for k in range(copies):
+            for row in rows:
+                n += 1
+                row = list(row)
+                row[0] = str(n)
+                row[2] = f"09TESTPOST{n}"
+                w.writerow(row)
+    return n
+
+
+def test_small_commits_keep_manifest_and_index_in_step(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    total = write_big_csv(data_dir, src / "cables.csv", 3)
+    ix = tmp_path / "ix"
+    r = make_syncer(ix, commit_every=25).sync_paths([src])
+    assert r.added == total and r.commits >= total // 25
+    assert len(index_ids(ix)) == total
+    assert_manifest_matches_index(ix)
+
+
+INTERRUPTED = textwrap.dedent("""
+    import sys
+    from cablesearch.config import Config
+    from cablesearch.indexer import CableIndex
+    from cablesearch.sync import Syncer
+    def progress(p):
+        print("cables", p.cables, flush=True)
+    Syncer(CableIndex.open(sys.argv[1]), Config(procs=2), commit_every=40).sync_paths(
+        sys.argv[2:], progress=progress)
+    print("finished", flush=True)
+""")
+
+
+@pytest.mark.parametrize("form", ["csv", "files"])
+def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: str) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    if form == "csv":
+        write_big_csv(data_dir, src / "cables.csv", 12)
+    else:
+        for k in range(12):
+            shutil.copytree(data_dir / "page", src / f"copy{k}")   # the same IDs, 12 times over
+    ix = tmp_path / "ix"
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(ix), str(src)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("cables") and int(line.split()[1]) >= 120:
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert "finished" not in out, "the run ended before it could be interrupted"
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    # the index opens, holds what was committed, and the manifest agrees with it
+    assert CableIndex.open(ix, create=False).doc_count() > 0
+    assert CableIndex.open(ix).lock_holder() is None
+    assert_manifest_matches_index(ix)
+    # a second run completes the work
+    r = make_syncer(ix).sync_paths([src])
+    assert r.rejected == []
+    assert len(index_ids(ix)) == (41 * 12 if form == "csv" else 41)
+    assert_manifest_matches_index(ix)
