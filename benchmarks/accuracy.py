@@ -57,7 +57,7 @@ def page_parts(text: str) -> tuple[Cable, str, str]:
 
 
 def check(cable: Cable, t: dict) -> dict[str, bool]:
-    created = cable.created.strftime("%Y-%m-%d %H:%M") if cable.created else None
+    created = cable.created.strftime("%Y-%m-%d %H:%M") if cable.created else ""
     res = {
         "reference_id": cable.reference_id == t["reference_id"],
         "created": bool(created) and created[:10] == t["created"][:10],

@@ -229,7 +229,7 @@ def _cut_post_words(before: str) -> str:
 def remove_page_breaks(text: str) -> str:
     """Text without its page-break lines (``TRIPOLI 00000505 002 OF 003``), whether they stand
     on their own line or were run into the text."""
-    matches = []
+    matches: list[re.Match[str]] = []
     # the page count is three digits, zero-padded: " OF 003"
     for needle in (" OF 0", " of 0"):
         i = text.find(needle)
@@ -329,8 +329,7 @@ def _declassify(rest: str) -> str:
             return f"{y:04d}-{mo:02d}-{d:02d}"
     m = _DATE_MDY.search(v)
     if m:
-        mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
-        year = _year4(y) if len(y) == 2 else int(y)
+        mo, d, year = int(m.group(1)), int(m.group(2)), _year4(m.group(3))
         if 1 <= mo <= 12 and 1 <= d <= 31:
             return f"{year:04d}-{mo:02d}-{d:02d}"
     m = _DATE_DMY.search(v)
@@ -415,7 +414,7 @@ def _subject(top: str) -> tuple[str, int]:
         line_end = rest.find("\n", 1)
         # the page form ran the lines after the subject's first together: a long line, or the
         # next field's marker in the middle of a line
-        mid_line = bool(e) and rest[rest.rfind("\n", 0, e.start()) + 1: e.start()].strip() != ""
+        mid_line = e is not None and rest[rest.rfind("\n", 0, e.start()) + 1: e.start()].strip() != ""
         run_together = line_end < 0 or line_end > 120 or mid_line
         if run_together:
             if first.upper() == first:
@@ -794,10 +793,10 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     if not cable.references:
         block = _refs_block(top, subj_end)
         if block:
-            year = cable.reference_id[:2] if cable.reference_id[:2].isdigit() else (
+            citing = cable.reference_id[:2] if cable.reference_id[:2].isdigit() else (
                 f"{cable.created.year % 100:02d}" if cable.created else None)
             own = cable.reference_id
-            cable.references = [r for r in parse_refs(block, year) if r != own]
+            cable.references = [r for r in parse_refs(block, citing) if r != own]
 
     if not cable.classified_by:
         cable.classified_by = _classified_by(top, subj_end)
