@@ -75,6 +75,8 @@ def main() -> None:
         words += len(cable.subject) > 0       # touch the cable, as a consumer would
     seconds = time.perf_counter() - started
 
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_main, cpu_kids = me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
     main_mb = _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     child_mb = _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     total_mb = main_mb + (child_mb * args.procs if args.procs > 1 else 0.0)
@@ -83,6 +85,9 @@ def main() -> None:
     print(f"cables          {cables:,} parsed, {len(errors):,} rows rejected, {words:,} with a subject")
     print(f"time            {seconds:.1f} s")
     print(f"throughput      {cables / seconds:,.0f} cables/s ({size_mb / seconds:.1f} MB/s)")
+    print(f"CPU time        main {cpu_main:.1f} s, workers {cpu_kids:.1f} s "
+          f"({(cpu_main + cpu_kids) / cables * 1e6:.0f} us per cable; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"peak RSS        main {main_mb:.0f} MB, largest worker {child_mb:.0f} MB, "
           f"total {total_mb:.0f} MB")
     ok_time, ok_mem = seconds <= TARGET_SECONDS, total_mb < TARGET_MB
