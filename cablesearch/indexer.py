@@ -375,7 +375,7 @@ class WriteLock:
                     return False
             assert self._lock.fd is not None
             record = {"pid": os.getpid(), "started": _proc_start(os.getpid()), "since": time.time(),
-                      "command": " ".join(_cmdline())}
+                      "command": _command_line()}
             os.ftruncate(self._lock.fd, 0)
             os.pwrite(self._lock.fd, json.dumps(record).encode("utf-8"), 0)
             return True
@@ -414,13 +414,20 @@ class WriteLock:
             self._lock.release()
 
 
-def _cmdline() -> list[str]:
+def _command_line() -> str:
+    """This process's command line, short and on one line (for lock messages)."""
     try:
         with open("/proc/self/cmdline", "rb") as f:
             parts = [p.decode("utf-8", "replace") for p in f.read().split(b"\0") if p]
-        return [os.path.basename(parts[0])] + parts[1:4] if parts else []
     except OSError:
-        return []
+        return ""
+    if not parts:
+        return ""
+    if len(parts) > 2 and parts[1] == "-c":
+        parts = parts[:2] + ["..."]
+    text = " ".join([os.path.basename(parts[0])] + parts[1:])
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
