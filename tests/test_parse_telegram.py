@@ -120,6 +120,20 @@ def test_extract_derives_id_created_origin_from_bare_telegram() -> None:
     assert cable.body.startswith("C O N F I D E N T I A L KIGALI 000796")
 
 
+def test_extract_id_without_a_readable_classification_line() -> None:
+    header = ("P 261605Z JUN 08\nDE RUEHTRO #0505/01 1781605\nFM AMEMBASSY TRIPOLI\n"
+              "TO RUEHC/SECSTATE WASHDC IMMEDIATE 3602")
+    garbled = "C O N F I D E N T I A L SECTION 01 OF 03 TRIPO\n\nSUBJECT: X\n\n1. (C) Text"
+    # a page-break line names post and number
+    assert extract(header, garbled + " here.\nTRIPOLI 00000505 002 OF 003\nmore", Cable()).reference_id \
+        == "08TRIPOLI505"
+    # else the FM post and the DE line's message number
+    assert extract(header, garbled, Cable()).reference_id == "08TRIPOLI505"
+    # the Department's numbers have six digits: the DE line's four are not enough
+    state = header.replace("FM AMEMBASSY TRIPOLI", "FM SECSTATE WASHDC")
+    assert extract(state, garbled, Cable()).reference_id == ""
+
+
 def test_extract_keeps_container_values_and_warns() -> None:
     header, body = split_telegram(KIGALI)
     cable = Cable(reference_id="08KIGALI797", classification="SECRET", origin="Embassy Kigali",

@@ -178,7 +178,7 @@ _END_WEAK = re.compile(
 _NEXT_IS_FIELD = re.compile(
     r"^[ \t]*(?:(?:REF|Ref|Refs|REFS|REFTEL|Reftel)\s*:|Classified\s+By|CLASSIFIED\s+BY|Classified\s+by|"
     r"\d{1,2}\.\s|¶)")
-_REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.)]|\())")
+_REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())")
 _REF_END = re.compile(
     r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
     r"Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|\(U\)\s+Classified|"
@@ -689,6 +689,30 @@ def split_telegram(text: str) -> tuple[str, str]:
 # extract
 
 
+_PAGE_BREAK_ID = re.compile(r"^[ \t]*([A-Z][A-Z .'\-]{1,40}?)[ \t]+(\d{8})[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}",
+                            re.M)
+_DE_LINE = re.compile(r"^DE\s+[A-Z]{4,7}\s+#(\d{1,5})", re.M)
+
+
+def _id_from_page_break_or_de(body: str, header: str, fm: str, year: str) -> str:
+    """When the classification line cannot be read: the post and number of a page-break line
+    (``TRIPOLI 00000505 002 OF 003``), else the FM post and the DE line's message number
+    (``DE RUEHTRO #0505``; four digits only, so never for the Department's six-digit ones)."""
+    m = _PAGE_BREAK_ID.search(body)
+    if m and post_token(m.group(1)):
+        return make_id(year, m.group(1), m.group(2))
+    d = _DE_LINE.search(header)
+    if d and fm:
+        words = re.sub(r"^(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION)\s+", "", fm.upper()).split()
+        for k in range(len(words), 0, -1):
+            token = post_token("".join(words[:k]))
+            if token:
+                if token != "STATE":
+                    return make_id(year, token, d.group(1))
+                break
+    return ""
+
+
 def _disagree(cable: Cable, field: str, mine: str) -> None:
     cable.warnings.append(f"{field}: the telegram says {mine!r}, kept {getattr(cable, field)!r}")
 
@@ -726,15 +750,16 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
 
     # reference ID
     derived_id = ""
-    if cm:
-        post = cm.group("post").strip()
-        year = ""
-        if created:
-            year = f"{created.year % 100:02d}"
-        elif cable.created:
-            year = f"{cable.created.year % 100:02d}"
-        if year and post_token(post):
-            derived_id = make_id(year, post, cm.group("num"))
+    year = ""
+    if created:
+        year = f"{created.year % 100:02d}"
+    elif cable.created:
+        year = f"{cable.created.year % 100:02d}"
+    if year:
+        if cm and post_token(cm.group("post")):
+            derived_id = make_id(year, cm.group("post"), cm.group("num"))
+        else:
+            derived_id = _id_from_page_break_or_de(body, header, fm, year)
     if cable.reference_id:
         cable.reference_id = canonical_id(cable.reference_id)
         if derived_id and derived_id != cable.reference_id:
