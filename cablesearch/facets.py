@@ -323,8 +323,9 @@ class IndexArrays:
         )
 
     def facet(self, name: str) -> SingleValued | MultiValued:
-        return {"tag": self.tags, "origin": self.origin, "classification": self.classification,
-                "year": self.year, "month": self.month, "released": self.released_day}[name]
+        facets: dict[str, SingleValued | MultiValued] = {"tag": self.tags, "origin": self.origin, "classification": self.classification,
+                "year": self.year, "month": self.month, "released": self.released_day}
+        return facets[name]
 
 
 def top_counts(values: list[str], counts: np.ndarray, limit: int | None,

@@ -266,15 +266,15 @@ class _Engine:
                     best = s if best is None else np.maximum(best, s)
             return mask, best
         if isinstance(q, wq.And):
-            mask = None
+            acc: np.ndarray | None = None
             total: np.ndarray | None = None
             for child in q.subqueries:
                 m, s = self.run(child, positive)
-                mask = m if mask is None else mask & m
+                acc = m if acc is None else acc & m
                 total = _add(total, s, None)
-            if mask is None:
+            if acc is None:
                 return self.empty()
-            return mask, total
+            return acc, total
         if isinstance(q, wq.Or):
             mask = np.zeros(self.n, bool)
             total = None
@@ -753,7 +753,7 @@ class SearchService:
         for fieldname in DEFAULT_FIELDS:
             if fieldname not in snap.schema:
                 continue
-            for maxdist in (1, 2):
+            for maxdist in ((1, 2) if len(term) > 5 else (1,)):
                 found = snap.terms_within(fieldname, term, maxdist, prefix=1)
                 for cand in found:
                     cand_s = cand.decode("utf-8") if isinstance(cand, bytes) else cand
@@ -922,7 +922,7 @@ class SearchService:
                 "tags": int(np.count_nonzero(a.tags.counts(live))),
                 "classifications": fc.top_counts(a.classification.values,
                                                  a.classification.counts(live), None),
-                "segments": len(fc.leaves(snap.reader)),
+                "segments": sum(1 for leaf, _ in fc.leaves(snap.reader) if leaf.doc_count_all()),
                 "generation": snap.generation if isinstance(snap.generation, int) else None,
                 "index_dir": str(folder) if folder else None,
                 "index_bytes": size,
