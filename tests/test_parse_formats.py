@@ -300,3 +300,13 @@ def test_html_cut_after_the_cable_is_read_with_a_warning(data_dir: Path) -> None
     assert "the page ends before </html> (cut short?); the cable's text is complete" in cable.warnings
     with pytest.raises(ParseError, match="truncated file: the page ends before the end of the cable"):
         parse_text(cut[:-len("</pre></code>") - 10], source="doha.html")
+
+
+@pytest.mark.parametrize("src", ["html/09STATE68250.html", "page/09STATE68250.txt"])
+def test_subject_falls_back_to_the_page_title(src: str, data_dir: Path) -> None:
+    text = (data_dir / src).read_text(encoding="utf-8")
+    start = text.index("Subject: german test chamber")
+    text = text[:start] + "Topic" + text[start + len("Subject"):]      # no SUBJECT line left
+    cable = parse_text(text, source="s")
+    assert cable.subject == "german test chamber sold by chinese subsidiary to"
+    assert "subject taken from the page's title (the text has no SUBJECT line)" in cable.warnings

@@ -10,7 +10,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from ..errors import ParseError
 from ..model import Cable
 from . import telegram
-from .site import fill_table
+from .site import fill_subject_from_title, fill_table, page_title
 
 _PRE_OPEN = re.compile(r"<pre\b", re.I)
 _PRE_CLOSE = re.compile(r"</pre\s*>", re.I)
@@ -54,7 +54,9 @@ def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cab
     cable = Cable(format="html", source=source, warnings=page_warnings)
     fill_table(cable, *cells)
     cable.articles = [a for a in articles if a]
-    return telegram.extract(header, body, cable)
+    cable = telegram.extract(header, body, cable)
+    title = next((t for t in (page_title(h.text() or "") for h in tree.css("h3")) if t), "")
+    return fill_subject_from_title(cable, title)
 
 
 def _link_text(a: LexborNode) -> str:

@@ -10,7 +10,7 @@ from ..errors import ParseError
 from ..model import Cable
 from . import telegram
 from .detect import PAGE_TABLE
-from .site import fill_table
+from .site import fill_subject_from_title, fill_table, page_title
 
 _SEPARATOR = re.compile(r"^\s*-{3,}\s*(?:\|\s*-{3,}\s*)+\|?\s*$")
 _ARTICLES = re.compile(r"^\s*Appears in these articles\s*:?\s*(.*)$", re.I)
@@ -68,7 +68,8 @@ def parse_page(text: str, source: str, warnings: list[str] | None = None) -> Cab
         raise ParseError(source, "truncated file: the page ends after the cable table")
     cut = body_start(rest)
     header, body = "\n".join(rest[:cut]), "\n".join(rest[cut:])
-    return telegram.extract(header, body, cable)
+    cable = telegram.extract(header, body, cable)
+    return fill_subject_from_title(cable, page_title(text[:match.start()]))
 
 
 _DTG = re.compile(r"^\s*(?:[A-Z]{1,2}\s+){0,2}\d{6}Z\s+[A-Za-z]{3}\s+\d{2}\b")

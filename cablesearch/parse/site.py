@@ -64,3 +64,20 @@ def id_from_name(name: str | None) -> str:
     if not _ID_NAME.match(stem):
         return ""
     return canonical_id(stem)
+
+
+_VIEWING = re.compile(r"^\s*Viewing cable\s+(\S+?),\s*(.*?)\s*$", re.M)
+
+
+def page_title(text: str) -> str:
+    """The site's one-line title of a cable ("Viewing cable 10DOHA71, TITLE" → "TITLE")."""
+    m = _VIEWING.search(text)
+    return m.group(2) if m else ""
+
+
+def fill_subject_from_title(cable: Cable, title: str) -> Cable:
+    """A cable whose text gave no subject takes the site's one-line title as its subject."""
+    if not cable.subject and title.strip():
+        cable.subject = " ".join(title.split())
+        cable.warnings.append("subject taken from the page's title (the text has no SUBJECT line)")
+    return cable
