@@ -11,6 +11,7 @@ on ``/api/`` and as an error page elsewhere, from the exception handlers in ``cr
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -20,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import jinja2
 from fastapi import Depends, FastAPI, Query, Request
@@ -117,23 +118,31 @@ class SearchState:
                     or self.date_from or self.date_to)
 
     def params(self) -> list[tuple[str, str]]:
+        """The GET parameters of this state, in a fixed order, defaults left out."""
+        return self._params({})
+
+    def _params(self, changes: dict[str, Any]) -> list[tuple[str, str]]:
+        def get(attr: str) -> Any:
+            return changes[attr] if attr in changes else getattr(self, attr)
+
         out: list[tuple[str, str]] = []
-        if self.q:
-            out.append(("q", self.q))
-        out += [("tag", v) for v in self.tags]
-        out += [("origin", v) for v in self.origins]
-        out += [("classification", v) for v in self.classifications]
-        out += [("year", str(v)) for v in self.years]
-        if self.date_from:
-            out.append(("from", self.date_from))
-        if self.date_to:
-            out.append(("to", self.date_to))
-        if self.sort != "relevance":
-            out.append(("sort", self.sort))
-        if self.page > 1:
-            out.append(("page", str(self.page)))
-        if self.limit:
-            out.append(("limit", str(self.limit)))
+        q = get("q")
+        if q:
+            out.append(("q", q))
+        out += [("tag", v) for v in get("tags")]
+        out += [("origin", v) for v in get("origins")]
+        out += [("classification", v) for v in get("classifications")]
+        out += [("year", str(v)) for v in get("years")]
+        if get("date_from"):
+            out.append(("from", get("date_from")))
+        if get("date_to"):
+            out.append(("to", get("date_to")))
+        if get("sort") != "relevance":
+            out.append(("sort", get("sort")))
+        if get("page") > 1:
+            out.append(("page", str(get("page"))))
+        if get("limit"):
+            out.append(("limit", str(get("limit"))))
         return out
 
     def url(self, path: str = "/", **changes: Any) -> str:
@@ -141,8 +150,7 @@ class SearchState:
         paging to the first page."""
         if changes and "page" not in changes:
             changes["page"] = 1
-        state = replace(self, **changes) if changes else self
-        query = urlencode(state.params())
+        query = "&".join(_pair(name, value) for name, value in self._params(changes))
         return f"{path}?{query}" if query else path
 
     def toggle(self, facet: str, value: str) -> str:
@@ -170,6 +178,12 @@ class SearchState:
             label = _date_range_label(self.date_from, self.date_to)
             out.append(("Created", label, self.url(date_from=None, date_to=None)))
         return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _pair(name: str, value: str) -> str:
+    """``name=value`` URL-encoded as a form would (cached: the same values recur on a page)."""
+    return f"{name}={quote_plus(value)}"
 
 
 _FACET_ATTR = {"tag": "tags", "origin": "origins", "classification": "classifications",
@@ -373,6 +387,7 @@ class TimelineBar:
     height: float       # percent of the tallest bar
     url: str
     active: bool = False
+    tick: str = ""      # short axis label under the bar ("J" for January, "2008")
 
 
 @dataclass
@@ -382,6 +397,7 @@ class Timeline:
     first: str = ""
     last: str = ""
     reset_url: str | None = None
+    ticks: bool = False   # whether the bars are few enough to label each one
 
 
 def build_timeline(months: list[tuple[str, int]], state: SearchState,
@@ -398,6 +414,11 @@ def build_timeline(months: list[tuple[str, int]], state: SearchState,
     span = (y1 - y0) * 12 + (m1 - m0) + 1
     reset = state.url(date_from=None, date_to=None) if (state.date_from or state.date_to) else None
     if span <= max_bars:
+        if span < 12:
+            # A short span is shown within its whole year(s), so a month or two is not one
+            # bar as wide as the page.
+            m0, m1 = 1, 12
+            span = (y1 - y0) * 12 + 12
         series: list[tuple[str, str, int]] = []
         y, m = y0, m0
         for _ in range(span):
@@ -424,8 +445,10 @@ def build_timeline(months: list[tuple[str, int]], state: SearchState,
             height=round(100.0 * n / top, 1) if n else 0.0,
             url=state.url(date_from=key, date_to=key),
             active=bool(state.date_from == key and state.date_to == key),
+            tick=(label[:3] if unit == "month" else label),
         ))
-    return Timeline(unit=unit, bars=bars, first=series[0][1], last=series[-1][1], reset_url=reset)
+    return Timeline(unit=unit, bars=bars, first=series[0][1], last=series[-1][1], reset_url=reset,
+                    ticks=len(bars) <= 24)
 
 
 # --------------------------------------------------------------------------------------------
@@ -637,7 +660,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         description="Full-text search over the Cablegate diplomatic cables. Every error has the "
                     "shape {\"error\": {\"status\": <int>, \"message\": <str>}}.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,      # Swagger UI loads its scripts from a CDN; /api/docs is our own page
         redoc_url=None,
     )
     app.add_middleware(TimingMiddleware)
@@ -757,6 +780,21 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         stats = svc.stats()
         return page(request, "browse.html", browse=browse_groups(lists), stats=stats,
                     state=SearchState())
+
+    @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        """The API described for people, from the OpenAPI document (no external scripts)."""
+        spec = app.openapi()
+        endpoints = []
+        for path, methods in spec.get("paths", {}).items():
+            for method, op in methods.items():
+                params = [(p["name"], p.get("schema", {}), p.get("required", False),
+                           p.get("description", "")) for p in op.get("parameters", [])]
+                endpoints.append({"method": method.upper(), "path": path,
+                                  "summary": op.get("summary", ""),
+                                  "description": op.get("description", ""), "params": params})
+        return page(request, "api.html", endpoints=endpoints, state=SearchState(),
+                    max_page_size=config.max_page_size)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
