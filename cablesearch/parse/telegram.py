@@ -178,7 +178,7 @@ _END_WEAK = re.compile(
 _NEXT_IS_FIELD = re.compile(
     r"^[ \t]*(?:(?:REF|Ref|Refs|REFS|REFTEL|Reftel)\s*:|Classified\s+By|CLASSIFIED\s+BY|Classified\s+by|"
     r"\d{1,2}\.\s|¶)")
-_REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())")
+_REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)")
 _REF_END = re.compile(
     r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
     r"Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|\(U\)\s+Classified|"
