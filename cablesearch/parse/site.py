@@ -66,7 +66,7 @@ def id_from_name(name: str | None) -> str:
     return canonical_id(stem)
 
 
-_VIEWING = re.compile(r"^\s*Viewing cable\s+(\S+?),\s*(.*?)\s*$", re.M)
+_VIEWING = re.compile(r"^[ \t]*Viewing cable[ \t]+(\S+?),[ \t]*(.*?)[ \t]*$", re.M)
 
 
 def page_title(text: str) -> str:
