@@ -63,10 +63,12 @@ def format_hit(n: int, hit: Hit, show_score: bool = True) -> str:
 
 def format_result(result: SearchResult, sort: str) -> str:
     """The readable form of a search result: summary line, hits, facet counts."""
-    what = f'"{result.query}"' if result.query else "all cables"
     pages = max(1, -(-result.total // result.page_size))
-    lines = [f"{result.total:,} cable{'s' if result.total != 1 else ''} match {what} "
-             f"(page {result.page} of {pages:,}, {result.elapsed_ms:.1f} ms)"]
+    noun = f"{result.total:,} cable{'s' if result.total != 1 else ''}"
+    if result.query:
+        verb = "matches" if result.total == 1 else "match"
+        noun += f' {verb} "{result.query}"'
+    lines = [f"{noun} (page {result.page} of {pages:,}, {result.elapsed_ms:.1f} ms)"]
     if result.suggestion:
         lines.append(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     first = (result.page - 1) * result.page_size
