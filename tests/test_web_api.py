@@ -3,6 +3,7 @@ three made-up ones (one whose text holds HTML, one citing it, one cited by nobod
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -185,6 +186,15 @@ def test_bad_parameters_get_a_4xx_with_a_message(client: TestClient, params: dic
     assert r.headers["content-type"].startswith("text/html")
 
 
+def test_query_time_is_bounded_by_the_setting(web_index: tuple[Path, list[Cable]]) -> None:
+    config = Config(index_dir=web_index[0], query_time_limit=0.0)
+    with TestClient(create_app(config), raise_server_exceptions=False) as c:
+        message = assert_error(c.get("/api/search", params={"q": "embass*"}), 422)
+        assert "time limit" in message
+        r = c.get("/", params={"q": "embass*"})
+        assert r.status_code == 422 and "time limit" in r.text
+
+
 def test_page_size_is_bounded_by_the_setting(client: TestClient) -> None:
     assert client.get("/api/search", params={"limit": 50}).status_code == 200
     assert "50" in assert_error(client.get("/api/search", params={"limit": 51}), 422)
@@ -345,6 +355,17 @@ def test_stats_and_openapi(client: TestClient, cables: dict[str, Cable]) -> None
     names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     assert {"q", "tag", "origin", "classification", "year", "from", "to", "sort", "page",
             "limit"} <= names
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "<code>/api/search</code>" in docs.text
+
+
+def test_responses_carry_timing_and_security_headers(client: TestClient) -> None:
+    for path in ("/?q=brazil", "/api/search?q=brazil", f"/cable/{XSS_ID}", "/api/cables/99NOWHERE1"):
+        r = client.get(path)
+        assert re.search(r"total;dur=[\d.]+", r.headers["server-timing"]), path
+        assert r.headers["x-response-time"].endswith("ms")
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_paragraph_split_needs_rising_numbers() -> None:
