@@ -25,6 +25,11 @@ from cablesearch.parse.origin import origin_from_fm, origin_from_post
     ("06USUNNEWYORK123", "06USUNNEWYORK123"),
     ("09AITTAIPEI5", "09AITTAIPEI5"),
     ("10STATE255723TOSEC", "10STATE255723TOSEC"),   # not an ID shape: left as it is
+    ("90STATE255195TOSEC140301", "90STATE255195TOSEC140301"),
+    ("092OF5", "092OF5"),                           # no known post after the garbage
+    ("08SECTION01GF02BISHIEK21", "08SECTION01GF02BISHIEK21"),
+    ("09UNESCOPARIS1536", "09UNESCOPARIS1536"),     # REF-line aliases do not rewrite IDs
+    ("7575LIBREVILLE1895", "75LIBREVILLE1895"),
     ("", ""),
 ])
 def test_canonical_id(raw: str, want: str) -> None:

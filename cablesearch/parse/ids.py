@@ -105,20 +105,23 @@ def make_id(year2: str | int, post: str, number: str | int) -> str:
 
 
 def _strip_section_garbage(post: str) -> str:
-    """``ECTION01OF02MANAMA`` → ``MANAMA``; returns the input when no known post follows."""
+    """``ECTION01OF02MANAMA`` → ``MANAMA``: the known post token after the garbage's last
+    digit; the input unchanged when no known post follows (``STATE255195TOSEC``, ``2OF``)."""
     if post in POST_TOKENS:
         return post
-    # the longest known post token at the end, after the last digit of the garbage
     last_digit = max(i for i, c in enumerate(post) if c.isdigit())
     for i in range(last_digit + 1, len(post) - 2):
         tail = post[i:]
-        if tail in POST_TOKENS or tail in POST_ALIASES:
-            return POST_ALIASES.get(tail, tail)
-    # unknown post: drop everything up to the garbage's "OF" + digits
-    m = re.search(r"[0-9OQ]{1,2}$|\d([A-Z]+)$", post)
-    if m and m.group(1):
-        return m.group(1)
+        if tail in POST_TOKENS:
+            return tail
+        if tail in _ID_ALIASES:
+            return _ID_ALIASES[tail]
     return post
+
+
+# Aliases that occur inside reference IDs themselves (the others are ways of writing a post in
+# REF lines, which the release's IDs never use).
+_ID_ALIASES = {"SECSTATE": "STATE", "SECSTATEWASHDC": "STATE"}
 
 
 def canonical_id(raw: str) -> str:
@@ -133,8 +136,8 @@ def canonical_id(raw: str) -> str:
     s = _NON_ALNUM.sub("", raw.strip().upper())
     if not s:
         return ""
-    if s in POST_ALIASES:                          # a bare post, e.g. "SECSTATE"
-        return POST_ALIASES[s]
+    if s in _ID_ALIASES:                           # a bare post, e.g. "SECSTATE"
+        return _ID_ALIASES[s]
     year = s[:2]
     if not year.isdigit() or len(s) < 4:
         return s
@@ -146,7 +149,7 @@ def canonical_id(raw: str) -> str:
     if any(c.isdigit() for c in post):
         post = _strip_section_garbage(post)
     if post not in POST_TOKENS:
-        post = POST_ALIASES.get(post, post)
+        post = _ID_ALIASES.get(post, post)
     if number == "0" or not number:
         return s
     return f"{year}{post}{number}"
