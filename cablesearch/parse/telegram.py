@@ -703,13 +703,23 @@ def _id_from_page_break_or_de(body: str, header: str, fm: str, year: str) -> str
         return make_id(year, m.group(1), m.group(2))
     d = _DE_LINE.search(header)
     if d and fm:
-        words = re.sub(r"^(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION)\s+", "", fm.upper()).split()
-        for k in range(len(words), 0, -1):
-            token = post_token("".join(words[:k]))
-            if token:
-                if token != "STATE":
-                    return make_id(year, token, d.group(1))
-                break
+        token = _fm_post(fm)
+        if token and token != "STATE":
+            return make_id(year, token, d.group(1))
+    return ""
+
+
+def _fm_post(fm: str) -> str:
+    """The post token an FM line names (``AMEMBASSY TRIPOLI`` → ``TRIPOLI``), or ""."""
+    fm = fm.upper()
+    if fm.startswith("SECSTATE"):
+        return "STATE"
+    words = re.sub(r"^(?:[A-Z]{4,8}/)?(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION|USINT|USOFFICE|REO)\s+",
+                   "", fm).split()
+    for k in range(len(words), 0, -1):
+        token = post_token("".join(words[:k]))
+        if token:
+            return token
     return ""
 
 
@@ -768,6 +778,14 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
                 f"{derived_id!r}, kept {cable.reference_id!r}")
     elif derived_id:
         cable.reference_id = derived_id
+
+    if cm and fm:
+        class_post = post_token(cm.group("post"))
+        fm_post = _fm_post(fm)
+        if (class_post and fm_post and class_post != fm_post
+                and not class_post.endswith(fm_post) and not fm_post.endswith(class_post)):
+            cable.warnings.append(
+                f"the classification line names {cm.group('post').strip()!r}, the FM line {fm!r}")
 
     # created
     if cable.created is None:
