@@ -585,8 +585,6 @@ def _signers(body: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # telegram files
 
-_GUARDIAN_DATE = re.compile(r"^[ \t]*(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),"
-                            r"\s+\d{1,2}\s+[A-Z][a-z]+\s+\d{4},\s+\d{2}:\d{2}[ \t]*$", re.M)
 _HEADER_START = re.compile(
     r"^(?:VZCZC|[A-Z]{1,2}\s+(?:[A-Z]{1,2}\s+)?\d{6}Z|[A-Z]{2}\s+RUE|DE\s+RUE|R\s+\d|O\s+\d|P\s+\d|"
     r"ZNY|ZNR|FM\s|[OPRZ]{1,2}\s+RUE|INFO\s+[A-Z]{1,6}-\d\d|ACTION\s+[A-Z]{1,6}-\d\d)")
@@ -737,6 +735,12 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     → ``08KIGALI796``), created from the date-time group, origin from the reference ID's post
     or else the FM line. ``header`` and ``body`` are stored (body cleaned) when the cable has
     none yet.
+
+    Conventions: the subject starts like the site's one-line title (its first line as written,
+    leading punctuation dropped: ``(S) X`` → ``S) X``) and goes on across its line breaks;
+    tags are upper-cased tokens of the TAGS line (glued ones such as ``PGOVPRELKPAO`` kept
+    whole, as the site lists them); ``created`` from a date-time group is the DTG's own time
+    (the site's page shows the minutes differently).
     """
     if "\r" in body:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
