@@ -128,7 +128,9 @@ def test_extract_id_without_a_readable_classification_line() -> None:
     assert extract(header, garbled + " here.\nTRIPOLI 00000505 002 OF 003\nmore", Cable()).reference_id \
         == "08TRIPOLI505"
     # else the FM post and the DE line's message number
-    assert extract(header, garbled, Cable()).reference_id == "08TRIPOLI505"
+    cable = extract(header, garbled, Cable())
+    assert cable.reference_id == "08TRIPOLI505"
+    assert any("DE line" in w for w in cable.warnings)
     # the Department's numbers have six digits: the DE line's four are not enough
     state = header.replace("FM AMEMBASSY TRIPOLI", "FM SECSTATE WASHDC")
     assert extract(state, garbled, Cable()).reference_id == ""

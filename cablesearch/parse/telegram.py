@@ -282,6 +282,8 @@ def clean_body(body: str) -> str:
 
 
 def _classification(m: re.Match[str] | None, top: str, header: str) -> str:
+    """The classification from the classification line (caveats from the lines before the
+    subject), else from the header's ZNY line or a classification word at the top."""
     base = ""
     if m:
         if m.group("SECRET") or (m.group("TRUNC") and "E C R E T" in m.group("TRUNC")):
@@ -692,19 +694,19 @@ _PAGE_BREAK_ID = re.compile(r"^[ \t]*([A-Z][A-Z .'\-]{1,40}?)[ \t]+(\d{8})[ \t]+
 _DE_LINE = re.compile(r"^DE\s+[A-Z]{4,7}\s+#(\d{1,5})", re.M)
 
 
-def _id_from_page_break_or_de(body: str, header: str, fm: str, year: str) -> str:
+def _id_from_page_break_or_de(body: str, header: str, fm: str, year: str) -> tuple[str, str]:
     """When the classification line cannot be read: the post and number of a page-break line
     (``TRIPOLI 00000505 002 OF 003``), else the FM post and the DE line's message number
     (``DE RUEHTRO #0505``; four digits only, so never for the Department's six-digit ones)."""
     m = _PAGE_BREAK_ID.search(body)
     if m and post_token(m.group(1)):
-        return make_id(year, m.group(1), m.group(2))
+        return make_id(year, m.group(1), m.group(2)), "a page-break line and the date-time group"
     d = _DE_LINE.search(header)
     if d and fm:
         token = _fm_post(fm)
         if token and token != "STATE":
-            return make_id(year, token, d.group(1))
-    return ""
+            return make_id(year, token, d.group(1)), "the FM post, the DE line's number and the DTG"
+    return "", ""
 
 
 def _fm_post(fm: str) -> str:
@@ -769,19 +771,22 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
         year = f"{created.year % 100:02d}"
     elif cable.created:
         year = f"{cable.created.year % 100:02d}"
+    how = "the classification line and date-time group"
     if year:
         if cm and post_token(cm.group("post")):
             derived_id = make_id(year, cm.group("post"), cm.group("num"))
         else:
-            derived_id = _id_from_page_break_or_de(body, header, fm, year)
+            derived_id, how = _id_from_page_break_or_de(body, header, fm, year)
     if cable.reference_id:
         cable.reference_id = canonical_id(cable.reference_id)
         if derived_id and derived_id != cable.reference_id:
             cable.warnings.append(
-                f"reference_id: the classification line and date-time group give "
-                f"{derived_id!r}, kept {cable.reference_id!r}")
+                f"reference_id: {how} give {derived_id!r}, kept {cable.reference_id!r}")
     elif derived_id:
         cable.reference_id = derived_id
+        if not (cm and post_token(cm.group("post"))):
+            cable.warnings.append(f"reference_id {derived_id} read from {how} (no readable "
+                                  f"classification line)")
 
     if cm and fm:
         class_post = post_token(cm.group("post"))
