@@ -192,6 +192,9 @@ def test_classification_line(line: str, want: str) -> None:
     ("TAGS: PREL, PTER, SA, PK ", ["PREL", "PTER", "SA", "PK"]),
     ("TAGS: OVIP (CLINTON, HILLARY), PREL, AS", ["OVIP", "CLINTON", "HILLARY", "PREL", "AS"]),
     ("TAGS: PGOV PHUM SF PGOV PHUM SF", ["PGOV", "PHUM", "SF"]),
+    # 07TELAVIV2652: the site lists only the TAGS line's own tags, not the wrapped ones
+    ("TAGS: PREL PTER MARR MASS KNNP UNSC PK IR IZ ZP\nJO, EG, RS, CH, LE, SY, IS",
+     ["PREL", "PTER", "MARR", "MASS", "KNNP", "UNSC", "PK", "IR", "IZ", "ZP"]),
 ])
 def test_tags(tags_line: str, want: list[str]) -> None:
     body = f"CONFIDENTIAL CAPE TOWN 97\n\nE.O. 12958: DECL: OADR\n{tags_line}\nSUBJECT: X\n\n1. T.\n"

@@ -340,14 +340,10 @@ def _declassify(rest: str) -> str:
     return v[:80]
 
 
-def _tags(top: str, tm: re.Match[str]) -> list[str]:
+def _tags(tm: re.Match[str]) -> list[str]:
+    # Only the TAGS line itself: the site links the tags of that line and not those wrapped
+    # onto the next (07TELAVIV2652, 07BOGOTA8306, 09ABUDHABI744 ...).
     line = tm.group("v")
-    # continuation: the tag line ends with a comma and the next line is more tags
-    if line.rstrip().endswith(","):
-        nxt_start = tm.end() + 1
-        nxt = top[nxt_start: top.find("\n", nxt_start) if "\n" in top[nxt_start:] else len(top)]
-        if nxt and re.fullmatch(r"[\sA-Z0-9,()]+", nxt) and not nxt.lstrip().startswith("SUBJ"):
-            line += " " + nxt
     # page form: the tag line may run into the subject, the REF line or the text
     e = _TAGS_END.search(line)
     if e:
@@ -831,7 +827,7 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     # TAGS
     tm = _TAGS.search(top)
     if tm and not cable.tags:
-        cable.tags = _tags(top, tm)
+        cable.tags = _tags(tm)
 
     # SUBJECT
     subject, subj_end = _subject(top)
