@@ -298,6 +298,26 @@ def test_split_telegram_with_blank_line_inside_header() -> None:
     assert body.startswith("C O N F I D E N T I A L LONDON 002742")
 
 
+def test_split_received_copy_header() -> None:
+    # 90CAPETOWN97 / 09STATE15113: the received copy's distribution lines before the routing
+    text = ("CONFIDENTIAL\n\nPAGE 01        CAPE T  00097  01 OF 03  182017Z\nACTION AF-00\n\n"
+            "INFO  LOG-00   ADS-00   INR-05   EUR-00   SS-00    CIAE-00  DODE-00\n"
+            "      P-02     T-01     /037 W\n                    ------------------352654  200910Z /23\n"
+            "R 171512Z JAN 90\nFM AMCONSUL CAPE TOWN\nTO SECSTATE WASHDC 5365\n"
+            "INFO AMEMBASSY PRETORIA\nAMCONSUL JOHANNESBURG\n\n"
+            "C O N F I D E N T I A L SECTION 01 OF 03 CAPE TOWN 00097\n\nE.O. 12356: DECL: OADR\n"
+            "TAGS: PGOV PHUM SF\nSUBJECT: ESSA MOOSA TALKS ABOUT MANDELA AND OTHER TOPICS\n\n1. TEXT.\n")
+    header, body = split_telegram(text)
+    assert header.startswith("CONFIDENTIAL") and header.endswith("AMCONSUL JOHANNESBURG")
+    assert body.startswith("C O N F I D E N T I A L SECTION 01 OF 03 CAPE TOWN 00097")
+    cable = extract(header, body, Cable())
+    assert cable.reference_id == "90CAPETOWN97"
+    assert cable.created == datetime(1990, 1, 17, 15, 12)
+    assert cable.origin == "Consulate Cape Town"
+    assert cable.to == ["SECSTATE WASHDC"]
+    assert cable.info == ["AMEMBASSY PRETORIA", "AMCONSUL JOHANNESBURG"]    # no LOG-00 lines
+
+
 def test_read_metadata_lines() -> None:
     text = ("Reference ID: 08KIGALI796\nSubject: RWANDA: A SUBJECT\nDate: 2008-11-10 16:33\n"
             "Classification: CONFIDENTIAL\nOrigin: Embassy Kigali\n\n" + KIGALI)
