@@ -38,6 +38,7 @@ _HEADER_DTG = re.compile(r"^\s*(?:[A-Z]{1,2}\s+){0,2}(\d{2})(\d{2})(\d{2})Z\s*([
                          re.M)
 _FM = re.compile(r"^\s*FM:?\s+(.+?)\s*$", re.M)
 _HEADER_STOP = re.compile(r"^(?:BT|NNNN|ZEN|ZFR|XMT)\b")
+_STOP_STARTS = frozenset(("BT", "NN", "ZE", "ZF", "XM"))
 
 
 def _year4(yy: str) -> int:
@@ -94,7 +95,7 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
         line = raw.strip()
         if not line:
             continue
-        if _HEADER_STOP.match(line):
+        if line[:2] in _STOP_STARTS and _HEADER_STOP.match(line):
             target = None
             continue
         if line.startswith("FM ") or line.startswith("FM:"):
@@ -113,9 +114,9 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
             if line.upper() != line:
                 target = None                   # a date line or text: the addressees are over
                 continue
-            if _DISTRIBUTION.search(line) or not _ADDRESSEE_LINE.match(line):
+            if not _ADDRESSEE_LINE.match(line) or ("-" in line and _DISTRIBUTION.search(line)):
                 continue                        # "LOG-00 MFA-00 EEB-00 ...": office distribution
-            if _HEADER_DTG.match(line):
+            if line[0] in "OPRZ" and _HEADER_DTG.match(line):
                 target = None                   # the next message's routing block
                 continue
             name = _addressee(line)
