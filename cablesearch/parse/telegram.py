@@ -209,22 +209,38 @@ _LEADING_PARA = re.compile(r"^[\s\-=:.]*(?:¶?\s*\d{1,2}\s*\.\s*)?(?:\((?:[A-Z/ 
 # own line, or run into the text in the page form. Found by the number part, then the post
 # words in front of it are removed.
 _PAGE_BREAK = re.compile(r"\d{8}[ \t]+\d{3}(?:\.\d+)?[ \t]+(?:OF|of)[ \t]+\d{3}[ \t]*")
-_TRAILING_WORDS = re.compile(r"((?:[A-Za-z][A-Za-z.'\-]*[ \t]+){1,4})$")
+
+
+def _is_word(w: str) -> bool:
+    return w[:1].isalpha() and w.replace(".", "").replace("'", "").replace("-", "").isalpha()
 
 
 def _cut_post_words(before: str) -> str:
     """``before`` (the text in front of a page-break number) without the post's name at its
-    end: the shortest run of trailing upper-case words that names a post, else the last word."""
-    m = _TRAILING_WORDS.search(before[-80:])
-    if not m:
+    end: the shortest run of trailing words that names a post, else the last word."""
+    stripped = before.rstrip(" \t")
+    if len(stripped) == len(before):
+        return before                   # the number is glued to the text: not a page break
+    line = stripped[stripped.rfind("\n") + 1:][-80:]
+    words: list[str] = []
+    for w in reversed(line.split()[-4:]):
+        if not _is_word(w):
+            break
+        words.insert(0, w)
+    if not words:
         return before
-    words = m.group(1).split()
-    keep = len(before) - len(m.group(1))
-    for k in range(1, len(words) + 1):
-        if post_token("".join(words[-k:])):
-            cut = " ".join(words[:-k])
-            return before[:keep] + (cut + " " if cut else "")
-    return before[:keep] + (" ".join(words[:-1]) + " " if len(words) > 1 else "")
+    k = len(words)
+    for j in range(1, len(words) + 1):
+        if post_token("".join(words[-j:])):
+            k = j
+            break
+    else:
+        k = 1
+    parts = line.rsplit(None, k)
+    keep = parts[0] if len(parts) > k else ""
+    # keep the spacing before the post's first word as it was
+    head = stripped[: len(stripped) - len(line)] + keep
+    return head + (" " if keep else "")
 
 
 def remove_page_breaks(text: str) -> str:
