@@ -193,7 +193,7 @@ _REF_END = re.compile(
 _REF_CONTINUES = re.compile(
     r"^[ \t]*(?:(?:[A-Za-z][.)]|\([A-Za-z]\))\s|\d{3,7}\b(?!\.)|OF\s|(?:\d{2,4}\s+)?[A-Z][A-Z .\-]{1,30}\s\d{2,7}\b(?!\.\s))")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_CLASSIFIED_BY = re.compile(r"(?:^|(?<=\s))(?:\(U\)\s*)?CLASSIFIED\s+BY\s*:?\s*", re.I)
+_CLASSIFIED_BY = re.compile(r"CLASSIFIED\s+BY\s*:?\s*", re.I)     # matched where a needle was found
 _CB_END = re.compile(
     r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bfor\s+rea|\bReasons?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
     r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n|\s\d{1,2}\s*\.\s*\(|\s\d{1,2}\.\s+[A-Z]|"
