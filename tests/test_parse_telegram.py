@@ -282,6 +282,7 @@ def test_declassify_on(decl: str, want: str) -> None:
     ("End Comment.\nJONES/SMITH\n", ["JONES", "SMITH"]),
     ("participants.\n", []),
     ("End Comment.\nBT\n", []),
+    ("End Comment.\nRICE\nBT\n#0505\nNNNN\n", ["RICE"]),
 ])
 def test_signers(ending: str, want: list[str]) -> None:
     body = f"CONFIDENTIAL MADRID 000001\n\nSUBJECT: X\n\n1. (C) Text of the cable. {ending}"

@@ -546,9 +546,8 @@ _NOT_SIGNER = frozenset(
     "TBD RELEASED NOT".split())
 
 
-_TRAILER_WORDS = ("NNNN", "BT", "ZZZZ", "SECRET", "CONFIDENTIAL", "UNCLASSIFIED", "NOFORN",
-                  "SENSITIVE")
-_TRAILER = re.compile(r"(?:\s+(?:NNNN|BT|ZZZZ|#\d+|SECRET|CONFIDENTIAL|UNCLASSIFIED|NOFORN|SENSITIVE))+\s*$")
+_TRAILER = re.compile(r"(?:\s+(?:NNNN|BT|ZZZZ|#\d+|SECRET|CONFIDENTIAL|UNCLASSIFIED|NOFORN|SENSITIVE|"
+                      r"END\s+OF\s+(?:DOCUMENT|MESSAGE|CABLE)))+\s*$")
 
 
 def _signers(body: str) -> list[str]:
@@ -557,8 +556,10 @@ def _signers(body: str) -> list[str]:
         return []
     if "OF " in tail or "of " in tail:
         tail = remove_page_breaks(tail).rstrip()
-    if tail.endswith(_TRAILER_WORDS):
-        tail = _TRAILER.sub("", tail).rstrip()
+    end = tail[-80:]
+    trimmed = _TRAILER.sub("", end)
+    if trimmed != end:
+        tail = tail[: len(tail) - len(end)] + trimmed.rstrip()
     last = tail.rsplit("\n", 1)[-1].strip()
     name = ""
     if len(last) <= 40 and _SIGNER_LINE.match(last):
