@@ -328,6 +328,8 @@ def test_read_metadata_lines() -> None:
                     "origin": "Embassy Kigali"}
     assert rest.lstrip().startswith("R 101633Z NOV 08")
     assert read_metadata(KIGALI) == ({}, KIGALI)
+    # split_telegram skips them
+    assert split_telegram(text) == split_telegram(KIGALI)
 
 
 def test_parse_dtg_and_page_breaks() -> None:

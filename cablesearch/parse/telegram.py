@@ -663,9 +663,12 @@ def read_metadata(text: str) -> tuple[dict[str, str], str]:
 
 def split_telegram(text: str) -> tuple[str, str]:
     """Split a bare telegram into (header, body): the routing header block, a blank line, the
-    body. A telegram without a header gives ("", text). Leading metadata lines are not
-    removed here (see :func:`read_metadata`)."""
+    body. A telegram without a header gives ("", text). Leading metadata lines
+    (``Reference ID: ...``) are skipped; read them with :func:`read_metadata`."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    meta, rest = read_metadata(text)
+    if meta.keys() & {"reference_id", "created", "released", "classification", "origin"}:
+        text = rest                     # (a TAGS or SUBJECT line alone is the telegram's own)
     stripped = text.lstrip("\n")
     # a routing block (FM line, then TO/INFO) near the top, perhaps after received-copy lines
     # ("CONFIDENTIAL / PAGE 01 ... / ACTION AF-00 / INFO LOG-00 ..."): the header ends at the
