@@ -73,7 +73,6 @@ POST_ALIASES: dict[str, str] = {
     "SANTODOMINGODR": "SANTODOMINGO",
 }
 
-_ID_RE = re.compile(r"^(\d{2})([A-Z][A-Z]*?)0*(\d+)$")
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
@@ -129,8 +128,7 @@ def canonical_id(raw: str) -> str:
 
     Upper-cases and strips whitespace, removes section garbage glued into malformed IDs
     (``08ECTION01OF02MANAMA492`` → ``08MANAMA492``), maps ``SECSTATE`` to ``STATE``
-    (``07SECSTATE1234`` → ``07STATE1234``) and other aliases of real post tokens, and drops
-    leading zeros of the number. IDs that do not look like reference IDs come back upper-cased
+    (``07SECSTATE1234`` → ``07STATE1234``), and drops leading zeros of the number. IDs that do not look like reference IDs come back upper-cased
     and trimmed, unchanged otherwise.
     """
     s = _NON_ALNUM.sub("", raw.strip().upper())
