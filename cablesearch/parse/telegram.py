@@ -75,6 +75,8 @@ def _addressee(line: str) -> str:
     slash = line.find("/")
     if 0 <= slash <= 8 and line[:slash].strip().isalnum():
         line = line[slash + 1:]
+    if "//" in line:
+        line = line.split("//", 1)[0]         # "JOINT STAFF WASHDC//J-3/J-5//": the office
     words = line.split()
     while words and (words[-1].isdigit() or words[-1] in _PRECEDENCE):
         words.pop()
