@@ -146,7 +146,7 @@ class _Snapshot:
         if p.positions is None:
             assert p.values is not None
             docs = p.docs
-            lists = [_decode_positions(v) for v in p.values]
+            lists = _decode_many(p.values)
             counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
             flat = np.fromiter((d for x in lists for d in x), dtype=np.int64,
                                count=int(counts.sum()))
@@ -468,6 +468,27 @@ def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(sorted_b, a)
     idx[idx == sorted_b.size] = sorted_b.size - 1
     return sorted_b[idx] == a
+
+
+def _decode_many(values: list[bytes | None]) -> list[list[int]]:
+    """Position deltas of many postings. Pickled values (Whoosh's format) are decoded with one
+    ``pickle.loads`` for all of them: each value's pickle body is a self-contained "build a
+    list" sequence, so the bodies joined between MARK and TUPLE load as a tuple of lists."""
+    bodies = []
+    for v in values:
+        if not v:
+            bodies.append(b"]")
+            continue
+        d = v[4:]
+        if d[:2] != b"\x80\x02":
+            return [_decode_positions(x) for x in values]
+        bodies.append(d[2:-1] if d.endswith(b".") else d[2:])
+    if not bodies:
+        return []
+    try:
+        return list(pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"t."))  # noqa: S301
+    except Exception:  # not the shape expected: one value at a time
+        return [_decode_positions(x) for x in values]
 
 
 def _decode_positions(value: bytes | None) -> list[int]:
