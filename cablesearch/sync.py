@@ -23,6 +23,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ FILE_BATCH = 16
 COMMIT_EVERY = 10_000
 COMMIT_SECONDS = 120.0
 POOL_MIN_FILES = 64
+# Batches queued per worker: enough to keep the workers busy while this process commits.
+IN_FLIGHT = 16
 
 
 @dataclass
@@ -170,8 +173,10 @@ def work_rows(source: str, rows: list[tuple[int, list[str]]]) -> tuple[list[Prep
 class _Run:
     """State of one sync: the writer, the manifest transaction, counts and commit rhythm."""
 
-    def __init__(self, syncer: Syncer, writer: CableWriter, manifest: Manifest, report: SyncReport):
-        self.syncer = syncer
+    def __init__(self, writer: CableWriter, manifest: Manifest, report: SyncReport,
+                 commit_every: float, commit_seconds: float):
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
         self.writer = writer
         self.manifest = manifest
         self.report = report
@@ -260,9 +265,8 @@ class _Run:
 
     def due(self) -> bool:
         """Whether enough was written since the last commit to commit again."""
-        s = self.syncer
-        return self.since_commit >= s.commit_every or bool(
-            self.since_commit and time.monotonic() - self.last_commit >= s.commit_seconds)
+        return self.since_commit >= self.commit_every or bool(
+            self.since_commit and time.monotonic() - self.last_commit >= self.commit_seconds)
 
     def maybe_commit(self) -> None:
         if self.due():
@@ -316,8 +320,18 @@ class Syncer:
         cables of ``removed`` files, in one commit. For the daemon."""
         started = time.monotonic()
         report = SyncReport()
-        files = list(dict.fromkeys(str(Path(p).absolute()) for p in changed))
-        gone = [str(Path(p).absolute()) for p in removed]
+        files: list[str] = []
+        for p in changed:
+            if Path(p).is_dir():
+                files.extend(str(Path(f).absolute()) for f in parse.iter_files([p]))
+            else:
+                files.append(str(Path(p).absolute()))
+        files = list(dict.fromkeys(files))
+        gone: list[str] = []
+        if removed:
+            with Manifest(self.index.index_dir) as m:
+                # a removed folder takes every recorded file under it along
+                gone = m.files_under([str(Path(p).absolute()) for p in removed])
         self._sync(files, removed=gone, prune_roots=None, report=report, progress=None,
                    started=started, single_commit=True)
         report.seconds = time.monotonic() - started
@@ -361,12 +375,13 @@ class Syncer:
             if self.procs > 1 and (len(todo) >= POOL_MIN_FILES
                                    or any(size >= (1 << 20) for _, _, size in todo)):
                 # Started before the lock is taken, so the workers never inherit it.
-                pool = multiprocessing.get_context("fork").Pool(self.procs, initializer=_init_worker)
+                pool = _make_pool(self.procs)
             try:
                 with self.index.writer(timeout=self.lock_timeout, on_wait=self.on_wait) as writer:
-                    run = _Run(self, writer, manifest, report)
                     if single_commit:
-                        run.syncer = _NoChunks(self)
+                        run = _Run(writer, manifest, report, float("inf"), float("inf"))
+                    else:
+                        run = _Run(writer, manifest, report, self.commit_every, self.commit_seconds)
                     try:
                         gc_was = gc.isenabled()
                         gc.disable()
@@ -436,7 +451,7 @@ class Syncer:
         it = iter(batches)
         for batch in it:
             pending.append(pool.apply_async(work_files, ([(p, h) for p, h, _ in batch],)))
-            while len(pending) >= 4 * self.procs:
+            while len(pending) >= IN_FLIGHT * self.procs:
                 for result in pending.popleft().get():
                     handle(result)
         while pending:
@@ -492,7 +507,7 @@ class Syncer:
             pending: deque[tuple[Any, int]] = deque()
             for chunk, nbytes in batches():
                 pending.append((pool.apply_async(work_rows, (path, chunk)), nbytes))
-                while len(pending) >= 4 * self.procs:
+                while len(pending) >= IN_FLIGHT * self.procs:
                     fut, nb = pending.popleft()
                     take(fut.get(), nb)
             while pending:
@@ -502,12 +517,15 @@ class Syncer:
         run.finish_file(path, size, mtime, digest, old)
 
 
-class _NoChunks:
-    """Stands in for the syncer in a single-commit run (the daemon's batches)."""
-
-    def __init__(self, syncer: Syncer):
-        self.commit_every = 1 << 62
-        self.commit_seconds = float("inf")
+def _make_pool(procs: int) -> Any:
+    """Worker processes: forked when this process has one thread (the CLI), else started from a
+    fork server (the daemon has observer threads, and forking those is unsafe)."""
+    if threading.active_count() == 1:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["cablesearch.sync"])
+    return ctx.Pool(procs, initializer=_init_worker)
 
 
 def _size(path: str) -> int:
