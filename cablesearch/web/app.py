@@ -145,13 +145,13 @@ class SearchState:
             out.append(("limit", str(get("limit"))))
         return out
 
-    def url(self, path: str = "/", **changes: Any) -> str:
-        """The link to this state with ``changes`` applied; any change but ``page`` resets
-        paging to the first page."""
+    def url(self, **changes: Any) -> str:
+        """The link to the search page in this state with ``changes`` applied; any change but
+        ``page`` resets paging to the first page."""
         if changes and "page" not in changes:
             changes["page"] = 1
         query = "&".join(_pair(name, value) for name, value in self._params(changes))
-        return f"{path}?{query}" if query else path
+        return f"/?{query}" if query else "/"
 
     def toggle(self, facet: str, value: str) -> str:
         """The link that adds (or, when active, removes) one facet value."""
