@@ -438,8 +438,8 @@ class CableWriter:
     """Adds and deletes cables while holding the index lock; see :meth:`CableIndex.writer`.
 
     Putting a cable whose reference ID is already in the index replaces it. Putting one that was
-    put earlier by this same writer first commits what was written so far (Whoosh cannot delete
-    a document of the segment still being written), so there is never a duplicate.
+    put earlier by this same writer marks the earlier copy deleted in the segment being written
+    (Whoosh's own ``update_document`` misses those), so there is never a duplicate.
     """
 
     def __init__(self, index: CableIndex, limitmb: int):
@@ -457,6 +457,7 @@ class CableWriter:
                                     codec=FastCodec(compression=CODEC_COMPRESSION))
         self._has_docs = any(s.doc_count_all() for s in self._w.segments)
         self._pending = set()
+        self._new: dict[str, int] = {}   # reference ID -> docnum in the segment being written
 
     @property
     def pending(self) -> int:
@@ -488,19 +489,24 @@ class CableWriter:
         prep = cable if isinstance(cable, PreparedDoc) else prepare(cable, self._index.schema)
         if not prep.reference_id:
             raise ValueError("a cable without a reference ID cannot be indexed")
-        if prep.reference_id in self._pending:
-            self.commit()
-        replaced = self._delete_existing(prep.reference_id)
+        replaced = self._delete_existing(prep.reference_id) | self._delete_new(prep.reference_id)
         assert self._w is not None
+        self._new[prep.reference_id] = self._w.docnum
         self._w.add_prepared(prep)
         self._pending.add(prep.reference_id)
         return replaced
 
+    def _delete_new(self, reference_id: str) -> bool:
+        docnum = self._new.pop(reference_id, None)
+        if docnum is None:
+            return False
+        assert self._w is not None
+        self._w.newsegment.delete_document(docnum)
+        return True
+
     def delete(self, reference_id: str) -> bool:
         """Remove one cable; True if it was in the index."""
-        if reference_id in self._pending:
-            self.commit()
-        found = self._delete_existing(reference_id)
+        found = self._delete_existing(reference_id) | self._delete_new(reference_id)
         if found:
             self._pending.add(reference_id)
         return found

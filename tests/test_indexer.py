@@ -50,8 +50,10 @@ def test_put_replaces_never_duplicates(tmp_path: Path, cables: list[Cable]) -> N
     changed = Cable(**{**first.__dict__, "subject": "QUUXWORD replaced subject"})
     with ix.writer() as w:
         assert w.put(changed) is True
-        # the same ID again in the same writer: still one document
+        # the same ID again in the same writer: still one document, and one commit
         assert w.put(changed) is True
+        assert w.put(changed) is True
+    assert ix.generation == g1 + 1
     assert ix.doc_count() == 41
     assert ids_in(ix).count(first.reference_id) == 1
     assert search(ix, "quuxword", "subject") == [first.reference_id]
@@ -66,7 +68,10 @@ def test_delete_and_stored_record(tmp_path: Path, cables: list[Cable]) -> None:
     with ix.writer() as w:
         assert w.delete(cables[0].reference_id) is True
         assert w.delete("99NOWHERE1") is False
+        w.put(cables[5])
+        assert w.delete(cables[5].reference_id) is True   # put and deleted before the commit
     assert ix.doc_count() == 4
+    assert cables[5].reference_id not in ids_in(ix)
     with ix.searcher() as s:
         doc = s.document(reference_id=cables[1].reference_id)
     assert schema.unpack_cable(doc["record"]) == cables[1]
