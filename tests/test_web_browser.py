@@ -243,3 +243,26 @@ def test_pages_fit_a_phone(browser: object, server: str) -> None:
         assert pg.evaluate("[...document.querySelectorAll('details.facet')].every(d => !d.open)")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("raw_path", [
+    "/static/../../../../etc/passwd",
+    "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+    "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/static/../app.py",
+    "/cable/..%2F..%2F..%2Fetc%2Fpasswd",
+    "/cable/../../etc/passwd",
+    "/api/cables/..%2F..%2Fapp.py",
+])
+def test_raw_paths_do_not_reach_files_outside_the_index(server: str, raw_path: str) -> None:
+    """The same traversal attempts as the API tests, but sent byte for byte to the real server
+    (an HTTP client library would normalise the dots away before sending)."""
+    host, port = re.match(r"http://([^:]+):(\d+)", server).groups()  # type: ignore[union-attr]
+    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as s:
+        s.sendall(f"GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    assert status in (400, 404), data[:300]
+    assert b"root:" not in data and b"create_app" not in data
