@@ -44,7 +44,7 @@ def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cab
             articles = [_link_text(a) for a in row.css("a")]
     if not cells:
         raise ParseError(source, "HTML page without a cable (its cable table has no row of values)")
-    pres = _cable_pres(tree, table)
+    pres = tree.css("pre")[:2]   # the header's, then the body's
     if not pres:
         raise ParseError(source, "truncated file: the page has the cable table but no cable text")
     if len(pres) == 1:
@@ -62,11 +62,6 @@ def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cab
 def _link_text(a: LexborNode) -> str:
     """An article link as the page shows it (its text), or its address if it has no text."""
     return (a.text(strip=True) or a.attributes.get("href") or "").strip()
-
-
-def _cable_pres(tree: LexborHTMLParser, table: LexborNode) -> list[LexborNode]:
-    """The ``<pre>`` blocks of the cable: the header's, then the body's."""
-    return tree.css("pre")[:2]
 
 
 def _pre_text(pre: LexborNode) -> str:
