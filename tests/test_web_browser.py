@@ -43,12 +43,16 @@ def browser_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]
 
 @pytest.fixture(scope="module")
 def server(browser_index: tuple[Path, list]) -> Iterator[str]:
-    """`cablesearch serve --port 0` in a subprocess; yields its base URL (read from the line it
-    prints on start) and stops it at the end. Its output goes to a file (a pipe nobody reads
-    would block it), which is shown if a test fails."""
-    log_path = browser_index[0].parent / "serve.log"
+    """`cablesearch serve --port 0` in a subprocess; yields its base URL."""
+    yield from run_server(browser_index[0], browser_index[0].parent / "serve.log")
+
+
+def run_server(index_dir: Path, log_path: Path, *extra: str) -> Iterator[str]:
+    """Runs `cablesearch --index INDEX serve --port 0 EXTRA...`, yields its base URL (read from
+    the line it prints on start) and stops it. Its output goes to a file (a pipe nobody reads
+    would block it); a traceback in it fails the test."""
     cmd = [sys.executable, "-c", "from cablesearch.cli import main; main()",
-           "--index", str(browser_index[0]), "serve", "--host", "127.0.0.1", "--port", "0"]
+           "--index", str(index_dir), "serve", "--host", "127.0.0.1", "--port", "0", *extra]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -266,3 +270,37 @@ def test_raw_paths_do_not_reach_files_outside_the_index(server: str, raw_path: s
     status = int(data.split(b" ", 2)[1])
     assert status in (400, 404), data[:300]
     assert b"root:" not in data and b"create_app" not in data
+
+
+def test_serve_watch_shows_new_cables_while_the_page_is_open(browser: object,
+                                                             tmp_path: Path) -> None:
+    """`serve --watch DIR` (what `make run` starts): the daemon indexes in the server's process;
+    a cable dropped into the folder is announced on the open page and found after a refresh."""
+    from test_web_api import DATA
+
+    watched = tmp_path / "cables"
+    watched.mkdir()
+    for name in ("04MADRID4063.txt", "05PARIS8442.txt"):
+        (watched / name).write_bytes((DATA / "telegram" / name).read_bytes())
+    servers = run_server(tmp_path / "index", tmp_path / "serve.log", "--watch", str(watched))
+    base = next(servers)
+    context = browser.new_context()  # type: ignore[attr-defined]
+    context.set_default_timeout(30_000)
+    try:
+        pg = context.new_page()
+        pg.goto(base + "/")
+        pg.wait_for_function("document.querySelector('.live-dot') !== null")
+        deadline = time.monotonic() + 30
+        while total(pg) < 2:            # the catch-up scan may still be running: reload
+            assert time.monotonic() < deadline, "the watched cables were not indexed"
+            pg.wait_for_timeout(200)
+            pg.reload()
+        (watched / "08TUNIS679.txt").write_bytes((DATA / "telegram" / "08TUNIS679.txt").read_bytes())
+        notice = pg.locator("#live-notice")
+        notice.wait_for(state="visible")
+        assert "new cable" in notice.inner_text()
+        notice.locator("a").click()
+        pg.wait_for_function("document.querySelector('#total strong').textContent === '3'")
+    finally:
+        context.close()
+        next(servers, None)
