@@ -44,6 +44,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
 from whoosh.system import emptybytes
 from whoosh.util.numeric import length_to_byte
+from whoosh.columns import VarBytesColumn
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
@@ -71,13 +72,14 @@ class PreparedDoc:
     """A cable turned into what the writer stores: picklable, so workers can build it.
 
     ``inverted``: (field name, [(term bytes, freq, weight, value bytes)], field length);
-    ``stored``: stored field values; ``columns``: (field name, column value).
+    ``stored_blob``: the stored fields as Whoosh's ``_stored`` column keeps them (a zlib-compressed
+    pickle of the dict); ``columns``: (field name, column value).
     """
 
     reference_id: str
     released: datetime | None
     inverted: list[tuple[str, list[tuple[bytes, int, float, bytes]], int]]
-    stored: dict[str, Any]
+    stored_blob: bytes
     columns: list[tuple[str, Any]]
 
 
@@ -99,7 +101,10 @@ def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
             stored[name] = value
         if field.column_type:
             columns.append((name, field.to_column_value(value)))
-    return PreparedDoc(cable.reference_id, cable.released, inverted, stored, columns)
+    # What W3's PickleColumn(CompressedBytesColumn()) writes, at zlib level 1 (the record inside
+    # is compressed already); readers decompress whatever the level.
+    blob = zlib.compress(pickle.dumps(stored, 2), 1)
+    return PreparedDoc(cable.reference_id, cable.released, inverted, blob, columns)
 
 
 _SCHEMA: Schema | None = None
@@ -136,8 +141,6 @@ class FastSegmentWriter(SegmentWriter):
         pdw = self.perdocwriter
         schema = self.schema
         pdw.start_doc(docnum)
-        stored = prep.stored
-        done = set()
         for name, items, length in prep.inverted:
             terms = self._terms.get(name)
             if terms is None:
@@ -148,11 +151,11 @@ class FastSegmentWriter(SegmentWriter):
                     terms[tbytes] = [docnum, weight, vbytes, length]
                 else:
                     plist.extend((docnum, weight, vbytes, length))
-            pdw.add_field(name, schema[name], stored.get(name), length)
-            done.add(name)
-        for name, value in stored.items():
-            if name not in done:
-                pdw.add_field(name, schema[name], value, 0)
+            if length:
+                pdw.add_field(name, schema[name], None, length)
+        # The stored fields were pickled and compressed by prepare(): write the bytes straight
+        # into the raw column under W3's pickle wrapper.
+        VarBytesColumn.Writer.add(pdw._colwriters["_stored"]._child, docnum, prep.stored_blob)
         for name, value in prep.columns:
             pdw.add_column_value(name, schema[name].column_type, value)
         pdw.finish_doc()
