@@ -245,8 +245,9 @@ def main() -> None:
               f"(totals agree on {len(totals) - len(mismatched)}/{len(totals)} queries)")
         for k in mismatched:
             print(f"  total differs: {k}: service {totals[k]}, whoosh {btotals.get(k)}")
-    print(f"\ntarget (20,000 cables): median <= 20 ms, p95 <= 60 ms -> "
-          f"{'met' if med <= 20 and p95 <= 60 else 'NOT met'} (median {med:.1f}, p95 {p95:.1f})")
+    print(f"\ntarget (set for 20,000 cables; this index: {index.doc_count():,}): median <= 20 ms, "
+          f"p95 <= 60 ms -> {'met' if med <= 20 and p95 <= 60 else 'NOT met'} "
+          f"(median {med:.1f}, p95 {p95:.1f})")
 
 
 if __name__ == "__main__":
