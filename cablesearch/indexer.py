@@ -29,26 +29,27 @@ import errno
 import fcntl
 import json
 import os
+import pickle
 import time
+import zlib
 from array import array
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
-
-import pickle
-import zlib
+from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
-from whoosh.system import emptybytes
-from whoosh.util.numeric import length_to_byte
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+from whoosh.system import emptybytes
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from . import schema as schema_mod
@@ -474,7 +475,7 @@ class CableWriter:
         reader = self._w.searcher().reader()
         try:
             plist = reader.postings("reference_id", reference_id)
-        except Exception:   # whoosh raises TermNotFound (a KeyError subclass) for a missing term
+        except TermNotFound:
             return []
         return list(plist.all_ids())
 
@@ -528,7 +529,7 @@ class CableWriter:
         except BaseException:
             try:
                 w.cancel()
-            except Exception:   # already closed by the failed commit
+            except Exception:  # noqa: BLE001,S110 - the failed commit may have closed it already
                 pass
             raise
         self.commits += 1
@@ -564,7 +565,7 @@ class CableIndex:
             raise
         except OSError as exc:
             raise IndexError_(f"cannot open the index at {index_dir}: {exc.strerror or exc}") from None
-        except Exception as exc:   # whoosh raises assorted errors for damaged TOC files
+        except Exception as exc:  # noqa: BLE001 - whoosh raises assorted errors for damaged TOCs
             raise IndexError_(
                 f"the index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}); "
                 "delete the folder and re-run `cablesearch index`") from None
@@ -598,7 +599,7 @@ class CableIndex:
 
     def searcher(self, **kwargs: Any) -> Searcher:
         """A fresh searcher on the latest commit (the caller closes it)."""
-        return self._ix.refresh().searcher(**kwargs) if hasattr(self._ix, "refresh") else self._ix.searcher(**kwargs)
+        return self._ix.searcher(**kwargs)   # Whoosh reads the latest TOC for each new reader
 
     def doc_count(self) -> int:
         """Cables in the index (the latest commit)."""

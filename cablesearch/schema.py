@@ -36,9 +36,9 @@ import pickle
 import re
 import struct
 import zlib
-from datetime import datetime
+from collections.abc import Iterator
 from pickle import dumps as _pickle_dumps
-from typing import Any, Iterator
+from typing import Any
 
 import Stemmer
 from whoosh import fields
@@ -234,7 +234,7 @@ def pack_cable(cable: Cable) -> bytes:
 
 def unpack_cable(data: bytes) -> Cable:
     """The Cable stored in a document's ``record`` field."""
-    return pickle.loads(zlib.decompress(data))  # noqa: S301 - our own index, written by us
+    return pickle.loads(zlib.decompress(data))
 
 
 def cable_to_doc(cable: Cable) -> dict[str, Any]:

@@ -26,9 +26,10 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from . import parse
 from .config import Config
@@ -120,8 +121,8 @@ def _read_file(path: str, known_hash: str | None) -> FileResult:
                     digest.update(chunk)
                 return ("csv", path, st.st_size, st.st_mtime_ns, digest.hexdigest())
             if st.st_size > parse.MAX_CABLE_BYTES:
-                return ("error", path, f"too large for a cable file ({st.st_size // 1048576} MB) "
-                                       "and not a cables.csv")
+                return ("error", path, (f"too large for a cable file ({st.st_size // 1048576} MB) "
+                                        "and not a cables.csv"))
             data = head + f.read()
     except FileNotFoundError:
         return ("error", path, "no such file or folder")
@@ -138,7 +139,7 @@ def _read_file(path: str, known_hash: str | None) -> FileResult:
         cable = parse.parse_text(data, source=path, name=os.path.basename(path))
     except ParseError as exc:
         return ("error", path, exc.reason)
-    except Exception as exc:  # a parser defect must not stop the batch; it is named instead
+    except Exception as exc:  # noqa: BLE001 - a parser defect must not stop the batch; named instead
         return ("error", path, f"parser failure ({type(exc).__name__}: {exc})")
     if not cable.reference_id:
         return ("error", path, "no reference ID found")
@@ -162,7 +163,7 @@ def work_rows(source: str, rows: list[tuple[int, list[str]]]) -> tuple[list[Prep
             docs.append(prepare(cable))
         except ParseError as exc:
             bad.append((exc.reason, n))
-        except Exception as exc:  # a parser defect must not stop the file; it is named instead
+        except Exception as exc:  # noqa: BLE001 - a parser defect must not stop the file; named instead
             bad.append((f"parser failure ({type(exc).__name__}: {exc})", n))
     return docs, bad
 
@@ -520,6 +521,7 @@ class Syncer:
 def _make_pool(procs: int) -> Any:
     """Worker processes: forked when this process has one thread (the CLI), else started from a
     fork server (the daemon has observer threads, and forking those is unsafe)."""
+    ctx: Any
     if threading.active_count() == 1:
         ctx = multiprocessing.get_context("fork")
     else:

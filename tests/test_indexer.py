@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -80,10 +79,9 @@ def test_delete_and_stored_record(tmp_path: Path, cables: list[Cable]) -> None:
 
 def test_error_in_block_cancels_and_releases_lock(tmp_path: Path, cables: list[Cable]) -> None:
     ix = CableIndex.open(tmp_path / "ix")
-    with pytest.raises(RuntimeError):
-        with ix.writer() as w:
-            w.put(cables[0])
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), ix.writer() as w:
+        w.put(cables[0])
+        raise RuntimeError("boom")
     assert ix.doc_count() == 0
     assert ix.lock_holder() is None
     with ix.writer(timeout=0) as w:

@@ -9,9 +9,9 @@ from typing import Any, TextIO
 
 import click
 
-from . import get_config
 from ..indexer import CableIndex, LockHolder
-from ..sync import SyncProgress, SyncReport, Syncer
+from ..sync import Syncer, SyncProgress, SyncReport
+from . import get_config
 
 
 class ProgressLine:
