@@ -536,12 +536,3 @@ def _size(path: str) -> int:
     except OSError:
         return 0
 
-
-def index_cables(index: CableIndex, cables: Iterable[Cable], timeout: float = 30.0) -> int:
-    """Put cables straight into the index (no manifest); for tests and tools. Returns the count."""
-    n = 0
-    with index.writer(timeout=timeout) as w:
-        for cable in cables:
-            w.put(cable)
-            n += 1
-    return n
