@@ -2,6 +2,7 @@
 serve` on loopback, over an index of a synthetic corpus made by ../shared/bench/make_corpus.py.
 
     .venv/bin/python benchmarks/web_load.py                     # 20,000 cables, 20 clients, 30 s
+    .venv/bin/python benchmarks/web_load.py --workers 2                 # serve --workers 2
     .venv/bin/python benchmarks/web_load.py --count 5000 --clients 10 --seconds 10
 
 Builds (or reuses) the corpus and the index under --workdir (default /tmp/cablesearch-webload),
@@ -122,11 +123,11 @@ def prepare(workdir: Path, count: int) -> Path:
     return index
 
 
-def start_server(index: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(index: Path, log_path: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     """`cablesearch serve --port 0`, its output in log_path; returns it and its base URL."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(CLI + ["--index", str(index), "serve", "--host", "127.0.0.1",
-                                       "--port", "0"],
+                                       "--port", "0", "--workers", str(workers)],
                                 stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 30
@@ -190,13 +191,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (30)")
     ap.add_argument("--max-requests", type=int, default=100_000,
                     help="each client stops after this many requests")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="server processes (`serve --workers`; 1 is what `make run` starts)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))
     args = ap.parse_args()
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     index = prepare(args.workdir, args.count)
     log_path = args.workdir / "serve.log"
-    proc, base = start_server(index, log_path)
+    proc, base = start_server(index, log_path, args.workers)
     try:
         with httpx.Client(base_url=base, timeout=60.0) as c:
             stats = c.get("/api/stats").json()
@@ -205,7 +208,8 @@ def main() -> None:
                 one_request(c, kind, params, warm)
         if warm.errors:
             print("warm-up errors:", *warm.errors, sep="\n  ")
-        print(f"server {base}: {stats.get('cables', '?'):,} cables; {args.clients} clients for "
+        print(f"server {base} ({args.workers} worker process{'es' if args.workers > 1 else ''}): "
+              f"{stats.get('cables', '?'):,} cables; {args.clients} clients for "
               f"{args.seconds:g} s over {len(MIX)} kinds of search page", flush=True)
         results = Results()
         start = time.monotonic()

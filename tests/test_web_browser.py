@@ -304,3 +304,22 @@ def test_serve_watch_shows_new_cables_while_the_page_is_open(browser: object,
     finally:
         context.close()
         next(servers, None)
+
+
+def test_serve_with_worker_processes(browser_index: tuple[Path, list], tmp_path: Path) -> None:
+    """`serve --workers 2`: worker processes get the settings from the serve command and answer
+    like the single-process server."""
+    import json
+    import urllib.request
+
+    servers = run_server(browser_index[0], tmp_path / "serve.log", "--workers", "2")
+    base = next(servers)
+    try:
+        with urllib.request.urlopen(base + "/api/search?q=yacht") as r:
+            data = json.load(r)
+        assert data["hits"][0]["reference_id"] == "08TUNIS679"
+        with urllib.request.urlopen(base + f"/cable/{XSS_ID}") as r:
+            assert SCRIPT.encode() not in r.read()
+        assert "2 worker processes" in (tmp_path / "serve.log").read_text()
+    finally:
+        next(servers, None)

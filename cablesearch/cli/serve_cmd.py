@@ -4,13 +4,22 @@ indexing daemon in the same process (``--watch``), so that one process is the on
 from __future__ import annotations
 
 import errno
+import json
+import os
 import socket
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..config import Config
 from ..errors import CablesearchError
 from . import get_config
+
+# How `serve --workers N` hands the resolved settings to its worker processes (which uvicorn
+# starts afresh, importing worker_app): JSON in this environment variable, set by the parent.
+WORKER_SETTINGS_ENV = "CABLESEARCH_SERVE_WORKER_SETTINGS"
 
 
 class ServeError(CablesearchError):
@@ -52,6 +61,24 @@ def display_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+def worker_app() -> Any:
+    """The app of one `serve --workers N` worker process (a uvicorn app factory)."""
+    from ..web.app import create_app
+
+    data = json.loads(os.environ[WORKER_SETTINGS_ENV])
+    settings = data["config"]
+    settings["index_dir"] = Path(settings["index_dir"])
+    settings["watch_dirs"] = tuple(Path(p) for p in settings["watch_dirs"])
+    return create_app(Config(**settings), watching=data["watching"])
+
+
+def _settings_json(config: Config, watching: bool) -> str:
+    settings = asdict(config)
+    settings["index_dir"] = str(config.index_dir)
+    settings["watch_dirs"] = [str(p) for p in config.watch_dirs]
+    return json.dumps({"config": settings, "watching": watching})
+
+
 @click.command("serve")
 @click.option("--host", default=None,
               help="Address to bind (default: setting host, 127.0.0.1: this machine only).")
@@ -60,9 +87,13 @@ def display_url(host: str, port: int) -> str:
 @click.option("--watch", is_flag=True,
               help="Also run the indexing daemon in this process, watching DIR... (default: "
                    "setting watch_dirs), so new cables appear while the page is open.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes answering requests. Searching is CPU-bound Python, so on a "
+                   "machine with several cores 2 or more serve more requests at once; the "
+                   "daemon (--watch) still runs once, in the main process.")
 @click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
+def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool, workers: int,
           dirs: tuple[Path, ...]) -> None:
     """Serve the search pages and the JSON API.
 
@@ -92,23 +123,35 @@ def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
         daemon = Daemon(config, list(roots))
     sock = bind_socket(config.host, config.port)
     actual_port = sock.getsockname()[1]
-    app = create_app(config, daemon=daemon, start_daemon=False)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="on", timeout_graceful_shutdown=5))
+    common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "on",
+                              "timeout_graceful_shutdown": 5}
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ[WORKER_SETTINGS_ENV] = _settings_json(config, watching=daemon is not None)
+        uconfig = uvicorn.Config("cablesearch.cli.serve_cmd:worker_app", factory=True,
+                                 workers=workers, **common)
+    else:
+        uconfig = uvicorn.Config(create_app(config, daemon=daemon, start_daemon=False), **common)
+    server = uvicorn.Server(uconfig)
     click.echo(f"cablesearch serving {config.index_dir} on {display_url(config.host, actual_port)}"
                + (f" (watching {', '.join(str(r) for r in roots)})" if roots else "")
+               + (f" with {workers} worker processes" if workers > 1 else "")
                + "  — Ctrl-C stops")
     try:
         if daemon is not None:
             daemon.start()   # here, not in the app's lifespan: a failure is one "Error:" line
         try:
-            server.run(sockets=[sock])
+            if workers > 1:
+                Multiprocess(uconfig, sockets=[sock]).run()
+            else:
+                server.run(sockets=[sock])
         finally:
             if daemon is not None:
                 daemon.stop()
     finally:
         sock.close()
-    if getattr(server, "started", True) is False:
+    if workers == 1 and getattr(server, "started", True) is False:
         raise ServeError("the server did not start; see the messages above")
 
 

@@ -626,13 +626,17 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
 
 
 def create_app(config: Config, daemon: Any = None, *, service: Service | None = None,
-               start_daemon: bool = True) -> FastAPI:
+               start_daemon: bool = True, watching: bool | None = None) -> FastAPI:
     """The FastAPI app for ``config``'s index.
 
     ``daemon`` (a :class:`cablesearch.watch.Daemon`) runs in the same process, so one process both
     serves and indexes; it is started and stopped with the app unless ``start_daemon`` is False
     (the caller runs it). ``service`` replaces the SearchService opened on ``config.index_dir``.
+    ``watching`` tells the pages that a daemon keeps the index current (default: a daemon is
+    given); worker processes of ``serve --workers`` get it while the daemon runs in the parent.
     """
+    if watching is None:
+        watching = daemon is not None
 
     state: dict[str, Any] = {"service": SerializedService(service) if service else None}
     open_lock = threading.Lock()
@@ -675,7 +679,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     )
     env.globals.update(
         version=__version__, FACET_LABELS=FACET_LABELS, SORT_LABELS=SORT_LABELS,
-        MONTHS=MONTHS, urlencode=urlencode, watching=daemon is not None,
+        MONTHS=MONTHS, urlencode=urlencode, watching=watching,
     )
     env.filters["date"] = lambda d: d.strftime("%Y-%m-%d") if d else "—"
     env.filters["datetime"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else "—"
