@@ -118,8 +118,11 @@ class Manifest:
                 (root, len(prefix), prefix)))
         return sorted(set(out))
 
-    def put_file(self, path: str, size: int, mtime_ns: int, hash_: str, complete: bool = True) -> None:
-        count = self._db.execute("SELECT count(*) FROM entries WHERE path = ?", (path,)).fetchone()[0]
+    def put_file(self, path: str, size: int, mtime_ns: int, hash_: str, complete: bool = True,
+                 cables: int | None = None) -> None:
+        """Record a file (``cables``: its entry count, counted here when not given)."""
+        count = cables if cables is not None else self._db.execute(
+            "SELECT count(*) FROM entries WHERE path = ?", (path,)).fetchone()[0]
         self._db.execute(
             "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash, complete, cables, indexed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -238,7 +238,8 @@ class _Run:
             for rid, entry in old.items():
                 if rid not in seen:
                     self.vanish(path, rid, entry.indexed)
-        self.manifest.put_file(path, size, mtime_ns, hash_ if complete else "", complete=complete)
+        self.manifest.put_file(path, size, mtime_ns, hash_ if complete else "", complete=complete,
+                               cables=len(seen) if complete else None)
 
     def remove_file(self, path: str) -> None:
         for rid, entry in self.manifest.entries_of_file(path).items():
