@@ -124,8 +124,8 @@ def _default_schema() -> Schema:
 
 class FastSegmentWriter(SegmentWriter):
     """A Whoosh ``SegmentWriter`` that takes :class:`PreparedDoc` objects and writes postings
-    without the posting pool (see the module docstring). ``add_document`` still works (it is
-    routed through :func:`prepare`), and so do merges, which use the ordinary pool."""
+    without the posting pool (see the module docstring). Documents come in through
+    :meth:`add_prepared` only; merges of old segments still use the ordinary pool."""
 
     def __init__(self, ix: FileIndex, **kwargs: Any):
         super().__init__(ix, **kwargs)
@@ -540,6 +540,18 @@ class CableWriter:
         self._w = None
 
 
+def _check_schema(index_dir: Path, found: Schema) -> None:
+    """Refuse an index built with another schema (older code): its fields or analysis differ."""
+    expected = _default_schema()
+    same = sorted(found.names()) == sorted(expected.names()) and all(
+        type(found[n]) is type(expected[n]) and getattr(found[n], "analyzer", None) ==
+        getattr(expected[n], "analyzer", None) for n in expected.names())
+    if not same:
+        raise IndexError_(
+            f"the index at {index_dir} was built by another version of cablesearch (its fields "
+            "or text analysis differ); delete the folder and run `cablesearch index` again")
+
+
 class CableIndex:
     """The cable index in one folder (Whoosh files plus our bookkeeping)."""
 
@@ -561,6 +573,7 @@ class CableIndex:
                 raise IndexNotFound(
                     f"no index at {index_dir}; build one with `cablesearch index PATH...` "
                     "(or point --index / CABLESEARCH_INDEX at an existing one)")
+            _check_schema(index_dir, ix.schema)
         except IndexError_:
             raise
         except OSError as exc:

@@ -273,3 +273,15 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
             other = s2.document_number(reference_id=fields["reference_id"])
             assert s1.reader().doc_field_length(docnum, "body") == \
                 s2.reader().doc_field_length(other, "body")
+
+
+def test_index_of_another_schema_is_refused(tmp_path: Path) -> None:
+    from whoosh import fields
+    from whoosh.analysis import StemmingAnalyzer
+
+    from cablesearch.errors import IndexError_
+
+    whoosh_index.create_in(str(tmp_path), fields.Schema(
+        reference_id=fields.ID(stored=True), subject=fields.TEXT(analyzer=StemmingAnalyzer())))
+    with pytest.raises(IndexError_, match="another version of cablesearch.*delete the folder"):
+        CableIndex.open(tmp_path)
