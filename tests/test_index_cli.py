@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -136,3 +137,34 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path, src: Path) -> None
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert "/s" in text and "ETA" in text and "cables" in text
     assert "41 added, 0 updated, 0 unchanged, 0 removed, 0 rejected" in text
+
+
+def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None:
+    from test_sync import assert_manifest_matches_index, write_big_csv
+
+    src = tmp_path / "src"
+    src.mkdir()
+    write_big_csv(data_dir, src / "cables.csv", 15)
+    ix = tmp_path / "ix"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from cablesearch.cli import main; main()", "--index", str(ix),
+         "index", str(src), "--commit-every", "20"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            count = CableIndex.open(ix, create=False).doc_count()
+        except Exception:  # noqa: BLE001 - not created yet
+            count = 0
+        if count >= 40:
+            break
+        time.sleep(0.05)   # polling for a condition, not waiting for a fixed time
+    assert count >= 40 and proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "Interrupted."
+    assert "Traceback" not in err
+    assert CableIndex.open(ix, create=False).doc_count() >= count
+    assert_manifest_matches_index(ix)

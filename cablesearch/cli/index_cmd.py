@@ -10,7 +10,7 @@ from typing import Any, TextIO
 import click
 
 from ..indexer import CableIndex, LockHolder
-from ..sync import Syncer, SyncProgress, SyncReport
+from ..sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport
 from . import get_config
 
 
@@ -88,9 +88,11 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
               help="Worker processes for parsing and analysis (default: setting procs).")
 @click.option("--lock-timeout", type=float, default=None,
               help="Seconds to wait for another writer to finish (default: setting lock_timeout).")
+@click.option("--commit-every", type=click.IntRange(min=1), default=COMMIT_EVERY, show_default=True,
+              help="Commit (make searchable, and safe from Ctrl-C) after this many cables.")
 @click.pass_context
 def index_command(ctx: click.Context, paths: tuple[Path, ...], prune: bool, procs: int | None,
-                  lock_timeout: float | None) -> None:
+                  lock_timeout: float | None, commit_every: int) -> None:
     """Index cable files, folders (recursively) and cables.csv files.
 
     Incremental: files whose size and modification time (or content) are unchanged since the
@@ -114,7 +116,7 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], prune: bool, proc
                    f"(up to {config.lock_timeout:g}s)...", err=True)
 
     progress: Any = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
-    syncer = Syncer(index, config, on_wait=on_wait)
+    syncer = Syncer(index, config, on_wait=on_wait, commit_every=commit_every)
     try:
         report = syncer.sync_paths(paths, prune=prune, progress=progress)
     finally:
