@@ -162,7 +162,7 @@ def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None
         time.sleep(0.05)   # polling for a condition, not waiting for a fixed time
     assert count >= 40 and proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "Interrupted."
     assert "Traceback" not in err
