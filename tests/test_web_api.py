@@ -269,7 +269,11 @@ def test_cable_page_shows_html_in_the_cable_as_text(client: TestClient) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or \
             "&lt;<mark>script</mark>&gt;<mark>alert</mark>(1)&lt;/<mark>script</mark>&gt;" in html
         assert "1 &lt; 2 and 3 &gt; 2" in html
-    assert "<mark>zanzibar</mark>" in client.get(f"/cable/{XSS_ID}?q=zanzibar").text.lower()
+    html = client.get(f"/cable/{XSS_ID}?q=zanzibar").text
+    assert "<mark>zanzibar</mark>" in html.lower()
+    # Highlighting keeps the cable's layout: its lines stay lines.
+    assert "TAGS: " in html and "\nSUBJECT: <mark>ZANZIBAR</mark> &lt;b&gt;MARKUP" in html
+    assert "VZCZCXYZ0000\nFM AMEMBASSY TESTVILLE &lt;img" in html
 
 
 def test_snippets_are_escaped(client: TestClient) -> None:

@@ -324,6 +324,21 @@ def split_paragraphs(body: str) -> list[tuple[str | None, str]]:
 
 
 _ANCHOR_MARK = "\ue000"     # a private-use character: where a paragraph anchor goes
+# The search library's highlighter collapses whitespace runs (right for snippets); cable text
+# is shown as laid out, so its whitespace travels through the highlighter as private-use
+# characters (not whitespace, not word characters: words still split where they did).
+_LAYOUT = {"\n": "\ue001", " ": "\ue002", "\t": "\ue003"}
+_LAYOUT_IN = str.maketrans({**_LAYOUT, "\r": None})
+
+
+def highlight_layout(highlight: Callable[[str, str], str], text: str, query: str) -> str:
+    """``highlight(text, query)`` (escaped HTML with <mark>) with the text's line breaks and
+    spacing kept."""
+    html = str(highlight(text.translate(_LAYOUT_IN), query))
+    for char, stand_in in _LAYOUT.items():
+        html = html.replace(stand_in, char)
+    return html
+
 
 
 def render_body(body: str, query: str, tags: Iterable[str],
@@ -333,12 +348,12 @@ def render_body(body: str, query: str, tags: Iterable[str],
 
     The body is highlighted in one call (paragraph starts carry a private-use character that
     the highlighter leaves alone), then the anchors and tag links are put in."""
-    body = body.replace(_ANCHOR_MARK, "")
+    body = re.sub("[\ue000-\ue003]", "", body)
     pieces = split_paragraphs(body)
     anchors = [a for a, _ in pieces if a]
     marked = "".join((_ANCHOR_MARK if a else "") + t for a, t in pieces)
     if query and highlight is not None:
-        html = str(highlight(marked, query))
+        html = highlight_layout(highlight, marked, query)
     else:
         html = str(escape(marked))
     found = iter(anchors)
@@ -767,7 +782,8 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         q = q.strip()
         try:
             body = render_body(cable.body, q, cable.tags, svc.highlight_text)
-            header = Markup(svc.highlight_text(cable.header, q)) if q else cable.header
+            header = Markup(highlight_layout(svc.highlight_text, cable.header, q)) if q \
+                else cable.header
             subject = Markup(svc.highlight_text(cable.subject, q)) if q else cable.subject
         except CablesearchError:
             # A query that cannot be parsed still shows the cable, without marks.
