@@ -195,6 +195,13 @@ def test_query_time_is_bounded_by_the_setting(web_index: tuple[Path, list[Cable]
         assert r.status_code == 422 and "time limit" in r.text
 
 
+def test_a_page_past_the_last_says_so(client: TestClient) -> None:
+    r = client.get("/", params={"q": "zanzibar", "page": 40})
+    assert r.status_code == 200
+    assert "There is no page 40" in r.text and 'href="/?q=zanzibar"' in r.text
+    assert client.get("/api/search", params={"q": "zanzibar", "page": 40}).json()["hits"] == []
+
+
 def test_page_size_is_bounded_by_the_setting(client: TestClient) -> None:
     assert client.get("/api/search", params={"limit": 50}).status_code == 200
     assert "50" in assert_error(client.get("/api/search", params={"limit": 51}), 422)
