@@ -5,8 +5,9 @@ An SQLite database in the index folder (``manifest.sqlite``) with two tables:
 - ``files``: one row per source file -- path, size, mtime_ns, content hash, whether all of its
   cables were committed (``complete``; a cables.csv interrupted half-way is recorded with the
   cables committed so far and ``complete = 0``, so the next run reads it again), its cable count.
-- ``entries``: one row per (file, reference ID) with the cable's released date and whether this
-  file's text is the one in the index (``indexed``). The same ID in several files has several
+- ``entries``: one row per (file, reference ID) with the cable's released date, whether this
+  file's text is the one in the index (``indexed``) and, for cables.csv rows, a digest of the
+  row (so a changed cables.csv only re-reads the rows that changed). The same ID in several files has several
   entries; the one with the latest release is indexed.
 
 The manifest is written in the same rhythm as the index: the sync layer changes it inside one
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS entries (
     reference_id TEXT NOT NULL,
     released TEXT NOT NULL DEFAULT '',
     indexed INTEGER NOT NULL DEFAULT 0,
+    digest TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (path, reference_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_id ON entries (reference_id);
@@ -61,6 +63,7 @@ class Entry:
     reference_id: str
     released: str        # "YYYY-MM-DDTHH:MM" or ""
     indexed: bool
+    digest: str = ""     # of the cables.csv row the cable came from ("" for other files)
 
     @property
     def rank(self) -> tuple[str, str]:
@@ -76,6 +79,9 @@ class Manifest:
         self.path = Path(index_dir) / MANIFEST_NAME
         self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level="DEFERRED")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+        if "digest" not in columns:   # a manifest written before row digests existed
+            self._db.execute("ALTER TABLE entries ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.commit()
@@ -139,8 +145,9 @@ class Manifest:
     # entries
 
     def entries_of_file(self, path: str) -> dict[str, Entry]:
-        return {r[1]: Entry(r[0], r[1], r[2], bool(r[3])) for r in self._db.execute(
-            "SELECT path, reference_id, released, indexed FROM entries WHERE path = ?", (path,))}
+        return {r[1]: Entry(r[0], r[1], r[2], bool(r[3]), r[4]) for r in self._db.execute(
+            "SELECT path, reference_id, released, indexed, digest FROM entries WHERE path = ?",
+            (path,))}
 
     def entries_of_id(self, reference_id: str) -> list[Entry]:
         return [Entry(r[0], r[1], r[2], bool(r[3])) for r in self._db.execute(
@@ -150,13 +157,14 @@ class Manifest:
     def has_entries(self) -> bool:
         return self._db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
 
-    def put_entry(self, path: str, reference_id: str, released: str, indexed: bool) -> None:
+    def put_entry(self, path: str, reference_id: str, released: str, indexed: bool,
+                  digest: str = "") -> None:
         if indexed:
             self._db.execute("UPDATE entries SET indexed = 0 WHERE reference_id = ? AND indexed = 1",
                              (reference_id,))
         self._db.execute(
-            "INSERT OR REPLACE INTO entries (path, reference_id, released, indexed) VALUES (?, ?, ?, ?)",
-            (path, reference_id, released, int(indexed)))
+            "INSERT OR REPLACE INTO entries (path, reference_id, released, indexed, digest) "
+            "VALUES (?, ?, ?, ?, ?)", (path, reference_id, released, int(indexed), digest))
 
     def set_indexed(self, path: str, reference_id: str) -> None:
         self._db.execute("UPDATE entries SET indexed = (path = ?) WHERE reference_id = ?",

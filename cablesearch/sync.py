@@ -151,16 +151,18 @@ def work_files(tasks: list[tuple[str, str | None]]) -> list[FileResult]:
     return [_read_file(path, known) for path, known in tasks]
 
 
-def work_rows(source: str, rows: list[tuple[int, list[str]]]) -> tuple[list[PreparedDoc], list[tuple[str, int]]]:
-    """Parse and prepare a batch of cables.csv rows; bad rows give (reason, row number)."""
-    docs: list[PreparedDoc] = []
+def work_rows(source: str, rows: list[tuple[int, list[str], str]]
+              ) -> tuple[list[tuple[PreparedDoc, str]], list[tuple[str, int]]]:
+    """Parse and prepare a batch of (row number, fields, digest) cables.csv rows: gives
+    (prepared doc, digest) per good row and (reason, row number) per bad one."""
+    docs: list[tuple[PreparedDoc, str]] = []
     bad: list[tuple[str, int]] = []
-    for n, row in rows:
+    for n, row, digest in rows:
         try:
             cable = csvfile.cable_from_row(row, source, n)
             if not cable.reference_id:
                 raise ParseError(source, "no reference ID found", row=n)
-            docs.append(prepare(cable))
+            docs.append((prepare(cable), digest))
         except ParseError as exc:
             bad.append((exc.reason, n))
         except Exception as exc:  # noqa: BLE001 - a parser defect must not stop the file; named instead
@@ -190,7 +192,7 @@ class _Run:
 
     # decisions for one cable / one vanished ID
 
-    def put(self, path: str, prep: PreparedDoc) -> None:
+    def put(self, path: str, prep: PreparedDoc, digest: str = "") -> None:
         rid = prep.reference_id
         released = _iso(prep.released)
         seen = self.done_in_file.setdefault(path, {})
@@ -211,10 +213,10 @@ class _Run:
                 self.report.updated += 1
             else:
                 self.report.added += 1
-            self.manifest.put_entry(path, rid, released, indexed=True)
+            self.manifest.put_entry(path, rid, released, indexed=True, digest=digest)
             self.since_commit += 1
         else:
-            self.manifest.put_entry(path, rid, released, indexed=False)
+            self.manifest.put_entry(path, rid, released, indexed=False, digest=digest)
             if currently is not None and currently.path == path:
                 self.reload.setdefault(best_other.path, set()).add(rid)
 
@@ -471,12 +473,16 @@ class Syncer:
             return
         run.report.files_parsed += 1
         old = run.manifest.entries_of_file(path) if path in known else {}
+        # Rows read before (same digest) are kept as they are: after an edit of a big cables.csv,
+        # or a run interrupted half-way through one, only the other rows are parsed.
+        old_rows = {e.digest: e for e in old.values() if e.digest}
+        seen = run.done_in_file.setdefault(path, {})
         bad_rows: list[ParseError] = []
 
-        def take(out: tuple[list[PreparedDoc], list[tuple[str, int]]], nbytes: int) -> None:
+        def take(out: tuple[list[tuple[PreparedDoc, str]], list[tuple[str, int]]], nbytes: int) -> None:
             docs, bad = out
-            for prep in docs:
-                run.put(path, prep)
+            for prep, row_digest in docs:
+                run.put(path, prep, row_digest)
                 if run.due():
                     # Commit mid-file: the cables so far become searchable; the file stays
                     # recorded as incomplete until its last row is in.
@@ -490,16 +496,23 @@ class Syncer:
         def read_error(err: ParseError) -> None:
             bad_rows.append(err)
 
-        def batches() -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
-            chunk: list[tuple[int, list[str]]] = []
+        def batches() -> Iterator[tuple[list[tuple[int, list[str], str]], int]]:
+            chunk: list[tuple[int, list[str], str]] = []
             nbytes = 0
-            for item in csvfile.iter_rows(path, read_error):
-                chunk.append(item)
-                nbytes += sum(len(x) for x in item[1])
+            for n, row in csvfile.iter_rows(path, read_error):
+                nbytes += sum(len(x) for x in row)
+                row_digest = _row_digest(row)
+                entry = old_rows.get(row_digest)
+                if entry is not None:
+                    if entry.reference_id not in seen:
+                        seen[entry.reference_id] = entry.released
+                        run.report.unchanged += 1
+                    continue
+                chunk.append((n, row, row_digest))
                 if len(chunk) >= ROW_BATCH:
                     yield chunk, nbytes
                     chunk, nbytes = [], 0
-            if chunk:
+            if chunk or nbytes:
                 yield chunk, nbytes
 
         if pool is None:
@@ -517,6 +530,11 @@ class Syncer:
                 take(fut.get(), nb)
         run.report.rejected.extend(bad_rows)
         run.finish_file(path, size, mtime, digest, old)
+
+
+def _row_digest(row: list[str]) -> str:
+    data = "\x1f".join(row).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def _make_pool(procs: int) -> Any:

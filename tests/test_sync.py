@@ -188,6 +188,22 @@ def test_cables_csv_and_rejected_files(tmp_path: Path, data_dir: Path) -> None:
     r = make_syncer(ix).sync_paths([src])
     assert (r.unchanged, r.files_skipped, len(r.rejected)) == (41, 1, 1)   # notes.txt is re-read
     assert_manifest_matches_index(ix)
+    # one row of the cables.csv changes: only that row is parsed and put again
+    text = (src / "cables.csv").read_text(encoding="utf-8")
+    assert text.count("RUBALCABA") >= 1
+    (src / "cables.csv").write_text(text.replace("RUBALCABA", "XYLOPHONIST"), encoding="utf-8")
+    r = make_syncer(ix, procs=2).sync_paths([src])
+    assert (r.added, r.updated, r.unchanged, r.removed, r.files_parsed) == (0, 1, 40, 0, 1)
+    assert hits(ix, "xylophonist") == ["10MADRID49"] and hits(ix, "rubalcaba") == []
+    # a row removed from the file takes its cable along
+    rows = [row for _, row in csvfile.iter_rows(src / "cables.csv", lambda e: None)]
+    with open(src / "cables.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL, escapechar="\\", doublequote=False)
+        w.writerows(row for row in rows if row[2] != "10MADRID49")
+    r = make_syncer(ix).sync_paths([src])
+    assert (r.updated, r.unchanged, r.removed) == (0, 40, 1)
+    assert "10MADRID49" not in index_ids(ix)
+    assert_manifest_matches_index(ix)
 
 
 def test_apply_is_one_commit(tmp_path: Path, telegrams: Path) -> None:
@@ -271,8 +287,11 @@ def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: 
     assert CableIndex.open(ix, create=False).doc_count() > 0
     assert CableIndex.open(ix).lock_holder() is None
     assert_manifest_matches_index(ix)
-    # a second run completes the work
+    committed = CableIndex.open(ix).doc_count()
+    # a second run completes the work (for the csv, without re-reading the committed rows)
     r = make_syncer(ix).sync_paths([src])
     assert r.rejected == []
+    if form == "csv":
+        assert r.unchanged == committed and r.added == 41 * 12 - committed
     assert len(index_ids(ix)) == (41 * 12 if form == "csv" else 41)
     assert_manifest_matches_index(ix)
