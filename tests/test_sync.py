@@ -223,6 +223,19 @@ def test_apply_is_one_commit(tmp_path: Path, telegrams: Path) -> None:
     assert_manifest_matches_index(ix_dir)
 
 
+
+def test_apply_with_folders(tmp_path: Path, data_dir: Path) -> None:
+    root = tmp_path / "watched"
+    shutil.copytree(data_dir / "telegram", root / "sub")
+    syncer = make_syncer(tmp_path / "ix")
+    r = syncer.apply([root / "sub"], [])          # a folder moved in: everything inside
+    assert r.added == 41
+    shutil.rmtree(root / "sub")
+    r = syncer.apply([], [root / "sub"])          # a folder deleted or moved out
+    assert r.removed == 41 and index_ids(tmp_path / "ix") == []
+    assert_manifest_matches_index(tmp_path / "ix")
+
+
 def write_big_csv(data_dir: Path, out: Path, copies: int) -> int:
     """tests/data/cables.csv repeated with new reference IDs: many cables without ../shared."""
     rows = [row for _, row in csvfile.iter_rows(data_dir / "cables.csv", lambda e: None)]
