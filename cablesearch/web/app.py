@@ -190,6 +190,34 @@ _FACET_ATTR = {"tag": "tags", "origin": "origins", "classification": "classifica
                "year": "years"}
 
 
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    active: bool
+    link: str           # adds the value to the filters, or removes it when active
+
+
+def facet_lists(result: SearchResult, state: SearchState) -> list[tuple[str, list[FacetValue]]]:
+    """The sidebar: each facet's values (years newest first) with counts and toggle links."""
+    out: list[tuple[str, list[FacetValue]]] = []
+    for facet in FACETS:
+        values = list(result.facets.get(facet, []))
+        if facet == "year":
+            values.sort(key=lambda p: str(p[0]), reverse=True)
+        attr = _FACET_ATTR[facet]
+        current = getattr(state, attr)
+        items = []
+        for value, count in values:
+            typed: Any = int(value) if facet == "year" else str(value)
+            active = typed in current
+            changed = tuple(v for v in current if v != typed) if active else current + (typed,)
+            items.append(FacetValue(str(value), count, active, state.url(**{attr: changed})))
+        if items:
+            out.append((facet, items))
+    return out
+
+
 def _date_range_label(date_from: str | None, date_to: str | None) -> str:
     if date_from and date_to:
         return date_from if date_from == date_to else f"{date_from} – {date_to}"
@@ -761,11 +789,11 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
             if exc.http_status == 404 or exc.http_status >= 500:
                 raise
             return page(request, "search.html", status=exc.http_status, state=st, result=None,
-                        error=str(exc), timeline=None, paging=None, stats=svc.stats())
+                        error=str(exc), timeline=None, paging=None, facets=[], stats=None)
         timeline = build_timeline(result.facets.get("month", []), st)
         return page(request, "search.html", state=st, result=result, error=None,
                     timeline=timeline, paging=page_links(st, result.total, page_size),
-                    stats=None)
+                    facets=facet_lists(result, st), stats=None)
 
     @app.get("/cable/{ref_id}", response_class=HTMLResponse, include_in_schema=False)
     def cable_page(request: Request, ref_id: str,
