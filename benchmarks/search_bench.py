@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cablesearch import parse  # noqa: E402
-from cablesearch.config import Config  # noqa: E402
-from cablesearch.indexer import CableIndex  # noqa: E402
-from cablesearch.results import SearchRequest  # noqa: E402
-from cablesearch.search import SearchService  # noqa: E402
+from cablesearch import parse
+from cablesearch.config import Config
+from cablesearch.indexer import CableIndex
+from cablesearch.results import SearchRequest
+from cablesearch.search import SearchService
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
 
@@ -105,7 +105,7 @@ def build_index(count: int, workdir: Path) -> Path:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
 
 

@@ -19,9 +19,10 @@ to 128 postings at a time, rather than posting by posting through a matcher.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
@@ -77,7 +78,7 @@ def read_postings(reader: IndexReader, fieldname: str, btext: bytes,
         if isinstance(m, W3LeafMatcher):
             while True:
                 m._read_data()
-                ids, weights, vals = m._data
+                ids, weights, _vals = m._data
                 n = m._blocklength
                 block = np.cumsum(np.asarray(ids, dtype=np.int64))
                 doc_parts.append(block + offset)
@@ -118,7 +119,7 @@ def field_lengths(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
         count = leaf.doc_count_all()
         col = None
         if perdoc is not None:
-            col = perdoc._cached_reader("_%s_L" % fieldname, LENGTHS_COLUMN)
+            col = perdoc._cached_reader(f"_{fieldname}_L", LENGTHS_COLUMN)
         if col is not None and hasattr(col, "_dbfile"):
             stored = min(col._count, count)
             raw = np.frombuffer(col._dbfile.get(col._basepos, stored), dtype=np.uint8)
@@ -291,7 +292,7 @@ class IndexArrays:
 
     @classmethod
     def build(cls, reader: IndexReader, text_fields: Iterable[str] = ("subject", "body")
-              ) -> "IndexArrays":
+              ) -> IndexArrays:
         n = reader.doc_count_all()
         live = np.ones(n, bool)
         if reader.has_deletions():

@@ -12,8 +12,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
-from functools import lru_cache
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 _DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
@@ -48,7 +47,7 @@ class Highlighter:
         return got
 
     @classmethod
-    def for_analyzer(cls, analyzer: object, token_pattern: str | None = None) -> "Highlighter":
+    def for_analyzer(cls, analyzer: object, token_pattern: str | None = None) -> Highlighter:
         """A highlighter using a Whoosh analyzer (and its tokenizer's pattern when it has one)."""
         pattern = token_pattern
         if pattern is None:
@@ -67,7 +66,7 @@ class Highlighter:
         if got is False:
             prefixes = sorted({t[:max(2, len(t) - 3)] for t in terms if t}, key=len,
                               reverse=True)
-            got = re.compile(r"(?<!\w)(?:%s)\w*(?:\.\w+)*" % "|".join(map(re.escape, prefixes))) \
+            got = re.compile(r"(?<!\w)(?:{})\w*(?:\.\w+)*".format("|".join(map(re.escape, prefixes)))) \
                 if prefixes and len(prefixes) <= 300 else None
             if len(self._prefix_cache) > 1000:
                 self._prefix_cache.clear()
@@ -105,9 +104,9 @@ class Highlighter:
         alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         lowered = text.lower()
         if len(lowered) == len(text):   # same offsets: match the lowered text, no IGNORECASE
-            pattern = re.compile(r"(?<![\w.])(?:%s)(?!\w)" % alternation)
+            pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)")
             return [m.span() for m in pattern.finditer(lowered)]
-        pattern = re.compile(r"(?<![\w.])(?:%s)(?!\w)" % alternation, re.IGNORECASE)
+        pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)", re.IGNORECASE)
         return [m.span() for m in pattern.finditer(text)]
 
     def mark(self, text: str, terms: frozenset[str]) -> str:

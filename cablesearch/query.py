@@ -260,7 +260,7 @@ def parse_query(text: str, schema: Schema) -> wq.Query | None:
         q = _parser(schema).parse(text)
     except QuerySyntaxError:
         raise
-    except Exception as exc:  # Whoosh raises many kinds (IndexError for "NOT OR x", ...)
+    except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds (IndexError for "NOT OR x", ...)
         reason = str(exc) or type(exc).__name__
         if _mentions_date(text) and ("date" in reason or "month" in reason or "day" in reason
                                      or "year" in reason or "range" in reason):

@@ -33,10 +33,11 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol, Self
 
 import numpy as np
 from whoosh import query as wq
@@ -420,9 +421,7 @@ class _Engine:
                 ) -> tuple[np.ndarray, np.ndarray | None]:
         docs_parts = []
         score_parts = []
-        count = 0
-        for btext in btexts:
-            count += 1
+        for count, btext in enumerate(btexts, start=1):
             if count % 64 == 0:
                 self.check_time()
             if count > _MAX_EXPANSION:
@@ -486,8 +485,8 @@ def _decode_many(values: list[bytes | None]) -> list[list[int]]:
     if not bodies:
         return []
     try:
-        return list(pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"t."))  # noqa: S301
-    except Exception:  # not the shape expected: one value at a time
+        return list(pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"t."))
+    except Exception:  # noqa: BLE001 - not the shape expected: one value at a time
         return [_decode_positions(x) for x in values]
 
 
@@ -498,7 +497,7 @@ def _decode_positions(value: bytes | None) -> list[int]:
         return []
     data = value[4:]
     if data[:1] == b"\x80":
-        return pickle.loads(data if data.endswith(b".") else data + b".")  # noqa: S301
+        return pickle.loads(data if data.endswith(b".") else data + b".")
     return marshal.loads(data)
 
 
@@ -571,7 +570,7 @@ class SearchService:
                 snap.close()
 
     class _Use:
-        def __init__(self, service: "SearchService"):
+        def __init__(self, service: SearchService):
             self.service = service
 
         def __enter__(self) -> _Snapshot:
@@ -581,7 +580,7 @@ class SearchService:
         def __exit__(self, *exc: object) -> None:
             self.service._release(self.snap)
 
-    def _use(self) -> "_Use":
+    def _use(self) -> _Use:
         return SearchService._Use(self)
 
     def close(self) -> None:
@@ -593,7 +592,7 @@ class SearchService:
                     self._snap.close()
                 self._snap = None
 
-    def __enter__(self) -> "SearchService":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -751,7 +750,7 @@ class SearchService:
             return None
         text = built.text
         for word, surface in replacements.items():
-            text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(word), surface, text)
+            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", surface, text)
         if text == built.text:
             return None
         try:

@@ -101,30 +101,30 @@ def test_date_ranges(text: str, start: datetime, end: datetime | None) -> None:
 
 
 BAD_QUERIES = [
-    ('"human rights', 'unbalanced double quote in \'"human rights\'; close the phrase '
-                      '("human rights") or remove the quote'),
-    ("oil AND (gas", "unbalanced '(' at position 9 in 'oil AND (gas': add the missing ')' or "
-                     "quote the text"),
-    ("oil) gas", "unbalanced ')' at position 4 in 'oil) gas': nothing opens it; remove it or "
-                 "quote the text"),
-    ("created:[2008 to 2009", "unbalanced '[' at position 9 in 'created:[2008 to 2009': add "
-                              "the missing ']' or quote the text"),
-    ("(oil]", "'(' closed by ']' at position 5 in '(oil]'; use (…) for grouping and [a to b] "
-              "for ranges"),
-    ("created:[2008 to 2009-13]", "in 'created:[2008 to 2009-13]': the date '2009-13' is not a "
+    ('"human rights', ('unbalanced double quote in \'"human rights\'; close the phrase '
+                      '("human rights") or remove the quote')),
+    ("oil AND (gas", ("unbalanced '(' at position 9 in 'oil AND (gas': add the missing ')' or "
+                     "quote the text")),
+    ("oil) gas", ("unbalanced ')' at position 4 in 'oil) gas': nothing opens it; remove it or "
+                 "quote the text")),
+    ("created:[2008 to 2009", ("unbalanced '[' at position 9 in 'created:[2008 to 2009': add "
+                              "the missing ']' or quote the text")),
+    ("(oil]", ("'(' closed by ']' at position 5 in '(oil]'; use (…) for grouping and [a to b] "
+              "for ranges")),
+    ("created:[2008 to 2009-13]", ("in 'created:[2008 to 2009-13]': the date '2009-13' is not a "
                                   "valid date (month must be in 1..12); write YYYY, YYYY-MM or "
-                                  "YYYY-MM-DD"),
-    ("created:[soon to later]", "in 'created:[soon to later]': the date 'soon' is not a date; "
-                                "write YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)"),
-    ("released:>=2011-02-30", "in 'released:>=2011-02-30': the date '2011-02-30' is not a valid "
+                                  "YYYY-MM-DD")),
+    ("created:[soon to later]", ("in 'created:[soon to later]': the date 'soon' is not a date; "
+                                "write YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)")),
+    ("released:>=2011-02-30", ("in 'released:>=2011-02-30': the date '2011-02-30' is not a valid "
                               "date (day is out of range for month); write YYYY, YYYY-MM or "
-                              "YYYY-MM-DD"),
-    ("NOT OR embassy", "cannot understand the query 'NOT OR embassy' (list index out of range); "
+                              "YYYY-MM-DD")),
+    ("NOT OR embassy", ("cannot understand the query 'NOT OR embassy' (list index out of range); "
                        'write words, "a phrase", AND/OR/NOT, field:value or created:[2008 to '
-                       "2009-06]; put text in double quotes to search it literally"),
-    ("AND OR", "the query 'AND OR' has only operators; write words, \"a phrase\", AND/OR/NOT, "
+                       "2009-06]; put text in double quotes to search it literally")),
+    ("AND OR", ("the query 'AND OR' has only operators; write words, \"a phrase\", AND/OR/NOT, "
                "field:value or created:[2008 to 2009-06]; put text in double quotes to search "
-               "it literally"),
+               "it literally")),
 ]
 
 
@@ -150,15 +150,15 @@ def test_field_like_text_inside_quotes_is_allowed() -> None:
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"sort": "newest"}, "unknown sort 'newest'; use one of: relevance, created, -created, "
-                         "released, -released"),
+    ({"sort": "newest"}, ("unknown sort 'newest'; use one of: relevance, created, -created, "
+                         "released, -released")),
     ({"page": 0}, "page must be a whole number from 1 up, not 0"),
     ({"page_size": 0}, "limit must be a whole number from 1 to 100, not 0"),
     ({"page_size": 101}, "limit must be a whole number from 1 to 100, not 101"),
-    ({"date_from": "2008-13"}, "--from '2008-13' is not a valid date (month must be in 1..12); "
-                               "write YYYY, YYYY-MM or YYYY-MM-DD"),
-    ({"date_to": "June 2008"}, "--to 'June 2008' is not a date; write YYYY, YYYY-MM or "
-                               "YYYY-MM-DD (e.g. 2009-06-26)"),
+    ({"date_from": "2008-13"}, ("--from '2008-13' is not a valid date (month must be in 1..12); "
+                               "write YYYY, YYYY-MM or YYYY-MM-DD")),
+    ({"date_to": "June 2008"}, ("--to 'June 2008' is not a date; write YYYY, YYYY-MM or "
+                               "YYYY-MM-DD (e.g. 2009-06-26)")),
     ({"date_from": "2009", "date_to": "2008"}, "--from 2009 is after --to 2008; swap them"),
     ({"years": (99,)}, "year 99 is not a year; write e.g. 2009"),
     ({"page": 200_000}, "page 200000 is too deep; narrow the search instead"),

@@ -94,30 +94,30 @@ def test_search_explain(index_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("args, message, code", [
-    (["search", '"human rights'], "Error: unbalanced double quote in '\"human rights'; close the "
-                                  "phrase (\"human rights\") or remove the quote", 1),
-    (["search", "oil AND (gas"], "Error: unbalanced '(' at position 9 in 'oil AND (gas': add "
-                                 "the missing ')' or quote the text", 1),
+    (["search", '"human rights'], ("Error: unbalanced double quote in '\"human rights'; close the "
+                                  "phrase (\"human rights\") or remove the quote"), 1),
+    (["search", "oil AND (gas"], ("Error: unbalanced '(' at position 9 in 'oil AND (gas': add "
+                                 "the missing ')' or quote the text"), 1),
     (["search", "author:smith"], "Error: unknown field 'author' in 'author:smith'; fields are: ", 1),
-    (["search", "created:[2008 to 2009-13]"], "Error: in 'created:[2008 to 2009-13]': the date "
+    (["search", "created:[2008 to 2009-13]"], ("Error: in 'created:[2008 to 2009-13]': the date "
                                               "'2009-13' is not a valid date (month must be in "
-                                              "1..12); write YYYY, YYYY-MM or YYYY-MM-DD", 1),
-    (["search", "oil", "--from", "last week"], "Error: --from 'last week' is not a date; write "
-                                               "YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)", 1),
-    (["search", "oil", "--sort", "newest"], "Error: unknown sort 'newest'; use one of: relevance, "
-                                            "created, -created, released, -released", 1),
-    (["search", "oil", "--limit", "1000"], "Error: limit must be a whole number from 1 to 100, "
-                                           "not 1000", 1),
+                                              "1..12); write YYYY, YYYY-MM or YYYY-MM-DD"), 1),
+    (["search", "oil", "--from", "last week"], ("Error: --from 'last week' is not a date; write "
+                                               "YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)"), 1),
+    (["search", "oil", "--sort", "newest"], ("Error: unknown sort 'newest'; use one of: relevance, "
+                                            "created, -created, released, -released"), 1),
+    (["search", "oil", "--limit", "1000"], ("Error: limit must be a whole number from 1 to 100, "
+                                           "not 1000"), 1),
     (["search", "oil", "--page", "0"], "Error: page must be a whole number from 1 up, not 0", 1),
-    (["search", "oil", "--limit", "ten"], "Error: Invalid value for '--limit': 'ten' is not a "
-                                          "valid integer.", 2),
-    (["search", "NOT OR embassy"], "Error: cannot understand the query 'NOT OR embassy' (list "
-                                   "index out of range)", 1),
-    (["show", "99NOWHERE1"], "Error: no cable '99NOWHERE1' in the index; search for it with: "
-                             "cablesearch search 'id:99NOWHERE1*'", 1),
+    (["search", "oil", "--limit", "ten"], ("Error: Invalid value for '--limit': 'ten' is not a "
+                                          "valid integer."), 2),
+    (["search", "NOT OR embassy"], ("Error: cannot understand the query 'NOT OR embassy' (list "
+                                   "index out of range)"), 1),
+    (["show", "99NOWHERE1"], ("Error: no cable '99NOWHERE1' in the index; search for it with: "
+                             "cablesearch search 'id:99NOWHERE1*'"), 1),
     (["similar", "99NOWHERE1"], "Error: no cable '99NOWHERE1' in the index", 1),
-    (["similar", "04MADRID4063", "--limit", "0"], "Error: limit must be a whole number from 1 "
-                                                  "to 100", 1),
+    (["similar", "04MADRID4063", "--limit", "0"], ("Error: limit must be a whole number from 1 "
+                                                  "to 100"), 1),
 ])
 def test_bad_input_is_one_error_line(index_dir: Path, args: list[str], message: str,
                                      code: int) -> None:

@@ -22,7 +22,7 @@ from ..results import Hit, SearchRequest, SearchResult
 from ..search import SearchService
 from . import get_config
 
-_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)
 
 
 def open_service(config: Config) -> SearchService:
@@ -225,8 +225,8 @@ def stats_command(ctx: click.Context, as_json: bool) -> None:
         f"origins         {stats['origins']:,}",
         f"tags            {stats['tags']:,}",
         "classifications " + ", ".join(f"{v} ({n:,})" for v, n in stats["classifications"]),
-        f"index           {stats['index_dir']}  {size / 1048576:,.1f} MB, "
-        f"{stats['segments']} segment{'s' if stats['segments'] != 1 else ''}",
+        (f"index           {stats['index_dir']}  {size / 1048576:,.1f} MB, "
+        f"{stats['segments']} segment{'s' if stats['segments'] != 1 else ''}"),
         f"last update     {stats['last_update'] or '-'}",
     ]
     click.echo("\n".join(lines))
