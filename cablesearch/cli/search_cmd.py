@@ -67,7 +67,8 @@ def format_result(result: SearchResult, sort: str) -> str:
     noun = f"{result.total:,} cable{'s' if result.total != 1 else ''}"
     if result.query:
         verb = "matches" if result.total == 1 else "match"
-        noun += f' {verb} "{result.query}"'
+        shown = result.query if '"' in result.query else f'"{result.query}"'
+        noun += f" {verb} {shown}"
     lines = [f"{noun} (page {result.page} of {pages:,}, {result.elapsed_ms:.1f} ms)"]
     if result.suggestion:
         lines.append(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
