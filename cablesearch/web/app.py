@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
 from urllib.parse import quote_plus, urlencode
 
 import jinja2
@@ -260,11 +260,11 @@ def _check_date(name: str, value: str | None) -> str | None:
     return value
 
 
-def state_dependency(config: Config) -> Callable[..., SearchState]:
+def state_dependency(config: Config) -> Callable[..., Awaitable[SearchState]]:
     """A FastAPI dependency reading (and checking) the search parameters, bounded by config."""
     max_page = max(1, MAX_RESULT_WINDOW // max(1, config.page_size))
 
-    def read(
+    async def read(  # async: cheap checks, no trip through the thread pool
         q: str = Query("", max_length=MAX_QUERY_LENGTH,
                        description="Whoosh query: words, \"phrases\", AND/OR/NOT, field:value, "
                                    "wildcards*, created:[2008 to 2009-06]. Empty browses."),
