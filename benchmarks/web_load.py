@@ -193,9 +193,15 @@ def main() -> None:
                     help="each client stops after this many requests")
     ap.add_argument("--workers", type=int, default=1,
                     help="server processes (`serve --workers`; 1 is what `make run` starts)")
+    ap.add_argument("--skip", action="append", default=[], metavar="KIND",
+                    help="leave a kind of search out of the mix (e.g. suggest), to see its share")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))
     args = ap.parse_args()
 
+    unknown = set(args.skip) - {k for k, _ in MIX}
+    if unknown:
+        ap.error(f"no such kind: {', '.join(sorted(unknown))}")
+    MIX[:] = [(k, p) for k, p in MIX if k not in args.skip]
     args.workdir.mkdir(parents=True, exist_ok=True)
     index = prepare(args.workdir, args.count)
     log_path = args.workdir / "serve.log"
