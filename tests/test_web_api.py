@@ -389,6 +389,15 @@ def test_paragraph_split_needs_rising_numbers() -> None:
 # ------------------------------------------------------------------------------------ serve
 
 
+def test_an_empty_index_says_how_to_fill_it(tmp_path: Path) -> None:
+    with TestClient(create_app(Config(index_dir=tmp_path / "index"))) as c:
+        r = c.get("/")
+        assert r.status_code == 200 and "holds no cables yet" in r.text
+        assert c.get("/api/search").json()["total"] == 0
+        assert c.get("/browse").status_code == 200
+        assert c.get("/api/stats").status_code == 200
+
+
 def test_serve_says_so_when_the_port_is_taken(tmp_path: Path) -> None:
     sock = bind_socket("127.0.0.1", 0)
     try:
