@@ -775,25 +775,21 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
 
     # ---------------------------------------------------------------------------------- pages
 
-    def run_search(request: Request, svc: Service, st: SearchState,
-                   highlight: bool = True) -> SearchResult:
-        return svc.search(st.to_request(config.page_size, highlight=highlight))
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, st: SearchState = Depends(read_state)) -> HTMLResponse:
         svc = get_service()
         page_size = st.limit or config.page_size
         try:
-            result = run_search(request, svc, st)
+            result = svc.search(st.to_request(config.page_size))
         except CablesearchError as exc:
             if exc.http_status == 404 or exc.http_status >= 500:
                 raise
             return page(request, "search.html", status=exc.http_status, state=st, result=None,
-                        error=str(exc), timeline=None, paging=None, facets=[], stats=None)
+                        error=str(exc), timeline=None, paging=None, facets=[])
         timeline = build_timeline(result.facets.get("month", []), st)
         return page(request, "search.html", state=st, result=result, error=None,
                     timeline=timeline, paging=page_links(st, result.total, page_size),
-                    facets=facet_lists(result, st), stats=None)
+                    facets=facet_lists(result, st))
 
     @app.get("/cable/{ref_id}", response_class=HTMLResponse, include_in_schema=False)
     def cable_page(request: Request, ref_id: str,
@@ -857,8 +853,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         query, total, page, page_size, hits (with HTML-safe snippets), facets over all matches,
         suggestion and elapsed_ms."""
         svc = get_service()
-        result = run_search(request, svc, st)
-        return JSONResponse(result.to_json())
+        return JSONResponse(svc.search(st.to_request(config.page_size)).to_json())
 
     @app.get("/api/facets", tags=["search"], summary="Facet counts for a search",
              responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}})
