@@ -50,7 +50,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.system import emptybytes
 from whoosh.util.numeric import length_to_byte
-from whoosh.writing import SegmentWriter
+from whoosh.writing import NO_MERGE, SegmentWriter
 
 from . import schema as schema_mod
 from .errors import IndexError_, IndexLocked, IndexNotFound
@@ -163,21 +163,30 @@ class FastSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: dict[int, int] | None) -> None:
+        """Postings of a segment being merged in (see :func:`merge_tiers`): straight into the
+        per-term lists. Merged documents come after the ones added, and segments are merged one
+        after the other, so appending keeps every posting list in docnum order."""
+        schema = self.schema
+        for fieldname, tbytes in reader.all_terms():
+            if fieldname not in schema:
+                continue
+            field = schema[fieldname]
+            terms = self._terms.setdefault(fieldname, {})
+            m = reader.postings(fieldname, tbytes)
+            flat = terms.setdefault(tbytes, [])
+            while m.is_active():
+                docnum = m.id()
+                newdoc = docmap.get(docnum) if docmap is not None else startdoc + docnum
+                if newdoc is not None:
+                    length = reader.doc_field_length(docnum, fieldname) if field.scorable else 0
+                    flat.extend((newdoc, m.weight(), m.value() or b"", length))
+                m.next()
+            if not flat:
+                del terms[tbytes]
+
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
-        pdr = None
-        pool_items: Iterator[Any] = iter(())
-        if self.pool.current or self.pool.runs:
-            # Postings of merged segments came through the ordinary pool; their docnums follow
-            # ours, so appending them keeps every posting list in docnum order.
-            pdr = self.per_document_reader()
-            pool_items = self.pool.iter_postings()
-        for fieldname, tbytes, docnum, weight, vbytes in pool_items:
-            if fieldname not in self.schema:
-                continue
-            length = pdr.doc_field_length(docnum, fieldname) if pdr is not None else 0
-            terms = self._terms.setdefault(fieldname, {})
-            terms.setdefault(tbytes, []).extend((docnum, weight, vbytes or b"", length))
         fw = self.fieldwriter
         schema = self.schema
         for fieldname in sorted(self._terms):
@@ -191,9 +200,39 @@ class FastSegmentWriter(SegmentWriter):
                 fw.finish_term()
             fw.finish_field()
         fw.close()
-        if pdr is not None:
-            pdr.close()
         self._terms.clear()
+
+
+MERGE_FANOUT = 10          # this many segments of one size tier are merged into one
+MERGE_MAX_DOCS = 10_000   # segments this big are never merged (bulk commits make them)
+
+
+def merge_tiers(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
+    """Merge policy: segments are grouped by size tier (under 100 documents, under 1,000,
+    under 10,000); a tier holding ``MERGE_FANOUT`` segments is merged into the new segment.
+    Each document is merged at most once per tier, and big segments (bulk commits) never, so a
+    commit never turns into a rewrite of the whole index (Whoosh's MERGE_SMALL can)."""
+    from whoosh.reading import SegmentReader
+
+    tiers: dict[int, list[Any]] = {}
+    for seg in segments:
+        n = seg.doc_count_all()
+        if n < MERGE_MAX_DOCS:
+            tiers.setdefault(len(str(max(n, 1))) if n >= 100 else 2, []).append(seg)
+    merge = {id(seg) for group in tiers.values() if len(group) >= MERGE_FANOUT for seg in group}
+    if not merge:
+        return segments
+    keep = []
+    for seg in segments:
+        if id(seg) in merge:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            try:
+                writer.add_reader(reader)
+            finally:
+                reader.close()
+        else:
+            keep.append(seg)
+    return keep
 
 
 def _write_posting_list(pw: Any, flat: list[Any]) -> None:
@@ -525,7 +564,7 @@ class CableWriter:
         assert w is not None
         self._w = None
         try:
-            w.commit(merge=merge)
+            w.commit(mergetype=merge_tiers if merge else NO_MERGE)
         except BaseException:
             try:
                 w.cancel()

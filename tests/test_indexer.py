@@ -285,3 +285,24 @@ def test_index_of_another_schema_is_refused(tmp_path: Path) -> None:
         reference_id=fields.ID(stored=True), subject=fields.TEXT(analyzer=StemmingAnalyzer())))
     with pytest.raises(IndexError_, match="another version of cablesearch.*delete the folder"):
         CableIndex.open(tmp_path)
+
+
+def test_merge_policy_leaves_big_segments_alone(tmp_path: Path, cables: list[Cable],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from cablesearch import indexer
+
+    monkeypatch.setattr(indexer, "MERGE_MAX_DOCS", 5)
+    monkeypatch.setattr(indexer, "MERGE_FANOUT", 3)
+    ix = CableIndex.open(tmp_path / "ix")
+    for k in range(4):                       # four "bulk" segments of 6 cables
+        with ix.writer() as w:
+            for c in cables[6 * k:6 * k + 6]:
+                w.put(c)
+    assert len(ix.whoosh_index._segments()) == 4
+    for c in cables[24:28]:   # small commits: the next commit after three of them merges them
+        with ix.writer() as w:
+            w.put(c)
+    sizes = sorted(s.doc_count_all() for s in ix.whoosh_index._segments())
+    assert sizes == [4, 6, 6, 6, 6]
+    assert ix.doc_count() == 28
+    assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:28])
