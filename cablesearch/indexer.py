@@ -204,12 +204,12 @@ class FastSegmentWriter(SegmentWriter):
 
 
 MERGE_FANOUT = 10          # this many segments of one size tier are merged into one
-MERGE_MAX_DOCS = 10_000   # segments this big are never merged (bulk commits make them)
+MERGE_MAX_DOCS = 5_000    # segments this big are never merged (bulk commits make them)
 
 
 def merge_tiers(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
     """Merge policy: segments are grouped by size tier (under 100 documents, under 1,000,
-    under 10,000); a tier holding ``MERGE_FANOUT`` segments is merged into the new segment.
+    under MERGE_MAX_DOCS); a tier holding ``MERGE_FANOUT`` segments is merged into the new segment.
     Each document is merged at most once per tier, and big segments (bulk commits) never, so a
     commit never turns into a rewrite of the whole index (Whoosh's MERGE_SMALL can)."""
     from whoosh.reading import SegmentReader
