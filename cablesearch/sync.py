@@ -36,7 +36,6 @@ from .config import Config
 from .errors import ParseError
 from .indexer import CableIndex, CableWriter, LockHolder, PreparedDoc, prepare
 from .manifest import Manifest
-from .model import Cable
 from .parse import csvfile, detect
 
 ROW_BATCH = 200
@@ -44,6 +43,7 @@ FILE_BATCH = 16
 COMMIT_EVERY = 10_000
 COMMIT_SECONDS = 120.0
 POOL_MIN_FILES = 64
+_MISSING = "no such file or folder"
 # Batches queued per worker: enough to keep the workers busy while this process commits.
 IN_FLIGHT = 16
 
@@ -348,40 +348,26 @@ class Syncer:
               started: float, single_commit: bool = False) -> None:
         manifest = Manifest(self.index.index_dir)
         try:
-            known = manifest.files()
-            todo: list[tuple[str, str | None, int]] = []
-            report.files_seen = len(files)
+            stats: list[tuple[str, os.stat_result | None]] = []
             for path in files:
                 try:
-                    st = os.stat(path)
+                    stats.append((path, os.stat(path)))
                 except OSError:
-                    if path in known:
-                        removed = (removed or []) + [path]
-                    else:
-                        report.rejected.append(ParseError(path, "no such file or folder"))
-                    continue
-                rec = known.get(path)
-                if rec is not None and rec.complete and rec.size == st.st_size \
-                        and rec.mtime_ns == st.st_mtime_ns:
-                    report.files_skipped += 1
-                    report.unchanged += rec.cables
-                    continue
-                todo.append((path, rec.hash if rec and rec.complete else None, st.st_size))
-            gone = list(removed or [])
-            if prune_roots:
-                present = set(files)
-                gone += [p for p in manifest.files_under(prune_roots)
-                         if p not in present and not os.path.exists(p)]
-            gone = [p for p in dict.fromkeys(gone) if p in known]
+                    stats.append((path, None))
+            # A first plan decides whether worker processes are worth starting (they start
+            # before the lock is taken, so they never inherit it); the plan is made again from
+            # the manifest as it is once the lock is held (another writer may just have run).
+            todo, gone, known = self._plan(manifest, stats, removed, prune_roots, SyncReport())
             if not todo and not gone:
+                self._plan(manifest, stats, removed, prune_roots, report)
                 return
             pool = None
             if self.procs > 1 and (len(todo) >= POOL_MIN_FILES
                                    or any(size >= (1 << 20) for _, _, size in todo)):
-                # Started before the lock is taken, so the workers never inherit it.
                 pool = _make_pool(self.procs)
             try:
                 with self.index.writer(timeout=self.lock_timeout, on_wait=self.on_wait) as writer:
+                    todo, gone, known = self._plan(manifest, stats, removed, prune_roots, report)
                     if single_commit:
                         run = _Run(writer, manifest, report, float("inf"), float("inf"))
                     else:
@@ -409,6 +395,38 @@ class Syncer:
                     pool.join()
         finally:
             manifest.close()
+
+    @staticmethod
+    def _plan(manifest: Manifest, stats: list[tuple[str, os.stat_result | None]],
+              removed: list[str] | None, prune_roots: list[str] | None, report: SyncReport
+              ) -> tuple[list[tuple[str, str | None, int]], list[str], dict[str, Any]]:
+        """Which files to read (path, known hash, size) and which recorded files are gone;
+        counts the skipped files into ``report``."""
+        known = manifest.files()
+        todo: list[tuple[str, str | None, int]] = []
+        gone = list(removed or [])
+        report.files_seen = len(stats)
+        report.files_skipped = report.unchanged = 0
+        for path, st in stats:
+            rec = known.get(path)
+            if st is None:
+                if rec is not None:
+                    gone.append(path)
+                else:
+                    report.rejected.append(ParseError(path, _MISSING))
+                continue
+            if rec is not None and rec.complete and rec.size == st.st_size \
+                    and rec.mtime_ns == st.st_mtime_ns:
+                report.files_skipped += 1
+                report.unchanged += rec.cables
+                continue
+            todo.append((path, rec.hash if rec and rec.complete else None, st.st_size))
+        if prune_roots:
+            present = {p for p, _ in stats}
+            gone += [p for p in manifest.files_under(prune_roots)
+                     if p not in present and not os.path.exists(p)]
+        gone = [p for p in dict.fromkeys(gone) if p in known]
+        return todo, gone, known
 
     def _process(self, run: _Run, todo: list[tuple[str, str | None, int]], known: dict[str, Any],
                  pool: Any, progress: Callable[[SyncProgress], None] | None, started: float) -> None:
