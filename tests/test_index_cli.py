@@ -168,3 +168,31 @@ def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None
     assert "Traceback" not in err
     assert CableIndex.open(ix, create=False).doc_count() >= count
     assert_manifest_matches_index(ix)
+
+
+def test_paths_are_handed_to_a_running_daemon(tmp_path: Path, data_dir: Path) -> None:
+    from cablesearch.daemon import find_running
+
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    ix = tmp_path / "ix"
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", "from cablesearch.cli import main; main()", "--index", str(ix),
+         "watch", str(watched)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while find_running(ix) is None:
+            assert daemon.poll() is None, daemon.stderr.read() if daemon.stderr else ""
+            assert time.monotonic() < deadline, "the daemon did not start"
+            time.sleep(0.05)   # polling for a condition
+        outside = tmp_path / "elsewhere"
+        shutil.copytree(data_dir / "telegram", outside)
+        code, out, err = run(["--index", str(ix), "index", str(outside)])
+        assert code == 0, err
+        assert f"An indexing daemon (pid {daemon.pid}) keeps {ix} current" in err
+        assert out.startswith("41 added, 0 updated, 0 unchanged, 0 removed, 0 rejected")
+        assert CableIndex.open(ix, create=False).doc_count() == 41
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(60)
