@@ -28,6 +28,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import pickle
 import time
@@ -55,6 +56,8 @@ from whoosh.writing import NO_MERGE, SegmentWriter
 from . import schema as schema_mod
 from .errors import IndexError_, IndexLocked, IndexNotFound
 from .model import Cable
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = "WRITELOCK"
 GUARD_NAME = "WRITELOCK.guard"
@@ -410,6 +413,8 @@ class WriteLock:
                     return False
                 # The recorded holder is dead but the flock is still held (a child process
                 # inherited it): the lock is stale. Replace the file and take the new one.
+                log.warning("recovered the index lock left by pid %d, which is no longer running",
+                            holder.pid)
                 try:
                     os.unlink(self.index_dir / LOCK_NAME)
                 except FileNotFoundError:

@@ -219,7 +219,8 @@ def test_lock_of_a_killed_writer_is_recovered(tmp_path: Path) -> None:
     assert ix.lock_holder() is None
 
 
-def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path) -> None:
+def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     """A killed writer whose child process still holds the flock: the recorded pid is dead,
     so the lock is judged stale and replaced."""
     ix = CableIndex.open(tmp_path / "ix")
@@ -232,6 +233,7 @@ def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path) -> None:
             w.put(Cable(reference_id="08TEST2", subject="recovered"))
         assert waits == []   # recovered at once, no waiting
         assert ix.doc_count() == 1
+        assert f"recovered the index lock left by pid {proc.pid}" in caplog.text
     finally:
         os.kill(child, signal.SIGKILL)
 
