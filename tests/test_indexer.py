@@ -257,12 +257,17 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
     """Many one-cable commits: Whoosh's merge policy folds small segments into the new one
     (through the ordinary posting pool); the merged index holds the same postings."""
     ix = CableIndex.open(tmp_path / "ix")
-    for c in cables[:12]:
+    for c in cables[:9]:
         with ix.writer() as w:
             w.put(c)
-    with ix.writer() as w:   # one replacement, so merged segments carry a deletion too
+    with ix.writer() as w:   # a replacement: a segment to be merged carries a deletion
         w.put(cables[0])
+    assert sum(s.has_deletions() for s in ix.whoosh_index._segments()) == 1
+    for c in cables[9:12]:
+        with ix.writer() as w:
+            w.put(c)
     assert len(ix.whoosh_index._segments()) < 12
+    assert not any(s.has_deletions() for s in ix.whoosh_index._segments())
     assert ix.doc_count() == 12
     plain = whoosh_index.create_in(str(tmp_path), schema.build_schema(), indexname="plain")
     pw = plain.writer()
