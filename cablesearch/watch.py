@@ -291,7 +291,7 @@ def _child_main(conn: Connection, config: Config) -> None:
     service: SyncService | None = None
     try:
         service = SyncService(config)
-        conn.send(("ok", {"pid": os.getpid()}))
+        conn.send(("ok", {"pid": os.getpid(), "doc_count": service.index.doc_count()}))
     except Exception as exc:  # noqa: BLE001 - reported to the daemon, which says it once
         conn.send(("error", _describe(exc)))
         return
@@ -342,6 +342,7 @@ class _ProcessBackend:
         if reply[0] != "ok":
             self.close()
             raise DaemonError(f"the indexer process could not open the index: {reply[1]}")
+        self.hello: dict[str, Any] = reply[1]
 
     def submit(self, op: str, args: dict[str, Any]) -> None:
         try:
@@ -633,11 +634,20 @@ class Daemon:
     # ---- setup / teardown -------------------------------------------------------------
 
     def _make_backend(self) -> _ProcessBackend | _InlineBackend:
+        backend: _ProcessBackend | _InlineBackend
         if self._service is not None:
-            return _InlineBackend(self._service)
-        if not self.isolate:
-            return _InlineBackend(SyncService(self.config, self._index))
-        return _ProcessBackend(self.config)
+            backend = _InlineBackend(self._service)
+        elif not self.isolate:
+            backend = _InlineBackend(SyncService(self.config, self._index))
+        else:
+            backend = _ProcessBackend(self.config)
+            self._doc_count = backend.hello.get("doc_count")
+            return backend
+        try:
+            self._doc_count = backend.service.handle("count", {}).get("doc_count")
+        except Exception:  # noqa: BLE001 - a count for the status only
+            self._doc_count = None
+        return backend
 
     def _make_observer(self) -> BaseObserver:
         observer: BaseObserver
@@ -912,6 +922,9 @@ class Daemon:
             self._backend.submit(request.op, request.args)
         except _BackendDied as exc:
             self._backend_died(str(exc))
+            return
+        if request.op != "known":
+            self._write_status(force=True)   # status shows the batch in hand
 
     def _wait_for_reply(self, timeout: float) -> None:
         assert self._backend is not None and self._inflight is not None
@@ -1026,8 +1039,11 @@ class Daemon:
         self._record_commit(request, result)
         done = request_path.with_suffix(daemon_files.DONE_SUFFIX)
         try:
+            # rejected as SyncReport.to_json() gives them: "path: reason" lines
+            rejected = [f"{item['path']}: {item['reason']}" for item in result.get("rejected", [])]
             daemon_files.write_json_atomic(done, result | {"pid": os.getpid(),
-                                                           "paths": request.args["paths"]})
+                                                           "paths": request.args["paths"],
+                                                           "rejected": rejected})
             request_path.unlink(missing_ok=True)
         except OSError as exc:
             self._error(str(request_path), f"cannot answer the hand-off: {exc}")
