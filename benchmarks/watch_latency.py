@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""The indexing daemon's speed: time from a file being closed to it being searchable, and the
+throughput of a burst, on an index of 20,000 cables.
+
+1. Makes ``--count + --drops + --burst`` telegram cables with ../shared/bench/make_corpus.py under
+   /tmp (once; reused), or from tests/data when ../shared is absent.
+2. Indexes ``--count`` of them with the real pipeline (``Syncer.sync_paths``, procs=2: the
+   `cablesearch index` path) and prints that bulk rate — the figure the burst is compared with.
+3. Starts `cablesearch watch` on the folder as a separate process (default settings:
+   settle 0.25 s, batch 0.5 s) and times its catch-up over the unchanged tree.
+4. Drops ``--drops`` files one by one (write + close in the watched folder, the next one once the
+   previous is searchable): close -> found by a reference-ID search on a fresh searcher, polled
+   every 2 ms. Prints median, p95, max (target p95 <= 1 s).
+5. Writes ``--burst`` files as fast as it can and times first write -> all searchable; prints
+   cables/s and the ratio to the bulk rate (target: no slower than bulk indexing).
+
+  benchmarks/watch_latency.py                     # 20,000 + 100 drops + 5,000 burst
+  benchmarks/watch_latency.py --count 2000 --drops 30 --burst 1000   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+CLI = [sys.executable, "-c", "from cablesearch.cli import main; main()"]
+
+
+def make_files(total: int) -> list[Path]:
+    """``total`` distinct cable files (make_corpus telegrams, else tests/data rewrites)."""
+    out = Path(tempfile.gettempdir()) / f"cablesearch-watchbench-{total}"
+    marker = out / ".complete"
+    if not marker.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        if MAKE_CORPUS.exists():
+            cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--count", str(total),
+                   "--format", "telegram"]
+            print(f"making the corpus: {' '.join(cmd)}", file=sys.stderr)
+            subprocess.run(cmd, check=True)
+        else:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from watch_support import CableMaker
+            print("../shared is absent: cables from tests/data with rewritten IDs", file=sys.stderr)
+            CableMaker().burst(out, 0, total)
+        marker.write_text("ok")
+    files = sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if len(files) < total:
+        sys.exit(f"{out} holds {len(files)} files, fewer than {total}; delete it and re-run")
+    return files[:total]
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
+
+
+class Probe:
+    """Answers "is this reference ID searchable yet?" the way a search would: a fresh searcher
+    on the latest commit, opened only when the index generation changed."""
+
+    def __init__(self, index_dir: Path):
+        from cablesearch.indexer import CableIndex
+
+        self.ix = CableIndex.open(index_dir, create=False)
+        self.gen = -1
+        self.searcher = None
+
+    def has(self, ref: str) -> bool:
+        gen = self.ix.generation
+        if gen != self.gen or self.searcher is None:
+            if self.searcher is not None:
+                self.searcher.close()
+            self.searcher = self.ix.searcher()
+            self.gen = gen
+        return self.searcher.document_number(reference_id=ref) is not None
+
+    def count(self) -> int:
+        self.has("")
+        return int(self.searcher.doc_count())
+
+
+def ref_of(path: Path) -> str:
+    from cablesearch.parse import parse_file
+
+    return next(iter(parse_file(path))).reference_id
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=20000, help="cables in the index at the start")
+    ap.add_argument("--drops", type=int, default=100, help="files dropped one by one")
+    ap.add_argument("--burst", type=int, default=5000, help="files in the burst")
+    ap.add_argument("--procs", type=int, default=2)
+    args = ap.parse_args()
+
+    files = make_files(args.count + args.drops + args.burst)
+    work = Path(tempfile.mkdtemp(prefix="cablesearch-watchbench-"))
+    watched, index_dir = work / "cables", work / "index"
+    watched.mkdir()
+    print(f"machine: {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}; work dir {work}")
+    proc = None
+    try:
+        # 1. the starting index, through the real pipeline
+        for i, src in enumerate(files[: args.count]):
+            dest = watched / "base" / f"{i // 1000:03d}" / src.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.link(src, dest) if src.stat().st_dev == watched.stat().st_dev else shutil.copy(src, dest)
+        from cablesearch.config import Config
+        from cablesearch.indexer import CableIndex
+        from cablesearch.sync import Syncer
+
+        t = time.perf_counter()
+        report = Syncer(CableIndex.open(index_dir), Config(index_dir=index_dir, procs=args.procs)
+                        ).sync_paths([watched])
+        bulk_s = time.perf_counter() - t
+        bulk_rate = report.added / bulk_s
+        print(f"bulk index (Syncer.sync_paths, procs={args.procs}): {report.added:,} cables in "
+              f"{bulk_s:.1f} s = {bulk_rate:,.0f} cables/s ({len(report.rejected)} rejected)")
+
+        # 2. the daemon, as a separate process
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
+        env["CABLESEARCH_PROCS"] = str(args.procs)
+        log = open(work / "watch.log", "wb")
+        t = time.perf_counter()
+        proc = subprocess.Popen(CLI + ["--index", str(index_dir), "watch", str(watched)],
+                                cwd=work, env=env, stderr=log, stdout=subprocess.DEVNULL,
+                                start_new_session=True)
+        status_file = index_dir / "daemon.json"
+
+        def status() -> dict:
+            try:
+                return json.loads(status_file.read_text())
+            except (OSError, ValueError):
+                return {}
+
+        while not (status().get("pid") == proc.pid and status().get("state") == "watching"
+                   and status().get("queue") == 0):
+            if proc.poll() is not None:
+                sys.exit(f"the daemon exited: {(work / 'watch.log').read_text()}")
+            time.sleep(0.01)
+        print(f"daemon start + catch-up over {args.count:,} unchanged files: "
+              f"{time.perf_counter() - t:.2f} s (nothing re-parsed: "
+              f"{status()['totals']['added'] + status()['totals']['updated']} indexed)")
+
+        probe = Probe(index_dir)
+        # 3. one by one
+        drops = files[args.count: args.count + args.drops]
+        refs = [ref_of(p) for p in drops]
+        latencies = []
+        (watched / "drops").mkdir()
+        for src, ref in zip(drops, refs):
+            data = src.read_bytes()
+            with open(watched / "drops" / src.name, "wb") as f:
+                f.write(data)
+            closed = time.perf_counter()
+            while not probe.has(ref):
+                if time.perf_counter() - closed > 30:
+                    sys.exit(f"{ref} not searchable after 30 s")
+                time.sleep(0.002)
+            latencies.append(time.perf_counter() - closed)
+        ms = [x * 1000 for x in latencies]
+        print(f"close -> searchable over {len(ms)} files dropped one by one: median "
+              f"{statistics.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms, max {max(ms):.0f} ms "
+              f"(target p95 <= 1000 ms)")
+
+        # 4. a burst
+        burst = files[args.count + args.drops:]
+        target = probe.count() + len(burst)
+        datas = [(src.name, src.read_bytes()) for src in burst]
+        t = time.perf_counter()
+        for i, (name, data) in enumerate(datas):
+            folder = watched / "burst" / f"{i // 500:03d}"
+            if i % 500 == 0:
+                folder.mkdir(parents=True)
+            with open(folder / name, "wb") as f:
+                f.write(data)
+        written = time.perf_counter() - t
+        while probe.count() < target:
+            if proc.poll() is not None or time.perf_counter() - t > 1800:
+                sys.exit("the burst did not complete")
+            time.sleep(0.02)
+        burst_s = time.perf_counter() - t
+        rate = len(burst) / burst_s
+        commits = status().get("totals", {}).get("batches", "?")
+        print(f"burst of {len(burst):,} files (written in {written:.1f} s): all searchable "
+              f"{burst_s:.1f} s after the first write = {rate:,.0f} cables/s; "
+              f"{rate / bulk_rate:.2f}x the bulk rate above (target >= 1.0); "
+              f"{commits} commits since the daemon started")
+        print(f"index now {probe.count():,} cables; load average {os.getloadavg()[0]:.1f}")
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+            print(f"daemon stopped with exit code {proc.returncode} after SIGTERM")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
