@@ -288,6 +288,9 @@ def _child_main(conn: Connection, config: Config) -> None:
     # decides when to stop, after the batch in hand is committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # ...but the Syncer's forked worker pool must stay killable: Pool.terminate() sends SIGTERM
+    # and then joins; an inherited SIG_IGN would make that join wait forever.
+    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     service: SyncService | None = None
     try:
         service = SyncService(config)
@@ -367,7 +370,7 @@ class _ProcessBackend:
             pass
         self.process.join(60)
         if self.process.is_alive():
-            self.process.terminate()
+            self.process.kill()      # it ignores SIGTERM by design
             self.process.join(5)
         self._conn.close()
 
