@@ -72,7 +72,7 @@ IGNORED_NAMES = frozenset({"4913"})  # vim's "can I write here?" probe file
 EVENT_FILTER = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent,
                 FileMovedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
 
-MAX_BATCH = 2000          # paths per commit: bounds commit time and what a kill -9 can lose
+MAX_BATCH = 5000          # paths per commit: bounds commit time and what a kill -9 can lose
 OPEN_GRACE = 30.0         # a file modified but never closed is indexed after this long quiet
 STATUS_INTERVAL = 2.0     # seconds between status writes while idle
 INBOX_INTERVAL = 0.5      # seconds between looks into the hand-off inbox
