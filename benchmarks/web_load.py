@@ -2,7 +2,7 @@
 serve` on loopback, over an index of a synthetic corpus made by ../shared/bench/make_corpus.py.
 
     .venv/bin/python benchmarks/web_load.py                     # 20,000 cables, 20 clients, 30 s
-    .venv/bin/python benchmarks/web_load.py --workers 2                 # serve --workers 2
+    .venv/bin/python benchmarks/web_load.py --workers 1                 # one server process
     .venv/bin/python benchmarks/web_load.py --count 5000 --clients 10 --seconds 10
 
 Builds (or reuses) the corpus and the index under --workdir (default /tmp/cablesearch-webload),
@@ -123,7 +123,7 @@ def prepare(workdir: Path, count: int) -> Path:
     return index
 
 
-def start_server(index: Path, log_path: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def start_server(index: Path, log_path: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
     """`cablesearch serve --port 0`, its output in log_path; returns it and its base URL."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(CLI + ["--index", str(index), "serve", "--host", "127.0.0.1",
@@ -191,8 +191,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (30)")
     ap.add_argument("--max-requests", type=int, default=100_000,
                     help="each client stops after this many requests")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="server processes (`serve --workers`; 1 is what `make run` starts)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="server processes (`serve --workers`; 2, the default setting, is what "
+                         "`make run` starts on this 2-core machine)")
     ap.add_argument("--skip", action="append", default=[], metavar="KIND",
                     help="leave a kind of search out of the mix (e.g. suggest), to see its share")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))

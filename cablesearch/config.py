@@ -28,6 +28,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("watch_dirs", ["samples"], "Folders the indexing daemon watches (recursively)."),
     Setting("host", "127.0.0.1", "Address the web server binds to."),
     Setting("port", 8080, "Port the web server listens on."),
+    Setting("workers", 2, "Web server processes answering requests. Searching is CPU-bound, so "
+            "about one per core; the daemon of serve --watch runs once, in the main process."),
     Setting("lock_timeout", 30.0, "Seconds a writer waits for the index lock before giving up."),
     Setting("settle_seconds", 0.25, "A changed file is indexed once its size and mtime have been "
             "stable this long."),
@@ -51,6 +53,7 @@ class Config:
     watch_dirs: tuple[Path, ...] = (Path("samples"),)
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: int = 2
     lock_timeout: float = 30.0
     settle_seconds: float = 0.25
     batch_seconds: float = 0.5

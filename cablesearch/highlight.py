@@ -13,10 +13,12 @@ import html
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from itertools import islice
 
 _DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
+SNIPPET_SPANS = 100      # matches looked at when choosing a snippet's windows
 
 
 class Highlighter:
@@ -96,8 +98,9 @@ class Highlighter:
                         found.add(tok)
         return found
 
-    def spans(self, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-        """(start, end) character spans of the matching words, in order."""
+    def spans(self, text: str, terms: frozenset[str],
+              limit: int | None = None) -> list[tuple[int, int]]:
+        """(start, end) character spans of the matching words, in order (the first ``limit``)."""
         words = self.matching_words(text, terms)
         if not words:
             return []
@@ -105,9 +108,11 @@ class Highlighter:
         lowered = text.lower()
         if len(lowered) == len(text):   # same offsets: match the lowered text, no IGNORECASE
             pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)")
-            return [m.span() for m in pattern.finditer(lowered)]
-        pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)", re.IGNORECASE)
-        return [m.span() for m in pattern.finditer(text)]
+            found = pattern.finditer(lowered)
+        else:
+            pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)", re.IGNORECASE)
+            found = pattern.finditer(text)
+        return [m.span() for m in islice(found, limit)]
 
     def mark(self, text: str, terms: frozenset[str]) -> str:
         """The whole text, escaped, with every matching word marked."""
@@ -119,7 +124,9 @@ class Highlighter:
         matching words, escaped and marked, joined with " … ". Without matches: the opening of
         the text."""
         text = text.strip()
-        spans = self.spans(text, terms)
+        # the best windows are chosen among the first matches: a word that occurs hundreds of
+        # times in a long cable need not be located hundreds of times for two fragments
+        spans = self.spans(text, terms, limit=SNIPPET_SPANS)
         if not spans:
             return _escape_window(text, 0, min(len(text), width))
         windows = _best_windows(text, spans, width, max_fragments)

@@ -21,6 +21,8 @@ Default fields are subject (weighted ``SUBJECT_BOOST``) and body.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -248,11 +250,34 @@ def check_dates(text: str) -> None:
                 parse_date(part, what=f"in {text!r}: the date")
 
 
+_PARSED: OrderedDict[tuple[int, str], tuple[Schema, wq.Query]] = OrderedDict()
+_PARSED_MAX = 1024
+_PARSED_LOCK = threading.Lock()
+
+
 def parse_query(text: str, schema: Schema) -> wq.Query | None:
     """Parse query text into a Whoosh query, or None for an empty text. Raises
-    QuerySyntaxError with a one-line reason and a hint."""
+    QuerySyntaxError with a one-line reason and a hint.
+
+    Whoosh's parser costs ~0.5 ms a query, a sixth of a whole search: the parsed queries of the
+    last texts are kept (per schema object; query objects are only read, never changed)."""
     if not text.strip():
         return None
+    key = (id(schema), text)
+    with _PARSED_LOCK:
+        got = _PARSED.get(key)
+        if got is not None and got[0] is schema:
+            _PARSED.move_to_end(key)
+            return got[1]
+    q = _parse_uncached(text, schema)
+    with _PARSED_LOCK:
+        _PARSED[key] = (schema, q)
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return q
+
+
+def _parse_uncached(text: str, schema: Schema) -> wq.Query:
     check_balance(text)
     check_fields(text, schema)
     check_dates(text)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol, Self
 
 import numpy as np
+from rapidfuzz.distance import OSA
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
@@ -51,6 +52,7 @@ from .model import Cable
 from .query import DEFAULT_FIELDS, SUBJECT_BOOST, BuiltQuery, build, parse_query
 from .results import FACETS, Hit, SearchRequest, SearchResult
 from .schema import unpack_cable
+from .spelling import Speller
 
 BM25_B = 0.75
 BM25_K1 = 1.2
@@ -178,10 +180,6 @@ class _Snapshot:
     def doc_frequency(self, fieldname: str, text: str | bytes) -> int:
         with self.io:
             return int(self.reader.doc_frequency(fieldname, text))
-
-    def terms_within(self, fieldname: str, text: str, maxdist: int, prefix: int) -> list[Any]:
-        with self.io:
-            return list(self.reader.terms_within(fieldname, text, maxdist, prefix=prefix))
 
     def lexicon(self, fieldname: str) -> list[str]:
         lex = self.lexicons.get(fieldname)
@@ -545,6 +543,7 @@ class SearchService:
         self._lock = threading.Lock()
         self._snap: _Snapshot | None = None
         self._highlighters: dict[str, Highlighter] = {}
+        self._speller = Speller(DEFAULT_FIELDS)
 
     # -- snapshot management ----------------------------------------------------------------
 
@@ -744,7 +743,7 @@ class SearchService:
             best = self._closest(snap, analysed[0])
             if best is None:
                 return None
-            surface = self._surface(snap, best) or best
+            surface = self._surface(snap, best, word) or best
             replacements[word] = surface
         if not replacements:
             return None
@@ -769,25 +768,12 @@ class SearchService:
         return text if mask.any() else None
 
     def _closest(self, snap: _Snapshot, term: str) -> str | None:
-        best: tuple[int, int, str] | None = None
-        for fieldname in DEFAULT_FIELDS:
-            if fieldname not in snap.schema:
-                continue
-            for maxdist in ((1, 2) if len(term) > 5 else (1,)):
-                found = snap.terms_within(fieldname, term, maxdist, prefix=1)
-                for cand in found:
-                    cand_s = cand.decode("utf-8") if isinstance(cand, bytes) else cand
-                    df = snap.doc_frequency(fieldname, cand_s)
-                    key = (-maxdist, df, cand_s)
-                    if df and (best is None or key > best):
-                        best = key
-                if found:
-                    break
-        return best[2] if best else None
+        with snap.io:
+            return self._speller.closest(snap.reader, term)
 
-    def _surface(self, snap: _Snapshot, term: str) -> str | None:
+    def _surface(self, snap: _Snapshot, term: str, typed: str) -> str | None:
         """A real word that the analyzer turns into ``term`` (stems read badly), taken from a
-        cable containing it."""
+        cable containing it: of those, the one closest to what was typed."""
         h = self.highlighter(snap)
         for fieldname in ("subject", "body"):
             docs, _ = snap.term_scores(fieldname, snap.schema[fieldname].to_bytes(term))
@@ -798,7 +784,8 @@ class SearchService:
                 text = (sf.get("subject", "") or "") + "\n" + (text or "")
                 words = h.matching_words(text, frozenset([term]))
                 if words:
-                    return min(words, key=lambda w: (len(w), w))
+                    return min(words, key=lambda w: (OSA.distance(w.lower(), typed.lower()),
+                                                     len(w), w))
         return None
 
     # -- single cables ----------------------------------------------------------------------

@@ -87,13 +87,14 @@ def _settings_json(config: Config, watching: bool) -> str:
 @click.option("--watch", is_flag=True,
               help="Also run the indexing daemon in this process, watching DIR... (default: "
                    "setting watch_dirs), so new cables appear while the page is open.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Server processes answering requests. Searching is CPU-bound Python, so on a "
-                   "machine with several cores 2 or more serve more requests at once; the "
-                   "daemon (--watch) still runs once, in the main process.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes answering requests (default: setting workers, 2). "
+                   "Searching is CPU-bound Python, so about one per core; the daemon (--watch) "
+                   "still runs once, in the main process.")
 @click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool, workers: int,
+def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
+          workers: int | None,
           dirs: tuple[Path, ...]) -> None:
     """Serve the search pages and the JSON API.
 
@@ -110,7 +111,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool, w
 
     if dirs and not watch:
         raise click.UsageError("folders are only taken with --watch (cablesearch serve --watch DIR...)")
-    config = get_config(ctx, host=host, port=port)
+    config = get_config(ctx, host=host, port=port, workers=workers)
+    workers = config.workers
+    if workers < 1:
+        raise click.BadParameter(f"{workers} is not a number of processes; give 1 or more",
+                                 param_hint="--workers / setting workers")
     daemon = None
     roots: tuple[Path, ...] = ()
     if watch:

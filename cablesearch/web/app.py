@@ -11,16 +11,19 @@ on ``/api/`` and as an error page elsewhere, from the exception handlers in ``cr
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import logging
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol, TypeVar
 from urllib.parse import quote_plus, urlencode
 
 import jinja2
@@ -40,6 +43,7 @@ from ..model import Cable
 from ..results import FACETS, SORTS, Hit, SearchRequest, SearchResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -522,7 +526,7 @@ def page_links(state: SearchState, total: int, page_size: int, window: int = 2) 
 
 
 # The Server-Timing entries of the request being handled (a fresh dict per request, set by
-# TimingMiddleware; FastAPI's thread pool runs sync handlers in a copy of this context).
+# TimingMiddleware; the search thread runs each handler's work in a copy of this context).
 _TIMINGS: ContextVar[dict[str, float] | None] = ContextVar("cablesearch_timings", default=None)
 
 
@@ -592,7 +596,8 @@ _METHOD = {"highlight": "highlight_text"}
 class SerializedService:
     """The search service behind one lock. Whoosh readers are not safe to share between threads
     (stored fields are read through one shared file position, so concurrent reads get each
-    other's bytes), and the handlers run in a thread pool: every call takes the lock. Time spent
+    other's bytes); the handlers run their work on one search thread, and anything else that
+    shares the service (a test, a second thread) is kept out by the lock. Time spent
     waiting for it is the ``wait`` entry of Server-Timing; each call's own time is the entry
     named after it (``search``, ``get``, ...)."""
 
@@ -690,6 +695,28 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                 state["service"] = SerializedService(_open_service(config))
             return state["service"]  # type: ignore[no-any-return]
 
+    # Every handler's work (searching and rendering) runs on this one thread, in arrival order.
+    # Whoosh readers are not thread-safe and the work is CPU-bound under the GIL: a pool of
+    # threads would only take turns at the service lock and fight over the GIL (a convoy that
+    # measured ~2x slower under 20 concurrent clients). The event loop keeps reading requests
+    # and writing responses meanwhile. Time spent queued is Server-Timing's ``wait``.
+    def search_thread() -> ThreadPoolExecutor:
+        with open_lock:
+            if state.get("thread") is None:
+                state["thread"] = ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="cablesearch-search")
+            return state["thread"]  # type: ignore[no-any-return]
+
+    async def serial(fn: Callable[[], T]) -> T:
+        queued = time.perf_counter()
+
+        def job() -> T:
+            add_timing("wait", (time.perf_counter() - queued) * 1000.0)
+            return fn()
+
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(search_thread(), ctx.run, job)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         managed = daemon is not None and start_daemon
@@ -698,6 +725,10 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         try:
             yield
         finally:
+            with open_lock:
+                thread, state["thread"] = state.get("thread"), None
+            if thread is not None:
+                thread.shutdown(wait=True, cancel_futures=True)
             if managed:
                 daemon.stop()
 
@@ -776,7 +807,10 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     # ---------------------------------------------------------------------------------- pages
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def search_page(request: Request, st: SearchState = Depends(read_state)) -> HTMLResponse:
+    async def search_page(request: Request, st: SearchState = Depends(read_state)) -> HTMLResponse:
+        return await serial(lambda: render_search_page(request, st))
+
+    def render_search_page(request: Request, st: SearchState) -> HTMLResponse:
         svc = get_service()
         page_size = st.limit or config.page_size
         try:
@@ -792,12 +826,15 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                     facets=facet_lists(result, st))
 
     @app.get("/cable/{ref_id}", response_class=HTMLResponse, include_in_schema=False)
-    def cable_page(request: Request, ref_id: str,
-                   q: str = Query("", max_length=MAX_QUERY_LENGTH)) -> Response:
+    async def cable_page(request: Request, ref_id: str,
+                         q: str = Query("", max_length=MAX_QUERY_LENGTH)) -> Response:
         ref = check_reference_id(ref_id)
         if ref != ref_id:
             suffix = f"?{urlencode({'q': q})}" if q else ""
             return RedirectResponse(f"/cable/{ref}{suffix}", status_code=308)
+        return await serial(lambda: render_cable_page(request, ref, q))
+
+    def render_cable_page(request: Request, ref: str, q: str) -> Response:
         svc = get_service()
         cable = svc.get(ref)
         known = svc.known_ids(cable.references) if cable.references else set()
@@ -818,7 +855,10 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                     state=SearchState(q=q))
 
     @app.get("/browse", response_class=HTMLResponse, include_in_schema=False)
-    def browse_page(request: Request) -> HTMLResponse:
+    async def browse_page(request: Request) -> HTMLResponse:
+        return await serial(lambda: render_browse_page(request))
+
+    def render_browse_page(request: Request) -> HTMLResponse:
         svc = get_service()
         lists = svc.browse()
         stats = svc.stats()
@@ -826,8 +866,11 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                     state=SearchState())
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
-    def api_docs(request: Request) -> HTMLResponse:
+    async def api_docs(request: Request) -> HTMLResponse:
         """The API described for people, from the OpenAPI document (no external scripts)."""
+        return await serial(lambda: render_api_docs(request))
+
+    def render_api_docs(request: Request) -> HTMLResponse:
         spec = app.openapi()
         endpoints = []
         for path, methods in spec.get("paths", {}).items():
@@ -841,27 +884,30 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
                     max_page_size=config.max_page_size)
 
     @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
+    async def favicon() -> Response:
         return RedirectResponse("/static/favicon.svg", status_code=308)
 
     # ------------------------------------------------------------------------------------ API
 
     @app.get("/api/search", tags=["search"], summary="Search cables",
              responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}})
-    def api_search(request: Request, st: SearchState = Depends(read_state)) -> JSONResponse:
+    async def api_search(request: Request, st: SearchState = Depends(read_state)) -> JSONResponse:
         """Search with the CLI's parameters; the answer is `cablesearch search --json`'s object:
         query, total, page, page_size, hits (with HTML-safe snippets), facets over all matches,
         suggestion and elapsed_ms."""
-        svc = get_service()
-        return JSONResponse(svc.search(st.to_request(config.page_size)).to_json())
+        return await serial(lambda: JSONResponse(
+            get_service().search(st.to_request(config.page_size)).to_json()))
 
     @app.get("/api/facets", tags=["search"], summary="Facet counts for a search",
              responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}})
-    def api_facets(request: Request, st: SearchState = Depends(read_state),
-                   facet_limit: int = Query(20, ge=1, le=1000,
-                                            description="Values per facet.")) -> JSONResponse:
+    async def api_facets(request: Request, st: SearchState = Depends(read_state),
+                         facet_limit: int = Query(20, ge=1, le=1000,
+                                                  description="Values per facet.")) -> JSONResponse:
         """Counts per tag, origin, classification and year over all matches of the search (all
         cables when no query or filter is given), and the matches by month created."""
+        return await serial(lambda: facets_json(st, facet_limit))
+
+    def facets_json(st: SearchState, facet_limit: int) -> JSONResponse:
         svc = get_service()
         req = replace(st.to_request(config.page_size, highlight=False), page=1, page_size=1,
                       facet_limit=facet_limit)
@@ -874,11 +920,14 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
 
     @app.get("/api/cables/{ref_id}", tags=["cables"], summary="One cable",
              responses={404: {"description": "Unknown cable"}})
-    def api_cable(request: Request, ref_id: str) -> JSONResponse:
+    async def api_cable(request: Request, ref_id: str) -> JSONResponse:
         """The whole cable (`cablesearch show --json`'s object), plus `cited_by`: the reference
         IDs of indexed cables whose REF line cites it, and `references_in_index`: which of its
         own references are indexed."""
         ref = check_reference_id(ref_id)
+        return await serial(lambda: cable_json(ref))
+
+    def cable_json(ref: str) -> JSONResponse:
         svc = get_service()
         cable = svc.get(ref)
         data = cable.to_json()
@@ -888,15 +937,13 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         return JSONResponse(data)
 
     @app.get("/api/stats", tags=["index"], summary="Index statistics")
-    def api_stats(request: Request) -> JSONResponse:
+    async def api_stats(request: Request) -> JSONResponse:
         """Counts, date range, index size and last update (`cablesearch stats --json`)."""
-        svc = get_service()
-        stats = svc.stats()
-        return JSONResponse(jsonable(stats))
+        return await serial(lambda: JSONResponse(jsonable(get_service().stats())))
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
                    include_in_schema=False)
-    def api_unknown(rest: str) -> None:
+    async def api_unknown(rest: str) -> None:
         raise StarletteHTTPException(404, f"no API endpoint /api/{rest[:100]}; the API is "
                                           f"described at /openapi.json")
 

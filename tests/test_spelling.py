@@ -1,0 +1,59 @@
+"""The did-you-mean word finder over real Whoosh segments: words of several segments add up,
+a commit's new segment is read, only words of letters count, more documents win."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cablesearch.indexer import CableIndex
+from cablesearch.model import Cable
+from cablesearch.spelling import Speller, max_distance
+
+
+def put(ix: CableIndex, *cables: Cable) -> None:
+    with ix.writer(timeout=10) as w:
+        for c in cables:
+            w.put(c)
+
+
+def closest(ix: CableIndex, speller: Speller, word: str) -> str | None:
+    with ix.searcher() as s:
+        return speller.closest(s.reader(), word)
+
+
+def test_closest_word_across_segments_and_commits(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="pipeline", body="The pipeline talks."))
+    speller = Speller(("subject", "body"))
+    assert closest(ix, speller, "piplin") == "pipelin"       # the stem of "pipeline"
+    assert closest(ix, speller, "pipelin") is None           # never the word itself
+    assert closest(ix, speller, "qqqqqqq") is None
+    # a second commit is a second segment: its words are found too
+    put(ix, Cable(reference_id="08A2", subject="sideline", body="sideline"))
+    with ix.searcher() as s:
+        assert len(list(s.reader().leaf_readers())) == 2
+    assert closest(ix, speller, "sidelines") == "sidelin"
+    assert closest(ix, speller, "piplin") == "pipelin"
+
+
+def test_only_words_of_letters_are_suggested(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="x", body="number 123456 and 123457 here"))
+    speller = Speller(("body",))
+    assert closest(ix, speller, "123455") is None
+    assert closest(ix, speller, "numbr") == "number"
+
+
+def test_more_documents_win_among_equally_close_words(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="x", body="cart"),
+        Cable(reference_id="08A2", subject="x", body="card"),
+        Cable(reference_id="08A3", subject="x", body="card"))
+    speller = Speller(("body",))
+    assert closest(ix, speller, "carx") == "card"
+    put(ix, *[Cable(reference_id=f"09B{i}", subject="x", body="cart") for i in range(3)])
+    assert closest(ix, speller, "carx") == "cart"              # 4 documents against 2
+
+
+def test_allowed_edits_grow_with_length() -> None:
+    assert max_distance("oyl") == 1 and max_distance("embasy") == 2
