@@ -90,6 +90,28 @@ class Probe:
         return int(self.searcher.doc_count())
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by a process and, separately, its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    own: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        own[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    below, todo = 0.0, list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        below += own.get(p, 0.0)
+        todo.extend(children.get(p, []))
+    return {"daemon": own.get(pid, 0.0), "indexer": below}
+
+
 def ref_of(path: Path) -> str:
     from cablesearch.parse import parse_file
 
@@ -103,6 +125,8 @@ def main() -> None:
     ap.add_argument("--drops", type=int, default=100, help="files dropped one by one")
     ap.add_argument("--burst", type=int, default=5000, help="files in the burst")
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work folder (index, watch.log with one line per batch)")
     args = ap.parse_args()
 
     files = make_files(args.count + args.drops + args.burst)
@@ -181,6 +205,7 @@ def main() -> None:
         new_refs = {r for r in new_refs if not probe.has(r)}   # make_corpus repeats a few IDs
         target = probe.count() + len(new_refs)
         datas = [(src.name, src.read_bytes()) for src in burst]
+        cpu0 = cpu_seconds(proc.pid)
         t = time.perf_counter()
         for i, (name, data) in enumerate(datas):
             folder = watched / "burst" / f"{i // 500:03d}"
@@ -194,19 +219,26 @@ def main() -> None:
                 sys.exit("the burst did not complete")
             time.sleep(0.02)
         burst_s = time.perf_counter() - t
+        cpu1 = cpu_seconds(proc.pid)
         rate = len(burst) / burst_s
         commits = status().get("totals", {}).get("batches", "?")
         print(f"burst of {len(burst):,} files (written in {written:.1f} s): all searchable "
               f"{burst_s:.1f} s after the first write = {rate:,.0f} cables/s; "
               f"{rate / bulk_rate:.2f}x the bulk rate above (target >= 1.0); "
               f"{commits} commits since the daemon started")
+        print(f"  CPU during the burst: daemon process (events, settling) "
+              f"{cpu1['daemon'] - cpu0['daemon']:.1f} s, indexer process and its workers "
+              f"{cpu1['indexer'] - cpu0['indexer']:.1f} s")
         print(f"index now {probe.count():,} cables; load average {os.getloadavg()[0]:.1f}")
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(120)
             print(f"daemon stopped with exit code {proc.returncode} after SIGTERM")
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work} (the daemon's log: {work / 'watch.log'})")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

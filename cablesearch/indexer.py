@@ -29,6 +29,7 @@ import errno
 import fcntl
 import json
 import logging
+import operator
 import os
 import pickle
 import time
@@ -69,6 +70,9 @@ GUARD_NAME = "WRITELOCK.guard"
 DEFAULT_LIMITMB = 512
 CODEC_COMPRESSION = 1   # zlib level of posting blocks (Whoosh's default 3 costs ~40% of a commit)
 COMPRESS_MIN_BYTES = 256
+# Pickles of posting blocks and stored fields (Whoosh writes protocol 2, whose bytes objects
+# cost ~10x more to write and to load; Whoosh reads them with pickle.loads, any protocol).
+PICKLE_PROTOCOL = 5
 _POLL = 0.1
 
 
@@ -111,8 +115,10 @@ def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
         if field.column_type:
             columns.append((name, field.to_column_value(value)))
     # What W3's PickleColumn(CompressedBytesColumn()) writes, at zlib level 1 (the record inside
-    # is compressed already); readers decompress whatever the level.
-    blob = zlib.compress(pickle.dumps(stored, 2), 1)
+    # is compressed already); readers decompress whatever the level. Pickle protocol 5, not
+    # Whoosh's 2: protocol 2 writes bytes as codecs.encode(str) calls, ~10x slower to write and
+    # to read back; any Python 3.8+ reads either.
+    blob = zlib.compress(pickle.dumps(stored, PICKLE_PROTOCOL), 1)
     return PreparedDoc(cable.reference_id, cable.released, inverted, blob, columns)
 
 
@@ -297,6 +303,14 @@ class _PostingsWriter(W3PostingsWriter):
     """W3's postings writer, compressing only blocks big enough to gain from it (the reader
     reads the compression level of each block from the block itself)."""
 
+    def _mini_ids(self) -> tuple[int, ...]:
+        """The block's IDs delta-encoded, as W3 stores them (W3 does it with a generator, a
+        Python call per posting)."""
+        ids = self._ids
+        if self._byteids or not ids:
+            return tuple(ids)
+        return (ids[0],) + tuple(map(operator.sub, ids[1:], ids))
+
     def _write_block(self, last: bool = False) -> None:
         if not self._blockcount:
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
@@ -316,12 +330,13 @@ class _PostingsWriter(W3PostingsWriter):
             vs = None
         else:
             vs = emptybytes.join(self._values)
-        databytes = pickle.dumps((self._mini_ids(), mw, vs), 2)
+        databytes = pickle.dumps((self._mini_ids(), mw, vs), PICKLE_PROTOCOL)
         comp = self._compression if len(databytes) >= COMPRESS_MIN_BYTES else 0
         if comp:
             databytes = zlib.compress(databytes, comp)
         infobytes = pickle.dumps((len(ids), ids[-1], self._maxweight, comp,
-                                  length_to_byte(self._minlength), length_to_byte(self._maxlength)), 2)
+                                  length_to_byte(self._minlength), length_to_byte(self._maxlength)),
+                                 PICKLE_PROTOCOL)
         blocklength = len(infobytes) + len(databytes)
         if last:
             blocklength *= -1
