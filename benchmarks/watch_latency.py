@@ -13,6 +13,8 @@ throughput of a burst, on an index of 20,000 cables.
    every 2 ms. Prints median, p95, max (target p95 <= 1 s).
 5. Writes ``--burst`` files as fast as it can and times first write -> all searchable; prints
    cables/s and the ratio to the bulk rate (target: no slower than bulk indexing).
+6. Stops the daemon and times `cablesearch index` on another ``--burst`` new files into the same
+   index, from start to exit: the same job done by hand, the other bulk figure to compare with.
 
   benchmarks/watch_latency.py                     # 20,000 + 100 drops + 5,000 burst
   benchmarks/watch_latency.py --count 2000 --drops 30 --burst 1000   # quick look
@@ -91,7 +93,8 @@ class Probe:
 
 
 def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by a process and, separately, its descendants."""
+    """CPU seconds (user + system) used so far by a process and, separately, its descendants
+    (with the children they waited for)."""
     tick = os.sysconf("SC_CLK_TCK")
     children: dict[int, list[int]] = {}
     own: dict[int, float] = {}
@@ -103,7 +106,8 @@ def cpu_seconds(pid: int) -> dict[str, float]:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-        own[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        # utime + stime, and cutime + cstime: the CPU of its children that ended (pool workers)
+        own[int(entry)] = sum(int(x) for x in fields[11:15]) / tick
     below, todo = 0.0, list(children.get(pid, []))
     while todo:
         p = todo.pop()
@@ -129,7 +133,7 @@ def main() -> None:
                     help="keep the work folder (index, watch.log with one line per batch)")
     args = ap.parse_args()
 
-    files = make_files(args.count + args.drops + args.burst)
+    files = make_files(args.count + args.drops + 2 * args.burst)
     work = Path(tempfile.mkdtemp(prefix="cablesearch-watchbench-"))
     watched, index_dir = work / "cables", work / "index"
     watched.mkdir()
@@ -200,7 +204,7 @@ def main() -> None:
               f"(target p95 <= 1000 ms)")
 
         # 4. a burst
-        burst = files[args.count + args.drops:]
+        burst = files[args.count + args.drops: args.count + args.drops + args.burst]
         new_refs = {ref_of(p) for p in burst}
         new_refs = {r for r in new_refs if not probe.has(r)}   # make_corpus repeats a few IDs
         target = probe.count() + len(new_refs)
@@ -230,6 +234,28 @@ def main() -> None:
               f"{cpu1['daemon'] - cpu0['daemon']:.1f} s, indexer process and its workers "
               f"{cpu1['indexer'] - cpu0['indexer']:.1f} s")
         print(f"index now {probe.count():,} cables; load average {os.getloadavg()[0]:.1f}")
+
+        # 5. the same amount without the daemon: `cablesearch index` run by hand on a folder of
+        #    another --burst new files, into the same index (the daemon stopped first)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+        print(f"daemon stopped with exit code {proc.returncode} after SIGTERM")
+        manual = work / "manual"
+        for i, src in enumerate(files[args.count + args.drops + args.burst:]):
+            folder = manual / f"{i // 500:03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, folder / src.name)
+        t = time.perf_counter()
+        done = subprocess.run(CLI + ["--index", str(index_dir), "index", str(manual)], env=env,
+                              cwd=work, capture_output=True, text=True)
+        manual_s = time.perf_counter() - t
+        if done.returncode != 0:
+            sys.exit(f"cablesearch index failed: {done.stderr}")
+        manual_rate = args.burst / manual_s
+        print(f"`cablesearch index` of another {args.burst:,} new files into that index, by hand: "
+              f"{manual_s:.1f} s from start to exit = {manual_rate:,.0f} cables/s; the daemon's "
+              f"burst was {rate / manual_rate:.2f}x that")
+        print(f"  its summary: {(done.stdout + done.stderr).strip().splitlines()[-1]}")
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
