@@ -641,6 +641,46 @@ def _check_schema(index_dir: Path, found: Schema) -> None:
             "or text analysis differ); delete the folder and run `cablesearch index` again")
 
 
+OPEN_ATTEMPTS = 20
+
+
+def _open_column_files(reader: Any, schema: Schema) -> None:
+    """Open every column file of every segment of ``reader`` now (see CableIndex.searcher)."""
+    from whoosh.codec import whoosh3
+
+    names: list[str] | None = None
+    for leaf, _offset in reader.leaf_readers():
+        perdoc = getattr(leaf, "_perdoc", None)
+        if not isinstance(perdoc, whoosh3.W3PerDocReader):
+            continue
+        if names is None:
+            names = list(perdoc._storage.list())
+        prefix = perdoc._segment.make_filename(".")
+        if perdoc._segment.doc_count_all() and prefix + "_stored.col" not in names \
+                and "_stored" not in perdoc._readers:
+            # every segment stores fields: this one was deleted by a merge since the TOC was read
+            raise FileNotFoundError(prefix + "_stored.col")
+        for name in names:
+            if not (name.startswith(prefix) and name.endswith(".col")):
+                continue
+            field = name[len(prefix):-len(".col")]
+            if field in perdoc._readers:
+                continue
+            if field == "_stored":
+                column = whoosh3.STORED_COLUMN
+            elif field.startswith("_") and field.endswith("_len"):
+                column = whoosh3.LENGTHS_COLUMN
+            elif field in schema and schema[field].column_type is not None:
+                column = schema[field].column_type
+            else:
+                continue
+            perdoc._readers[field] = perdoc.column_reader(field, column)
+
+
+class _Vanished(Exception):
+    """A file of the index disappeared while it was being opened (a commit replaced it)."""
+
+
 class CableIndex:
     """The cable index in one folder (Whoosh files plus our bookkeeping)."""
 
@@ -650,8 +690,25 @@ class CableIndex:
 
     @classmethod
     def open(cls, index_dir: Path | str, create: bool = True) -> CableIndex:
-        """Open the index in ``index_dir``; create it (and the folder) when absent and ``create``."""
+        """Open the index in ``index_dir``; create it (and the folder) when absent and ``create``.
+
+        A commit by another process replaces the table of contents (and a merge deletes old
+        segment files) while this one may be reading them: a file that vanishes while opening
+        means "read the newer commit", so opening is tried again, up to OPEN_ATTEMPTS times."""
         index_dir = Path(index_dir)
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            try:
+                return cls._open_once(index_dir, create)
+            except _Vanished:
+                if attempt == OPEN_ATTEMPTS:
+                    raise IndexError_(
+                        f"cannot open the index at {index_dir}: its files kept changing while "
+                        f"being read ({OPEN_ATTEMPTS} tries); try again") from None
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open_once(cls, index_dir: Path, create: bool) -> CableIndex:
         try:
             if whoosh_index.exists_in(str(index_dir)):
                 ix = whoosh_index.open_dir(str(index_dir))
@@ -665,6 +722,11 @@ class CableIndex:
             _check_schema(index_dir, ix.schema)
         except IndexError_:
             raise
+        except FileNotFoundError:
+            if index_dir.is_dir():
+                raise _Vanished() from None     # a commit replaced what was being read
+            raise IndexNotFound(f"no index at {index_dir}; build one with `cablesearch index "
+                                "PATH...`") from None
         except OSError as exc:
             raise IndexError_(f"cannot open the index at {index_dir}: {exc.strerror or exc}") from None
         except Exception as exc:  # noqa: BLE001 - whoosh raises assorted errors for damaged TOCs
@@ -700,8 +762,25 @@ class CableIndex:
         return int(self._ix.latest_generation())
 
     def searcher(self, **kwargs: Any) -> Searcher:
-        """A fresh searcher on the latest commit (the caller closes it)."""
-        return self._ix.searcher(**kwargs)   # Whoosh reads the latest TOC for each new reader
+        """A fresh searcher on the latest commit (the caller closes it).
+
+        Whoosh opens a segment's column files (stored fields, lengths, facet columns) on first
+        use; by then a merge in another process may have deleted them. They are all opened here,
+        at once: an open file stays readable after it is deleted. A file already gone means a
+        newer commit: the searcher is opened again on it."""
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            s = self._ix.searcher(**kwargs)   # Whoosh reads the latest TOC for each new reader
+            try:
+                _open_column_files(s.reader(), self._ix.schema)
+                return s
+            except FileNotFoundError:
+                s.close()
+                if attempt == OPEN_ATTEMPTS:
+                    raise IndexError_(
+                        f"cannot read the index at {self.index_dir}: its files kept changing "
+                        f"while being opened ({OPEN_ATTEMPTS} tries); try again") from None
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
 
     def doc_count(self) -> int:
         """Cables in the index (the latest commit)."""

@@ -313,3 +313,35 @@ def test_merge_policy_leaves_big_segments_alone(tmp_path: Path, cables: list[Cab
     assert sizes == [4, 6, 6, 6, 6]
     assert ix.doc_count() == 28
     assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:28])
+
+
+def test_readers_open_the_index_while_another_process_commits(tmp_path: Path,
+                                                              cables: list[Cable]) -> None:
+    """Each commit replaces the table of contents and merges delete old segment files: opening
+    the index and a searcher meanwhile reads the newer commit instead of failing."""
+    index_dir = tmp_path / "ix"
+    CableIndex.open(index_dir)
+    script = textwrap.dedent(f"""
+        import sys
+        from cablesearch.indexer import CableIndex
+        from cablesearch.model import Cable
+        ix = CableIndex.open({str(index_dir)!r})
+        for i in range(120):       # small commits: merges every ten
+            with ix.writer(timeout=30) as w:
+                w.put(Cable(reference_id=f"08RACE{{i}}", subject="race", body=f"race {{i}}"))
+        print("done", flush=True)
+    """)
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    opened = 0
+    try:
+        while writer.poll() is None:
+            ix = CableIndex.open(index_dir, create=False)
+            with ix.searcher() as s:
+                assert s.doc_count() >= 0
+                list(s.all_stored_fields())
+            opened += 1
+    finally:
+        out, _ = writer.communicate(timeout=120)
+    assert writer.returncode == 0 and "done" in out
+    assert opened > 10
+    assert len(ids_in(CableIndex.open(index_dir))) == 120
