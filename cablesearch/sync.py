@@ -57,6 +57,8 @@ class SyncReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    # cables read whose reference ID is indexed from another file (a later release of it)
+    duplicates: int = 0
     rejected: list[ParseError] = field(default_factory=list)
     files_seen: int = 0
     files_parsed: int = 0
@@ -70,13 +72,16 @@ class SyncReport:
 
     def summary(self) -> str:
         """The one-line summary the ``index`` command prints."""
+        dups = (f", {self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} of cables "
+                f"indexed from other files" if self.duplicates else "")
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.removed} removed, {len(self.rejected)} rejected "
+                f"{self.removed} removed, {len(self.rejected)} rejected{dups} "
                 f"({self.files_seen} files, {self.seconds:.1f}s)")
 
     def to_json(self) -> dict[str, Any]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "removed": self.removed, "rejected": [str(e) for e in self.rejected],
+                "removed": self.removed, "duplicates": self.duplicates,
+                "rejected": [str(e) for e in self.rejected],
                 "files_seen": self.files_seen, "files_parsed": self.files_parsed,
                 "files_skipped": self.files_skipped, "seconds": round(self.seconds, 3)}
 
@@ -216,6 +221,7 @@ class _Run:
             self.manifest.put_entry(path, rid, released, indexed=True, digest=digest)
             self.since_commit += 1
         else:
+            self.report.duplicates += 1
             self.manifest.put_entry(path, rid, released, indexed=False, digest=digest)
             if currently is not None and currently.path == path:
                 self.reload.setdefault(best_other.path, set()).add(rid)

@@ -238,8 +238,8 @@ def report_to_dict(report: Any) -> dict[str, Any]:
         rejected.append({"path": str(getattr(err, "source", "")),
                          "reason": str(getattr(err, "reason", err))})
     return {key: _count(getattr(report, key, 0))
-            for key in ("added", "updated", "unchanged", "removed", "files_parsed",
-                        "files_skipped")} | {"rejected": rejected}
+            for key in ("added", "updated", "unchanged", "removed", "duplicates",
+                        "files_parsed", "files_skipped")} | {"rejected": rejected}
 
 
 class SyncService:

@@ -210,6 +210,16 @@ def test_index_command_hands_off_to_the_running_daemon(cli_env: dict[str, Any]) 
     assert result.stdout.strip().startswith("5 added")
     assert set(index_ids(index_dir)) == {MAKER.ref(n) for n in range(100, 105)}
     assert daemon.status()["totals"]["handoffs"] == 1
+    # the daemon's report names a rejected file with its reason, and counts a cable whose ID
+    # is indexed from another file
+    more = tmp / "more"
+    more.mkdir()
+    (more / "empty.txt").write_bytes(b"")
+    MAKER.write(more, 100, name="older-release.txt", released="2010-11-28 18:00")
+    again = run_cli(tmp, "--index", str(index_dir), "index", str(more))
+    assert again.returncode == 1
+    assert f"rejected: {more / 'empty.txt'}: " in again.stderr and "{" not in again.stderr
+    assert again.stdout.strip().endswith("1 rejected, 1 duplicate of cables indexed from other files")
     # a second daemon on the same index is refused
     second = run_cli(tmp, "--index", str(index_dir), "watch", str(cli_env["root"]), timeout=60)
     assert second.returncode == 1

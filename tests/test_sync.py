@@ -154,6 +154,9 @@ def test_same_id_in_two_files_latest_release_wins(tmp_path: Path, data_dir: Path
     assert index_ids(ix) == ["10MADRID49"]
     assert hits(ix, "newword") == ["10MADRID49"] and hits(ix, "oldword") == []
     assert r.rejected == []
+    assert (r.added, r.duplicates) == (1, 1)
+    assert r.summary().startswith("1 added, 0 updated, 0 unchanged, 0 removed, 0 rejected, "
+                                  "1 duplicate of cables indexed from other files (2 files")
     # the newer file loses its release date: the older text wins again (re-read from old.txt)
     _rerelease(page, src / "new.txt", "2009-01-01 10:00", "NEWWORD")
     make_syncer(ix).sync_paths([src])

@@ -72,9 +72,14 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
         return True
     rejected = report.get("rejected") or []
     for item in rejected:
+        if isinstance(item, dict):
+            item = f"{item.get('path', '')}: {item.get('reason', '')}"
         click.echo(f"rejected: {item}", err=True)
     keys = ("added", "updated", "unchanged", "removed")
-    click.echo(", ".join(f"{report.get(k, 0)} {k}" for k in keys) + f", {len(rejected)} rejected")
+    dups = int(report.get("duplicates", 0) or 0)
+    click.echo(", ".join(f"{report.get(k, 0)} {k}" for k in keys) + f", {len(rejected)} rejected"
+               + (f", {dups} duplicate{'s' if dups != 1 else ''} of cables indexed from other "
+                  f"files" if dups else ""))
     if rejected:
         sys.exit(1)
     return True
