@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import (
@@ -642,6 +642,7 @@ def _check_schema(index_dir: Path, found: Schema) -> None:
 
 
 OPEN_ATTEMPTS = 20
+T = TypeVar("T")
 
 
 def _open_column_files(reader: Any, schema: Schema) -> None:
@@ -681,6 +682,20 @@ class _Vanished(Exception):
     """A file of the index disappeared while it was being opened (a commit replaced it)."""
 
 
+def _while_files_change(index_dir: Path, verb: str, fn: Callable[[], T]) -> T:
+    """``fn()``, again (up to OPEN_ATTEMPTS times) while it finds files of the index vanished."""
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            return fn()
+        except _Vanished:
+            if attempt == OPEN_ATTEMPTS:
+                raise IndexError_(
+                    f"cannot {verb} the index at {index_dir}: its files kept changing while "
+                    f"being read ({OPEN_ATTEMPTS} tries); try again") from None
+            time.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
+
+
 class CableIndex:
     """The cable index in one folder (Whoosh files plus our bookkeeping)."""
 
@@ -696,16 +711,7 @@ class CableIndex:
         segment files) while this one may be reading them: a file that vanishes while opening
         means "read the newer commit", so opening is tried again, up to OPEN_ATTEMPTS times."""
         index_dir = Path(index_dir)
-        for attempt in range(1, OPEN_ATTEMPTS + 1):
-            try:
-                return cls._open_once(index_dir, create)
-            except _Vanished:
-                if attempt == OPEN_ATTEMPTS:
-                    raise IndexError_(
-                        f"cannot open the index at {index_dir}: its files kept changing while "
-                        f"being read ({OPEN_ATTEMPTS} tries); try again") from None
-                time.sleep(0.01 * attempt)
-        raise AssertionError("unreachable")
+        return _while_files_change(index_dir, "open", lambda: cls._open_once(index_dir, create))
 
     @classmethod
     def _open_once(cls, index_dir: Path, create: bool) -> CableIndex:
@@ -768,19 +774,16 @@ class CableIndex:
         use; by then a merge in another process may have deleted them. They are all opened here,
         at once: an open file stays readable after it is deleted. A file already gone means a
         newer commit: the searcher is opened again on it."""
-        for attempt in range(1, OPEN_ATTEMPTS + 1):
+        def open_searcher() -> Searcher:
             s = self._ix.searcher(**kwargs)   # Whoosh reads the latest TOC for each new reader
             try:
                 _open_column_files(s.reader(), self._ix.schema)
-                return s
             except FileNotFoundError:
                 s.close()
-                if attempt == OPEN_ATTEMPTS:
-                    raise IndexError_(
-                        f"cannot read the index at {self.index_dir}: its files kept changing "
-                        f"while being opened ({OPEN_ATTEMPTS} tries); try again") from None
-                time.sleep(0.01 * attempt)
-        raise AssertionError("unreachable")
+                raise _Vanished() from None
+            return s
+
+        return _while_files_change(self.index_dir, "read", open_searcher)
 
     def doc_count(self) -> int:
         """Cables in the index (the latest commit)."""
