@@ -224,3 +224,9 @@ def test_index_command_hands_off_to_the_running_daemon(cli_env: dict[str, Any]) 
     second = run_cli(tmp, "--index", str(index_dir), "watch", str(cli_env["root"]), timeout=60)
     assert second.returncode == 1
     assert f"another indexing daemon (pid {daemon.popen.pid}) already keeps" in second.stderr
+    # ... and so is `serve --watch`, before it says it serves anything
+    server = run_cli(tmp, "--index", str(index_dir), "serve", "--port", "0", "--watch",
+                     str(cli_env["root"]), timeout=60)
+    assert server.returncode == 1
+    assert f"another indexing daemon (pid {daemon.popen.pid}) already keeps" in server.stderr
+    assert "serving" not in server.stdout and "Traceback" not in server.stderr

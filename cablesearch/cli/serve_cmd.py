@@ -139,13 +139,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
     else:
         uconfig = uvicorn.Config(create_app(config, daemon=daemon, start_daemon=False), **common)
     server = uvicorn.Server(uconfig)
-    click.echo(f"cablesearch serving {config.index_dir} on {display_url(config.host, actual_port)}"
-               + (f" (watching {', '.join(str(r) for r in roots)})" if roots else "")
-               + (f" with {workers} worker processes" if workers > 1 else "")
-               + "  — Ctrl-C stops")
     try:
         if daemon is not None:
             daemon.start()   # here, not in the app's lifespan: a failure is one "Error:" line
+        click.echo(f"cablesearch serving {config.index_dir} on "
+                   f"{display_url(config.host, actual_port)}"
+                   + (f" (watching {', '.join(str(r) for r in roots)})" if roots else "")
+                   + (f" with {workers} worker processes" if workers > 1 else "")
+                   + "  — Ctrl-C stops")
         try:
             if workers > 1:
                 Multiprocess(uconfig, sockets=[sock]).run()
