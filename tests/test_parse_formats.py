@@ -310,3 +310,15 @@ def test_subject_falls_back_to_the_page_title(src: str, data_dir: Path) -> None:
     cable = parse_text(text, source="s")
     assert cable.subject == "german test chamber sold by chinese subsidiary to"
     assert "subject taken from the page's title (the text has no SUBJECT line)" in cable.warnings
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("S) german test chamber", "S) german test chamber sold by chinese subsidiary to iran's dio (s)"),
+    ("(S) german test chamber", "(S) german test chamber sold by chinese subsidiary to iran's dio (s)"),
+])
+def test_subject_marking_follows_the_page_title(title: str, expected: str, data_dir: Path) -> None:
+    text = (data_dir / "page" / "09STATE68250.txt").read_text(encoding="utf-8")
+    text = text.replace("Viewing cable 09STATE68250, german test chamber",
+                        f"Viewing cable 09STATE68250, {title}", 1)
+    text = text.replace("Subject: german test chamber", "Subject: (S) german test chamber", 1)
+    assert parse_text(text, source="s").subject == expected

@@ -75,9 +75,24 @@ def page_title(text: str) -> str:
     return m.group(2) if m else ""
 
 
+_LEADING = re.compile(r"^[^0-9A-Za-z]+")
+
+
 def fill_subject_from_title(cable: Cable, title: str) -> Cable:
-    """A cable whose text gave no subject takes the site's one-line title as its subject."""
-    if not cable.subject and title.strip():
-        cable.subject = " ".join(title.split())
+    """A cable whose text gave no subject takes the site's one-line title as its subject.
+
+    The site titles ``SUBJECT: (S) X`` as ``S) X``, and the subject read from the text follows
+    that; a page whose title keeps the leading punctuation (``(S) X``) is followed instead."""
+    title = " ".join(title.split())
+    if not title:
+        return cable
+    if not cable.subject:
+        cable.subject = title
         cable.warnings.append("subject taken from the page's title (the text has no SUBJECT line)")
+        return cable
+    lead = _LEADING.match(title)
+    if lead and not _LEADING.match(cable.subject):
+        rest = title[lead.end():]
+        if rest and cable.subject.startswith(rest[:60]):
+            cable.subject = lead.group(0) + cable.subject
     return cable
