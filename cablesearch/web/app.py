@@ -722,6 +722,16 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         managed = daemon is not None and start_daemon
         if managed:
             daemon.start()
+
+        def warm_up() -> None:
+            # open the searcher and build its arrays now (about a second on the full release)
+            # rather than on the first visitor's request; a failure is reported by that request
+            try:
+                get_service().search(SearchRequest(page_size=1, highlight=False))
+            except Exception as exc:  # noqa: BLE001 - the request path reports it properly
+                log.debug("warm-up search failed: %s", exc)
+
+        asyncio.get_running_loop().run_in_executor(search_thread(), warm_up)
         try:
             yield
         finally:
