@@ -101,6 +101,15 @@ class Manifest:
     def rollback(self) -> None:
         self._db.rollback()
 
+    def finish(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+               tb: object) -> bool:
+        """As a context exit: commit when the block succeeded, roll back when it raised."""
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+        return False
+
     # files
 
     def file(self, path: str) -> FileRecord | None:

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,8 +285,9 @@ class _Run:
 
     def commit(self) -> None:
         self.do_reloads()
-        self.writer.commit()
-        self.manifest.commit()
+        with interrupts_held():
+            self.writer.commit()
+            self.manifest.commit()
         self.report.commits += 1
         self.since_commit = 0
         self.last_commit = time.monotonic()
@@ -372,7 +374,9 @@ class Syncer:
                                    or any(size >= (1 << 20) for _, _, size in todo)):
                 pool = _make_pool(self.procs)
             try:
-                with self.index.writer(timeout=self.lock_timeout, on_wait=self.on_wait) as writer:
+                held = ExitStack()
+                with held, self.index.writer(timeout=self.lock_timeout,
+                                             on_wait=self.on_wait) as writer:
                     todo, gone, known = self._plan(manifest, stats, removed, prune_roots, report)
                     if single_commit:
                         run = _Run(writer, manifest, report, float("inf"), float("inf"))
@@ -392,8 +396,10 @@ class Syncer:
                     except BaseException:
                         manifest.rollback()
                         raise
-                # leaving the writer block committed the index; the manifest follows
-                manifest.commit()
+                    # from here Ctrl-C waits: the index commit (leaving the writer block) and
+                    # the manifest's go together, or an interrupted run leaves them disagreeing
+                    held.enter_context(interrupts_held())
+                    held.push(manifest.finish)
                 report.commits += 1
             finally:
                 if pool is not None:
@@ -554,6 +560,27 @@ class Syncer:
                 take(fut.get(), nb)
         run.report.rejected.extend(bad_rows)
         run.finish_file(path, size, mtime, digest, old)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) that arrives inside the block takes effect when it ends: for steps that
+    must not be cut in two, such as an index commit and the manifest commit that records it.
+    Only in the main thread (elsewhere signals do not arrive)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)     # Python's handler raises KeyboardInterrupt
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
 
 
 def _row_digest(row: list[str]) -> str:

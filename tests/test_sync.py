@@ -311,3 +311,20 @@ def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: 
         assert r.unchanged == committed and r.added == 41 * 12 - committed
     assert len(index_ids(ix)) == (41 * 12 if form == "csv" else 41)
     assert_manifest_matches_index(ix)
+
+
+def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
+    """An index commit and the manifest commit recording it are never cut in two by Ctrl-C."""
+    import signal
+
+    from cablesearch.sync import interrupts_held
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_held():
+            signal.raise_signal(signal.SIGINT)
+            done.append("index committed")
+            done.append("manifest committed")
+    assert done == ["index committed", "manifest committed"]
+    with interrupts_held():
+        pass                       # nothing caught: nothing raised
