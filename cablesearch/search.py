@@ -582,6 +582,13 @@ class SearchService:
     def _use(self) -> _Use:
         return SearchService._Use(self)
 
+    def warm(self) -> None:
+        """Open the searcher and build what the first searches would otherwise build: the
+        per-searcher arrays and the did-you-mean word lists (seconds on the full release)."""
+        with self._use() as snap:
+            with snap.io:
+                self._speller.prepare(snap.reader)
+
     def close(self) -> None:
         """Close the open searcher (the service reopens one if used again)."""
         with self._lock:

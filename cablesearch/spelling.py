@@ -8,7 +8,9 @@ compares the word with one bucket per segment with RapidFuzz's optimal-string-al
 distance (C++, a few milliseconds) and adds up the document frequencies across segments.
 
 Only words of letters are kept (no numbers, IDs or dates: nobody misspells those into a
-suggestion worth having), from the full-text fields.
+suggestion worth having), from the full-text fields. A word with no near neighbour of the same
+first letter is compared with all words when it is long enough (``gaddafi`` finds ``qadhafi``,
+the cables' spelling).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 MIN_LENGTH = 3
+ANY_FIRST_MIN_LENGTH = 5    # shorter words only look among words of their own first letter
 
 
 def max_distance(term: str) -> int:
@@ -58,10 +61,14 @@ class SegmentWords:
         self.buckets = {first: _Bucket(words, np.fromiter((dfs[w] for w in words), np.int64,
                                                           count=len(words)))
                         for first, words in groups.items()}
+        everything = list(dfs)
+        self.all = _Bucket(everything, np.fromiter(dfs.values(), np.int64, count=len(dfs)))
 
-    def within(self, term: str, maxdist: int) -> list[tuple[str, int, int]]:
-        """(word, distance, df) of the words within ``maxdist`` edits, same first letter."""
-        bucket = self.buckets.get(term[:1])
+    def within(self, term: str, maxdist: int, any_first: bool = False
+               ) -> list[tuple[str, int, int]]:
+        """(word, distance, df) of the words within ``maxdist`` edits: of the same first letter,
+        or of any with ``any_first``."""
+        bucket = self.all if any_first else self.buckets.get(term[:1])
         if bucket is None:
             return []
         found = process.extract(term, bucket.words, scorer=OSA.distance,
@@ -94,19 +101,25 @@ class Speller:
                 del self._segments[gone]
         return out
 
+    def prepare(self, reader: Any) -> None:
+        """Read the words of the reader's segments now rather than at the first lookup."""
+        self._segment_words(reader)
+
     def closest(self, reader: Any, term: str) -> str | None:
         """The word nearest to ``term`` (fewest edits, then most documents), or None. The word
         itself is never returned."""
         if len(term) < MIN_LENGTH or not term.isalpha() or not term.isascii():
             return None
         segments = self._segment_words(reader)
-        totals: dict[str, tuple[int, int]] = {}
-        for seg in segments:
-            for word, dist, df in seg.within(term, max_distance(term)):
-                if word == term:
-                    continue
-                d0, df0 = totals.get(word, (dist, 0))
-                totals[word] = (min(d0, dist), df0 + df)
-        if not totals:
-            return None
-        return min(totals.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0]))[0]
+        passes = (False, True) if len(term) >= ANY_FIRST_MIN_LENGTH else (False,)
+        for any_first in passes:
+            totals: dict[str, tuple[int, int]] = {}
+            for seg in segments:
+                for word, dist, df in seg.within(term, max_distance(term), any_first):
+                    if word == term:
+                        continue
+                    d0, df0 = totals.get(word, (dist, 0))
+                    totals[word] = (min(d0, dist), df0 + df)
+            if totals:
+                return min(totals.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0]))[0]
+        return None

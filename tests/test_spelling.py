@@ -57,3 +57,28 @@ def test_more_documents_win_among_equally_close_words(tmp_path: Path) -> None:
 
 def test_allowed_edits_grow_with_length() -> None:
     assert max_distance("oyl") == 1 and max_distance("embasy") == 2
+
+
+def test_a_long_word_with_no_neighbour_of_its_first_letter_looks_at_all_words(
+        tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="x", body="Qadhafi spoke. Qadhafi left."),
+        Cable(reference_id="08A2", subject="x", body="qadhafi again"))
+    speller = Speller(("body",))
+    assert closest(ix, speller, "gadhafi") == "qadhafi"       # g -> q: another first letter
+    assert closest(ix, speller, "gdhfi") is None              # too far, even so
+    # short words stay within their first letter: "oyl" would not become "ayl"
+    put(ix, Cable(reference_id="08A3", subject="x", body="ayl"))
+    assert closest(ix, speller, "oyl") is None
+
+
+def test_warm_reads_the_words_before_the_first_lookup(tmp_path: Path) -> None:
+    from cablesearch.config import Config
+    from cablesearch.search import SearchService
+
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="embassy", body="embassy staff"))
+    with SearchService(ix, Config()) as svc:
+        assert not svc._speller._segments
+        svc.warm()
+        assert len(svc._speller._segments) == 1

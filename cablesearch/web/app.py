@@ -87,6 +87,7 @@ class Service(Protocol):
     def browse(self) -> dict[str, list[tuple[str, int]]]: ...
     def known_ids(self, ids: Iterable[str]) -> set[str]: ...
     def highlight_text(self, text: str, query: str) -> str: ...
+    def warm(self) -> None: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,6 +640,9 @@ class SerializedService:
     def highlight_text(self, text: str, query: str) -> str:
         return self._call("highlight", text, query)  # type: ignore[no-any-return]
 
+    def warm(self) -> None:
+        self._call("warm")
+
 
 # --------------------------------------------------------------------------------------------
 # The app
@@ -727,7 +731,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
             # open the searcher and build its arrays now (about a second on the full release)
             # rather than on the first visitor's request; a failure is reported by that request
             try:
-                get_service().search(SearchRequest(page_size=1, highlight=False))
+                get_service().warm()
             except Exception as exc:  # noqa: BLE001 - the request path reports it properly
                 log.debug("warm-up search failed: %s", exc)
 
