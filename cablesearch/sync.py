@@ -73,11 +73,9 @@ class SyncReport:
 
     def summary(self) -> str:
         """The one-line summary the ``index`` command prints."""
-        dups = (f", {self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} of cables "
-                f"indexed from other files" if self.duplicates else "")
-        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.removed} removed, {len(self.rejected)} rejected{dups} "
-                f"({self.files_seen} files, {self.seconds:.1f}s)")
+        return (counts_line(self.added, self.updated, self.unchanged, self.removed,
+                            len(self.rejected), self.duplicates)
+                + f" ({self.files_seen} files, {self.seconds:.1f}s)")
 
     def to_json(self) -> dict[str, Any]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
@@ -85,6 +83,16 @@ class SyncReport:
                 "rejected": [str(e) for e in self.rejected],
                 "files_seen": self.files_seen, "files_parsed": self.files_parsed,
                 "files_skipped": self.files_skipped, "seconds": round(self.seconds, 3)}
+
+
+def counts_line(added: int, updated: int, unchanged: int, removed: int, rejected: int,
+                duplicates: int) -> str:
+    """"3 added, 0 updated, ..." — a sync's counts as ``index`` prints them, whether it ran the
+    sync itself or handed it to the daemon."""
+    dups = (f", {duplicates} duplicate{'s' if duplicates != 1 else ''} of cables indexed from "
+            f"other files" if duplicates else "")
+    return (f"{added} added, {updated} updated, {unchanged} unchanged, {removed} removed, "
+            f"{rejected} rejected{dups}")
 
 
 @dataclass

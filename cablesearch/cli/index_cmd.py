@@ -10,7 +10,7 @@ from typing import Any, TextIO
 import click
 
 from ..indexer import CableIndex, LockHolder
-from ..sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport
+from ..sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport, counts_line
 from . import get_config
 
 
@@ -70,16 +70,12 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
         click.echo("The daemon has not finished yet; it goes on in the background "
                    "(see `cablesearch status`).", err=True)
         return True
-    rejected = report.get("rejected") or []
+    rejected = report.get("rejected") or []     # "path: reason" lines
     for item in rejected:
-        if isinstance(item, dict):
-            item = f"{item.get('path', '')}: {item.get('reason', '')}"
         click.echo(f"rejected: {item}", err=True)
-    keys = ("added", "updated", "unchanged", "removed")
-    dups = int(report.get("duplicates", 0) or 0)
-    click.echo(", ".join(f"{report.get(k, 0)} {k}" for k in keys) + f", {len(rejected)} rejected"
-               + (f", {dups} duplicate{'s' if dups != 1 else ''} of cables indexed from other "
-                  f"files" if dups else ""))
+    count = {k: int(report.get(k, 0) or 0)
+             for k in ("added", "updated", "unchanged", "removed", "duplicates")}
+    click.echo(counts_line(rejected=len(rejected), **count))
     if rejected:
         sys.exit(1)
     return True

@@ -733,7 +733,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
             try:
                 get_service().warm()
             except Exception as exc:  # noqa: BLE001 - the request path reports it properly
-                log.debug("warm-up search failed: %s", exc)
+                log.debug("warm-up failed: %s", exc)
 
         asyncio.get_running_loop().run_in_executor(search_thread(), warm_up)
         try:
