@@ -47,6 +47,8 @@ POOL_MIN_FILES = 64
 _MISSING = "no such file or folder"
 # Batches queued per worker: enough to keep the workers busy while this process commits.
 IN_FLIGHT = 16
+# While the workers still have files in hand, ``more`` is asked at most this often.
+TOP_UP_INTERVAL = 0.01
 
 
 @dataclass
@@ -308,8 +310,12 @@ class Syncer:
     def __init__(self, index: CableIndex, config: Config | None = None, *,
                  procs: int | None = None, commit_every: int = COMMIT_EVERY,
                  commit_seconds: float = COMMIT_SECONDS,
-                 on_wait: Callable[[LockHolder | None], None] | None = None):
+                 on_wait: Callable[[LockHolder | None], None] | None = None,
+                 pool: Any = None):
         self.index = index
+        # A worker pool kept by the caller (the daemon's indexer process, which starts it before
+        # it ever holds the index lock); without one, each sync starts and ends its own.
+        self.pool = pool
         self.config = config or Config()
         self.procs = self.config.procs if procs is None else procs
         self.commit_every = commit_every
@@ -335,33 +341,45 @@ class Syncer:
         report.seconds = time.monotonic() - started
         return report
 
-    def apply(self, changed: Iterable[str | Path], removed: Iterable[str | Path]) -> SyncReport:
+    def apply(self, changed: Iterable[str | Path], removed: Iterable[str | Path],
+              more: Callable[[bool], Iterable[str | Path]] | None = None) -> SyncReport:
         """Index ``changed`` files (new or modified; unchanged ones are skipped) and drop the
-        cables of ``removed`` files, in one commit. For the daemon."""
+        cables of ``removed`` files, in one commit. For the daemon.
+
+        ``more``, if given, is asked for further changed paths whenever the work in hand runs
+        low (its argument says whether nothing at all is in hand), and they join this same
+        commit; the sync ends once it has nothing in hand and ``more`` gives nothing. A burst of files that arrive over some seconds becomes one
+        commit and one stream of work for the workers, not a series of small batches."""
         started = time.monotonic()
         report = SyncReport()
-        files: list[str] = []
-        for p in changed:
-            if Path(p).is_dir():
-                files.extend(str(Path(f).absolute()) for f in parse.iter_files([p]))
-            else:
-                files.append(str(Path(p).absolute()))
-        files = list(dict.fromkeys(files))
+        files = self._expand(changed)
         gone: list[str] = []
         if removed:
             with Manifest(self.index.index_dir) as m:
                 # a removed folder takes every recorded file under it along
                 gone = m.files_under([str(Path(p).absolute()) for p in removed])
         self._sync(files, removed=gone, prune_roots=None, report=report, progress=None,
-                   started=started, single_commit=True)
+                   started=started, single_commit=True, more=more)
         report.seconds = time.monotonic() - started
         return report
+
+    @staticmethod
+    def _expand(changed: Iterable[str | Path]) -> list[str]:
+        """Absolute paths of the files named, folders replaced by the files inside."""
+        files: list[str] = []
+        for p in changed:
+            if Path(p).is_dir():
+                files.extend(str(Path(f).absolute()) for f in parse.iter_files([p]))
+            else:
+                files.append(str(Path(p).absolute()))
+        return list(dict.fromkeys(files))
 
     # the work
 
     def _sync(self, files: list[str], removed: list[str] | None, prune_roots: list[str] | None,
               report: SyncReport, progress: Callable[[SyncProgress], None] | None,
-              started: float, single_commit: bool = False) -> None:
+              started: float, single_commit: bool = False,
+              more: Callable[[bool], Iterable[str | Path]] | None = None) -> None:
         manifest = Manifest(self.index.index_dir)
         try:
             stats: list[tuple[str, os.stat_result | None]] = []
@@ -377,10 +395,10 @@ class Syncer:
             if not todo and not gone:
                 self._plan(manifest, stats, removed, prune_roots, report)
                 return
-            pool = None
-            if self.procs > 1 and (len(todo) >= POOL_MIN_FILES
-                                   or any(size >= (1 << 20) for _, _, size in todo)):
-                pool = _make_pool(self.procs)
+            pool, own_pool = self.pool, False
+            if pool is None and self.procs > 1 and (
+                    len(todo) >= POOL_MIN_FILES or any(size >= (1 << 20) for _, _, size in todo)):
+                pool, own_pool = make_pool(self.procs), True
             try:
                 held = ExitStack()
                 with held, self.index.writer(timeout=self.lock_timeout,
@@ -396,7 +414,10 @@ class Syncer:
                         try:
                             for path in gone:
                                 run.remove_file(path)
-                            self._process(run, todo, known, pool, progress, started)
+                            top_up = None
+                            if more is not None:
+                                top_up = self._top_up(more, known, report, {p for p, _ in stats})
+                            self._process(run, todo, known, pool, progress, started, top_up)
                             run.do_reloads()
                         finally:
                             if gc_was:
@@ -410,7 +431,7 @@ class Syncer:
                     held.push(manifest.finish)
                 report.commits += 1
             finally:
-                if pool is not None:
+                if own_pool:
                     pool.terminate()
                     pool.join()
         finally:
@@ -448,8 +469,38 @@ class Syncer:
         gone = [p for p in dict.fromkeys(gone) if p in known]
         return todo, gone, known
 
+    def _top_up(self, more: Callable[[bool], Iterable[str | Path]], known: dict[str, Any],
+                report: SyncReport, seen: set[str]
+                ) -> Callable[[bool], list[tuple[str, str | None, int]]]:
+        """Wraps ``more`` (see ``apply``): its paths, planned like the first ones (unchanged
+        files skipped), as further work; paths already in this sync are left out."""
+
+        def take(idle: bool) -> list[tuple[str, str | None, int]]:
+            todo: list[tuple[str, str | None, int]] = []
+            for path in self._expand(more(idle)):
+                if path in seen:
+                    continue
+                seen.add(path)
+                report.files_seen += 1
+                rec = known.get(path)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    todo.append((path, None, 0))   # reading it says what is wrong
+                    continue
+                if rec is not None and rec.complete and rec.size == st.st_size \
+                        and rec.mtime_ns == st.st_mtime_ns:
+                    report.files_skipped += 1
+                    report.unchanged += rec.cables
+                    continue
+                todo.append((path, rec.hash if rec and rec.complete else None, st.st_size))
+            return todo
+
+        return take
+
     def _process(self, run: _Run, todo: list[tuple[str, str | None, int]], known: dict[str, Any],
-                 pool: Any, progress: Callable[[SyncProgress], None] | None, started: float) -> None:
+                 pool: Any, progress: Callable[[SyncProgress], None] | None, started: float,
+                 more: Callable[[bool], list[tuple[str, str | None, int]]] | None = None) -> None:
         total_bytes = sum(size for _, _, size in todo) or 1
         state = {"bytes": 0, "files": 0}
 
@@ -483,20 +534,39 @@ class Syncer:
                 self._process_csv(run, result, known, pool, state, tick)
             tick()
 
-        batches = [todo[i:i + FILE_BATCH] for i in range(0, len(todo), FILE_BATCH)]
+        queue = deque(todo)
+
+        def next_batch() -> list[tuple[str, str | None]]:
+            n = min(FILE_BATCH, len(queue))
+            return [queue.popleft()[:2] for _ in range(n)]
+
+        def refill(idle: bool) -> bool:
+            """Ask ``more`` for work; True if it gave some."""
+            if more is None:
+                return False
+            extra = more(idle)
+            queue.extend(extra)
+            return bool(extra)
+
         if pool is None:
-            for batch in batches:
-                for result in work_files([(p, h) for p, h, _ in batch]):
+            while queue or refill(True):
+                for result in work_files(next_batch()):
                     handle(result)
             return
         pending: deque[Any] = deque()
-        it = iter(batches)
-        for batch in it:
-            pending.append(pool.apply_async(work_files, ([(p, h) for p, h, _ in batch],)))
-            while len(pending) >= IN_FLIGHT * self.procs:
-                for result in pending.popleft().get():
-                    handle(result)
-        while pending:
+        asked = 0.0
+        while True:
+            while queue and len(pending) < IN_FLIGHT * self.procs:
+                pending.append(pool.apply_async(work_files, (next_batch(),)))
+            if not queue and more is not None and (
+                    not pending or time.monotonic() - asked >= TOP_UP_INTERVAL):
+                asked = time.monotonic()
+                if refill(not pending):
+                    continue
+            if not pending:
+                if queue:
+                    continue
+                return
             for result in pending.popleft().get():
                 handle(result)
 
@@ -596,7 +666,7 @@ def _row_digest(row: list[str]) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def _make_pool(procs: int) -> Any:
+def make_pool(procs: int) -> Any:
     """Worker processes: forked when this process has one thread (the CLI), else started from a
     fork server (the daemon has observer threads, and forking those is unsafe)."""
     ctx: Any

@@ -78,6 +78,7 @@ STATUS_INTERVAL = 2.0     # seconds between status writes while idle
 INBOX_INTERVAL = 0.5      # seconds between looks into the hand-off inbox
 RECENT_ERRORS = 20
 QUIET_SECONDS = 0.05      # no event for this long and nothing settling: commit what is ready
+TOP_UP_SECONDS = 10.0     # a batch takes in newly ready files for this long after it started
 
 CREATED, MODIFIED, CLOSED, MOVED_IN, GONE = "created", "modified", "closed", "moved_in", "gone"
 
@@ -243,21 +244,29 @@ def report_to_dict(report: Any) -> dict[str, Any]:
 
 
 class SyncService:
-    """The real index side: one ``CableIndex`` and its ``Syncer`` (cablesearch.sync)."""
+    """The real index side: one ``CableIndex`` and its ``Syncer`` (cablesearch.sync).
 
-    def __init__(self, config: Config, index: Any = None):
+    ``keep_pool``: start the parsing workers once, now, and keep them for every request (the
+    indexer process does; a pool started per batch costs its start-up each time, and one
+    started later would inherit the index lock)."""
+
+    def __init__(self, config: Config, index: Any = None, keep_pool: bool = False):
         from .indexer import CableIndex
-        from .sync import Syncer
+        from .sync import Syncer, make_pool
 
         self.index = index if index is not None else CableIndex.open(Path(config.index_dir),
                                                                       create=True)
-        self.syncer = Syncer(self.index, config)
+        self.pool = make_pool(config.procs) if keep_pool and config.procs > 1 else None
+        self.syncer = Syncer(self.index, config, pool=self.pool)
 
-    def handle(self, op: str, args: dict[str, Any]) -> Any:
+    def handle(self, op: str, args: dict[str, Any],
+               more: Callable[[bool], list[str]] | None = None) -> Any:
+        """Serve one request; ``more`` (for "apply") gives further changed paths that join
+        the batch while it is written (see ``Syncer.apply``)."""
         started = time.monotonic()
         if op == "apply":
             report = self.syncer.apply({Path(p) for p in args["changed"]},
-                                       {Path(p) for p in args["removed"]})
+                                       {Path(p) for p in args["removed"]}, more=more)
             result = report_to_dict(report)
         elif op == "sync_paths":
             report = self.syncer.sync_paths([Path(p) for p in args["paths"]],
@@ -277,9 +286,17 @@ class SyncService:
         return result
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
         close = getattr(self.index, "close", None)
         if callable(close):
             close()
+
+
+class _DaemonGone(Exception):
+    """The daemon's end of the pipe closed while the indexer waited for it."""
 
 
 def _child_main(conn: Connection, config: Config) -> None:
@@ -293,21 +310,44 @@ def _child_main(conn: Connection, config: Config) -> None:
     os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     service: SyncService | None = None
     try:
-        service = SyncService(config)
+        service = SyncService(config, keep_pool=True)
         conn.send(("ok", {"pid": os.getpid(), "doc_count": service.index.doc_count()}))
     except Exception as exc:  # noqa: BLE001 - reported to the daemon, which says it once
         conn.send(("error", _describe(exc)))
         return
+    held: list[tuple[str, Any]] = []   # a request that came while "more" was awaited
+
+    def more(idle: bool) -> list[str]:
+        """Ask the daemon for paths that became ready since the batch started. ``idle``: this
+        side has nothing else in hand, so it waits for files the daemon expects to be ready
+        within a moment (it says how long), rather than ending the batch without them."""
+        while not held:
+            try:
+                conn.send(("more?", {"idle": idle}))
+                message = conn.recv()
+            except (EOFError, OSError) as exc:
+                raise _DaemonGone(str(exc)) from None
+            if message[0] != "more":
+                held.append(message)   # not an answer ("quit"): served after this batch
+                break
+            if message[1]["changed"] or not message[1].get("wait"):
+                return list(message[1]["changed"])
+            time.sleep(message[1]["wait"])
+        return []
+
     try:
         while True:
             try:
-                op, args = conn.recv()
+                op, args = held.pop() if held else conn.recv()
             except (EOFError, OSError):
                 break   # the daemon is gone (even kill -9): nothing more to do
             if op == "quit":
                 break
             try:
-                reply: tuple[str, Any] = ("ok", service.handle(op, args))
+                reply: tuple[str, Any] = ("ok", service.handle(
+                    op, args, more if args.get("stream") else None))
+            except _DaemonGone:
+                break   # mid-batch: nothing is committed, the next start's catch-up redoes it
             except Exception as exc:  # noqa: BLE001 - one failed batch must not end the indexer
                 reply = ("error", _describe(exc))
             try:
@@ -419,6 +459,7 @@ class _Request:
     sigs: dict[str, tuple[int, int]] | None = None
     started: float = 0.0
     extra: Any = None
+    waited: float = 0.0                          # top-up waits granted (_top_up)
 
 
 class Daemon:
@@ -841,8 +882,14 @@ class Daemon:
                 del self._pending[path]
                 continue
             sig = (st.st_size, st.st_mtime_ns)
+            # Settled: closed after writing or moved within the tree; unchanged for the settle
+            # time; or, with no write seen, last written settle_seconds ago or more (a file
+            # moved in from outside the tree: inotify reports it "created", not "closed"; the
+            # catch-up scan takes such files at once by the same rule).
             if entry.complete or (entry.sig == sig and now - entry.stable_since >= (
-                    settle if (sig[0] > 0 and not entry.awaiting_close) else OPEN_GRACE)):
+                    settle if (sig[0] > 0 and not entry.awaiting_close) else OPEN_GRACE)) or (
+                    sig[0] > 0 and not entry.awaiting_close and entry.sig is None
+                    and time.time() * 1e9 - st.st_mtime_ns >= settle * 1e9):
                 del self._pending[path]
                 self._removed.discard(path)
                 if self._rejected.get(path) != sig:
@@ -882,8 +929,10 @@ class Daemon:
             self._had_ready = False
             kind = ("catch-up" if self._catching_up
                     else "rescan" if self._state == "rescanning" else "batch")
-            self._submit(_Request("apply", {"changed": sorted(sigs), "removed": sorted(removed)},
-                                  kind=kind, sigs=sigs))
+            # the indexer process takes in files that become ready while it writes (_top_up)
+            stream = isinstance(self._backend, _ProcessBackend)
+            self._submit(_Request("apply", {"changed": sorted(sigs), "removed": sorted(removed),
+                                            "stream": stream}, kind=kind, sigs=sigs))
             return
         if self._catching_up and not self._pending:
             self._catching_up = False
@@ -898,6 +947,8 @@ class Daemon:
         ``batch_seconds``, so a burst becomes a few large commits, not thousands."""
         if len(self._ready) >= self.max_batch or self._stop.is_set():
             return True
+        if isinstance(self._backend, _ProcessBackend):
+            return True   # the indexer takes in what becomes ready while it writes (_top_up)
         if now - self._ready_since >= self.config.batch_seconds:
             return True
         quiet = min(QUIET_SECONDS, self.config.batch_seconds)
@@ -938,6 +989,9 @@ class Daemon:
             return
         if reply is None:
             return
+        if reply[0] == "more?":
+            self._top_up(self._inflight, bool(reply[1].get("idle")))
+            return
         request, self._inflight = self._inflight, None
         status, payload = reply
         if status == "ok":
@@ -945,6 +999,41 @@ class Daemon:
             self._done(request, payload)
         else:
             self._failed(request, str(payload))
+
+    def _top_up(self, request: _Request, idle: bool) -> None:
+        """The indexer asks for more paths for the batch it is writing: give it those that
+        became ready since (up to ``max_batch`` in all, for ``TOP_UP_SECONDS`` after the batch
+        started, none once stopping), so a burst is written as one stream, one commit. When it
+        has nothing else in hand and files are still settling, it is told to wait for them (at
+        most ``batch_seconds`` in all per batch, the longest an isolated drop could wait)."""
+        assert self._backend is not None
+        now = time.monotonic()
+        self._take_hints(now)
+        self._settle(now)
+        paths: list[str] = []
+        wait = 0.0
+        if request.op == "apply" and not self._stop.is_set() \
+                and now - request.started < TOP_UP_SECONDS:
+            changed: list[str] = request.args["changed"]
+            sigs = request.sigs if request.sigs is not None else {}
+            room = self.max_batch - len(changed)
+            for path in list(self._ready):
+                if len(paths) >= room:
+                    break
+                if path in sigs:
+                    continue    # changed again while in this batch: it goes in the next one
+                sigs[path] = self._ready.pop(path)
+                paths.append(path)
+            changed.extend(paths)
+            budget = self.config.batch_seconds - request.waited
+            if not paths and idle and self._pending and room > 0 and budget > 0:
+                soonest = min(entry.next_check for entry in self._pending.values())
+                wait = min(budget, max(0.005, soonest - now))
+                request.waited += wait
+        try:
+            self._backend.submit("more", {"changed": paths, "wait": wait})
+        except _BackendDied as exc:
+            self._backend_died(str(exc))
 
     def _backend_died(self, reason: str) -> None:
         request, self._inflight = self._inflight, None

@@ -19,7 +19,7 @@ from cablesearch.config import Config
 from cablesearch.indexer import CableIndex
 from cablesearch.manifest import Manifest
 from cablesearch.parse import csvfile
-from cablesearch.sync import Syncer
+from cablesearch.sync import Syncer, make_pool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,6 +227,60 @@ def test_apply_is_one_commit(tmp_path: Path, telegrams: Path) -> None:
 
 
 
+@pytest.mark.parametrize("procs", [1, 2], ids=["in-process", "kept-pool"])
+def test_apply_takes_in_more_paths_in_the_same_commit(tmp_path: Path, telegrams: Path,
+                                                       procs: int) -> None:
+    """The daemon's stream: paths that ``more`` gives while a batch is written join its one
+    commit; repeats are left out, unchanged files skipped; it ends when more() gives nothing."""
+    ix_dir = tmp_path / "ix"
+    files = sorted(telegrams.iterdir())
+    pool = make_pool(2) if procs > 1 else None
+    try:
+        syncer = Syncer(CableIndex.open(ix_dir), Config(procs=procs, lock_timeout=5), pool=pool)
+        syncer.apply(files[:5], [])
+        gen = syncer.index.generation
+        offers = [[files[5], files[6]], [files[6], files[0], str(files[7])], []]
+        asks: list[bool] = []
+
+        def more(idle: bool) -> list[str | Path]:
+            asks.append(idle)
+            return list(offers.pop(0)) if offers else []
+
+        r = syncer.apply(files[8:10], [], more=more)
+        assert (r.added, r.unchanged, r.files_skipped) == (5, 1, 1)
+        assert syncer.index.generation == gen + 1          # one commit for all of it
+        assert asks[-1] is True and not offers             # it ended when idle and given nothing
+        assert len(index_ids(ix_dir)) == 10
+        assert_manifest_matches_index(ix_dir)
+        # a kept pool outlives the sync that used it
+        r = syncer.apply(files[10:12], [], more=lambda idle: [])
+        assert r.added == 2
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def test_apply_whose_more_fails_commits_nothing(tmp_path: Path, telegrams: Path) -> None:
+    """If the daemon goes away mid-batch (``more`` raises), nothing of the batch is committed
+    and index and manifest still agree; the next apply indexes those files."""
+    ix_dir = tmp_path / "ix"
+    files = sorted(telegrams.iterdir())
+    syncer = make_syncer(ix_dir)
+    syncer.apply(files[:3], [])
+    gen = syncer.index.generation
+
+    def more(idle: bool) -> list[Path]:
+        raise EOFError("the daemon is gone")
+
+    with pytest.raises(EOFError):
+        syncer.apply(files[3:6], [], more=more)
+    assert syncer.index.generation == gen
+    assert len(index_ids(ix_dir)) == 3
+    assert_manifest_matches_index(ix_dir)
+    assert syncer.apply(files[3:6], []).added == 3
+
+
 def test_apply_with_folders(tmp_path: Path, data_dir: Path) -> None:
     root = tmp_path / "watched"
     shutil.copytree(data_dir / "telegram", root / "sub")
@@ -270,7 +324,7 @@ INTERRUPTED = textwrap.dedent("""
     import sys
     from cablesearch.config import Config
     from cablesearch.indexer import CableIndex
-    from cablesearch.sync import Syncer
+    from cablesearch.sync import Syncer, make_pool
     def progress(p):
         print("cables", p.cables, flush=True)
     Syncer(CableIndex.open(sys.argv[1]), Config(procs=2), commit_every=40).sync_paths(
