@@ -8,8 +8,8 @@ column. Here a document is first turned into a :class:`PreparedDoc` (analysis do
 encoded, stored values and column values computed -- work that can run in worker processes,
 see :func:`prepare`), and :class:`FastSegmentWriter` keeps the postings of its new segment in
 per-term lists (documents arrive in docnum order, so no sort of postings is needed, only of the
-distinct terms) and writes each term's posting list block by block straight into the W3
-postings writer. The on-disk format is exactly Whoosh's (codec W3, format ``Positions``), so
+distinct terms); at commit it writes the posting lists and the term table itself, in one loop
+(:func:`write_terms`), the bytes Whoosh's W3 writers would write. The on-disk format is exactly Whoosh's (codec W3, format ``Positions``), so
 every Whoosh reader, searcher, highlighter and merge works on it. This relies on internals of
 ``whoosh-reloaded==2.7.5`` (pinned in pyproject.toml).
 
@@ -32,6 +32,8 @@ import logging
 import operator
 import os
 import pickle
+import signal
+import struct
 import time
 import zlib
 from array import array
@@ -47,15 +49,15 @@ from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3LeafMatcher,
-    W3PostingsWriter,
 )
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
 from whoosh.index import FileIndex
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
-from whoosh.system import emptybytes
+from whoosh.system import emptybytes, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import NO_MERGE, SegmentWriter
 
@@ -228,18 +230,258 @@ class FastSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         fw = self.fieldwriter
         schema = self.schema
-        for fieldname in sorted(self._terms):
-            if fieldname not in schema:
-                continue
-            fw.start_field(fieldname, schema[fieldname])
-            terms = self._terms[fieldname]
-            for tbytes in sorted(terms):
-                fw.start_term(tbytes)
-                _write_posting_list(fw._postwriter, terms[tbytes])
-                fw.finish_term()
-            fw.finish_field()
+        fields = [(name, schema[name], self._terms[name])
+                  for name in sorted(self._terms) if name in schema]
+        write_terms(fw, fields, Path(self.storage.folder))
         fw.close()
         self._terms.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a segment's posting lists and term table
+
+_TERMINFO = struct.Struct("!BfIBBfII")   # W3TermInfo's fixed part; then offset (q), length (i)
+_OFFSET = struct.Struct("!q")
+_CHUNK_BYTES = 1 << 20
+# A flush with at least this many postings is split between this process and a forked helper
+# (a 5,000-cable segment has ~1.5 million); below it the fork costs more than it saves.
+PARALLEL_POSTINGS = 200_000
+# Share of the encoding done here: the helper is slower per term (its first touch of each page
+# copies it) but this process also adds all entries to the term table afterwards.
+FIRST_SHARE = 0.5
+
+# (field id, field, term -> flat posting list, the terms to write in order)
+_Work = list[tuple[int, Any, dict[bytes, list[Any]], list[bytes]]]
+# (term table key, value, hash of the key) per term, in order
+_Entries = list[tuple[bytes, bytes, int]]
+
+
+def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]],
+                workdir: Path) -> None:
+    """Write the posting lists and term table of a new segment: the bytes Whoosh's W3 field
+    writer, postings writer, term info and ordered hash writer produce together (``start_term``
+    / ``add`` / ``finish_term`` per term), computed in one loop and written in large pieces.
+
+    A commit's flush is the part of indexing no parsing worker shares, and it waits at the end
+    of every batch; so a big one is cut in two at a term boundary: a forked copy of this process
+    (it has the postings already) encodes the second half into a file in ``workdir`` while this
+    one encodes the first; the second half's postings are then appended, its offsets shifted.
+    If the helper fails, this process encodes that half itself."""
+    codec = fw._codec
+    work: _Work = []
+    for name, field, terms in fields:
+        fw.start_field(name, field)     # registers the field's id in the term table
+        work.append((fw._fieldid, field, terms, sorted(terms)))
+        fw.finish_field()
+    postfile, tindex = fw._postfile, fw._tindex
+    first, second = _halves(work) if hasattr(os, "fork") else (work, [])
+    helper = _Helper.start(second, codec, tindex.hashfn, workdir) if second else None
+    try:
+        entries = _encode(first, codec, tindex.hashfn, postfile, postfile.tell())
+        _add_entries(tindex, entries)
+        if second:
+            done = helper.join() if helper is not None else None
+            if done is None:
+                entries = _encode(second, codec, tindex.hashfn, postfile, postfile.tell())
+            else:
+                posts_path, entries = done
+                shift = postfile.tell()
+                with open(posts_path, "rb") as f:
+                    for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
+                        postfile.write(chunk)
+                entries = _shifted(entries, shift)
+            _add_entries(tindex, entries)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _halves(work: _Work) -> tuple[_Work, _Work]:
+    """Cut the work in two (a term costs about as much as six of its postings), the first
+    ``FIRST_SHARE`` of it for this process; no cut (everything first) when it is small."""
+    postings = sum(len(flat) for _, _, terms, _ in work for flat in terms.values()) // 4
+    if postings < PARALLEL_POSTINGS:
+        return work, []
+    total = sum(24 + len(terms[key]) for _, _, terms, keys in work for key in keys)
+    half, done = total * FIRST_SHARE, 0.0
+    for i, (fid, field, terms, keys) in enumerate(work):
+        for j, key in enumerate(keys):
+            done += 24 + len(terms[key])
+            if done >= half:
+                return (work[:i] + [(fid, field, terms, keys[:j + 1])],
+                        [(fid, field, terms, keys[j + 1:])] + work[i + 1:])
+    return work, []
+
+
+class _Helper:
+    """A forked copy of this process encoding part of a flush into files in ``workdir``."""
+
+    def __init__(self, pid: int, base: Path):
+        self.pid = pid
+        self.posts = base.with_suffix(".pst")
+        self.terms = base.with_suffix(".trm")
+        self._reaped = False
+
+    @classmethod
+    def start(cls, work: _Work, codec: Any, hashfn: Callable[[bytes], int],
+              workdir: Path) -> _Helper | None:
+        base = workdir / f".flush-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            pid = os.fork()
+        except OSError:
+            return None
+        if pid == 0:    # the helper: encode, save, leave without running any cleanup
+            code = 1
+            try:
+                with open(base.with_suffix(".pst"), "wb") as f:
+                    entries = _encode(work, codec, hashfn, f, 0)
+                with open(base.with_suffix(".trm"), "wb") as f:
+                    pickle.dump(entries, f, PICKLE_PROTOCOL)
+                code = 0
+            finally:
+                os._exit(code)
+        return cls(pid, base)
+
+    def join(self) -> tuple[Path, _Entries] | None:
+        """Wait for the helper: its postings file and term entries, or None if it failed."""
+        _, status = os.waitpid(self.pid, 0)
+        self._reaped = True
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            log.warning("the flush helper failed (status %s); writing its half here", status)
+            return None
+        try:
+            with open(self.terms, "rb") as f:
+                return self.posts, pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            log.warning("the flush helper's output is unreadable (%s); writing its half here", exc)
+            return None
+
+    def close(self) -> None:
+        if not self._reaped:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self._reaped = True
+        for path in (self.posts, self.terms):
+            path.unlink(missing_ok=True)
+
+
+def _shifted(entries: _Entries, shift: int) -> _Entries:
+    """Term entries whose postings moved ``shift`` bytes further into the postings file."""
+    at = _TERMINFO.size
+    end = at + _OFFSET.size
+    return [(key, value[:at] + _OFFSET.pack(_OFFSET.unpack(value[at:end])[0] + shift)
+             + value[end:], h) for key, value, h in entries]
+
+
+def _add_entries(tindex: Any, entries: _Entries) -> None:
+    """``OrderedHashWriter.add`` for each entry (keys increasing), written in large pieces."""
+    tfile = tindex.dbfile
+    index_append = tindex.index.append
+    buckets = tindex.buckets
+    lastkey = tindex.lastkey
+    base = tfile.tell()
+    table = bytearray()
+    lengths = _HASH_LENGTHS.pack
+    for key, value, h in entries:
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        pos = base + len(table)
+        index_append(pos)
+        table += lengths(len(key), len(value))
+        table += key
+        table += value
+        buckets[h & 255].append((h, pos))
+        lastkey = key
+        if len(table) >= _CHUNK_BYTES:
+            tfile.write(bytes(table))
+            base += len(table)
+            table = bytearray()
+    tfile.write(bytes(table))
+    tindex.lastkey = lastkey
+
+
+def _encode(work: _Work, codec: Any, hashfn: Callable[[bytes], int], out: Any,
+            base: int) -> _Entries:
+    """Encode the posting lists of ``work`` into ``out`` (which is at offset ``base`` of the
+    postings file) and give their term table entries."""
+    entries: _Entries = []
+    posts = bytearray()
+    compression = codec._compression
+    step = codec._blocklimit * 4
+    sub = operator.sub
+    dumps = pickle.dumps
+    for fieldid, field, terms, keys in work:
+        fixedsize = field.format.fixed_value_size()
+        keep_values = fixedsize is None or fixedsize < 0
+        prefix = pack_ushort(fieldid)
+        for tbytes in keys:
+            flat = terms[tbytes]
+            n = len(flat)
+            start = base + len(posts)
+            posts += WHOOSH3_HEADER_MAGIC
+            total_weight = 0.0
+            df = 0
+            minlength: int | None = None
+            maxlength = 0
+            maxweight: float = 0
+            for b in range(0, n, step):
+                e = b + step if b + step < n else n
+                ids = array("I", flat[b:e:4])
+                weights = array("f", flat[b + 1:e:4])
+                values = flat[b + 2:e:4]
+                if not all(values):
+                    values = [v for v in values if v]
+                lengths = flat[b + 3:e:4]
+                bmaxweight = max(max(weights), 0)
+                bmaxlength = max(lengths)
+                bminlength: int | None
+                if bmaxlength:
+                    bminlength = min(lengths) or min(x for x in lengths if x)
+                else:
+                    bminlength = None
+                # W3TermInfo.add_block
+                total_weight += sum(weights)
+                df += len(ids)
+                minlength = bminlength if minlength is None else min(minlength, bminlength)  # type: ignore[type-var]
+                maxlength = max(maxlength, bmaxlength)
+                maxweight = max(maxweight, bmaxweight)
+                # W3PostingsWriter._write_block, but pickle protocol 5 (PICKLE_PROTOCOL) and
+                # small blocks left uncompressed (the reader reads each block's level)
+                mini = (ids[0],) + tuple(map(sub, ids[1:], ids)) if len(ids) > 1 else (ids[0],)
+                if all(w == 1.0 for w in weights):
+                    mw: Any = None
+                elif all(w == weights[0] for w in weights):
+                    mw = weights[0]
+                else:
+                    mw = tuple(weights)
+                vs: Any = (tuple(values) if keep_values
+                           else None if fixedsize == 0 else emptybytes.join(values))
+                data = dumps((mini, mw, vs), PICKLE_PROTOCOL)
+                comp = compression if len(data) >= COMPRESS_MIN_BYTES else 0
+                if comp:
+                    data = zlib.compress(data, comp)
+                info = dumps((len(ids), ids[-1], bmaxweight, comp, length_to_byte(bminlength),
+                              length_to_byte(bmaxlength)), PICKLE_PROTOCOL)
+                size = len(info) + len(data)
+                posts += pack_int(-size if e == n else size)
+                posts += info
+                posts += data
+            # W3TermInfo.to_bytes (never inlined: W3's inline limit is 1)
+            value = _TERMINFO.pack(0, total_weight, df,
+                                   0 if minlength is None else length_to_byte(minlength),
+                                   length_to_byte(maxlength), maxweight, flat[0], flat[n - 4]
+                                   ) + pack_long(start) + pack_int(base + len(posts) - start)
+            key = prefix + tbytes
+            entries.append((key, value, hashfn(key)))
+            if len(posts) >= _CHUNK_BYTES:
+                out.write(bytes(posts))
+                base += len(posts)
+                posts = bytearray()
+    out.write(bytes(posts))
+    return entries
 
 
 MERGE_FANOUT = 10          # this many segments of one size tier are merged into one
@@ -274,85 +516,11 @@ def merge_tiers(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
     return keep
 
 
-def _write_posting_list(pw: Any, flat: list[Any]) -> None:
-    """Fill a W3 postings writer with a whole posting list (``flat`` holds docnum, weight,
-    value, length per posting), one block at a time: what ``add_posting`` does per posting,
-    without the per-posting calls and checks."""
-    step = pw._blocklimit * 4
-    n = len(flat)
-    for start in range(0, n, step):
-        end = min(start + step, n)
-        pw._ids = array("I", flat[start:end:4])
-        weights = pw._weights = array("f", flat[start + 1:end:4])
-        values = flat[start + 2:end:4]
-        pw._values = values if all(values) else [v for v in values if v]
-        pw._maxweight = max(max(weights), 0)
-        lengths = flat[start + 3:end:4]
-        maxlength = max(lengths)
-        pw._maxlength = maxlength
-        if maxlength:
-            minlength = min(lengths)
-            pw._minlength = minlength if minlength else min(x for x in lengths if x)
-        else:
-            pw._minlength = None
-        if end < n:
-            pw._write_block()
-
-
-class _PostingsWriter(W3PostingsWriter):
-    """W3's postings writer, compressing only blocks big enough to gain from it (the reader
-    reads the compression level of each block from the block itself)."""
-
-    def _mini_ids(self) -> tuple[int, ...]:
-        """The block's IDs delta-encoded, as W3 stores them (W3 does it with a generator, a
-        Python call per posting)."""
-        ids = self._ids
-        if self._byteids or not ids:
-            return tuple(ids)
-        return (ids[0],) + tuple(map(operator.sub, ids[1:], ids))
-
-    def _write_block(self, last: bool = False) -> None:
-        if not self._blockcount:
-            self._postfile.write(WHOOSH3_HEADER_MAGIC)
-        self._terminfo.add_block(self)
-        ids = self._ids
-        weights = self._weights
-        if all(w == 1.0 for w in weights):
-            mw: Any = None
-        elif all(w == weights[0] for w in weights):
-            mw = weights[0]
-        else:
-            mw = tuple(weights)
-        fixedsize = self._format.fixed_value_size()
-        if fixedsize is None or fixedsize < 0:
-            vs: Any = tuple(self._values)
-        elif fixedsize == 0:
-            vs = None
-        else:
-            vs = emptybytes.join(self._values)
-        databytes = pickle.dumps((self._mini_ids(), mw, vs), PICKLE_PROTOCOL)
-        comp = self._compression if len(databytes) >= COMPRESS_MIN_BYTES else 0
-        if comp:
-            databytes = zlib.compress(databytes, comp)
-        infobytes = pickle.dumps((len(ids), ids[-1], self._maxweight, comp,
-                                  length_to_byte(self._minlength), length_to_byte(self._maxlength)),
-                                 PICKLE_PROTOCOL)
-        blocklength = len(infobytes) + len(databytes)
-        if last:
-            blocklength *= -1
-        self._postfile.write_int(blocklength)
-        self._postfile.write(infobytes)
-        self._postfile.write(databytes)
-        self._blockcount += 1
-        self._new_block()
-
-
 class FastCodec(W3Codec):
-    """Whoosh's W3 codec (same files, readable by any Whoosh 2.7) with :class:`_PostingsWriter`."""
-
-    def postings_writer(self, dbfile: Any, byteids: bool = False) -> W3PostingsWriter:
-        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
-                               compression=self._compression, inlinelimit=self._inlinelimit)
+    """Whoosh's W3 codec under the name that every segment written by cablesearch records: the
+    index's TOC pickles each segment's codec object, so this class must stay importable for
+    indexes written earlier to open. (It once carried its own postings writer; the postings
+    are now written by :func:`write_terms`.)"""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,10 +18,11 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.qparser import QueryParser
 
-from cablesearch import parse, schema
+from cablesearch import indexer, parse, schema
 from cablesearch.errors import IndexLocked, IndexNotFound
 from cablesearch.indexer import CableIndex, read_lock_holder
 from cablesearch.model import Cable
+from cablesearch.schema import unpack_cable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,16 +100,12 @@ def test_open_missing_without_create(tmp_path: Path) -> None:
         CableIndex.open(tmp_path / "none", create=False)
 
 
-def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable]) -> None:
-    """The fast path writes exactly the postings, statistics and lengths Whoosh's own writer
-    writes for the same documents (so every Whoosh reader and scorer sees the same index)."""
-    ix = CableIndex.open(tmp_path / "fast")
-    with ix.writer() as w:
-        for c in cables:
-            w.put(c)
+def assert_same_as_plain_whoosh(tmp_path: Path, ix: CableIndex, docs: list[Cable]) -> None:
+    """The index holds exactly the postings, statistics and lengths Whoosh's own writer writes
+    for the same documents (so every Whoosh reader and scorer sees the same index)."""
     plain = whoosh_index.create_in(str(tmp_path), schema.build_schema(), indexname="plain")
     pw = plain.writer()
-    for c in cables:
+    for c in docs:
         pw.add_document(**schema.cable_to_doc(c))
     pw.commit()
     r1, r2 = ix.whoosh_index.reader(), plain.reader()
@@ -120,7 +122,8 @@ def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable]) 
                     m.next()
                 info = r.term_info(fieldname, text)
                 lists.append((items, info.weight(), info.doc_frequency(), info.min_length(),
-                              info.max_length(), info.max_weight()))
+                              info.max_length(), info.max_weight(), info.min_id(),
+                              info.max_id()))
             assert lists[0] == lists[1], (fieldname, text)
         for docnum in range(r1.doc_count_all()):
             f1, f2 = r1.stored_fields(docnum), r2.stored_fields(docnum)
@@ -131,6 +134,68 @@ def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable]) 
     finally:
         r1.close()
         r2.close()
+
+
+def copies_of(cables: list[Cable], copies: int) -> list[Cable]:
+    return [dataclasses.replace(c, reference_id=f"{c.reference_id}{'X' * k}")
+            for k in range(copies) for c in cables]
+
+
+@pytest.mark.parametrize("copies", [1, 8], ids=["41-cables", "328-cables"])
+def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable],
+                                           copies: int) -> None:
+    """With 328 cables the common terms' posting lists span several blocks of 128."""
+    docs = copies_of(cables, copies)
+    ix = CableIndex.open(tmp_path / "fast")
+    with ix.writer() as w:
+        for c in docs:
+            w.put(c)
+    with ix.searcher() as s:
+        assert max(s.reader().doc_frequency(f, t) for f, t in s.reader().all_terms()) == \
+            len(docs) > 128 * (copies > 1)
+    assert_same_as_plain_whoosh(tmp_path, ix, docs)
+
+
+def segment_files(index_dir: Path) -> dict[str, bytes]:
+    return {p.suffix: p.read_bytes() for p in index_dir.iterdir() if p.suffix in (".pst", ".trm")}
+
+
+def test_flush_split_with_a_forked_helper_writes_the_same_bytes(
+        tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big flush is cut in two and half of it encoded by a forked helper: the segment's
+    postings and term table are byte for byte those of the same flush done in one process,
+    and the helper's files are gone afterwards."""
+    docs = copies_of(cables, 8)
+    written = {}
+    for mode, threshold in (("one process", 10**12), ("with a helper", 0)):
+        monkeypatch.setattr(indexer, "PARALLEL_POSTINGS", threshold)
+        ix = CableIndex.open(tmp_path / mode)
+        with ix.writer() as w:
+            for c in docs:
+                w.put(c)
+        written[mode] = segment_files(tmp_path / mode)
+        assert not list((tmp_path / mode).glob(".flush-*"))
+    assert written["one process"] == written["with a helper"]
+    assert set(written["one process"]) == {".pst", ".trm"}
+
+
+def test_flush_helper_that_fails_is_replaced_by_this_process(
+        tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """If the helper cannot write its half (here: its folder does not exist), this process
+    encodes that half itself: a warning, and the same index."""
+    docs = copies_of(cables, 8)
+    monkeypatch.setattr(indexer, "PARALLEL_POSTINGS", 0)
+    real = indexer.write_terms
+    monkeypatch.setattr(indexer, "write_terms",
+                        lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder"))
+    ix = CableIndex.open(tmp_path / "ix")
+    with caplog.at_level(logging.WARNING, logger="cablesearch.indexer"):
+        with ix.writer() as w:
+            for c in docs:
+                w.put(c)
+    assert any("flush helper failed" in r.getMessage() for r in caplog.records)
+    assert_same_as_plain_whoosh(tmp_path, ix, docs)
 
 
 def test_analysis_is_shared_with_the_query_parser(tmp_path: Path, cables: list[Cable]) -> None:
@@ -345,3 +410,25 @@ def test_readers_open_the_index_while_another_process_commits(tmp_path: Path,
     assert writer.returncode == 0 and "done" in out
     assert opened > 10
     assert len(ids_in(CableIndex.open(index_dir))) == 120
+
+
+def test_index_written_by_an_earlier_version_opens_and_grows(tmp_path: Path,
+                                                             cables: list[Cable]) -> None:
+    """An index written by cablesearch at commit 1c893c8 (tests/indexes/v1c893c8: 6 telegrams;
+    its TOC pickles the codec class ``cablesearch.indexer.FastCodec``) is searched and written to
+    by this version."""
+    shutil.copytree(Path(__file__).parent / "indexes" / "v1c893c8", tmp_path / "old")
+    ix = CableIndex.open(tmp_path / "old", create=False)
+    before = ids_in(ix)
+    assert len(before) == 6
+    with ix.writer() as w:
+        for c in cables[:3]:
+            w.put(c)
+    after = ids_in(ix)
+    assert set(before) | {c.reference_id for c in cables[:3]} == set(after)
+    with ix.searcher() as s:
+        for rid in before:                    # the old segment's postings read back
+            body = unpack_cable(s.document(reference_id=rid)["record"]).body
+            word = max(re.findall(r"[a-z]{6,}", body.lower()), key=len)
+            found = s.search(QueryParser("body", ix.schema).parse(word), limit=None)
+            assert rid in {hit["reference_id"] for hit in found}, word
