@@ -33,7 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lock_timeout", 30.0, "Seconds a writer waits for the index lock before giving up."),
     Setting("settle_seconds", 0.25, "A changed file is indexed once its size and mtime have been "
             "stable this long."),
-    Setting("batch_seconds", 0.5, "The daemon commits at most this often during a burst."),
+    Setting("batch_seconds", 0.5, "The daemon's batch waits at most this long for files still "
+            "settling before it commits (files ready while it is written join it)."),
     Setting("rescan_seconds", 600.0, "The daemon re-scans its folders this often (0: never) to "
             "catch events the OS dropped."),
     Setting("query_time_limit", 2.0, "Seconds a search may run before it is stopped."),

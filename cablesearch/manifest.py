@@ -123,6 +123,19 @@ class Manifest:
         return {r[0]: FileRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._db.execute(
             "SELECT path, size, mtime_ns, hash, complete, cables FROM files")}
 
+    def files_for(self, paths: Iterable[str]) -> dict[str, FileRecord]:
+        """The records of those of ``paths`` that are recorded (for a few paths, much cheaper
+        than ``files()`` on a manifest of the whole release)."""
+        out: dict[str, FileRecord] = {}
+        paths = list(paths)
+        for i in range(0, len(paths), 500):
+            chunk = paths[i:i + 500]
+            for r in self._db.execute(
+                    "SELECT path, size, mtime_ns, hash, complete, cables FROM files "
+                    f"WHERE path IN ({','.join('?' * len(chunk))})", chunk):
+                out[r[0]] = FileRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5])
+        return out
+
     def files_under(self, roots: Iterable[str]) -> list[str]:
         """Recorded paths equal to or inside one of ``roots`` (absolute path strings)."""
         out: list[str] = []
@@ -167,8 +180,11 @@ class Manifest:
         return self._db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
 
     def put_entry(self, path: str, reference_id: str, released: str, indexed: bool,
-                  digest: str = "") -> None:
-        if indexed:
+                  digest: str = "", others_indexed: bool = True) -> None:
+        """Record that ``path`` has the cable; ``indexed``: it is the copy in the index (any
+        other file's entry for the ID stops being it; ``others_indexed=False`` says the caller
+        knows there is none, which saves a statement per cable)."""
+        if indexed and others_indexed:
             self._db.execute("UPDATE entries SET indexed = 0 WHERE reference_id = ? AND indexed = 1",
                              (reference_id,))
         self._db.execute(

@@ -44,6 +44,7 @@ FILE_BATCH = 16
 COMMIT_EVERY = 10_000
 COMMIT_SECONDS = 120.0
 POOL_MIN_FILES = 64
+LOAD_ALL_FILES = 2000    # planning this many files reads the whole manifest at once
 _MISSING = "no such file or folder"
 # Batches queued per worker: enough to keep the workers busy while this process commits.
 IN_FLIGHT = 16
@@ -229,7 +230,8 @@ class _Run:
                 self.report.updated += 1
             else:
                 self.report.added += 1
-            self.manifest.put_entry(path, rid, released, indexed=True, digest=digest)
+            self.manifest.put_entry(path, rid, released, indexed=True, digest=digest,
+                                    others_indexed=any(e.indexed for e in others))
             self.since_commit += 1
         else:
             self.report.duplicates += 1
@@ -348,8 +350,9 @@ class Syncer:
 
         ``more``, if given, is asked for further changed paths whenever the work in hand runs
         low (its argument says whether nothing at all is in hand), and they join this same
-        commit; the sync ends once it has nothing in hand and ``more`` gives nothing. A burst of files that arrive over some seconds becomes one
-        commit and one stream of work for the workers, not a series of small batches."""
+        commit; the sync ends once it has nothing in hand and ``more`` gives nothing. A burst
+        of files that arrive over some seconds becomes one commit and one stream of work for
+        the workers, not a series of small batches."""
         started = time.monotonic()
         report = SyncReport()
         files = self._expand(changed)
@@ -416,7 +419,8 @@ class Syncer:
                                 run.remove_file(path)
                             top_up = None
                             if more is not None:
-                                top_up = self._top_up(more, known, report, {p for p, _ in stats})
+                                top_up = self._top_up(more, manifest, known, report,
+                                                      {p for p, _ in stats})
                             self._process(run, todo, known, pool, progress, started, top_up)
                             run.do_reloads()
                         finally:
@@ -442,8 +446,13 @@ class Syncer:
               removed: list[str] | None, prune_roots: list[str] | None, report: SyncReport
               ) -> tuple[list[tuple[str, str | None, int]], list[str], dict[str, Any]]:
         """Which files to read (path, known hash, size) and which recorded files are gone;
-        counts the skipped files into ``report``."""
-        known = manifest.files()
+        counts the skipped files into ``report``. ``known``: the manifest's records of those
+        files (of all files for a big or pruning run; a batch of a few files on an index of the
+        whole release must not read 250,000 records)."""
+        if prune_roots or len(stats) + len(removed or ()) >= LOAD_ALL_FILES:
+            known = manifest.files()
+        else:
+            known = manifest.files_for([p for p, _ in stats] + list(removed or ()))
         todo: list[tuple[str, str | None, int]] = []
         gone = list(removed or [])
         report.files_seen = len(stats)
@@ -469,17 +478,18 @@ class Syncer:
         gone = [p for p in dict.fromkeys(gone) if p in known]
         return todo, gone, known
 
-    def _top_up(self, more: Callable[[bool], Iterable[str | Path]], known: dict[str, Any],
-                report: SyncReport, seen: set[str]
+    def _top_up(self, more: Callable[[bool], Iterable[str | Path]], manifest: Manifest,
+                known: dict[str, Any], report: SyncReport, seen: set[str]
                 ) -> Callable[[bool], list[tuple[str, str | None, int]]]:
         """Wraps ``more`` (see ``apply``): its paths, planned like the first ones (unchanged
-        files skipped), as further work; paths already in this sync are left out."""
+        files skipped), as further work; paths already in this sync are left out. Their
+        manifest records join ``known``."""
 
         def take(idle: bool) -> list[tuple[str, str | None, int]]:
             todo: list[tuple[str, str | None, int]] = []
-            for path in self._expand(more(idle)):
-                if path in seen:
-                    continue
+            paths = [p for p in self._expand(more(idle)) if p not in seen]
+            known.update(manifest.files_for([p for p in paths if p not in known]))
+            for path in paths:
                 seen.add(path)
                 report.files_seen += 1
                 rec = known.get(path)

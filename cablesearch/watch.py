@@ -9,16 +9,19 @@ Three parts, each on its own thread or process so none waits for another:
 2. **Worker thread** (``Daemon._loop``). Turns hints into settled paths: a file is ready once it
    was closed after writing (inotify's ``closed``), moved into place, or its size and mtime have
    stayed the same for ``settle_seconds`` (with no ``modified`` since the last ``closed``).
-   Ready paths are batched — one ``Syncer.apply(changed, removed)`` call, one commit, at most
-   every ``batch_seconds`` — and the worker keeps settling the next batch while one is written.
+   Ready paths are batched — one ``Syncer.apply(changed, removed)`` call, one commit. A batch
+   starts as soon as a path is ready; while the indexer writes it, the indexer asks for the
+   paths that became ready since and they join it (``_top_up``), so a burst is one stream of
+   work and one commit (up to ``max_batch`` paths or ``TOP_UP_SECONDS``).
    It also reconciles: a full scan at start (catch-up), every ``rescan_seconds``, on SIGHUP, and
    whenever watchdog logs "Inotify queue overflowed"; it serves hand-off requests that
    ``cablesearch index`` leaves in ``<index_dir>/inbox/`` and writes ``daemon.json``.
 3. **Indexer process** (``_child_main``, started with multiprocessing "spawn"). Owns the
-   ``CableIndex`` writer and the ``Syncer``: parsing, analysis and commits — the CPU-heavy part —
-   run there. Python threads share one interpreter lock, so in-thread indexing would starve the
-   observer (events lost) and, under ``serve --watch``, the web server's searches. The child
-   ignores SIGINT/SIGTERM; the daemon finishes its batch and then closes it.
+   ``CableIndex`` writer, the ``Syncer`` and a kept pool of parsing workers: parsing, analysis
+   and commits — the CPU-heavy part — run there. Python threads share one interpreter lock,
+   so in-thread indexing would starve the observer (events lost) and, under ``serve
+   --watch``, the web server's searches. The child ignores SIGINT/SIGTERM; the daemon finishes
+   its batch and then closes it.
 
 Events are hints, the folders are the truth: whatever the daemon misses (killed, queue
 overflow, inotify limit) the next scan finds, and the Syncer skips unchanged files by size,

@@ -281,6 +281,21 @@ def test_apply_whose_more_fails_commits_nothing(tmp_path: Path, telegrams: Path)
     assert syncer.apply(files[3:6], []).added == 3
 
 
+def test_manifest_records_of_given_paths(tmp_path: Path) -> None:
+    """``files_for`` (how a small batch is planned without reading every record of a big
+    manifest) gives the records of the recorded paths among those asked, in chunks of 500."""
+    with Manifest(tmp_path) as m:
+        for i in range(1200):
+            m.put_file(f"/cables/{i}.txt", i, i * 10, f"h{i}", cables=1)
+        m.commit()
+        asked = [f"/cables/{i}.txt" for i in range(0, 1200, 2)] + ["/elsewhere/x.txt"] * 3
+        got = m.files_for(asked)
+        assert set(got) == {f"/cables/{i}.txt" for i in range(0, 1200, 2)}
+        assert got["/cables/1198.txt"].size == 1198 and got["/cables/4.txt"].hash == "h4"
+        assert got == {p: r for p, r in m.files().items() if p in got}
+        assert m.files_for([]) == {}
+
+
 def test_apply_with_folders(tmp_path: Path, data_dir: Path) -> None:
     root = tmp_path / "watched"
     shutil.copytree(data_dir / "telegram", root / "sub")

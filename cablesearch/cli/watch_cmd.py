@@ -49,7 +49,7 @@ def _setup_logging(verbose: bool) -> None:
 @click.option("--settle-seconds", type=float, default=None,
               help="Index a changed file once its size and mtime are stable this long.")
 @click.option("--batch-seconds", type=float, default=None,
-              help="Commit at most this often during a burst.")
+              help="Longest a batch waits for files still settling before it commits.")
 @click.option("--rescan-seconds", type=float, default=None,
               help="Re-scan the folders this often (0: never) to catch lost events.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more (each scan, each hand-off).")
