@@ -9,8 +9,9 @@ encoded, stored values and column values computed -- work that can run in worker
 see :func:`prepare`), and :class:`FastSegmentWriter` keeps the postings of its new segment in
 per-term lists (documents arrive in docnum order, so no sort of postings is needed, only of the
 distinct terms); at commit it writes the posting lists and the term table itself, in one loop
-(:func:`write_terms`), the bytes Whoosh's W3 writers would write. The on-disk format is exactly Whoosh's (codec W3, format ``Positions``), so
-every Whoosh reader, searcher, highlighter and merge works on it. This relies on internals of
+(:func:`write_terms`): the bytes Whoosh's W3 writers would write. The on-disk format is exactly
+Whoosh's (codec W3, format ``Positions``), so every Whoosh reader, searcher, highlighter and
+merge works on it. This relies on internals of
 ``whoosh-reloaded==2.7.5`` (pinned in pyproject.toml).
 
 Locking. The lock is Whoosh's own ``WRITELOCK`` file (an ``flock``, so plain Whoosh writers
@@ -243,6 +244,7 @@ class FastSegmentWriter(SegmentWriter):
 _TERMINFO = struct.Struct("!BfIBBfII")   # W3TermInfo's fixed part; then offset (q), length (i)
 _OFFSET = struct.Struct("!q")
 _CHUNK_BYTES = 1 << 20
+FLUSH_PREFIX = ".flush-"   # the flush helper's files in the index folder
 # A flush with at least this many postings is split between this process and a forked helper
 # (a 5,000-cable segment has ~1.5 million); below it the fork costs more than it saves.
 PARALLEL_POSTINGS = 200_000
@@ -325,7 +327,7 @@ class _Helper:
     @classmethod
     def start(cls, work: _Work, codec: Any, hashfn: Callable[[bytes], int],
               workdir: Path) -> _Helper | None:
-        base = workdir / f".flush-{os.getpid()}-{time.monotonic_ns()}"
+        base = workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         try:
             pid = os.fork()
         except OSError:
@@ -976,6 +978,10 @@ class CableIndex:
         lock = WriteLock(self.index_dir)
         lock.acquire(timeout, on_wait)
         try:
+            # what a flush helper left when its writer was killed (no flush runs now: we hold
+            # the lock)
+            for stale in self.index_dir.glob(f"{FLUSH_PREFIX}*"):
+                stale.unlink(missing_ok=True)
             cw = CableWriter(self, limitmb)
             try:
                 yield cw

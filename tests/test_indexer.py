@@ -179,6 +179,18 @@ def test_flush_split_with_a_forked_helper_writes_the_same_bytes(
     assert set(written["one process"]) == {".pst", ".trm"}
 
 
+def test_files_of_a_killed_flush_helper_are_removed_by_the_next_writer(
+        tmp_path: Path, cables: list[Cable]) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    stale = [tmp_path / "ix" / ".flush-4711-123.pst", tmp_path / "ix" / ".flush-4711-123.trm"]
+    for path in stale:
+        path.write_bytes(b"left by a writer killed mid-commit")
+    with ix.writer() as w:
+        w.put(cables[0])
+    assert not any(path.exists() for path in stale)
+    assert ids_in(ix) == [cables[0].reference_id]
+
+
 def test_flush_helper_that_fails_is_replaced_by_this_process(
         tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
