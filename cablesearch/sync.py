@@ -467,12 +467,9 @@ class Syncer:
                 else:
                     report.rejected.append(ParseError(path, _MISSING))
                 continue
-            if rec is not None and rec.complete and rec.size == st.st_size \
-                    and rec.mtime_ns == st.st_mtime_ns:
-                report.files_skipped += 1
-                report.unchanged += rec.cables
-                continue
-            todo.append((path, rec.hash if rec and rec.complete else None, st.st_size))
+            item = _to_read(path, rec, st, report)
+            if item is not None:
+                todo.append(item)
         if prune_roots:
             present = {p for p, _ in stats}
             gone += [p for p in manifest.files_under(prune_roots)
@@ -500,12 +497,9 @@ class Syncer:
                 except OSError:
                     todo.append((path, None, 0))   # reading it says what is wrong
                     continue
-                if rec is not None and rec.complete and rec.size == st.st_size \
-                        and rec.mtime_ns == st.st_mtime_ns:
-                    report.files_skipped += 1
-                    report.unchanged += rec.cables
-                    continue
-                todo.append((path, rec.hash if rec and rec.complete else None, st.st_size))
+                item = _to_read(path, rec, st, report)
+                if item is not None:
+                    todo.append(item)
             return todo
 
         return take
@@ -671,6 +665,18 @@ def interrupts_held() -> Iterator[None]:
                 previous(signal.SIGINT, None)     # Python's handler raises KeyboardInterrupt
             elif previous == signal.SIG_DFL:
                 signal.raise_signal(signal.SIGINT)
+
+
+def _to_read(path: str, rec: Any, st: os.stat_result, report: SyncReport
+             ) -> tuple[str, str | None, int] | None:
+    """The work item (path, known hash, size) for a file that exists, or None when its record
+    has the same size and mtime: unchanged, not even read (counted into ``report``)."""
+    if rec is not None and rec.complete and rec.size == st.st_size \
+            and rec.mtime_ns == st.st_mtime_ns:
+        report.files_skipped += 1
+        report.unchanged += rec.cables
+        return None
+    return (path, rec.hash if rec and rec.complete else None, st.st_size)
 
 
 def _row_digest(row: list[str]) -> str:
