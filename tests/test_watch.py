@@ -3,7 +3,8 @@
 Each test runs a ``watch.Daemon`` in this process with the real Syncer and Whoosh index (the
 indexer on the daemon's worker thread, ``isolate=False``; the event-kind tests run a second time
 with the indexer in its child process and a kept worker pool, as `cablesearch watch` runs it,
-where a batch takes in the files that become ready while it is written) and waits for conditions on the index with a timeout — never a fixed sleep. A "barrier"
+where a batch takes in the files that become ready while it is written) and waits for
+conditions on the index with a timeout — never a fixed sleep. A "barrier"
 file proves that earlier events were handled before asserting that something did NOT happen.
 """
 
