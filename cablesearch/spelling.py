@@ -91,7 +91,10 @@ class Speller:
         with self._lock:
             ids = []
             for leaf in leaves:
-                segid = leaf.segment().segment_id()
+                segment = leaf.segment()
+                if segment is None:
+                    continue    # the reader of an empty index: no words
+                segid = segment.segment_id()
                 ids.append(segid)
                 words = self._segments.get(segid)
                 if words is None:
