@@ -13,7 +13,9 @@ Query language (Whoosh's, with a few additions):
 * wildcards ``embass*``, ``wom?n``; fuzzy ``embasy~`` / ``embasy~2``; boosts ``oil^3``;
 * ``field:value`` for every indexed field, with friendly aliases (see ``FIELD_ALIASES``);
 * dates: ``created:2008``, ``created:2008-06``, ``created:[2008 to 2009-06]``,
-  ``created:>=2009``, the same for ``released``.
+  ``created:>=2009``, the same for ``released``;
+* a reference ID as a word (``08TRIPOLI505``) finds that cable first, then the cables citing
+  it, then the text mentioning it (``expand_reference_ids``).
 
 Default fields are subject (weighted ``SUBJECT_BOOST``) and body.
 """
@@ -38,6 +40,7 @@ from whoosh.qparser import (
 )
 
 from .errors import QuerySyntaxError
+from .parse.ids import canonical_id
 from .results import SORTS, SearchRequest
 
 DEFAULT_FIELDS = ("subject", "body")
@@ -64,6 +67,11 @@ FIELD_ALIASES: dict[str, str] = {
 
 SYNTAX_HINT = ('write words, "a phrase", AND/OR/NOT, field:value or created:[2008 to 2009-06]; '
                'put text in double quotes to search it literally')
+
+# A reference ID typed as a word (08TRIPOLI505, 08tripoli0505): outside quotes and not after
+# "field:", it also means the cable of that ID (first) and the cables citing it.
+_BARE_ID_RE = re.compile(r'(?<![\w:.*?~^+-])(\d{2}[A-Za-z]{3,}\d{1,6})(?![\w:*?~^])')
+ID_BOOST = 50
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{1,2}):(\d{2}))?)?)?$")
 _FIELD_RE = re.compile(r"(?<![\w.])([A-Za-z_][\w]*):(?=\S)")
@@ -277,12 +285,28 @@ def parse_query(text: str, schema: Schema) -> wq.Query | None:
     return q
 
 
+def expand_reference_ids(text: str) -> str:
+    """``08TRIPOLI505`` -> ``(id:08TRIPOLI505^50 OR ref:08TRIPOLI505 OR 08TRIPOLI505)`` for each
+    reference ID written as a bare word outside double quotes: a journalist who types an ID
+    gets that cable first, then the cables that cite it, then the text that mentions it."""
+    parts = text.split('"')
+    for i in range(0, len(parts), 2):
+        parts[i] = _BARE_ID_RE.sub(_id_group, parts[i])
+    return '"'.join(parts)
+
+
+def _id_group(m: re.Match[str]) -> str:
+    word = m.group(1)
+    rid = canonical_id(word)
+    return f"(id:{rid}^{ID_BOOST} OR ref:{rid} OR {word})"
+
+
 def _parse_uncached(text: str, schema: Schema) -> wq.Query:
     check_balance(text)
     check_fields(text, schema)
     check_dates(text)
     try:
-        q = _parser(schema).parse(text)
+        q = _parser(schema).parse(expand_reference_ids(text))
     except QuerySyntaxError:
         raise
     except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds (IndexError for "NOT OR x", ...)

@@ -10,7 +10,8 @@ from whoosh import query as wq
 
 from cablesearch import schema
 from cablesearch.errors import QuerySyntaxError
-from cablesearch.query import FIELD_ALIASES, build, parse_date, parse_query
+from cablesearch.query import (FIELD_ALIASES, build, expand_reference_ids, parse_date,
+                               parse_query)
 from cablesearch.results import SearchRequest
 
 SCHEMA = schema.build_schema()
@@ -190,3 +191,17 @@ def test_build_keeps_filters_and_window() -> None:
 ])
 def test_parse_date(text: str, end: bool, expected: datetime) -> None:
     assert parse_date(text, end=end) == expected
+
+
+@pytest.mark.parametrize(("typed", "expanded"), [
+    ("08TRIPOLI505", "(id:08TRIPOLI505^50 OR ref:08TRIPOLI505 OR 08TRIPOLI505)"),
+    ("oil 08tripoli0505", "oil (id:08TRIPOLI505^50 OR ref:08TRIPOLI505 OR 08tripoli0505)"),
+    ("07SECSTATE1234", "(id:07STATE1234^50 OR ref:07STATE1234 OR 07SECSTATE1234)"),
+    ('"08TRIPOLI505 talks"', '"08TRIPOLI505 talks"'),          # a phrase stays literal
+    ("id:08TRIPOLI505", "id:08TRIPOLI505"),                     # a field says what it means
+    ("-08TRIPOLI505 08TRIPOLI50*", "-08TRIPOLI505 08TRIPOLI50*"),
+    ("2008 10th 1999ab", "2008 10th 1999ab"),                   # no reference IDs
+])
+def test_a_bare_reference_id_also_means_the_cable_and_its_citations(typed: str,
+                                                                     expanded: str) -> None:
+    assert expand_reference_ids(typed) == expanded

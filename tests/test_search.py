@@ -87,6 +87,16 @@ def search(svc: SearchService, query: str = "", **kw: object):  # type: ignore[n
     return svc.search(SearchRequest(query=query, **kw))  # type: ignore[arg-type]
 
 
+def test_a_typed_reference_id_finds_the_cable_then_the_cables_citing_it(
+        small: SearchService) -> None:
+    for typed in ("08TRIPOLI1", "08tripoli1", "08TRIPOLI0001"):
+        result = search(small, typed)
+        assert ids(result)[0] == "08TRIPOLI1", typed
+        assert set(ids(result)) == {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3"}, typed
+    assert ids(search(small, "oil 08TRIPOLI1")) == ["08TRIPOLI1", "09CAIRO3"]
+    assert ids(search(small, '"08TRIPOLI1"')) == []       # in quotes: the literal text only
+
+
 # -- what matches: the same documents as plain Whoosh --------------------------------------
 
 AGREEMENT_QUERIES = [
