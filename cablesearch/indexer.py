@@ -328,6 +328,10 @@ class _Helper:
     def start(cls, work: _Work, codec: Any, hashfn: Callable[[bytes], int],
               workdir: Path) -> _Helper | None:
         base = workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
+        # Other threads may run here (a kept worker pool's handlers, a daemon's observer): the
+        # copy runs only this thread, touches none of their locks or queues (it encodes, writes
+        # its own two files and leaves with os._exit), so forking is safe. (Python 3.12 warns
+        # about forking with threads; this project runs on 3.11.)
         try:
             pid = os.fork()
         except OSError:
