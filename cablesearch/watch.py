@@ -826,7 +826,6 @@ class Daemon:
     def _walk_into(self, top: str, now: float, found: set[str] | None = None) -> None:
         """Queue every wanted file below ``top``: old enough ones as ready, others to settle."""
         wall = time.time()
-        settle_ns = int(self.config.settle_seconds * 1e9)
         stack = [top]
         while stack:
             folder = stack.pop()
@@ -856,11 +855,16 @@ class Daemon:
                     continue
                 if e.path in self._pending:
                     continue
-                if st.st_size > 0 and wall * 1e9 - st.st_mtime_ns >= settle_ns:
+                if self._written_long_ago(st, wall):
                     self._ready[e.path] = sig
                     self._removed.discard(e.path)
                 else:
                     self._pending[e.path] = _Pending(sig=sig, stable_since=now, next_check=now)
+
+    def _written_long_ago(self, st: os.stat_result, wall: float) -> bool:
+        """A non-empty file last written ``settle_seconds`` or more before ``wall`` (time.time()):
+        complete without waiting, when no write of it was seen."""
+        return st.st_size > 0 and wall * 1e9 - st.st_mtime_ns >= self.config.settle_seconds * 1e9
 
     # ---- settling ---------------------------------------------------------------------
 
@@ -891,8 +895,8 @@ class Daemon:
             # catch-up scan takes such files at once by the same rule).
             if entry.complete or (entry.sig == sig and now - entry.stable_since >= (
                     settle if (sig[0] > 0 and not entry.awaiting_close) else OPEN_GRACE)) or (
-                    sig[0] > 0 and not entry.awaiting_close and entry.sig is None
-                    and time.time() * 1e9 - st.st_mtime_ns >= settle * 1e9):
+                    entry.sig is None and not entry.awaiting_close
+                    and self._written_long_ago(st, time.time())):
                 del self._pending[path]
                 self._removed.discard(path)
                 if self._rejected.get(path) != sig:
@@ -932,10 +936,8 @@ class Daemon:
             self._had_ready = False
             kind = ("catch-up" if self._catching_up
                     else "rescan" if self._state == "rescanning" else "batch")
-            # the indexer process takes in files that become ready while it writes (_top_up)
-            stream = isinstance(self._backend, _ProcessBackend)
             self._submit(_Request("apply", {"changed": sorted(sigs), "removed": sorted(removed),
-                                            "stream": stream}, kind=kind, sigs=sigs))
+                                            "stream": self._streaming}, kind=kind, sigs=sigs))
             return
         if self._catching_up and not self._pending:
             self._catching_up = False
@@ -944,13 +946,19 @@ class Daemon:
         elif self._state == "rescanning":
             self._state = "watching"
 
+    @property
+    def _streaming(self) -> bool:
+        """Whether batches grow while written: the indexer process asks for the files that
+        become ready meanwhile (_top_up); in-thread indexing cannot."""
+        return isinstance(self._backend, _ProcessBackend)
+
     def _batch_due(self, now: float) -> bool:
         """Commit now? At once when things are quiet (an isolated drop is searchable within
         the settle time plus one commit); during a burst, once the oldest ready path has waited
         ``batch_seconds``, so a burst becomes a few large commits, not thousands."""
         if len(self._ready) >= self.max_batch or self._stop.is_set():
             return True
-        if isinstance(self._backend, _ProcessBackend):
+        if self._streaming:
             return True   # the indexer takes in what becomes ready while it writes (_top_up)
         if now - self._ready_since >= self.config.batch_seconds:
             return True
@@ -1020,13 +1028,13 @@ class Daemon:
             changed: list[str] = request.args["changed"]
             sigs = request.sigs if request.sigs is not None else {}
             room = self.max_batch - len(changed)
-            for path in list(self._ready):
+            for path in self._ready:
                 if len(paths) >= room:
                     break
-                if path in sigs:
-                    continue    # changed again while in this batch: it goes in the next one
+                if path not in sigs:   # changed again while in this batch: the next one has it
+                    paths.append(path)
+            for path in paths:
                 sigs[path] = self._ready.pop(path)
-                paths.append(path)
             changed.extend(paths)
             budget = self.config.batch_seconds - request.waited
             if not paths and idle and self._pending and room > 0 and budget > 0:
