@@ -301,10 +301,10 @@ def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]],
 def _halves(work: _Work) -> tuple[_Work, _Work]:
     """Cut the work in two (a term costs about as much as six of its postings), the first
     ``FIRST_SHARE`` of it for this process; no cut (everything first) when it is small."""
-    postings = sum(len(flat) for _, _, terms, _ in work for flat in terms.values()) // 4
-    if postings < PARALLEL_POSTINGS:
+    flats = sum(len(flat) for _, _, terms, _ in work for flat in terms.values())
+    if flats // 4 < PARALLEL_POSTINGS:
         return work, []
-    total = sum(24 + len(terms[key]) for _, _, terms, keys in work for key in keys)
+    total = flats + 24 * sum(len(keys) for *_, keys in work)
     half, done = total * FIRST_SHARE, 0.0
     for i, (fid, field, terms, keys) in enumerate(work):
         for j, key in enumerate(keys):
@@ -327,7 +327,7 @@ class _Helper:
     @classmethod
     def start(cls, work: _Work, codec: Any, hashfn: Callable[[bytes], int],
               workdir: Path) -> _Helper | None:
-        base = workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
+        names = cls(0, workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}")
         # Other threads may run here (a kept worker pool's handlers, a daemon's observer): the
         # copy runs only this thread, touches none of their locks or queues (it encodes, writes
         # its own two files and leaves with os._exit), so forking is safe. (Python 3.12 warns
@@ -339,14 +339,15 @@ class _Helper:
         if pid == 0:    # the helper: encode, save, leave without running any cleanup
             code = 1
             try:
-                with open(base.with_suffix(".pst"), "wb") as f:
+                with open(names.posts, "wb") as f:
                     entries = _encode(work, codec, hashfn, f, 0)
-                with open(base.with_suffix(".trm"), "wb") as f:
+                with open(names.terms, "wb") as f:
                     pickle.dump(entries, f, PICKLE_PROTOCOL)
                 code = 0
             finally:
                 os._exit(code)
-        return cls(pid, base)
+        names.pid = pid
+        return names
 
     def join(self) -> tuple[Path, _Entries] | None:
         """Wait for the helper: its postings file and term entries, or None if it failed."""

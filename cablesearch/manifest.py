@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MANIFEST_NAME = "manifest.sqlite"
 
@@ -55,6 +56,14 @@ class FileRecord:
     hash: str
     complete: bool
     cables: int
+
+
+_FILE_COLUMNS = "path, size, mtime_ns, hash, complete, cables"
+
+
+def _file_record(row: tuple[Any, ...]) -> FileRecord:
+    """A FileRecord from a row of ``SELECT _FILE_COLUMNS FROM files``."""
+    return FileRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
 
 @dataclass(frozen=True)
@@ -113,15 +122,13 @@ class Manifest:
     # files
 
     def file(self, path: str) -> FileRecord | None:
-        row = self._db.execute(
-            "SELECT path, size, mtime_ns, hash, complete, cables FROM files WHERE path = ?",
-            (path,)).fetchone()
-        return FileRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) if row else None
+        row = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?",
+                               (path,)).fetchone()
+        return _file_record(row) if row else None
 
     def files(self) -> dict[str, FileRecord]:
         """Every recorded file by path."""
-        return {r[0]: FileRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._db.execute(
-            "SELECT path, size, mtime_ns, hash, complete, cables FROM files")}
+        return {r[0]: _file_record(r) for r in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")}
 
     def files_for(self, paths: Iterable[str]) -> dict[str, FileRecord]:
         """The records of those of ``paths`` that are recorded (for a few paths, much cheaper
@@ -130,10 +137,9 @@ class Manifest:
         paths = list(paths)
         for i in range(0, len(paths), 500):
             chunk = paths[i:i + 500]
-            for r in self._db.execute(
-                    "SELECT path, size, mtime_ns, hash, complete, cables FROM files "
-                    f"WHERE path IN ({','.join('?' * len(chunk))})", chunk):
-                out[r[0]] = FileRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5])
+            for r in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files "
+                                      f"WHERE path IN ({','.join('?' * len(chunk))})", chunk):
+                out[r[0]] = _file_record(r)
         return out
 
     def files_under(self, roots: Iterable[str]) -> list[str]:
