@@ -334,13 +334,13 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
     """Many one-cable commits: Whoosh's merge policy folds small segments into the new one
     (through the ordinary posting pool); the merged index holds the same postings."""
     ix = CableIndex.open(tmp_path / "ix")
-    for c in cables[:9]:
+    for c in cables[:8]:
         with ix.writer() as w:
             w.put(c)
     with ix.writer() as w:   # a replacement: a segment to be merged carries a deletion
         w.put(cables[0])
     assert sum(s.has_deletions() for s in ix.whoosh_index._segments()) == 1
-    for c in cables[9:12]:
+    for c in cables[8:12]:
         with ix.writer() as w:
             w.put(c)
     assert len(ix.whoosh_index._segments()) < 12
@@ -357,6 +357,43 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
             other = s2.document_number(reference_id=fields["reference_id"])
             assert s1.reader().doc_field_length(docnum, "body") == \
                 s2.reader().doc_field_length(other, "body")
+
+
+def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
+        tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The commit that fills a tier is searchable before the tier is merged (a second
+    generation merges it); a merge that fails leaves the committed cables and says so, and a
+    later commit merges."""
+    monkeypatch.setattr(indexer, "MERGE_FANOUT", 3)
+    ix = CableIndex.open(tmp_path / "ix")
+    for c in cables[:2]:
+        with ix.writer() as w:
+            w.put(c)
+    gen = ix.generation
+    with ix.writer() as w:
+        w.put(cables[2])
+    assert ix.generation == gen + 2                       # the cables' commit, then the merge
+    assert [s.doc_count_all() for s in ix.whoosh_index._segments()] == [3]
+    real = indexer.merge_tiers
+
+    def failing(writer, segments):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(indexer, "merge_tiers", failing)
+    with caplog.at_level(logging.WARNING, logger="cablesearch.indexer"):
+        for c in cables[3:6]:
+            with ix.writer() as w:
+                w.put(c)
+    assert ix.doc_count() == 6 and sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:6])
+    # the tier is full after the 5th and the 6th commit: each tried, warned, and went on
+    assert sum("merging small segments failed" in r.getMessage() for r in caplog.records) == 2
+    assert len(ix.whoosh_index._segments()) == 4
+    monkeypatch.setattr(indexer, "merge_tiers", real)
+    with ix.writer() as w:
+        w.put(cables[6])
+    assert [s.doc_count_all() for s in ix.whoosh_index._segments()] == [7]
+    assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:7])
 
 
 def test_index_of_another_schema_is_refused(tmp_path: Path) -> None:
@@ -383,11 +420,11 @@ def test_merge_policy_leaves_big_segments_alone(tmp_path: Path, cables: list[Cab
             for c in cables[6 * k:6 * k + 6]:
                 w.put(c)
     assert len(ix.whoosh_index._segments()) == 4
-    for c in cables[24:28]:   # small commits: the next commit after three of them merges them
+    for c in cables[24:28]:   # small commits: the third of them is followed by their merge
         with ix.writer() as w:
             w.put(c)
     sizes = sorted(s.doc_count_all() for s in ix.whoosh_index._segments())
-    assert sizes == [4, 6, 6, 6, 6]
+    assert sizes == [1, 3, 6, 6, 6, 6]
     assert ix.doc_count() == 28
     assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:28])
 
