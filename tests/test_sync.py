@@ -261,6 +261,50 @@ def test_apply_takes_in_more_paths_in_the_same_commit(tmp_path: Path, telegrams:
             pool.join()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_worker_pool_pipes_hold_a_batch_of_results() -> None:
+    """The pool's task and result pipes are widened (a worker then never stalls on sending a
+    batch's results), as far as this system lets a process; the pool still works."""
+    import fcntl
+
+    from cablesearch import sync
+
+    limit = min(sync.PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
+    pool = make_pool(2)
+    try:
+        for q in (pool._outqueue, pool._inqueue):  # type: ignore[attr-defined]
+            for conn in (q._reader, q._writer):
+                assert fcntl.fcntl(conn.fileno(), fcntl.F_GETPIPE_SZ) >= limit
+        big = "x" * 3 * limit      # more than the pipe holds at once
+        assert pool.apply(len, (big,)) == len(big)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def test_no_garbage_collection_until_the_commit_is_written(tmp_path: Path, telegrams: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A collection walking a batch's millions of postings would stall the commit: the
+    collector is off while the segment is flushed, and on again after the sync."""
+    import gc
+
+    from cablesearch import indexer
+
+    seen: list[bool] = []
+    real = indexer.FastSegmentWriter._flush_segment
+
+    def flush(self: indexer.FastSegmentWriter) -> None:
+        seen.append(gc.isenabled())
+        real(self)
+
+    monkeypatch.setattr(indexer.FastSegmentWriter, "_flush_segment", flush)
+    assert gc.isenabled()
+    r = make_syncer(tmp_path / "ix").apply(sorted(telegrams.iterdir())[:3], [])
+    assert r.added == 3 and seen == [False]
+    assert gc.isenabled()
+
+
 def test_apply_whose_more_fails_commits_nothing(tmp_path: Path, telegrams: Path) -> None:
     """If the daemon goes away mid-batch (``more`` raises), nothing of the batch is committed
     and index and manifest still agree; the next apply indexes those files."""
