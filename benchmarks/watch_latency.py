@@ -155,6 +155,8 @@ def main() -> None:
         from cablesearch.indexer import CableIndex
         from cablesearch.sync import Syncer
 
+        for src in files[: args.count]:
+            src.read_bytes()   # in the page cache, as the burst's files (just written) will be
         t = time.perf_counter()
         report = Syncer(CableIndex.open(index_dir), Config(index_dir=index_dir, procs=args.procs)
                         ).sync_paths([watched])
