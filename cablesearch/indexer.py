@@ -712,6 +712,31 @@ def _command_line() -> str:
 # The index and its writer
 
 
+# After this many lookups of reference IDs in the committed segments, a writer reads each
+# segment's reference-ID column into a dict instead: a lookup probes the term table of every
+# segment (~5 us each; the whole release has 25 and more), which for a 5,000-cable batch on it
+# came to more than a CPU-second. The dicts are kept with the index for the next writers.
+ID_MAP_AFTER = 200
+
+
+@dataclass
+class _SegmentIds:
+    """One segment's reference IDs: ID -> its first document number, and any further ones."""
+    first: dict[str, int]
+    more: dict[str, list[int]]
+
+    @classmethod
+    def read(cls, leaf: Any) -> _SegmentIds:
+        first: dict[str, int] = {}
+        more: dict[str, list[int]] = {}
+        for docnum, rid in enumerate(leaf.column_reader("reference_id")):
+            if rid in first:
+                more.setdefault(rid, []).append(docnum)
+            else:
+                first[rid] = docnum
+        return cls(first, more)
+
+
 class CableWriter:
     """Adds and deletes cables while holding the index lock; see :meth:`CableIndex.writer`.
 
@@ -738,6 +763,8 @@ class CableWriter:
         self._has_docs = any(s.doc_count_all() for s in self._w.segments)
         self._pending = set()
         self._new: dict[str, int] = {}   # reference ID -> docnum in the segment being written
+        self._lookups = 0
+        self._id_maps: list[tuple[int, _SegmentIds]] | None = None
 
     @property
     def pending(self) -> int:
@@ -745,10 +772,22 @@ class CableWriter:
         return len(self._pending)
 
     def _existing(self, reference_id: str) -> list[int]:
+        """Document numbers of ``reference_id`` in the committed segments (deleted ones too)."""
         if not self._has_docs:
             return []
         assert self._w is not None
         reader = self._w.searcher().reader()
+        self._lookups += 1
+        if self._id_maps is None and self._lookups > ID_MAP_AFTER:
+            self._id_maps = self._index._segment_id_maps(reader)
+        if self._id_maps is not None:
+            found: list[int] = []
+            for offset, ids in self._id_maps:
+                local = ids.first.get(reference_id)
+                if local is not None:
+                    found.append(offset + local)
+                    found.extend(offset + d for d in ids.more.get(reference_id, ()))
+            return found
         try:
             plist = reader.postings("reference_id", reference_id)
         except TermNotFound:
@@ -900,6 +939,22 @@ class CableIndex:
     def __init__(self, index_dir: Path, ix: FileIndex):
         self.index_dir = Path(index_dir)
         self._ix = ix
+        self._segment_ids: dict[str, _SegmentIds] = {}   # by segment id (segments never change)
+
+    def _segment_id_maps(self, reader: Any) -> list[tuple[int, _SegmentIds]]:
+        """(document number offset, reference IDs) of each segment of ``reader`` (a writer's),
+        read once per segment and kept while the segment exists."""
+        maps: list[tuple[int, _SegmentIds]] = []
+        current: dict[str, _SegmentIds] = {}
+        for leaf, offset in reader.leaf_readers():
+            seg_id = leaf.segment().segment_id()
+            ids = self._segment_ids.get(seg_id)
+            if ids is None:
+                ids = _SegmentIds.read(leaf)
+            current[seg_id] = ids
+            maps.append((offset, ids))
+        self._segment_ids = current
+        return maps
 
     @classmethod
     def open(cls, index_dir: Path | str, create: bool = True) -> CableIndex:

@@ -65,6 +65,38 @@ def test_put_replaces_never_duplicates(tmp_path: Path, cables: list[Cable]) -> N
     assert ix.generation != g1
 
 
+@pytest.mark.parametrize("id_map_after", [0, 10_000])
+def test_replacing_finds_every_copy_by_term_or_by_id_map(tmp_path: Path, cables: list[Cable],
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        id_map_after: int) -> None:
+    """After ID_MAP_AFTER lookups a writer finds reference IDs through each segment's column
+    read into a dict (kept with the index per segment) instead of the term table: the same
+    answers, over several segments, deleted copies and an ID twice in one segment."""
+    from cablesearch import indexer
+
+    monkeypatch.setattr(indexer, "ID_MAP_AFTER", id_map_after)
+    ix = CableIndex.open(tmp_path / "ix")
+    answers = []
+    with ix.writer() as w:
+        answers += [w.put(c) for c in cables[:20]]
+    with ix.writer() as w:
+        answers += [w.put(c) for c in cables[10:30]]
+        answers.append(w.put(cables[25]))          # twice in this segment, one copy deleted
+    with ix.writer() as w:
+        answers += [w.put(cables[25]), w.put(cables[0]), w.delete(cables[5].reference_id),
+                    w.delete("99NOSUCHPLACE1"), w.put(cables[35])]
+        assert (w._id_maps is not None) == (id_map_after == 0)
+    assert answers == [False] * 20 + [True] * 10 + [False] * 10 + [True] + \
+        [True, True, True, False, False]
+    expected = sorted({c.reference_id for c in cables[:30] + [cables[35]]} - {cables[5].reference_id})
+    assert ids_in(ix) == expected
+    if id_map_after == 0:   # one entry per segment of the index the last writer saw
+        assert len(ix._segment_ids) == 2
+    with ix.writer() as w:                     # a new writer uses the kept dicts, and the new one
+        assert w.put(cables[35]) is True and w.put(cables[1]) is True
+    assert ids_in(ix) == expected
+
+
 def test_delete_and_stored_record(tmp_path: Path, cables: list[Cable]) -> None:
     ix = CableIndex.open(tmp_path / "ix")
     with ix.writer() as w:
