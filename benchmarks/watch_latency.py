@@ -2,17 +2,24 @@
 """The indexing daemon's speed: time from a file being closed to it being searchable, and the
 throughput of a burst, on an index of 20,000 cables.
 
-1. Makes ``--count + --drops + --burst`` telegram cables with ../shared/bench/make_corpus.py under
-   /tmp (once; reused), or from tests/data when ../shared is absent.
+This machine's speed varies by 10% and more from one run to the next (a VM on shared cores), so
+the throughput figures are measured ``--rounds`` times (default 3) and compared as medians.
+
+1. Makes ``--count + --drops + (2 x --rounds + 1) x --burst`` telegram cables with
+   ../shared/bench/make_corpus.py under /tmp (once; reused), or from tests/data when ../shared is
+   absent; reads the first ``--count`` once, so the bulk run reads them from the page cache as
+   the daemon reads the burst's just-written files.
 2. Indexes ``--count`` of them with the real pipeline (``Syncer.sync_paths``, procs=2: the
-   `cablesearch index` path) and prints that bulk rate — the figure the burst is compared with.
+   `cablesearch index` path) ``--rounds`` times, each into an empty index, and prints the median
+   bulk rate — the figure the bursts are compared with.
 3. Starts `cablesearch watch` on the folder as a separate process (default settings:
    settle 0.25 s, batch 0.5 s) and times its catch-up over the unchanged tree.
 4. Drops ``--drops`` files one by one (write + close in the watched folder, the next one once the
    previous is searchable): close -> found by a reference-ID search on a fresh searcher, polled
    every 2 ms. Prints median, p95, max (target p95 <= 1 s).
-5. Two bursts of ``--burst`` files each, timed from the first file's arrival to all searchable;
-   prints cables/s and the ratio to the bulk rate (target: no slower than bulk indexing):
+5. ``--rounds`` rounds of two bursts of ``--burst`` files each, timed from the first file's
+   arrival to all searchable; prints cables/s and the ratio to the median bulk rate, then the
+   median of the rounds (target: no slower than bulk indexing):
    a. moved in: files already written to a staging folder on the same file system are renamed
       into the watched folder one after the other (how a folder is dropped or a download lands);
       the daemon's work is then the work bulk indexing does, so this is the like-for-like figure;
@@ -29,6 +36,7 @@ throughput of a burst, on an index of 20,000 cables.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -38,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,18 +137,70 @@ def ref_of(path: Path) -> str:
     return next(iter(parse_file(path))).reference_id
 
 
+def run_burst(mode: str, slug: str, burst: list[Path], work: Path,
+              watched: Path, probe: Probe, proc: subprocess.Popen, status: Callable[[], dict],
+              bulk_rate: float) -> float:
+    """One burst of files, moved in or written in place; prints and gives its rate."""
+    new_refs = {ref_of(p) for p in burst}
+    new_refs = {r for r in new_refs if not probe.has(r)}   # make_corpus repeats a few IDs
+    target = probe.count() + len(new_refs)
+    datas = [(src.name, src.read_bytes()) for src in burst]
+    stage = work / "staging" / slug
+    if mode == "moved in":
+        for i, (name, data) in enumerate(datas):
+            folder = stage / f"{i // 500:03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    commits0 = status().get("totals", {}).get("batches", 0)
+    time.sleep(1.0)    # a pause between phases: the staging writes are not timed
+    cpu0 = cpu_seconds(proc.pid)
+    writer0 = time.process_time()
+    t = time.perf_counter()
+    for i, (name, data) in enumerate(datas):
+        folder = watched / f"burst-{slug}" / f"{i // 500:03d}"
+        if i % 500 == 0:
+            folder.mkdir(parents=True)
+        if mode == "moved in":
+            os.rename(stage / f"{i // 500:03d}" / name, folder / name)
+        else:
+            with open(folder / name, "wb") as f:
+                f.write(data)
+    written = time.perf_counter() - t
+    writer_cpu = time.process_time() - writer0
+    while probe.count() < target:
+        if proc.poll() is not None or time.perf_counter() - t > 1800:
+            sys.exit("the burst did not complete")
+        time.sleep(0.02)
+    burst_s = time.perf_counter() - t
+    cpu1 = cpu_seconds(proc.pid)
+    rate = len(burst) / burst_s
+    while (status().get("doc_count") or 0) < target:     # its status follows the commit
+        time.sleep(0.01)
+    commits = status().get("totals", {}).get("batches", 0) - commits0
+    print(f"burst of {len(burst):,} files {mode} (in {written:.2f} s, {writer_cpu:.2f} s of "
+          f"this process's CPU): all searchable {burst_s:.1f} s after the first arrived = "
+          f"{rate:,.0f} cables/s = {rate / bulk_rate:.2f}x the median bulk rate; "
+          f"{commits} commit(s)")
+    print(f"  CPU during the burst: daemon process (events, settling) "
+          f"{cpu1['daemon'] - cpu0['daemon']:.1f} s, indexer process and its workers "
+          f"{cpu1['indexer'] - cpu0['indexer']:.1f} s")
+    return rate
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=20000, help="cables in the index at the start")
     ap.add_argument("--drops", type=int, default=100, help="files dropped one by one")
     ap.add_argument("--burst", type=int, default=5000, help="files in the burst")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="bulk runs and burst rounds, compared as medians")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--keep", action="store_true",
                     help="keep the work folder (index, watch.log with one line per batch)")
     args = ap.parse_args()
 
-    files = make_files(args.count + args.drops + 3 * args.burst)
+    files = make_files(args.count + args.drops + (2 * args.rounds + 1) * args.burst)
     work = Path(tempfile.mkdtemp(prefix="cablesearch-watchbench-"))
     watched, index_dir = work / "cables", work / "index"
     watched.mkdir()
@@ -157,13 +218,24 @@ def main() -> None:
 
         for src in files[: args.count]:
             src.read_bytes()   # in the page cache, as the burst's files (just written) will be
-        t = time.perf_counter()
-        report = Syncer(CableIndex.open(index_dir), Config(index_dir=index_dir, procs=args.procs)
-                        ).sync_paths([watched])
-        bulk_s = time.perf_counter() - t
-        bulk_rate = report.added / bulk_s
-        print(f"bulk index (Syncer.sync_paths, procs={args.procs}): {report.added:,} cables in "
-              f"{bulk_s:.1f} s = {bulk_rate:,.0f} cables/s ({len(report.rejected)} rejected)")
+        bulk_rates = []
+        for k in range(args.rounds):
+            # the last run's index is the one the daemon goes on with
+            target_dir = index_dir if k == args.rounds - 1 else work / f"bulk-{k}"
+            gc.collect()
+            t = time.perf_counter()
+            report = Syncer(CableIndex.open(target_dir),
+                            Config(index_dir=target_dir, procs=args.procs)).sync_paths([watched])
+            bulk_s = time.perf_counter() - t
+            bulk_rates.append(report.added / bulk_s)
+            print(f"bulk index {k + 1}/{args.rounds} (Syncer.sync_paths, procs={args.procs}): "
+                  f"{report.added:,} cables in {bulk_s:.1f} s = {bulk_rates[-1]:,.0f} cables/s "
+                  f"({len(report.rejected)} rejected)")
+            if target_dir != index_dir:
+                shutil.rmtree(target_dir)
+        bulk_rate = statistics.median(bulk_rates)
+        print(f"bulk rate: median {bulk_rate:,.0f} cables/s of {args.rounds} "
+              f"(range {min(bulk_rates):,.0f}-{max(bulk_rates):,.0f})")
 
         # 2. the daemon, as a separate process
         env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
@@ -211,55 +283,20 @@ def main() -> None:
               f"{statistics.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms, max {max(ms):.0f} ms "
               f"(target p95 <= 1000 ms)")
 
-        # 4. bursts: moved in, then written in place
-        rates = {}
-        for mode, start in (("moved in", args.count + args.drops),
-                            ("written in place", args.count + args.drops + args.burst)):
-            burst = files[start: start + args.burst]
-            new_refs = {ref_of(p) for p in burst}
-            new_refs = {r for r in new_refs if not probe.has(r)}   # make_corpus repeats a few IDs
-            target = probe.count() + len(new_refs)
-            datas = [(src.name, src.read_bytes()) for src in burst]
-            slug = mode.split()[0]
-            stage = work / "staging" / slug
-            if mode == "moved in":
-                for i, (name, data) in enumerate(datas):
-                    folder = stage / f"{i // 500:03d}"
-                    folder.mkdir(parents=True, exist_ok=True)
-                    (folder / name).write_bytes(data)
-            commits0 = status().get("totals", {}).get("batches", 0)
-            time.sleep(1.0)    # a pause between phases: the staging writes are not timed
-            cpu0 = cpu_seconds(proc.pid)
-            writer0 = time.process_time()
-            t = time.perf_counter()
-            for i, (name, data) in enumerate(datas):
-                folder = watched / f"burst-{slug}" / f"{i // 500:03d}"
-                if i % 500 == 0:
-                    folder.mkdir(parents=True)
-                if mode == "moved in":
-                    os.rename(stage / f"{i // 500:03d}" / name, folder / name)
-                else:
-                    with open(folder / name, "wb") as f:
-                        f.write(data)
-            written = time.perf_counter() - t
-            writer_cpu = time.process_time() - writer0
-            while probe.count() < target:
-                if proc.poll() is not None or time.perf_counter() - t > 1800:
-                    sys.exit("the burst did not complete")
-                time.sleep(0.02)
-            burst_s = time.perf_counter() - t
-            cpu1 = cpu_seconds(proc.pid)
-            rate = rates[mode] = len(burst) / burst_s
-            while (status().get("doc_count") or 0) < target:     # its status follows the commit
-                time.sleep(0.01)
-            commits = status().get("totals", {}).get("batches", 0) - commits0
-            print(f"burst of {len(burst):,} files {mode} (in {written:.2f} s, {writer_cpu:.2f} s of "
-                  f"this process's CPU): all searchable {burst_s:.1f} s after the first arrived = "
-                  f"{rate:,.0f} cables/s; {rate / bulk_rate:.2f}x the bulk rate above "
-                  f"(target >= 1.0); {commits} commit(s)")
-            print(f"  CPU during the burst: daemon process (events, settling) "
-                  f"{cpu1['daemon'] - cpu0['daemon']:.1f} s, indexer process and its workers "
-                  f"{cpu1['indexer'] - cpu0['indexer']:.1f} s")
+        # 4. bursts: moved in, then written in place, --rounds times
+        rates: dict[str, list[float]] = {"moved in": [], "written in place": []}
+        start = args.count + args.drops
+        for k in range(args.rounds):
+            for mode in ("moved in", "written in place"):
+                burst = files[start: start + args.burst]
+                start += args.burst
+                rates[mode].append(run_burst(mode, f"{mode.split()[0]}-{k}", burst, work,
+                                             watched, probe, proc, status, bulk_rate))
+        for mode, got in rates.items():
+            ratios = ", ".join(f"{r / bulk_rate:.2f}" for r in got)
+            print(f"burst of {args.burst:,} files {mode}: median {statistics.median(got):,.0f} "
+                  f"cables/s of {args.rounds} rounds = {statistics.median(got) / bulk_rate:.2f}x "
+                  f"the median bulk rate (rounds: {ratios}; target >= 1.0)")
         print(f"index now {probe.count():,} cables; load average {os.getloadavg()[0]:.1f}")
 
         # 5. the same amount without the daemon: `cablesearch index` run by hand on a folder of
@@ -268,7 +305,7 @@ def main() -> None:
         proc.wait(120)
         print(f"daemon stopped with exit code {proc.returncode} after SIGTERM")
         manual = work / "manual"
-        for i, src in enumerate(files[args.count + args.drops + 2 * args.burst:]):
+        for i, src in enumerate(files[start: start + args.burst]):
             folder = manual / f"{i // 500:03d}"
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, folder / src.name)
@@ -281,8 +318,9 @@ def main() -> None:
         manual_rate = args.burst / manual_s
         print(f"`cablesearch index` of another {args.burst:,} new files into that index, by hand: "
               f"{manual_s:.1f} s from start to exit = {manual_rate:,.0f} cables/s; the daemon's "
-              f"bursts were {rates['moved in'] / manual_rate:.2f}x (moved in) and "
-              f"{rates['written in place'] / manual_rate:.2f}x (written in place) that")
+              f"bursts were {statistics.median(rates['moved in']) / manual_rate:.2f}x (moved in) "
+              f"and {statistics.median(rates['written in place']) / manual_rate:.2f}x (written "
+              f"in place) that, by their medians")
         print(f"  its summary: {(done.stdout + done.stderr).strip().splitlines()[-1]}")
     finally:
         if proc is not None and proc.poll() is None:
