@@ -199,6 +199,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true",
                     help="keep the work folder (index, watch.log with one line per batch)")
     args = ap.parse_args()
+    if args.rounds < 1 or args.burst < 1 or args.count < 1:
+        ap.error("--rounds, --burst and --count must be 1 or more")
 
     files = make_files(args.count + args.drops + (2 * args.rounds + 1) * args.burst)
     work = Path(tempfile.mkdtemp(prefix="cablesearch-watchbench-"))
