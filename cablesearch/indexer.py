@@ -67,6 +67,7 @@ from .errors import IndexError_, IndexLocked, IndexNotFound
 from .model import Cable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK_NAME = "WRITELOCK"
 GUARD_NAME = "WRITELOCK.guard"
@@ -712,6 +713,29 @@ def _command_line() -> str:
 # The index and its writer
 
 
+def per_segment(cache: dict[str, T], reader: Any, build: Callable[[Any], T]
+                ) -> list[tuple[int, T]]:
+    """(document number offset, ``build(segment reader)``) for each segment of ``reader``, built
+    once per segment and kept in ``cache`` by segment id (a segment never changes; deletions are
+    kept apart); the entries of segments no longer in ``reader`` are dropped. The reader of an
+    empty index has no segment."""
+    out: list[tuple[int, T]] = []
+    seen: set[str] = set()
+    for leaf, offset in reader.leaf_readers():
+        segment = leaf.segment()
+        if segment is None:
+            continue
+        seg_id = segment.segment_id()
+        seen.add(seg_id)
+        value = cache.get(seg_id)
+        if value is None:
+            value = cache[seg_id] = build(leaf)
+        out.append((offset, value))
+    for gone in set(cache) - seen:
+        del cache[gone]
+    return out
+
+
 # After this many lookups of reference IDs in the committed segments, a writer reads each
 # segment's reference-ID column into a dict instead: a lookup probes the term table of every
 # segment (~5 us each; the whole release has 25 and more), which for a 5,000-cable batch on it
@@ -879,7 +903,6 @@ def _check_schema(index_dir: Path, found: Schema) -> None:
 
 
 OPEN_ATTEMPTS = 20
-T = TypeVar("T")
 
 
 def _open_column_files(reader: Any, schema: Schema) -> None:
@@ -944,17 +967,7 @@ class CableIndex:
     def _segment_id_maps(self, reader: Any) -> list[tuple[int, _SegmentIds]]:
         """(document number offset, reference IDs) of each segment of ``reader`` (a writer's),
         read once per segment and kept while the segment exists."""
-        maps: list[tuple[int, _SegmentIds]] = []
-        current: dict[str, _SegmentIds] = {}
-        for leaf, offset in reader.leaf_readers():
-            seg_id = leaf.segment().segment_id()
-            ids = self._segment_ids.get(seg_id)
-            if ids is None:
-                ids = _SegmentIds.read(leaf)
-            current[seg_id] = ids
-            maps.append((offset, ids))
-        self._segment_ids = current
-        return maps
+        return per_segment(self._segment_ids, reader, _SegmentIds.read)
 
     @classmethod
     def open(cls, index_dir: Path | str, create: bool = True) -> CableIndex:

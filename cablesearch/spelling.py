@@ -24,6 +24,8 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from .indexer import per_segment
+
 MIN_LENGTH = 3
 ANY_FIRST_MIN_LENGTH = 5    # shorter words only look among words of their own first letter
 
@@ -86,23 +88,9 @@ class Speller:
         self._lock = threading.Lock()
 
     def _segment_words(self, reader: Any) -> list[SegmentWords]:
-        leaves = [leaf for leaf, _offset in reader.leaf_readers()]
-        out = []
         with self._lock:
-            ids = []
-            for leaf in leaves:
-                segment = leaf.segment()
-                if segment is None:
-                    continue    # the reader of an empty index: no words
-                segid = segment.segment_id()
-                ids.append(segid)
-                words = self._segments.get(segid)
-                if words is None:
-                    words = self._segments[segid] = SegmentWords(leaf, self.fields)
-                out.append(words)
-            for gone in set(self._segments) - set(ids):
-                del self._segments[gone]
-        return out
+            return [words for _offset, words in per_segment(
+                self._segments, reader, lambda leaf: SegmentWords(leaf, self.fields))]
 
     def prepare(self, reader: Any) -> None:
         """Read the words of the reader's segments now rather than at the first lookup."""
