@@ -18,6 +18,7 @@ each index commit, so an interrupted run leaves a consistent index and manifest.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import hashlib
 import multiprocessing
@@ -31,11 +32,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-try:
-    import fcntl
-except ImportError:   # not on Windows
-    fcntl = None  # type: ignore[assignment]
 
 from . import parse
 from .config import Config
@@ -713,7 +709,7 @@ def _widen_pipes(pool: Any) -> None:
     result of a few hundred KB stalls until this process's result thread, which shares the
     interpreter lock with the indexing, has read each piece: measured, 8% of a 5,000-file
     batch's time. Where the pipe cannot be resized the pool works as it is."""
-    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)   # Linux only
     if setsize is None:
         return
     try:
