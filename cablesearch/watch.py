@@ -870,6 +870,7 @@ class Daemon:
 
     def _settle(self, now: float) -> None:
         settle = self.config.settle_seconds
+        wall = time.time()
         for path, entry in list(self._pending.items()):
             if entry.next_check > now:
                 continue
@@ -896,7 +897,7 @@ class Daemon:
             if entry.complete or (entry.sig == sig and now - entry.stable_since >= (
                     settle if (sig[0] > 0 and not entry.awaiting_close) else OPEN_GRACE)) or (
                     entry.sig is None and not entry.awaiting_close
-                    and self._written_long_ago(st, time.time())):
+                    and self._written_long_ago(st, wall)):
                 del self._pending[path]
                 self._removed.discard(path)
                 if self._rejected.get(path) != sig:
@@ -953,9 +954,11 @@ class Daemon:
         return isinstance(self._backend, _ProcessBackend)
 
     def _batch_due(self, now: float) -> bool:
-        """Commit now? At once when things are quiet (an isolated drop is searchable within
-        the settle time plus one commit); during a burst, once the oldest ready path has waited
-        ``batch_seconds``, so a burst becomes a few large commits, not thousands."""
+        """Start a batch now? With the indexer in its child process, at once: the batch takes
+        in what becomes ready while it is written (_top_up). In-thread, at once when things are
+        quiet (an isolated drop is searchable within the settle time plus one commit); during a
+        burst, once the oldest ready path has waited ``batch_seconds``, so a burst becomes a few
+        large commits, not thousands."""
         if len(self._ready) >= self.max_batch or self._stop.is_set():
             return True
         if self._streaming:

@@ -383,7 +383,7 @@ INTERRUPTED = textwrap.dedent("""
     import sys
     from cablesearch.config import Config
     from cablesearch.indexer import CableIndex
-    from cablesearch.sync import Syncer, make_pool
+    from cablesearch.sync import Syncer
     def progress(p):
         print("cables", p.cables, flush=True)
     Syncer(CableIndex.open(sys.argv[1]), Config(procs=2), commit_every=40).sync_paths(
