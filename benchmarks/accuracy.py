@@ -36,7 +36,16 @@ from cablesearch.model import Cable  # noqa: E402
 from cablesearch.parse.origin import origin_from_post  # noqa: E402
 from cablesearch.parse.telegram import extract, split_telegram  # noqa: E402
 
-FIELDS = ("reference_id", "created", "created_hour", "created_exact", "classification", "origin", "subject", "tags")
+FIELDS = (
+    "reference_id",
+    "created",
+    "created_hour",
+    "created_exact",
+    "classification",
+    "origin",
+    "subject",
+    "tags",
+)
 
 
 def page_parts(text: str) -> tuple[Cable, str, str]:
@@ -48,7 +57,7 @@ def page_parts(text: str) -> tuple[Cable, str, str]:
     cable.reference_id, cable.classification, cable.origin = row[0], row[3], row[4]
     cable.created = datetime.strptime(row[1], "%Y-%m-%d %H:%M")
     cable.released = datetime.strptime(row[2], "%Y-%m-%d %H:%M")
-    rest = lines[i + 3:]
+    rest = lines[i + 3 :]
     if rest and rest[0].startswith("Appears in"):
         rest = rest[1:]
     cls = re.compile(r"^\s*(?:S\s?E\s?C|C\s?O\s?N\s?F|U\s?N\s?C\s?L|E C R E T|This record)")
@@ -66,7 +75,8 @@ def check(cable: Cable, t: dict) -> dict[str, bool]:
         "classification": cable.classification == t["classification"],
         "origin": cable.origin == t["origin"],
         "subject": bool(cable.subject) and cable.subject.startswith(t["subject"].strip())
-        if t["subject"] else True,
+        if t["subject"]
+        else True,
         "tags": set(cable.tags) == set(t["tags"]) if t["tags"] else True,
     }
     return res
@@ -87,9 +97,13 @@ def main() -> None:
                 extract(header, body, Cable())
             runs.append(time.process_time() - t0)
         best = min(runs)
-        print(f"synthetic: {len(docs)} cables, extract {best / len(docs) * 1e3:.3f} ms/cable, "
-              f"{len(docs) / best:,.0f} cables/s in one process (best of 3)")
-    truth = [json.loads(line) for line in open(args.corpus / "truth.jsonl", encoding="utf-8")]
+        print(
+            f"synthetic: {len(docs)} cables, extract {best / len(docs) * 1e3:.3f} ms/cable, "
+            f"{len(docs) / best:,.0f} cables/s in one process (best of 3)"
+        )
+    truth = [
+        json.loads(line) for line in (args.corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     for form in ("telegram", "page"):
         right = {f: 0 for f in FIELDS}
         times: list[float] = []
@@ -128,8 +142,10 @@ def main() -> None:
         for f in FIELDS:
             print(f"  {f:15s} {right[f]:4d}/{n}  {100 * right[f] / max(n, 1):6.2f}%")
         times.sort()
-        print(f"  extract: median {statistics.median(times) * 1e3:.3f} ms, "
-              f"p95 {times[int(len(times) * 0.95)] * 1e3:.3f} ms, max {times[-1] * 1e3:.3f} ms")
+        print(
+            f"  extract: median {statistics.median(times) * 1e3:.3f} ms, "
+            f"p95 {times[int(len(times) * 0.95)] * 1e3:.3f} ms, max {times[-1] * 1e3:.3f} ms"
+        )
 
 
 if __name__ == "__main__":

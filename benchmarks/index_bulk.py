@@ -68,8 +68,9 @@ print(json.dumps({{"cables": n, "seconds": secs, "added": report.added,
                   "rss_main_mb": self_kb / 1024, "rss_worker_mb": kids_kb / 1024,
                   "cpu_main": me.ru_utime + me.ru_stime, "cpu_workers": kids.ru_utime + kids.ru_stime}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         cwd=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=str(ROOT)
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -115,8 +116,13 @@ print(json.dumps({"cables": count, "seconds": time.perf_counter() - t}))
 
 def baseline(src: Path, n: int) -> float:
     """Plain Whoosh (the seed schema, StemmingAnalyzer, one process) on the first n cables."""
-    out = subprocess.run([sys.executable, "-c", BASELINE, str(src), str(n)], check=True,
-                         capture_output=True, text=True, cwd=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", BASELINE, str(src), str(n)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+    )
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return r["cables"] / r["seconds"]
 
@@ -127,8 +133,12 @@ def main() -> None:
     ap.add_argument("--format", default="csv", choices=["csv", "telegram", "page", "html"])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--baseline", type=int, default=5000,
-                    help="also index this many cables with plain Whoosh, for the ratio (0: skip)")
+    ap.add_argument(
+        "--baseline",
+        type=int,
+        default=5000,
+        help="also index this many cables with plain Whoosh, for the ratio (0: skip)",
+    )
     args = ap.parse_args()
     src = corpus(args.count, args.format)
     print(f"corpus: {src} ({args.format}); cpus: {os.cpu_count()}; procs: {args.procs}")
@@ -137,23 +147,29 @@ def main() -> None:
         r = one_run(src, args.procs)
         rate = r["cables"] / r["seconds"]
         rates.append(rate)
-        print(f"run {i + 1}: {r['cables']:,} cables in {r['seconds']:.1f}s = {rate:,.0f} cables/s; "
-              f"peak RSS main {r['rss_main_mb']:.0f} MB, largest worker {r['rss_worker_mb']:.0f} MB; "
-              f"index {r['index_bytes'] / 1e6:.0f} MB in {r['segments']} segment(s); "
-              f"rejected {r['rejected']}")
+        print(
+            f"run {i + 1}: {r['cables']:,} cables in {r['seconds']:.1f}s = {rate:,.0f} cables/s; "
+            f"peak RSS main {r['rss_main_mb']:.0f} MB, largest worker {r['rss_worker_mb']:.0f} MB; "
+            f"index {r['index_bytes'] / 1e6:.0f} MB in {r['segments']} segment(s); "
+            f"rejected {r['rejected']}"
+        )
         # The machine may be shared: also print the rate the CPU time allows on idle cores
         # (the main process is serial; the rest spreads over the cores).
         cpus = os.cpu_count() or 1
         bound = max(r["cpu_main"], (r["cpu_main"] + r["cpu_workers"]) / cpus)
-        print(f"       CPU: main {r['cpu_main']:.1f}s, workers {r['cpu_workers']:.1f}s -> "
-              f"{r['cables'] / bound:,.0f} cables/s if the {cpus} cores were otherwise idle; "
-              f"load average now {os.getloadavg()[0]:.1f}")
+        print(
+            f"       CPU: main {r['cpu_main']:.1f}s, workers {r['cpu_workers']:.1f}s -> "
+            f"{r['cables'] / bound:,.0f} cables/s if the {cpus} cores were otherwise idle; "
+            f"load average now {os.getloadavg()[0]:.1f}"
+        )
     med = statistics.median(rates)
     print(f"median: {med:,.0f} cables/s over {len(rates)} run(s) (target >= 500)")
     if args.baseline:
         base = baseline(src, args.baseline)
-        print(f"plain Whoosh (seed schema, StemmingAnalyzer, 1 process) on {args.baseline:,} "
-              f"cables: {base:,.0f} cables/s; ratio {med / base:.1f}x")
+        print(
+            f"plain Whoosh (seed schema, StemmingAnalyzer, 1 process) on {args.baseline:,} "
+            f"cables: {base:,.0f} cables/s; ratio {med / base:.1f}x"
+        )
 
 
 if __name__ == "__main__":

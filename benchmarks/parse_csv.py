@@ -53,14 +53,18 @@ def ensure_csv(folder: Path, count: int | None) -> Path:
 
 
 def _mb(ru_maxrss_kb: int) -> float:
-    return ru_maxrss_kb / 1024.0          # Linux reports ru_maxrss in KB
+    return ru_maxrss_kb / 1024.0  # Linux reports ru_maxrss in KB
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", nargs="?", type=Path, default=Path("/tmp/cablesearch-bench"))
-    ap.add_argument("--procs", type=int, default=min(2, os.cpu_count() or 1),
-                    help="worker processes parsing rows (1: all in this process)")
+    ap.add_argument(
+        "--procs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes parsing rows (1: all in this process)",
+    )
     ap.add_argument("--count", type=int, default=None, help="rows to generate when cables.csv is absent")
     args = ap.parse_args()
 
@@ -72,7 +76,7 @@ def main() -> None:
     started = time.perf_counter()
     for cable in iter_cables([path], on_error=errors.append, procs=args.procs):
         cables += 1
-        words += len(cable.subject) > 0       # touch the cable, as a consumer would
+        words += len(cable.subject) > 0  # touch the cable, as a consumer would
     seconds = time.perf_counter() - started
 
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -85,14 +89,17 @@ def main() -> None:
     print(f"cables          {cables:,} parsed, {len(errors):,} rows rejected, {words:,} with a subject")
     print(f"time            {seconds:.1f} s")
     print(f"throughput      {cables / seconds:,.0f} cables/s ({size_mb / seconds:.1f} MB/s)")
-    print(f"CPU time        main {cpu_main:.1f} s, workers {cpu_kids:.1f} s "
-          f"({(cpu_main + cpu_kids) / cables * 1e6:.0f} us per cable; load average now "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    print(f"peak RSS        main {main_mb:.0f} MB, largest worker {child_mb:.0f} MB, "
-          f"total {total_mb:.0f} MB")
+    print(
+        f"CPU time        main {cpu_main:.1f} s, workers {cpu_kids:.1f} s "
+        f"({(cpu_main + cpu_kids) / cables * 1e6:.0f} us per cable; load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
+    print(f"peak RSS        main {main_mb:.0f} MB, largest worker {child_mb:.0f} MB, total {total_mb:.0f} MB")
     ok_time, ok_mem = seconds <= TARGET_SECONDS, total_mb < TARGET_MB
-    print(f"target          time <= {TARGET_SECONDS:.0f} s: {'met' if ok_time else 'MISSED'}; "
-          f"peak memory < {TARGET_MB:.0f} MB: {'met' if ok_mem else 'MISSED'}")
+    print(
+        f"target          time <= {TARGET_SECONDS:.0f} s: {'met' if ok_time else 'MISSED'}; "
+        f"peak memory < {TARGET_MB:.0f} MB: {'met' if ok_mem else 'MISSED'}"
+    )
     for err in errors[:5]:
         print(f"  rejected: {err}", file=sys.stderr)
 

@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cablesearch.config import Config
-from cablesearch.indexer import CableIndex
-from cablesearch.results import SearchRequest
-from cablesearch.search import SearchService
-from cablesearch.sync import Syncer
+from cablesearch.config import Config  # noqa: E402
+from cablesearch.indexer import CableIndex  # noqa: E402
+from cablesearch.results import SearchRequest  # noqa: E402
+from cablesearch.search import SearchService  # noqa: E402
+from cablesearch.sync import Syncer  # noqa: E402
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
 
@@ -86,8 +86,10 @@ def build_index(count: int, workdir: Path) -> Path:
     csv = corpus / "cables.csv"
     if not csv.exists():
         print(f"making a {count:,}-cable corpus in {corpus} ...", flush=True)
-        subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus), "--count", str(count),
-                        "--format", "csv"], check=True)
+        subprocess.run(
+            [sys.executable, str(MAKE_CORPUS), str(corpus), "--count", str(count), "--format", "csv"],
+            check=True,
+        )
     done = index_dir / ".complete"
     if not done.exists():
         # the real pipeline, as `cablesearch index` runs it (worker processes, a commit every
@@ -95,8 +97,7 @@ def build_index(count: int, workdir: Path) -> Path:
         print(f"indexing into {index_dir} (Syncer.sync_paths, procs=2) ...", flush=True)
         t0 = time.perf_counter()
         shutil.rmtree(index_dir, ignore_errors=True)
-        report = Syncer(CableIndex.open(index_dir), Config(index_dir=index_dir, procs=2)
-                        ).sync_paths([csv])
+        report = Syncer(CableIndex.open(index_dir), Config(index_dir=index_dir, procs=2)).sync_paths([csv])
         n = report.added + report.updated
         dt = time.perf_counter() - t0
         print(f"  {n:,} cables in {dt:.1f} s ({n / dt:,.0f} cables/s)", flush=True)
@@ -114,8 +115,9 @@ def request_for(query: str, filters: dict) -> SearchRequest:
     return SearchRequest(query=query, page_size=10, **filters)
 
 
-def run_service(service: SearchService, rounds: int) -> tuple[dict[str, list[float]], list[float],
-                                                               dict[str, int]]:
+def run_service(
+    service: SearchService, rounds: int
+) -> tuple[dict[str, list[float]], list[float], dict[str, int]]:
     """Times per query (ms) for rounds 2.. and the first (cold) round separately."""
     times: dict[str, list[float]] = {q: [] for _, q, _ in QUERIES}
     cold: list[float] = []
@@ -151,8 +153,7 @@ def run_baseline(index: CableIndex, rounds: int) -> tuple[dict[str, list[float]]
             "tag": sorting.FieldFacet("tags", allow_overlap=True),
             "origin": sorting.FieldFacet("origin"),
             "classification": sorting.FieldFacet("classification"),
-            "year": sorting.FieldFacet("year") if "year" in s.schema
-            else sorting.FieldFacet("created"),
+            "year": sorting.FieldFacet("year") if "year" in s.schema else sorting.FieldFacet("created"),
         }
         for _ in range(rounds):
             for _cls, qtext, f in QUERIES:
@@ -163,8 +164,7 @@ def run_baseline(index: CableIndex, rounds: int) -> tuple[dict[str, list[float]]
                 if f.get("tags"):
                     parts.append(wq.Or([wq.Term("tags", t) for t in f["tags"]]))
                 if f.get("classifications"):
-                    parts.append(wq.Or([wq.Term("classification", c)
-                                        for c in f["classifications"]]))
+                    parts.append(wq.Or([wq.Term("classification", c) for c in f["classifications"]]))
                 if f.get("years"):
                     parts.append(wq.Or([wq.Term("year", y) for y in f["years"]]))
                 if f.get("date_from") or f.get("date_to"):
@@ -173,8 +173,12 @@ def run_baseline(index: CableIndex, rounds: int) -> tuple[dict[str, list[float]]
                     parts.append(wq.DateRange("created", lo, hi))
                 full = wq.And(parts) if len(parts) > 1 else q
                 res = s.search(full, limit=10, groupedby=facets)
-                counts = {name: sorted(((k, len(v)) for k, v in res.groups(name).items()),
-                                       key=lambda kv: -kv[1])[:20] for name in facets}
+                counts = {
+                    name: sorted(((k, len(v)) for k, v in res.groups(name).items()), key=lambda kv: -kv[1])[
+                        :20
+                    ]
+                    for name in facets
+                }
                 res.fragmenter = highlight.ContextFragmenter()
                 res.formatter = highlight.HtmlFormatter(tagname="mark")
                 # with groupedby, Whoosh 2.7.5 keeps every match in top_n: highlight the first 10
@@ -196,11 +200,14 @@ def summarize(label: str, times: dict[str, list[float]]) -> tuple[float, float]:
         per_class.setdefault(cls, []).extend(ms)
         all_ms.extend(ms)
     med, p95 = statistics.median(all_ms), percentile(all_ms, 95)
-    print(f"\n{label}: {len(all_ms)} searches, median {med:.1f} ms, p95 {p95:.1f} ms, "
-          f"max {max(all_ms):.1f} ms")
+    print(
+        f"\n{label}: {len(all_ms)} searches, median {med:.1f} ms, p95 {p95:.1f} ms, max {max(all_ms):.1f} ms"
+    )
     for cls, ms in per_class.items():
-        print(f"  {cls:<9} median {statistics.median(ms):7.1f} ms   p95 "
-              f"{percentile(ms, 95):7.1f} ms   ({len(ms)} searches)")
+        print(
+            f"  {cls:<9} median {statistics.median(ms):7.1f} ms   p95 "
+            f"{percentile(ms, 95):7.1f} ms   ({len(ms)} searches)"
+        )
     return med, p95
 
 
@@ -210,45 +217,57 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-search-bench"))
     ap.add_argument("--index", type=Path, default=None, help="use this index instead")
     ap.add_argument("--rounds", type=int, default=6, help="service rounds (first = cold)")
-    ap.add_argument("--baseline-rounds", type=int, default=1,
-                    help="rounds of the straightforward Whoosh way (0: skip)")
+    ap.add_argument(
+        "--baseline-rounds", type=int, default=1, help="rounds of the straightforward Whoosh way (0: skip)"
+    )
     ap.add_argument("--verbose", action="store_true", help="per-query medians")
     args = ap.parse_args()
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     index_dir = args.index or build_index(args.count, args.workdir)
     index = CableIndex.open(index_dir, create=False)
-    print(f"index {index_dir}: {index.doc_count():,} cables; {len(QUERIES)} queries, "
-          f"{args.rounds} rounds (round 1 reported separately as cold)")
+    print(
+        f"index {index_dir}: {index.doc_count():,} cables; {len(QUERIES)} queries, "
+        f"{args.rounds} rounds (round 1 reported separately as cold)"
+    )
 
     service = SearchService(index, Config(query_time_limit=30.0))
     t0 = time.perf_counter()
     service.stats()
-    print(f"opening the searcher and building the per-searcher arrays: "
-          f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+    print(
+        f"opening the searcher and building the per-searcher arrays: "
+        f"{(time.perf_counter() - t0) * 1000:.0f} ms"
+    )
     times, cold, totals = run_service(service, args.rounds)
-    print(f"\ncold first round: median {statistics.median(cold):.1f} ms, p95 "
-          f"{percentile(cold, 95):.1f} ms, max {max(cold):.1f} ms")
+    print(
+        f"\ncold first round: median {statistics.median(cold):.1f} ms, p95 "
+        f"{percentile(cold, 95):.1f} ms, max {max(cold):.1f} ms"
+    )
     med, p95 = summarize("SearchService (warm rounds)", times)
     if args.verbose:
         for cls, q, f in QUERIES:
             key = q + repr(f)
-            print(f"    {cls:<9} {statistics.median(times[key]):7.1f} ms  "
-                  f"{totals[key]:>7,} hits  {q or '<browse>'} {f or ''}")
+            print(
+                f"    {cls:<9} {statistics.median(times[key]):7.1f} ms  "
+                f"{totals[key]:>7,} hits  {q or '<browse>'} {f or ''}"
+            )
     service.close()
 
     if args.baseline_rounds:
         btimes, btotals = run_baseline(index, args.baseline_rounds)
-        bmed, bp95 = summarize("Straightforward Whoosh (groupedby + default highlighter)",
-                               btimes)
+        bmed, bp95 = summarize("Straightforward Whoosh (groupedby + default highlighter)", btimes)
         mismatched = [k for k in totals if btotals.get(k) != totals[k]]
-        print(f"\nspeed-up: median {bmed / med:.0f}x, p95 {bp95 / p95:.0f}x "
-              f"(totals agree on {len(totals) - len(mismatched)}/{len(totals)} queries)")
+        print(
+            f"\nspeed-up: median {bmed / med:.0f}x, p95 {bp95 / p95:.0f}x "
+            f"(totals agree on {len(totals) - len(mismatched)}/{len(totals)} queries)"
+        )
         for k in mismatched:
             print(f"  total differs: {k}: service {totals[k]}, whoosh {btotals.get(k)}")
-    print(f"\ntarget (set for 20,000 cables; this index: {index.doc_count():,}): median <= 20 ms, "
-          f"p95 <= 60 ms -> {'met' if med <= 20 and p95 <= 60 else 'NOT met'} "
-          f"(median {med:.1f}, p95 {p95:.1f})")
+    print(
+        f"\ntarget (set for 20,000 cables; this index: {index.doc_count():,}): median <= 20 ms, "
+        f"p95 <= 60 ms -> {'met' if med <= 20 and p95 <= 60 else 'NOT met'} "
+        f"(median {med:.1f}, p95 {p95:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -61,13 +61,13 @@ def make_files(total: int) -> list[Path]:
     if not marker.exists():
         shutil.rmtree(out, ignore_errors=True)
         if MAKE_CORPUS.exists():
-            cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--count", str(total),
-                   "--format", "telegram"]
+            cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--count", str(total), "--format", "telegram"]
             print(f"making the corpus: {' '.join(cmd)}", file=sys.stderr)
             subprocess.run(cmd, check=True)
         else:
             sys.path.insert(0, str(ROOT / "tests"))
             from watch_support import CableMaker
+
             print("../shared is absent: cables from tests/data with rewritten IDs", file=sys.stderr)
             CableMaker().burst(out, 0, total)
         marker.write_text("ok")
@@ -137,12 +137,20 @@ def ref_of(path: Path) -> str:
     return next(iter(parse_file(path))).reference_id
 
 
-def run_burst(mode: str, slug: str, burst: list[Path], work: Path,
-              watched: Path, probe: Probe, proc: subprocess.Popen, status: Callable[[], dict],
-              bulk_rate: float) -> float:
+def run_burst(
+    mode: str,
+    slug: str,
+    burst: list[Path],
+    work: Path,
+    watched: Path,
+    probe: Probe,
+    proc: subprocess.Popen,
+    status: Callable[[], dict],
+    bulk_rate: float,
+) -> float:
     """One burst of files, moved in or written in place; prints and gives its rate."""
     new_refs = {ref_of(p) for p in burst}
-    new_refs = {r for r in new_refs if not probe.has(r)}   # make_corpus repeats a few IDs
+    new_refs = {r for r in new_refs if not probe.has(r)}  # make_corpus repeats a few IDs
     target = probe.count() + len(new_refs)
     datas = [(src.name, src.read_bytes()) for src in burst]
     stage = work / "staging" / slug
@@ -152,7 +160,7 @@ def run_burst(mode: str, slug: str, burst: list[Path], work: Path,
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
     commits0 = status().get("totals", {}).get("batches", 0)
-    time.sleep(1.0)    # a pause between phases: the staging writes are not timed
+    time.sleep(1.0)  # a pause between phases: the staging writes are not timed
     cpu0 = cpu_seconds(proc.pid)
     writer0 = time.process_time()
     t = time.perf_counter()
@@ -174,30 +182,33 @@ def run_burst(mode: str, slug: str, burst: list[Path], work: Path,
     burst_s = time.perf_counter() - t
     cpu1 = cpu_seconds(proc.pid)
     rate = len(burst) / burst_s
-    while (status().get("doc_count") or 0) < target:     # its status follows the commit
+    while (status().get("doc_count") or 0) < target:  # its status follows the commit
         time.sleep(0.01)
     commits = status().get("totals", {}).get("batches", 0) - commits0
-    print(f"burst of {len(burst):,} files {mode} (in {written:.2f} s, {writer_cpu:.2f} s of "
-          f"this process's CPU): all searchable {burst_s:.1f} s after the first arrived = "
-          f"{rate:,.0f} cables/s = {rate / bulk_rate:.2f}x the median bulk rate; "
-          f"{commits} commit(s)")
-    print(f"  CPU during the burst: daemon process (events, settling) "
-          f"{cpu1['daemon'] - cpu0['daemon']:.1f} s, indexer process and its workers "
-          f"{cpu1['indexer'] - cpu0['indexer']:.1f} s")
+    print(
+        f"burst of {len(burst):,} files {mode} (in {written:.2f} s, {writer_cpu:.2f} s of "
+        f"this process's CPU): all searchable {burst_s:.1f} s after the first arrived = "
+        f"{rate:,.0f} cables/s = {rate / bulk_rate:.2f}x the median bulk rate; "
+        f"{commits} commit(s)"
+    )
+    print(
+        f"  CPU during the burst: daemon process (events, settling) "
+        f"{cpu1['daemon'] - cpu0['daemon']:.1f} s, indexer process and its workers "
+        f"{cpu1['indexer'] - cpu0['indexer']:.1f} s"
+    )
     return rate
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=20000, help="cables in the index at the start")
     ap.add_argument("--drops", type=int, default=100, help="files dropped one by one")
     ap.add_argument("--burst", type=int, default=5000, help="files in the burst")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="bulk runs and burst rounds, compared as medians")
+    ap.add_argument("--rounds", type=int, default=3, help="bulk runs and burst rounds, compared as medians")
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the work folder (index, watch.log with one line per batch)")
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the work folder (index, watch.log with one line per batch)"
+    )
     args = ap.parse_args()
     if args.rounds < 1 or args.burst < 1 or args.count < 1:
         ap.error("--rounds, --burst and --count must be 1 or more")
@@ -219,34 +230,44 @@ def main() -> None:
         from cablesearch.sync import Syncer
 
         for src in files[: args.count]:
-            src.read_bytes()   # in the page cache, as the burst's files (just written) will be
+            src.read_bytes()  # in the page cache, as the burst's files (just written) will be
         bulk_rates = []
         for k in range(args.rounds):
             # the last run's index is the one the daemon goes on with
             target_dir = index_dir if k == args.rounds - 1 else work / f"bulk-{k}"
             gc.collect()
             t = time.perf_counter()
-            report = Syncer(CableIndex.open(target_dir),
-                            Config(index_dir=target_dir, procs=args.procs)).sync_paths([watched])
+            report = Syncer(
+                CableIndex.open(target_dir), Config(index_dir=target_dir, procs=args.procs)
+            ).sync_paths([watched])
             bulk_s = time.perf_counter() - t
             bulk_rates.append(report.added / bulk_s)
-            print(f"bulk index {k + 1}/{args.rounds} (Syncer.sync_paths, procs={args.procs}): "
-                  f"{report.added:,} cables in {bulk_s:.1f} s = {bulk_rates[-1]:,.0f} cables/s "
-                  f"({len(report.rejected)} rejected)")
+            print(
+                f"bulk index {k + 1}/{args.rounds} (Syncer.sync_paths, procs={args.procs}): "
+                f"{report.added:,} cables in {bulk_s:.1f} s = {bulk_rates[-1]:,.0f} cables/s "
+                f"({len(report.rejected)} rejected)"
+            )
             if target_dir != index_dir:
                 shutil.rmtree(target_dir)
         bulk_rate = statistics.median(bulk_rates)
-        print(f"bulk rate: median {bulk_rate:,.0f} cables/s of {args.rounds} "
-              f"(range {min(bulk_rates):,.0f}-{max(bulk_rates):,.0f})")
+        print(
+            f"bulk rate: median {bulk_rate:,.0f} cables/s of {args.rounds} "
+            f"(range {min(bulk_rates):,.0f}-{max(bulk_rates):,.0f})"
+        )
 
         # 2. the daemon, as a separate process
         env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
         env["CABLESEARCH_PROCS"] = str(args.procs)
-        log = open(work / "watch.log", "wb")
+        log = open(work / "watch.log", "wb")  # noqa: SIM115 - closed when the daemon is stopped
         t = time.perf_counter()
-        proc = subprocess.Popen(CLI + ["--index", str(index_dir), "watch", str(watched)],
-                                cwd=work, env=env, stderr=log, stdout=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            CLI + ["--index", str(index_dir), "watch", str(watched)],
+            cwd=work,
+            env=env,
+            stderr=log,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         status_file = index_dir / "daemon.json"
 
         def status() -> dict:
@@ -255,22 +276,27 @@ def main() -> None:
             except (OSError, ValueError):
                 return {}
 
-        while not (status().get("pid") == proc.pid and status().get("state") == "watching"
-                   and status().get("queue") == 0):
+        while not (
+            status().get("pid") == proc.pid
+            and status().get("state") == "watching"
+            and status().get("queue") == 0
+        ):
             if proc.poll() is not None:
                 sys.exit(f"the daemon exited: {(work / 'watch.log').read_text()}")
             time.sleep(0.01)
-        print(f"daemon start + catch-up over {args.count:,} unchanged files: "
-              f"{time.perf_counter() - t:.2f} s (nothing re-parsed: "
-              f"{status()['totals']['added'] + status()['totals']['updated']} indexed)")
+        print(
+            f"daemon start + catch-up over {args.count:,} unchanged files: "
+            f"{time.perf_counter() - t:.2f} s (nothing re-parsed: "
+            f"{status()['totals']['added'] + status()['totals']['updated']} indexed)"
+        )
 
         probe = Probe(index_dir)
         # 3. one by one
-        drops = files[args.count: args.count + args.drops]
+        drops = files[args.count : args.count + args.drops]
         refs = [ref_of(p) for p in drops]
         latencies = []
         (watched / "drops").mkdir()
-        for src, ref in zip(drops, refs):
+        for src, ref in zip(drops, refs, strict=True):
             data = src.read_bytes()
             with open(watched / "drops" / src.name, "wb") as f:
                 f.write(data)
@@ -281,24 +307,31 @@ def main() -> None:
                 time.sleep(0.002)
             latencies.append(time.perf_counter() - closed)
         ms = [x * 1000 for x in latencies]
-        print(f"close -> searchable over {len(ms)} files dropped one by one: median "
-              f"{statistics.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms, max {max(ms):.0f} ms "
-              f"(target p95 <= 1000 ms)")
+        print(
+            f"close -> searchable over {len(ms)} files dropped one by one: median "
+            f"{statistics.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms, max {max(ms):.0f} ms "
+            f"(target p95 <= 1000 ms)"
+        )
 
         # 4. bursts: moved in, then written in place, --rounds times
         rates: dict[str, list[float]] = {"moved in": [], "written in place": []}
         start = args.count + args.drops
         for k in range(args.rounds):
             for mode in ("moved in", "written in place"):
-                burst = files[start: start + args.burst]
+                burst = files[start : start + args.burst]
                 start += args.burst
-                rates[mode].append(run_burst(mode, f"{mode.split()[0]}-{k}", burst, work,
-                                             watched, probe, proc, status, bulk_rate))
+                rates[mode].append(
+                    run_burst(
+                        mode, f"{mode.split()[0]}-{k}", burst, work, watched, probe, proc, status, bulk_rate
+                    )
+                )
         for mode, got in rates.items():
             ratios = ", ".join(f"{r / bulk_rate:.2f}" for r in got)
-            print(f"burst of {args.burst:,} files {mode}: median {statistics.median(got):,.0f} "
-                  f"cables/s of {args.rounds} rounds = {statistics.median(got) / bulk_rate:.2f}x "
-                  f"the median bulk rate (rounds: {ratios}; target >= 1.0)")
+            print(
+                f"burst of {args.burst:,} files {mode}: median {statistics.median(got):,.0f} "
+                f"cables/s of {args.rounds} rounds = {statistics.median(got) / bulk_rate:.2f}x "
+                f"the median bulk rate (rounds: {ratios}; target >= 1.0)"
+            )
         print(f"index now {probe.count():,} cables; load average {os.getloadavg()[0]:.1f}")
 
         # 5. the same amount without the daemon: `cablesearch index` run by hand on a folder of
@@ -307,22 +340,29 @@ def main() -> None:
         proc.wait(120)
         print(f"daemon stopped with exit code {proc.returncode} after SIGTERM")
         manual = work / "manual"
-        for i, src in enumerate(files[start: start + args.burst]):
+        for i, src in enumerate(files[start : start + args.burst]):
             folder = manual / f"{i // 500:03d}"
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, folder / src.name)
         t = time.perf_counter()
-        done = subprocess.run(CLI + ["--index", str(index_dir), "index", str(manual)], env=env,
-                              cwd=work, capture_output=True, text=True)
+        done = subprocess.run(
+            CLI + ["--index", str(index_dir), "index", str(manual)],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
         manual_s = time.perf_counter() - t
         if done.returncode != 0:
             sys.exit(f"cablesearch index failed: {done.stderr}")
         manual_rate = args.burst / manual_s
-        print(f"`cablesearch index` of another {args.burst:,} new files into that index, by hand: "
-              f"{manual_s:.1f} s from start to exit = {manual_rate:,.0f} cables/s; the daemon's "
-              f"bursts were {statistics.median(rates['moved in']) / manual_rate:.2f}x (moved in) "
-              f"and {statistics.median(rates['written in place']) / manual_rate:.2f}x (written "
-              f"in place) that, by their medians")
+        print(
+            f"`cablesearch index` of another {args.burst:,} new files into that index, by hand: "
+            f"{manual_s:.1f} s from start to exit = {manual_rate:,.0f} cables/s; the daemon's "
+            f"bursts were {statistics.median(rates['moved in']) / manual_rate:.2f}x (moved in) "
+            f"and {statistics.median(rates['written in place']) / manual_rate:.2f}x (written "
+            f"in place) that, by their medians"
+        )
         print(f"  its summary: {(done.stdout + done.stderr).strip().splitlines()[-1]}")
     finally:
         if proc is not None and proc.poll() is None:

@@ -24,7 +24,6 @@ import argparse
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -113,8 +112,10 @@ def prepare(workdir: Path, count: int) -> Path:
         if not MAKE_CORPUS.exists():
             sys.exit(f"{MAKE_CORPUS} is missing: this benchmark needs ../shared")
         print(f"making {count:,} cables in {corpus} ...", flush=True)
-        subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus), "--count", str(count),
-                        "--format", "telegram"], check=True)
+        subprocess.run(
+            [sys.executable, str(MAKE_CORPUS), str(corpus), "--count", str(count), "--format", "telegram"],
+            check=True,
+        )
         (corpus / ".complete").write_text("ok\n")
     print(f"indexing {corpus} into {index} (incremental) ...", flush=True)
     t0 = time.perf_counter()
@@ -126,10 +127,23 @@ def prepare(workdir: Path, count: int) -> Path:
 def start_server(index: Path, log_path: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
     """`cablesearch serve --port 0`, its output in log_path; returns it and its base URL."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(CLI + ["--index", str(index), "serve", "--host", "127.0.0.1",
-                                       "--port", "0", "--workers", str(workers)],
-                                stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            CLI
+            + [
+                "--index",
+                str(index),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--workers",
+                str(workers),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         m = re.search(r"http://127\.0\.0\.1:\d+", log_path.read_text())
@@ -142,15 +156,15 @@ def start_server(index: Path, log_path: Path, workers: int = 2) -> tuple[subproc
     sys.exit(f"the server did not start; see {log_path}")
 
 
-def one_request(client: httpx.Client, kind: str, params: list[tuple[str, str]],
-                results: Results) -> None:
+def one_request(client: httpx.Client, kind: str, params: list[tuple[str, str]], results: Results) -> None:
     t0 = time.perf_counter()
     try:
         r = client.get("/", params=params)
         client_ms = (time.perf_counter() - t0) * 1000
         timing = parse_server_timing(r.headers.get("server-timing"))
-        sample = Sample(kind, r.status_code, client_ms, timing.get("total"), timing.get("search"),
-                        timing.get("wait"))
+        sample = Sample(
+            kind, r.status_code, client_ms, timing.get("total"), timing.get("search"), timing.get("wait")
+        )
         with results.lock:
             results.samples.append(sample)
             if r.status_code != 200:
@@ -160,8 +174,7 @@ def one_request(client: httpx.Client, kind: str, params: list[tuple[str, str]],
             results.errors.append(f"{type(exc).__name__} for {params}: {exc}")
 
 
-def client_loop(base: str, seed: int, deadline: float, max_requests: int,
-                results: Results) -> None:
+def client_loop(base: str, seed: int, deadline: float, max_requests: int, results: Results) -> None:
     rng = random.Random(seed)
     order = list(range(len(MIX)))
     with httpx.Client(base_url=base, timeout=30.0) as client:
@@ -180,7 +193,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     values = sorted(values)
-    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
+    k = max(0, min(len(values) - 1, round(p / 100 * len(values) + 0.5) - 1))
     return values[k]
 
 
@@ -189,13 +202,23 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=20000, help="cables in the corpus (20000)")
     ap.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
     ap.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (30)")
-    ap.add_argument("--max-requests", type=int, default=100_000,
-                    help="each client stops after this many requests")
-    ap.add_argument("--workers", type=int, default=2,
-                    help="server processes (`serve --workers`; 2, the default setting, is what "
-                         "`make run` starts on this 2-core machine)")
-    ap.add_argument("--skip", action="append", default=[], metavar="KIND",
-                    help="leave a kind of search out of the mix (e.g. suggest), to see its share")
+    ap.add_argument(
+        "--max-requests", type=int, default=100_000, help="each client stops after this many requests"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="server processes (`serve --workers`; 2, the default setting, is what "
+        "`make run` starts on this 2-core machine)",
+    )
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="leave a kind of search out of the mix (e.g. suggest), to see its share",
+    )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))
     args = ap.parse_args()
 
@@ -215,15 +238,19 @@ def main() -> None:
                 one_request(c, kind, params, warm)
         if warm.errors:
             print("warm-up errors:", *warm.errors, sep="\n  ")
-        print(f"server {base} ({args.workers} worker process{'es' if args.workers > 1 else ''}): "
-              f"{stats.get('cables', '?'):,} cables; {args.clients} clients for "
-              f"{args.seconds:g} s over {len(MIX)} kinds of search page", flush=True)
+        print(
+            f"server {base} ({args.workers} worker process{'es' if args.workers > 1 else ''}): "
+            f"{stats.get('cables', '?'):,} cables; {args.clients} clients for "
+            f"{args.seconds:g} s over {len(MIX)} kinds of search page",
+            flush=True,
+        )
         results = Results()
         start = time.monotonic()
         deadline = start + args.seconds
-        threads = [threading.Thread(target=client_loop, args=(base, 1000 + i, deadline,
-                                                              args.max_requests, results))
-                   for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=client_loop, args=(base, 1000 + i, deadline, args.max_requests, results))
+            for i in range(args.clients)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -243,21 +270,33 @@ def main() -> None:
     wait = [x.wait_ms for x in ok if x.wait_ms is not None]
     work = [x.server_ms - (x.wait_ms or 0.0) for x in ok if x.server_ms is not None]
     client = [x.client_ms for x in ok]
-    print(f"\nrequests: {len(s):,} in {elapsed:.1f} s = {len(s) / elapsed:.1f} requests/s; "
-          f"errors: {len(results.errors)}")
+    print(
+        f"\nrequests: {len(s):,} in {elapsed:.1f} s = {len(s) / elapsed:.1f} requests/s; "
+        f"errors: {len(results.errors)}"
+    )
     for e in results.errors[:10]:
         print("  ", e)
-    print(f"search page server time (Server-Timing total): p50 {pct(server, 50):.1f} ms, "
-          f"p95 {pct(server, 95):.1f} ms, max {max(server, default=float('nan')):.1f} ms "
-          f"(target p95 <= 100 ms)")
-    print(f"server time without the queue (total - wait): p50 {pct(work, 50):.1f} ms, "
-          f"p95 {pct(work, 95):.1f} ms")
-    print(f"  of which the search itself:                 p50 {pct(search, 50):.1f} ms, "
-          f"p95 {pct(search, 95):.1f} ms")
-    print(f"  and waiting for the searcher (one at a time): p50 {pct(wait, 50):.1f} ms, "
-          f"p95 {pct(wait, 95):.1f} ms")
-    print(f"client latency (loopback, with queueing):    p50 {pct(client, 50):.1f} ms, "
-          f"p95 {pct(client, 95):.1f} ms")
+    print(
+        f"search page server time (Server-Timing total): p50 {pct(server, 50):.1f} ms, "
+        f"p95 {pct(server, 95):.1f} ms, max {max(server, default=float('nan')):.1f} ms "
+        f"(target p95 <= 100 ms)"
+    )
+    print(
+        f"server time without the queue (total - wait): p50 {pct(work, 50):.1f} ms, "
+        f"p95 {pct(work, 95):.1f} ms"
+    )
+    print(
+        f"  of which the search itself:                 p50 {pct(search, 50):.1f} ms, "
+        f"p95 {pct(search, 95):.1f} ms"
+    )
+    print(
+        f"  and waiting for the searcher (one at a time): p50 {pct(wait, 50):.1f} ms, "
+        f"p95 {pct(wait, 95):.1f} ms"
+    )
+    print(
+        f"client latency (loopback, with queueing):    p50 {pct(client, 50):.1f} ms, "
+        f"p95 {pct(client, 95):.1f} ms"
+    )
     print("\nserver time by kind (p50 / p95 ms, n):")
     for kind in dict.fromkeys(k for k, _ in MIX):
         vals = [x.server_ms for x in ok if x.kind == kind and x.server_ms is not None]

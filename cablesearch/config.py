@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -28,15 +29,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("watch_dirs", ["samples"], "Folders the indexing daemon watches (recursively)."),
     Setting("host", "127.0.0.1", "Address the web server binds to."),
     Setting("port", 8080, "Port the web server listens on."),
-    Setting("workers", 2, "Web server processes answering requests. Searching is CPU-bound, so "
-            "about one per core; the daemon of serve --watch runs once, in the main process."),
+    Setting(
+        "workers",
+        2,
+        "Web server processes answering requests. Searching is CPU-bound, so "
+        "about one per core; the daemon of serve --watch runs once, in the main process.",
+    ),
     Setting("lock_timeout", 30.0, "Seconds a writer waits for the index lock before giving up."),
-    Setting("settle_seconds", 0.25, "A changed file is indexed once its size and mtime have been "
-            "stable this long."),
-    Setting("batch_seconds", 0.5, "The daemon's batch waits at most this long for files still "
-            "settling before it commits (files ready while it is written join it)."),
-    Setting("rescan_seconds", 600.0, "The daemon re-scans its folders this often (0: never) to "
-            "catch events the OS dropped."),
+    Setting(
+        "settle_seconds",
+        0.25,
+        "A changed file is indexed once its size and mtime have been stable this long.",
+    ),
+    Setting(
+        "batch_seconds",
+        0.5,
+        "The daemon's batch waits at most this long for files still "
+        "settling before it commits (files ready while it is written join it).",
+    ),
+    Setting(
+        "rescan_seconds",
+        600.0,
+        "The daemon re-scans its folders this often (0: never) to catch events the OS dropped.",
+    ),
     Setting("query_time_limit", 2.0, "Seconds a search may run before it is stopped."),
     Setting("page_size", 10, "Hits per page when none is asked for."),
     Setting("max_page_size", 100, "Largest page size a search may ask for."),
@@ -143,7 +158,10 @@ def load_config(
 
 def render_config_toml() -> str:
     """The text of a config.toml holding every setting at its default, with its help."""
-    lines = ["# cablesearch settings. Precedence: command line > CABLESEARCH_<NAME> > this file > default.", ""]
+    lines = [
+        "# cablesearch settings. Precedence: command line > CABLESEARCH_<NAME> > this file > default.",
+        "",
+    ]
     for s in SETTINGS:
         lines.append(f"# {s.help}")
         value = s.default

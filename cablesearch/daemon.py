@@ -20,9 +20,10 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import DaemonError
 
@@ -181,15 +182,19 @@ def hand_off(index_dir: Path, paths: Iterable[Path | str], prune: bool = False) 
     """
     info = find_running(index_dir)
     if info is None:
-        raise DaemonError(f"no indexing daemon is running for {index_dir}; "
-                          "start one with `cablesearch watch`, or index directly")
+        raise DaemonError(
+            f"no indexing daemon is running for {index_dir}; "
+            "start one with `cablesearch watch`, or index directly"
+        )
     absolute = [str(Path(p).expanduser().absolute()) for p in paths]
     inbox = Path(index_dir) / INBOX_DIR
     inbox.mkdir(parents=True, exist_ok=True)
     request_id = f"{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path = inbox / f"{request_id}{REQUEST_SUFFIX}"
-    write_json_atomic(path, {"paths": absolute, "prune": bool(prune), "requested_by": os.getpid(),
-                             "requested_at": time.time()})
+    write_json_atomic(
+        path,
+        {"paths": absolute, "prune": bool(prune), "requested_by": os.getpid(), "requested_at": time.time()},
+    )
     return HandOff(request_id=request_id, pid=info.pid, path=path, count=len(absolute))
 
 
@@ -197,8 +202,11 @@ def pending_requests(index_dir: Path) -> list[Path]:
     """Hand-off requests waiting in the inbox, oldest first."""
     inbox = Path(index_dir) / INBOX_DIR
     try:
-        names = [e.name for e in os.scandir(inbox)
-                 if e.name.endswith(REQUEST_SUFFIX) and not e.name.startswith(".")]
+        names = [
+            e.name
+            for e in os.scandir(inbox)
+            if e.name.endswith(REQUEST_SUFFIX) and not e.name.startswith(".")
+        ]
     except FileNotFoundError:
         return []
     return [inbox / n for n in sorted(names)]

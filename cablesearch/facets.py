@@ -40,11 +40,11 @@ class Postings:
     """One term's postings over the whole index: sorted global doc numbers and term weights
     (frequencies for text fields). ``positions`` is filled on demand for phrase queries."""
 
-    docs: np.ndarray                       # int64, sorted
-    weights: np.ndarray                    # float32
-    values: list[Any] | None = None        # raw per-posting values (encoded positions)
-    positions: tuple[np.ndarray, np.ndarray] | None = None   # (doc, position) pairs
-    keys: np.ndarray | None = None          # sorted doc << 32 | position
+    docs: np.ndarray  # int64, sorted
+    weights: np.ndarray  # float32
+    values: list[Any] | None = None  # raw per-posting values (encoded positions)
+    positions: tuple[np.ndarray, np.ndarray] | None = None  # (doc, position) pairs
+    keys: np.ndarray | None = None  # sorted doc << 32 | position
 
     @property
     def df(self) -> int:
@@ -59,8 +59,7 @@ def leaves(reader: IndexReader) -> list[tuple[Any, int]]:
     return list(reader.leaf_readers())
 
 
-def read_postings(reader: IndexReader, fieldname: str, btext: bytes,
-                  with_values: bool = False) -> Postings:
+def read_postings(reader: IndexReader, fieldname: str, btext: bytes, with_values: bool = False) -> Postings:
     """All postings of one term, deleted documents included (mask them with ``live``)."""
     doc_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
@@ -107,8 +106,7 @@ def read_postings(reader: IndexReader, fieldname: str, btext: bytes,
             weight_parts.append(np.asarray(w_l, dtype=np.float32))
     if not doc_parts:
         return Postings(EMPTY_POSTINGS.docs, EMPTY_POSTINGS.weights, [] if with_values else None)
-    return Postings(np.concatenate(doc_parts), np.concatenate(weight_parts),
-                    values if with_values else None)
+    return Postings(np.concatenate(doc_parts), np.concatenate(weight_parts), values if with_values else None)
 
 
 def field_lengths(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
@@ -123,7 +121,7 @@ def field_lengths(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
         if col is not None and hasattr(col, "_dbfile"):
             stored = min(col._count, count)
             raw = np.frombuffer(col._dbfile.get(col._basepos, stored), dtype=np.uint8)
-            out[offset:offset + stored] = _BYTE_TO_LENGTH[raw]
+            out[offset : offset + stored] = _BYTE_TO_LENGTH[raw]
         else:
             for i in range(count):
                 out[offset + i] = leaf.doc_field_length(i, fieldname, 0) or 0
@@ -140,15 +138,15 @@ def _date_column(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
         count = leaf.doc_count_all()
         if not leaf.has_column(fieldname):
             continue
-        col = leaf._perdoc.column_reader(fieldname, fobj.column_type) \
-            if hasattr(leaf, "_perdoc") else None
+        col = leaf._perdoc.column_reader(fieldname, fobj.column_type) if hasattr(leaf, "_perdoc") else None
         if col is not None and hasattr(col, "_dbfile") and hasattr(col, "_typecode"):
             stored = min(col._count, count)
-            raw = np.frombuffer(col._dbfile.get(col._basepos, stored * col._fixedlen),
-                                dtype=">" + col._typecode).astype(np.uint64)
+            raw = np.frombuffer(
+                col._dbfile.get(col._basepos, stored * col._fixedlen), dtype=">" + col._typecode
+            ).astype(np.uint64)
             default = np.uint64(col._default)
             vals = np.where(raw == default, np.uint64(MISSING), raw).astype(np.int64)
-            out[offset:offset + stored] = vals
+            out[offset : offset + stored] = vals
         else:
             creader = leaf.column_reader(fieldname)
             for i in range(count):
@@ -236,8 +234,7 @@ class MultiValued:
         return np.bincount(vals, minlength=len(self.values))
 
 
-def _categorical(reader: IndexReader, fieldname: str, n: int,
-                 multi: bool) -> SingleValued | MultiValued:
+def _categorical(reader: IndexReader, fieldname: str, n: int, multi: bool) -> SingleValued | MultiValued:
     """Build a facet from the field's terms and their postings (one pass over the lexicon)."""
     values: list[str] = []
     doc_parts: list[np.ndarray] = []
@@ -291,17 +288,19 @@ class IndexArrays:
     avg_lengths: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, reader: IndexReader, text_fields: Iterable[str] = ("subject", "body")
-              ) -> IndexArrays:
+    def build(cls, reader: IndexReader, text_fields: Iterable[str] = ("subject", "body")) -> IndexArrays:
         n = reader.doc_count_all()
         live = np.ones(n, bool)
         if reader.has_deletions():
             for leaf, offset in leaves(reader):
                 if leaf.has_deletions():
-                    dead = np.fromiter(leaf._perdoc.deleted_docs(), dtype=np.int64) \
-                        if hasattr(leaf, "_perdoc") else np.fromiter(
-                            (i for i in range(leaf.doc_count_all()) if leaf.is_deleted(i)),
-                            dtype=np.int64)
+                    dead = (
+                        np.fromiter(leaf._perdoc.deleted_docs(), dtype=np.int64)
+                        if hasattr(leaf, "_perdoc")
+                        else np.fromiter(
+                            (i for i in range(leaf.doc_count_all()) if leaf.is_deleted(i)), dtype=np.int64
+                        )
+                    )
                     live[dead + offset] = False
         created = _date_column(reader, "created", n)
         released = _date_column(reader, "released", n)
@@ -312,7 +311,10 @@ class IndexArrays:
                 lengths[f] = field_lengths(reader, f, n)
                 avg[f] = (reader.field_length(f) / n) if n else 1.0
         return cls(
-            n=n, live=live, created=created, released=released,
+            n=n,
+            live=live,
+            created=created,
+            released=released,
             origin=_categorical(reader, "origin", n, False),  # type: ignore[arg-type]
             classification=_categorical(reader, "classification", n, False),  # type: ignore
             year=_bucket(created, "Y"),
@@ -324,13 +326,20 @@ class IndexArrays:
         )
 
     def facet(self, name: str) -> SingleValued | MultiValued:
-        facets: dict[str, SingleValued | MultiValued] = {"tag": self.tags, "origin": self.origin, "classification": self.classification,
-                "year": self.year, "month": self.month, "released": self.released_day}
+        facets: dict[str, SingleValued | MultiValued] = {
+            "tag": self.tags,
+            "origin": self.origin,
+            "classification": self.classification,
+            "year": self.year,
+            "month": self.month,
+            "released": self.released_day,
+        }
         return facets[name]
 
 
-def top_counts(values: list[str], counts: np.ndarray, limit: int | None,
-               ranks: np.ndarray | None = None) -> list[tuple[str, int]]:
+def top_counts(
+    values: list[str], counts: np.ndarray, limit: int | None, ranks: np.ndarray | None = None
+) -> list[tuple[str, int]]:
     """(value, count) pairs with count > 0: most frequent first, ties by value; ``limit`` None or
     0 means all. ``ranks`` (each value's alphabetical rank) saves sorting the names."""
     nz = np.flatnonzero(counts)
@@ -356,9 +365,12 @@ def chronological(values: list[str], counts: np.ndarray) -> list[tuple[str, int]
     return [(values[i], int(counts[i])) for i in np.flatnonzero(counts).tolist()]
 
 
-def count_facets(arrays: IndexArrays, mask: np.ndarray, limit: int,
-                 names: Iterable[str] = ("tag", "origin", "classification", "year")
-                 ) -> dict[str, list[tuple[str, int]]]:
+def count_facets(
+    arrays: IndexArrays,
+    mask: np.ndarray,
+    limit: int,
+    names: Iterable[str] = ("tag", "origin", "classification", "year"),
+) -> dict[str, list[tuple[str, int]]]:
     """Facet counts over every document in ``mask``: tag/origin/classification/year by count
     (``limit`` values each), plus ``month`` chronologically (all months, for timelines)."""
     out: dict[str, list[tuple[str, int]]] = {}

@@ -18,7 +18,7 @@ from itertools import islice
 _DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
-SNIPPET_SPANS = 100      # matches looked at when choosing a snippet's windows
+SNIPPET_SPANS = 100  # matches looked at when choosing a snippet's windows
 
 
 class Highlighter:
@@ -30,13 +30,18 @@ class Highlighter:
     changes only the end of a word), then checked by analysing them.
     """
 
-    def __init__(self, analyze: Callable[[str], tuple[str, ...]], token_pattern: str | None = None,
-                 memo_size: int = 200_000):
+    def __init__(
+        self,
+        analyze: Callable[[str], tuple[str, ...]],
+        token_pattern: str | None = None,
+        memo_size: int = 200_000,
+    ):
         self._analyze_fn = analyze
         self._memo: dict[str, tuple[str, ...]] = {}
         self._memo_size = memo_size
-        pattern = (token_pattern or _DEFAULT_TOKEN).replace("(?:", "(").replace("(", "(?:") \
-            .replace("(?:?", "(?")
+        pattern = (
+            (token_pattern or _DEFAULT_TOKEN).replace("(?:", "(").replace("(", "(?:").replace("(?:?", "(?")
+        )
         self._token_re = re.compile(pattern, re.UNICODE)
         self._prefix_cache: dict[frozenset[str], re.Pattern[str] | None] = {}
 
@@ -66,10 +71,12 @@ class Highlighter:
     def _candidates_re(self, terms: frozenset[str]) -> re.Pattern[str] | None:
         got = self._prefix_cache.get(terms, False)
         if got is False:
-            prefixes = sorted({t[:max(2, len(t) - 3)] for t in terms if t}, key=len,
-                              reverse=True)
-            got = re.compile(r"(?<!\w)(?:{})\w*(?:\.\w+)*".format("|".join(map(re.escape, prefixes)))) \
-                if prefixes and len(prefixes) <= 300 else None
+            prefixes = sorted({t[: max(2, len(t) - 3)] for t in terms if t}, key=len, reverse=True)
+            got = (
+                re.compile(r"(?<!\w)(?:{})\w*(?:\.\w+)*".format("|".join(map(re.escape, prefixes))))
+                if prefixes and len(prefixes) <= 300
+                else None
+            )
             if len(self._prefix_cache) > 1000:
                 self._prefix_cache.clear()
             self._prefix_cache[terms] = got
@@ -81,8 +88,7 @@ class Highlighter:
             return set()
         lowered = text.lower()
         cand_re = self._candidates_re(terms)
-        words = set(cand_re.findall(lowered)) if cand_re is not None else \
-            set(self._token_re.findall(lowered))
+        words = set(cand_re.findall(lowered)) if cand_re is not None else set(self._token_re.findall(lowered))
         found = set()
         analyze = self._analyze
         for word in words:
@@ -98,15 +104,14 @@ class Highlighter:
                         found.add(tok)
         return found
 
-    def spans(self, text: str, terms: frozenset[str],
-              limit: int | None = None) -> list[tuple[int, int]]:
+    def spans(self, text: str, terms: frozenset[str], limit: int | None = None) -> list[tuple[int, int]]:
         """(start, end) character spans of the matching words, in order (the first ``limit``)."""
         words = self.matching_words(text, terms)
         if not words:
             return []
         alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         lowered = text.lower()
-        if len(lowered) == len(text):   # same offsets: match the lowered text, no IGNORECASE
+        if len(lowered) == len(text):  # same offsets: match the lowered text, no IGNORECASE
             pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)")
             found = pattern.finditer(lowered)
         else:
@@ -118,8 +123,7 @@ class Highlighter:
         """The whole text, escaped, with every matching word marked."""
         return render(text, self.spans(text, terms), 0, len(text))
 
-    def snippet(self, text: str, terms: frozenset[str], width: int = 240,
-                max_fragments: int = 2) -> str:
+    def snippet(self, text: str, terms: frozenset[str], width: int = 240, max_fragments: int = 2) -> str:
         """Up to ``max_fragments`` windows of about ``width`` characters with the most distinct
         matching words, escaped and marked, joined with " … ". Without matches: the opening of
         the text."""
@@ -183,8 +187,7 @@ def _word_start(text: str, pos: int) -> int:
     return i + 1 if i >= 0 else pos
 
 
-def _best_windows(text: str, spans: list[tuple[int, int]], width: int,
-                  count: int) -> list[tuple[int, int]]:
+def _best_windows(text: str, spans: list[tuple[int, int]], width: int, count: int) -> list[tuple[int, int]]:
     """Greedy: the window (starting a little before some match) covering the most distinct
     matched words, then the best window not overlapping it, and so on; in text order."""
     lowered = [text[s:e].lower() for s, e in spans]

@@ -72,7 +72,7 @@ T = TypeVar("T")
 LOCK_NAME = "WRITELOCK"
 GUARD_NAME = "WRITELOCK.guard"
 DEFAULT_LIMITMB = 512
-CODEC_COMPRESSION = 1   # zlib level of posting blocks (Whoosh's default 3 costs ~40% of a commit)
+CODEC_COMPRESSION = 1  # zlib level of posting blocks (Whoosh's default 3 costs ~40% of a commit)
 COMPRESS_MIN_BYTES = 256
 # Pickles of posting blocks and stored fields (Whoosh writes protocol 2, whose bytes objects
 # cost ~10x more to write and to load; Whoosh reads them with pickle.loads, any protocol).
@@ -199,10 +199,13 @@ class FastSegmentWriter(SegmentWriter):
             if lens is None:
                 lens = lengths[fieldname] = (
                     [reader.doc_field_length(d, fieldname) for d in range(ndocs)]
-                    if field.scorable else [0] * ndocs)
+                    if field.scorable
+                    else [0] * ndocs
+                )
             terms = self._terms.setdefault(fieldname, {})
-            m = termsr._codec.postings_reader(termsr._postfile, terminfo, field.format,
-                                              term=(fieldname, tbytes))
+            m = termsr._codec.postings_reader(
+                termsr._postfile, terminfo, field.format, term=(fieldname, tbytes)
+            )
             flat = terms.setdefault(tbytes, [])
             if isinstance(m, W3LeafMatcher):
                 # a whole block at a time
@@ -213,7 +216,7 @@ class FastSegmentWriter(SegmentWriter):
                         m._read_weights()
                     if m._values is None:
                         m._read_values()
-                    for docnum, weight, value in zip(m._ids, m._weights, m._values):
+                    for docnum, weight, value in zip(m._ids, m._weights, m._values, strict=True):
                         newdoc = docmap.get(docnum) if docmap is not None else startdoc + docnum
                         if newdoc is not None:
                             flat.extend((newdoc, weight, value or b"", lens[docnum]))
@@ -232,8 +235,7 @@ class FastSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         fw = self.fieldwriter
         schema = self.schema
-        fields = [(name, schema[name], self._terms[name])
-                  for name in sorted(self._terms) if name in schema]
+        fields = [(name, schema[name], self._terms[name]) for name in sorted(self._terms) if name in schema]
         write_terms(fw, fields, Path(self.storage.folder))
         fw.close()
         # the postings (millions of small objects) are freed after the commit, see free()
@@ -247,10 +249,10 @@ class FastSegmentWriter(SegmentWriter):
 # ---------------------------------------------------------------------------------------------
 # Writing a segment's posting lists and term table
 
-_TERMINFO = struct.Struct("!BfIBBfII")   # W3TermInfo's fixed part; then offset (q), length (i)
+_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo's fixed part; then offset (q), length (i)
 _OFFSET = struct.Struct("!q")
 _CHUNK_BYTES = 1 << 20
-FLUSH_PREFIX = ".flush-"   # the flush helper's files in the index folder
+FLUSH_PREFIX = ".flush-"  # the flush helper's files in the index folder
 # A flush with at least this many postings is split between this process and a forked helper
 # (a 5,000-cable segment has ~1.5 million); below it the fork costs more than it saves.
 PARALLEL_POSTINGS = 200_000
@@ -264,8 +266,7 @@ _Work = list[tuple[int, Any, dict[bytes, list[Any]], list[bytes]]]
 _Entries = list[tuple[bytes, bytes, int]]
 
 
-def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]],
-                workdir: Path) -> None:
+def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]], workdir: Path) -> None:
     """Write the posting lists and term table of a new segment: the bytes Whoosh's W3 field
     writer, postings writer, term info and ordered hash writer produce together (``start_term``
     / ``add`` / ``finish_term`` per term), computed in one loop and written in large pieces.
@@ -278,7 +279,7 @@ def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]],
     codec = fw._codec
     work: _Work = []
     for name, field, terms in fields:
-        fw.start_field(name, field)     # registers the field's id in the term table
+        fw.start_field(name, field)  # registers the field's id in the term table
         work.append((fw._fieldid, field, terms, sorted(terms)))
         fw.finish_field()
     postfile, tindex = fw._postfile, fw._tindex
@@ -316,8 +317,10 @@ def _halves(work: _Work) -> tuple[_Work, _Work]:
         for j, key in enumerate(keys):
             done += 24 + len(terms[key])
             if done >= half:
-                return (work[:i] + [(fid, field, terms, keys[:j + 1])],
-                        [(fid, field, terms, keys[j + 1:])] + work[i + 1:])
+                return (
+                    work[:i] + [(fid, field, terms, keys[: j + 1])],
+                    [(fid, field, terms, keys[j + 1 :])] + work[i + 1 :],
+                )
     return work, []
 
 
@@ -331,8 +334,7 @@ class _Helper:
         self._reaped = False
 
     @classmethod
-    def start(cls, work: _Work, codec: Any, hashfn: Callable[[bytes], int],
-              workdir: Path) -> _Helper | None:
+    def start(cls, work: _Work, codec: Any, hashfn: Callable[[bytes], int], workdir: Path) -> _Helper | None:
         names = cls(0, workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}")
         # Other threads may run here (a kept worker pool's handlers, a daemon's observer): the
         # copy runs only this thread, touches none of their locks or queues (it encodes, writes
@@ -342,7 +344,7 @@ class _Helper:
             pid = os.fork()
         except OSError:
             return None
-        if pid == 0:    # the helper: encode, save, leave without running any cleanup
+        if pid == 0:  # the helper: encode, save, leave without running any cleanup
             code = 1
             try:
                 with open(names.posts, "wb") as f:
@@ -385,8 +387,10 @@ def _shifted(entries: _Entries, shift: int) -> _Entries:
     """Term entries whose postings moved ``shift`` bytes further into the postings file."""
     at = _TERMINFO.size
     end = at + _OFFSET.size
-    return [(key, value[:at] + _OFFSET.pack(_OFFSET.unpack(value[at:end])[0] + shift)
-             + value[end:], h) for key, value, h in entries]
+    return [
+        (key, value[:at] + _OFFSET.pack(_OFFSET.unpack(value[at:end])[0] + shift) + value[end:], h)
+        for key, value, h in entries
+    ]
 
 
 def _add_entries(tindex: Any, entries: _Entries) -> None:
@@ -416,8 +420,7 @@ def _add_entries(tindex: Any, entries: _Entries) -> None:
     tindex.lastkey = lastkey
 
 
-def _encode(work: _Work, codec: Any, hashfn: Callable[[bytes], int], out: Any,
-            base: int) -> _Entries:
+def _encode(work: _Work, codec: Any, hashfn: Callable[[bytes], int], out: Any, base: int) -> _Entries:
     """Encode the posting lists of ``work`` into ``out`` (which is at offset ``base`` of the
     postings file) and give their term table entries."""
     entries: _Entries = []
@@ -443,11 +446,11 @@ def _encode(work: _Work, codec: Any, hashfn: Callable[[bytes], int], out: Any,
             for b in range(0, n, step):
                 e = b + step if b + step < n else n
                 ids = array("I", flat[b:e:4])
-                weights = array("f", flat[b + 1:e:4])
-                values = flat[b + 2:e:4]
+                weights = array("f", flat[b + 1 : e : 4])
+                values = flat[b + 2 : e : 4]
                 if not all(values):
                     values = [v for v in values if v]
-                lengths = flat[b + 3:e:4]
+                lengths = flat[b + 3 : e : 4]
                 bmaxweight = max(max(weights), 0)
                 bmaxlength = max(lengths)
                 bminlength: int | None
@@ -470,23 +473,43 @@ def _encode(work: _Work, codec: Any, hashfn: Callable[[bytes], int], out: Any,
                     mw = weights[0]
                 else:
                     mw = tuple(weights)
-                vs: Any = (tuple(values) if keep_values
-                           else None if fixedsize == 0 else emptybytes.join(values))
+                vs: Any = (
+                    tuple(values) if keep_values else None if fixedsize == 0 else emptybytes.join(values)
+                )
                 data = dumps((mini, mw, vs), PICKLE_PROTOCOL)
                 comp = compression if len(data) >= COMPRESS_MIN_BYTES else 0
                 if comp:
                     data = zlib.compress(data, comp)
-                info = dumps((len(ids), ids[-1], bmaxweight, comp, length_to_byte(bminlength),
-                              length_to_byte(bmaxlength)), PICKLE_PROTOCOL)
+                info = dumps(
+                    (
+                        len(ids),
+                        ids[-1],
+                        bmaxweight,
+                        comp,
+                        length_to_byte(bminlength),
+                        length_to_byte(bmaxlength),
+                    ),
+                    PICKLE_PROTOCOL,
+                )
                 size = len(info) + len(data)
                 posts += pack_int(-size if e == n else size)
                 posts += info
                 posts += data
             # W3TermInfo.to_bytes (never inlined: W3's inline limit is 1)
-            value = _TERMINFO.pack(0, total_weight, df,
-                                   0 if minlength is None else length_to_byte(minlength),
-                                   length_to_byte(maxlength), maxweight, flat[0], flat[n - 4]
-                                   ) + pack_long(start) + pack_int(base + len(posts) - start)
+            value = (
+                _TERMINFO.pack(
+                    0,
+                    total_weight,
+                    df,
+                    0 if minlength is None else length_to_byte(minlength),
+                    length_to_byte(maxlength),
+                    maxweight,
+                    flat[0],
+                    flat[n - 4],
+                )
+                + pack_long(start)
+                + pack_int(base + len(posts) - start)
+            )
             key = prefix + tbytes
             entries.append((key, value, hashfn(key)))
             if len(posts) >= _CHUNK_BYTES:
@@ -497,8 +520,8 @@ def _encode(work: _Work, codec: Any, hashfn: Callable[[bytes], int], out: Any,
     return entries
 
 
-MERGE_FANOUT = 10          # this many segments of one size tier are merged into one
-MERGE_MAX_DOCS = 5_000    # segments this big are never merged (bulk commits make them)
+MERGE_FANOUT = 10  # this many segments of one size tier are merged into one
+MERGE_MAX_DOCS = 5_000  # segments this big are never merged (bulk commits make them)
 
 
 def _tier_merges(segments: list[Any]) -> set[int]:
@@ -548,8 +571,8 @@ class FastCodec(W3Codec):
 @dataclass
 class LockHolder:
     pid: int
-    started: float | None     # the process's start time (clock ticks since boot), to spot pid reuse
-    since: float               # when the lock was taken (epoch seconds)
+    started: float | None  # the process's start time (clock ticks since boot), to spot pid reuse
+    since: float  # when the lock was taken (epoch seconds)
     command: str
 
 
@@ -572,7 +595,7 @@ def _alive(holder: LockHolder) -> bool:
     if holder.started is not None:
         start = _proc_start(holder.pid)
         if start is not None and start != holder.started:
-            return False   # the pid was reused by another process
+            return False  # the pid was reused by another process
         if start is not None:
             try:
                 with open(f"/proc/{holder.pid}/stat", "rb") as f:
@@ -592,8 +615,9 @@ def read_lock_holder(index_dir: Path) -> LockHolder | None:
         return None
     if not isinstance(data, dict) or "pid" not in data:
         return None
-    return LockHolder(int(data["pid"]), data.get("started"), float(data.get("since", 0)),
-                      str(data.get("command", "")))
+    return LockHolder(
+        int(data["pid"]), data.get("started"), float(data.get("since", 0)), str(data.get("command", ""))
+    )
 
 
 class _Flock:
@@ -644,8 +668,7 @@ class WriteLock:
                     return False
                 # The recorded holder is dead but the flock is still held (a child process
                 # inherited it): the lock is stale. Replace the file and take the new one.
-                log.warning("recovered the index lock left by pid %d, which is no longer running",
-                            holder.pid)
+                log.warning("recovered the index lock left by pid %d, which is no longer running", holder.pid)
                 try:
                     os.unlink(self.index_dir / LOCK_NAME)
                 except FileNotFoundError:
@@ -653,8 +676,12 @@ class WriteLock:
                 if not self._lock.try_acquire():
                     return False
             assert self._lock.fd is not None
-            record = {"pid": os.getpid(), "started": _proc_start(os.getpid()), "since": time.time(),
-                      "command": _command_line()}
+            record = {
+                "pid": os.getpid(),
+                "started": _proc_start(os.getpid()),
+                "since": time.time(),
+                "command": _command_line(),
+            }
             os.ftruncate(self._lock.fd, 0)
             os.pwrite(self._lock.fd, json.dumps(record).encode("utf-8"), 0)
             return True
@@ -680,7 +707,8 @@ class WriteLock:
                 raise IndexLocked(
                     f"the index at {self.index_dir} is locked by {who}; gave up after waiting "
                     f"{timeout:g}s. Wait for that writer to finish (or stop it), or raise "
-                    "lock_timeout (CABLESEARCH_LOCK_TIMEOUT)")
+                    "lock_timeout (CABLESEARCH_LOCK_TIMEOUT)"
+                )
             time.sleep(_POLL)
 
     def release(self) -> None:
@@ -713,8 +741,7 @@ def _command_line() -> str:
 # The index and its writer
 
 
-def per_segment(cache: dict[str, T], reader: Any, build: Callable[[Any], T]
-                ) -> list[tuple[int, T]]:
+def per_segment(cache: dict[str, T], reader: Any, build: Callable[[Any], T]) -> list[tuple[int, T]]:
     """(document number offset, ``build(segment reader)``) for each segment of ``reader``, built
     once per segment and kept in ``cache`` by segment id (a segment never changes; deletions are
     kept apart); the entries of segments no longer in ``reader`` are dropped. The reader of an
@@ -746,6 +773,7 @@ ID_MAP_AFTER = 200
 @dataclass
 class _SegmentIds:
     """One segment's reference IDs: ID -> its first document number, and any further ones."""
+
     first: dict[str, int]
     more: dict[str, list[int]]
 
@@ -779,14 +807,19 @@ class CableWriter:
         self._open()
 
     def _make_writer(self) -> FastSegmentWriter:
-        return FastSegmentWriter(self._index._ix, _lk=False, limitmb=self._limitmb,
-                                 compound=False, codec=FastCodec(compression=CODEC_COMPRESSION))
+        return FastSegmentWriter(
+            self._index._ix,
+            _lk=False,
+            limitmb=self._limitmb,
+            compound=False,
+            codec=FastCodec(compression=CODEC_COMPRESSION),
+        )
 
     def _open(self) -> None:
         self._w = self._make_writer()
         self._has_docs = any(s.doc_count_all() for s in self._w.segments)
         self._pending = set()
-        self._new: dict[str, int] = {}   # reference ID -> docnum in the segment being written
+        self._new: dict[str, int] = {}  # reference ID -> docnum in the segment being written
         self._lookups = 0
         self._id_maps: list[tuple[int, _SegmentIds]] | None = None
 
@@ -868,7 +901,7 @@ class CableWriter:
         if merge and _tier_merges(self._index._ix._segments()):
             try:
                 self._commit_writer(self._make_writer(), merge_tiers)
-            except Exception as exc:  # noqa: BLE001 - the cables are committed; merging can wait
+            except Exception as exc:
                 log.warning("merging small segments failed (%s); the next commit tries again", exc)
 
     def _commit_writer(self, w: FastSegmentWriter | None, mergetype: Any) -> None:
@@ -880,7 +913,7 @@ class CableWriter:
         except BaseException:
             try:
                 w.cancel()
-            except Exception:  # noqa: BLE001,S110 - the failed commit may have closed it already
+            except Exception:
                 pass
             raise
 
@@ -894,12 +927,15 @@ def _check_schema(index_dir: Path, found: Schema) -> None:
     """Refuse an index built with another schema (older code): its fields or analysis differ."""
     expected = _default_schema()
     same = sorted(found.names()) == sorted(expected.names()) and all(
-        type(found[n]) is type(expected[n]) and getattr(found[n], "analyzer", None) ==
-        getattr(expected[n], "analyzer", None) for n in expected.names())
+        type(found[n]) is type(expected[n])
+        and getattr(found[n], "analyzer", None) == getattr(expected[n], "analyzer", None)
+        for n in expected.names()
+    )
     if not same:
         raise IndexError_(
             f"the index at {index_dir} was built by another version of cablesearch (its fields "
-            "or text analysis differ); delete the folder and run `cablesearch index` again")
+            "or text analysis differ); delete the folder and run `cablesearch index` again"
+        )
 
 
 OPEN_ATTEMPTS = 20
@@ -917,14 +953,17 @@ def _open_column_files(reader: Any, schema: Schema) -> None:
         if names is None:
             names = list(perdoc._storage.list())
         prefix = perdoc._segment.make_filename(".")
-        if perdoc._segment.doc_count_all() and prefix + "_stored.col" not in names \
-                and "_stored" not in perdoc._readers:
+        if (
+            perdoc._segment.doc_count_all()
+            and prefix + "_stored.col" not in names
+            and "_stored" not in perdoc._readers
+        ):
             # every segment stores fields: this one was deleted by a merge since the TOC was read
             raise FileNotFoundError(prefix + "_stored.col")
         for name in names:
             if not (name.startswith(prefix) and name.endswith(".col")):
                 continue
-            field = name[len(prefix):-len(".col")]
+            field = name[len(prefix) : -len(".col")]
             if field in perdoc._readers:
                 continue
             if field == "_stored":
@@ -951,7 +990,8 @@ def _while_files_change(index_dir: Path, verb: str, fn: Callable[[], T]) -> T:
             if attempt == OPEN_ATTEMPTS:
                 raise IndexError_(
                     f"cannot {verb} the index at {index_dir}: its files kept changing while "
-                    f"being read ({OPEN_ATTEMPTS} tries); try again") from None
+                    f"being read ({OPEN_ATTEMPTS} tries); try again"
+                ) from None
             time.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
 
@@ -962,7 +1002,7 @@ class CableIndex:
     def __init__(self, index_dir: Path, ix: FileIndex):
         self.index_dir = Path(index_dir)
         self._ix = ix
-        self._segment_ids: dict[str, _SegmentIds] = {}   # by segment id (segments never change)
+        self._segment_ids: dict[str, _SegmentIds] = {}  # by segment id (segments never change)
 
     def _segment_id_maps(self, reader: Any) -> list[tuple[int, _SegmentIds]]:
         """(document number offset, reference IDs) of each segment of ``reader`` (a writer's),
@@ -990,21 +1030,24 @@ class CableIndex:
             else:
                 raise IndexNotFound(
                     f"no index at {index_dir}; build one with `cablesearch index PATH...` "
-                    "(or point --index / CABLESEARCH_INDEX at an existing one)")
+                    "(or point --index / CABLESEARCH_INDEX at an existing one)"
+                )
             _check_schema(index_dir, ix.schema)
         except IndexError_:
             raise
         except FileNotFoundError:
             if index_dir.is_dir():
-                raise _Vanished() from None     # a commit replaced what was being read
-            raise IndexNotFound(f"no index at {index_dir}; build one with `cablesearch index "
-                                "PATH...`") from None
+                raise _Vanished() from None  # a commit replaced what was being read
+            raise IndexNotFound(
+                f"no index at {index_dir}; build one with `cablesearch index PATH...`"
+            ) from None
         except OSError as exc:
             raise IndexError_(f"cannot open the index at {index_dir}: {exc.strerror or exc}") from None
-        except Exception as exc:  # noqa: BLE001 - whoosh raises assorted errors for damaged TOCs
+        except Exception as exc:
             raise IndexError_(
                 f"the index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}); "
-                "delete the folder and re-run `cablesearch index`") from None
+                "delete the folder and re-run `cablesearch index`"
+            ) from None
         return cls(index_dir, ix)
 
     @staticmethod
@@ -1040,8 +1083,9 @@ class CableIndex:
         use; by then a merge in another process may have deleted them. They are all opened here,
         at once: an open file stays readable after it is deleted. A file already gone means a
         newer commit: the searcher is opened again on it."""
+
         def open_searcher() -> Searcher:
-            s = self._ix.searcher(**kwargs)   # Whoosh reads the latest TOC for each new reader
+            s = self._ix.searcher(**kwargs)  # Whoosh reads the latest TOC for each new reader
             try:
                 _open_column_files(s.reader(), self._ix.schema)
             except FileNotFoundError:
@@ -1065,9 +1109,12 @@ class CableIndex:
         return read_lock_holder(self.index_dir)
 
     @contextmanager
-    def writer(self, timeout: float = 30.0,
-               on_wait: Callable[[LockHolder | None], None] | None = None,
-               limitmb: int = DEFAULT_LIMITMB) -> Iterator[CableWriter]:
+    def writer(
+        self,
+        timeout: float = 30.0,
+        on_wait: Callable[[LockHolder | None], None] | None = None,
+        limitmb: int = DEFAULT_LIMITMB,
+    ) -> Iterator[CableWriter]:
         """Hold the write lock (waiting up to ``timeout`` s, calling ``on_wait(holder)`` once if
         it has to wait) and yield a :class:`CableWriter`. Leaving the block commits; an exception
         (Ctrl-C included) cancels what was not committed yet and releases the lock."""

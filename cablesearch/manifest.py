@@ -70,9 +70,9 @@ def _file_record(row: tuple[Any, ...]) -> FileRecord:
 class Entry:
     path: str
     reference_id: str
-    released: str        # "YYYY-MM-DDTHH:MM" or ""
+    released: str  # "YYYY-MM-DDTHH:MM" or ""
     indexed: bool
-    digest: str = ""     # of the cables.csv row the cable came from ("" for other files)
+    digest: str = ""  # of the cables.csv row the cable came from ("" for other files)
 
     @property
     def rank(self) -> tuple[str, str]:
@@ -89,7 +89,7 @@ class Manifest:
         self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level="DEFERRED")
         self._db.executescript(_SCHEMA)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
-        if "digest" not in columns:   # a manifest written before row digests existed
+        if "digest" not in columns:  # a manifest written before row digests existed
             self._db.execute("ALTER TABLE entries ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -110,8 +110,7 @@ class Manifest:
     def rollback(self) -> None:
         self._db.rollback()
 
-    def finish(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-               tb: object) -> bool:
+    def finish(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
         """As a context exit: commit when the block succeeded, roll back when it raised."""
         if exc_type is None:
             self.commit()
@@ -122,8 +121,7 @@ class Manifest:
     # files
 
     def file(self, path: str) -> FileRecord | None:
-        row = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?",
-                               (path,)).fetchone()
+        row = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
         return _file_record(row) if row else None
 
     def files(self) -> dict[str, FileRecord]:
@@ -136,9 +134,10 @@ class Manifest:
         out: dict[str, FileRecord] = {}
         paths = list(paths)
         for i in range(0, len(paths), 500):
-            chunk = paths[i:i + 500]
-            for r in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files "
-                                      f"WHERE path IN ({','.join('?' * len(chunk))})", chunk):
+            chunk = paths[i : i + 500]
+            for r in self._db.execute(
+                f"SELECT {_FILE_COLUMNS} FROM files WHERE path IN ({','.join('?' * len(chunk))})", chunk
+            ):
                 out[r[0]] = _file_record(r)
         return out
 
@@ -147,20 +146,35 @@ class Manifest:
         out: list[str] = []
         for root in roots:
             prefix = root.rstrip("/") + "/"
-            out.extend(r[0] for r in self._db.execute(
-                "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
-                (root, len(prefix), prefix)))
+            out.extend(
+                r[0]
+                for r in self._db.execute(
+                    "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
+                    (root, len(prefix), prefix),
+                )
+            )
         return sorted(set(out))
 
-    def put_file(self, path: str, size: int, mtime_ns: int, hash_: str, complete: bool = True,
-                 cables: int | None = None) -> None:
+    def put_file(
+        self,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        hash_: str,
+        complete: bool = True,
+        cables: int | None = None,
+    ) -> None:
         """Record a file (``cables``: its entry count, counted here when not given)."""
-        count = cables if cables is not None else self._db.execute(
-            "SELECT count(*) FROM entries WHERE path = ?", (path,)).fetchone()[0]
+        count = (
+            cables
+            if cables is not None
+            else self._db.execute("SELECT count(*) FROM entries WHERE path = ?", (path,)).fetchone()[0]
+        )
         self._db.execute(
             "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash, complete, cables, indexed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (path, size, mtime_ns, hash_, int(complete), count, time.time()))
+            (path, size, mtime_ns, hash_, int(complete), count, time.time()),
+        )
 
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new size/mtime for a file whose content hash did not change."""
@@ -173,33 +187,51 @@ class Manifest:
     # entries
 
     def entries_of_file(self, path: str) -> dict[str, Entry]:
-        return {r[1]: Entry(r[0], r[1], r[2], bool(r[3]), r[4]) for r in self._db.execute(
-            "SELECT path, reference_id, released, indexed, digest FROM entries WHERE path = ?",
-            (path,))}
+        return {
+            r[1]: Entry(r[0], r[1], r[2], bool(r[3]), r[4])
+            for r in self._db.execute(
+                "SELECT path, reference_id, released, indexed, digest FROM entries WHERE path = ?", (path,)
+            )
+        }
 
     def entries_of_id(self, reference_id: str) -> list[Entry]:
-        return [Entry(r[0], r[1], r[2], bool(r[3])) for r in self._db.execute(
-            "SELECT path, reference_id, released, indexed FROM entries WHERE reference_id = ?",
-            (reference_id,))]
+        return [
+            Entry(r[0], r[1], r[2], bool(r[3]))
+            for r in self._db.execute(
+                "SELECT path, reference_id, released, indexed FROM entries WHERE reference_id = ?",
+                (reference_id,),
+            )
+        ]
 
     def has_entries(self) -> bool:
         return self._db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
 
-    def put_entry(self, path: str, reference_id: str, released: str, indexed: bool,
-                  digest: str = "", others_indexed: bool = True) -> None:
+    def put_entry(
+        self,
+        path: str,
+        reference_id: str,
+        released: str,
+        indexed: bool,
+        digest: str = "",
+        others_indexed: bool = True,
+    ) -> None:
         """Record that ``path`` has the cable; ``indexed``: it is the copy in the index (any
         other file's entry for the ID stops being it; ``others_indexed=False`` says the caller
         knows there is none, which saves a statement per cable)."""
         if indexed and others_indexed:
-            self._db.execute("UPDATE entries SET indexed = 0 WHERE reference_id = ? AND indexed = 1",
-                             (reference_id,))
+            self._db.execute(
+                "UPDATE entries SET indexed = 0 WHERE reference_id = ? AND indexed = 1", (reference_id,)
+            )
         self._db.execute(
             "INSERT OR REPLACE INTO entries (path, reference_id, released, indexed, digest) "
-            "VALUES (?, ?, ?, ?, ?)", (path, reference_id, released, int(indexed), digest))
+            "VALUES (?, ?, ?, ?, ?)",
+            (path, reference_id, released, int(indexed), digest),
+        )
 
     def set_indexed(self, path: str, reference_id: str) -> None:
-        self._db.execute("UPDATE entries SET indexed = (path = ?) WHERE reference_id = ?",
-                         (path, reference_id))
+        self._db.execute(
+            "UPDATE entries SET indexed = (path = ?) WHERE reference_id = ?", (path, reference_id)
+        )
 
     def drop_entry(self, path: str, reference_id: str) -> None:
         self._db.execute("DELETE FROM entries WHERE path = ? AND reference_id = ?", (path, reference_id))

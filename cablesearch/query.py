@@ -65,12 +65,14 @@ FIELD_ALIASES: dict[str, str] = {
     "title": "subject",
 }
 
-SYNTAX_HINT = ('write words, "a phrase", AND/OR/NOT, field:value or created:[2008 to 2009-06]; '
-               'put text in double quotes to search it literally')
+SYNTAX_HINT = (
+    'write words, "a phrase", AND/OR/NOT, field:value or created:[2008 to 2009-06]; '
+    "put text in double quotes to search it literally"
+)
 
 # A reference ID typed as a word (08TRIPOLI505, 08tripoli0505): outside quotes and not after
 # "field:", it also means the cable of that ID (first) and the cables citing it.
-_BARE_ID_RE = re.compile(r'(?<![\w:.*?~^+-])(\d{2}[A-Za-z]{3,}\d{1,6})(?![\w:*?~^])')
+_BARE_ID_RE = re.compile(r"(?<![\w:.*?~^+-])(\d{2}[A-Za-z]{3,}\d{1,6})(?![\w:*?~^])")
 ID_BOOST = 50
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{1,2}):(\d{2}))?)?)?$")
@@ -107,8 +109,9 @@ class BuiltQuery:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.tags or self.origins or self.classifications or self.years
-                    or self.date_from or self.date_to)
+        return bool(
+            self.tags or self.origins or self.classifications or self.years or self.date_from or self.date_to
+        )
 
     def explain(self) -> str:
         """A one-line, human-readable description of what will run."""
@@ -134,7 +137,8 @@ def parse_date(text: str, end: bool = False, what: str = "date") -> datetime:
     m = _DATE_RE.match(text.strip())
     if not m:
         raise QuerySyntaxError(
-            f"{what} {text!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)")
+            f"{what} {text!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)"
+        )
     year, month, day, hour, minute = (int(g) if g else None for g in m.groups())
     assert year is not None
     try:
@@ -197,8 +201,8 @@ def check_balance(text: str) -> None:
     parser silently guesses instead)."""
     if text.count('"') % 2:
         raise QuerySyntaxError(
-            f'unbalanced double quote in {text!r}; close the phrase ("human rights") '
-            f'or remove the quote')
+            f'unbalanced double quote in {text!r}; close the phrase ("human rights") or remove the quote'
+        )
     stack: list[tuple[str, int]] = []
     pairs = {")": "(", "]": "[", "}": "{"}
     in_quote = False
@@ -213,19 +217,22 @@ def check_balance(text: str) -> None:
             if not stack:
                 raise QuerySyntaxError(
                     f"unbalanced {ch!r} at position {i + 1} in {text!r}: nothing opens it; "
-                    f"remove it or quote the text")
+                    f"remove it or quote the text"
+                )
             opener, _ = stack.pop()
             # Whoosh allows mixed range brackets: [a TO b} and {a TO b]
             if pairs[ch] != opener and not (opener in "[{" and ch in "]}"):
                 raise QuerySyntaxError(
                     f"{opener!r} closed by {ch!r} at position {i + 1} in {text!r}; "
-                    f"use (…) for grouping and [a to b] for ranges")
+                    f"use (…) for grouping and [a to b] for ranges"
+                )
     if stack:
         opener, pos = stack[-1]
         closer = {"(": ")", "[": "]", "{": "}"}[opener]
         raise QuerySyntaxError(
             f"unbalanced {opener!r} at position {pos + 1} in {text!r}: add the missing {closer!r} "
-            f"or quote the text")
+            f"or quote the text"
+        )
 
 
 def check_fields(text: str, schema: Schema) -> None:
@@ -239,19 +246,18 @@ def check_fields(text: str, schema: Schema) -> None:
             raise QuerySyntaxError(
                 f"unknown field {name!r} in {text!r}; fields are: {fields} (aliases: "
                 f"{', '.join(sorted(a for a, t in FIELD_ALIASES.items() if t in schema))}); "
-                f"to search for {name}: literally, put it in double quotes")
+                f"to search for {name}: literally, put it in double quotes"
+            )
 
 
-_DATE_FIELD_RE = re.compile(
-    r"(?<![\w.])(?:%s):\s*(\[[^\]]*[\]}]|\{[^}]*[\]}]|[<>]=?\s*[^\s()]+|[^\s()]+)")
+_DATE_FIELD_RE = re.compile(r"(?<![\w.])(?:%s):\s*(\[[^\]]*[\]}]|\{[^}]*[\]}]|[<>]=?\s*[^\s()]+|[^\s()]+)")
 
 
 def check_dates(text: str) -> None:
     """Raise QuerySyntaxError for a date field compared with something that is not a date."""
-    names = "|".join(sorted(set(DATE_FIELDS) | {a for a, t in FIELD_ALIASES.items()
-                                                 if t in DATE_FIELDS}))
+    names = "|".join(sorted(set(DATE_FIELDS) | {a for a, t in FIELD_ALIASES.items() if t in DATE_FIELDS}))
     for m in re.compile(_DATE_FIELD_RE.pattern % names).finditer(text):
-        value = m.group(1).strip("[]{}<>= \"")
+        value = m.group(1).strip('[]{}<>= "')
         for part in re.split(r"(?i)\s+to\s+|^to\s+|\s+to$", value):
             part = part.strip().strip('"')
             if part and part.upper() != "TO" and part != "*":
@@ -309,15 +315,16 @@ def _parse_uncached(text: str, schema: Schema) -> wq.Query:
         q = _parser(schema).parse(expand_reference_ids(text))
     except QuerySyntaxError:
         raise
-    except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds (IndexError for "NOT OR x", ...)
+    except Exception as exc:
         reason = str(exc) or type(exc).__name__
-        if _mentions_date(text) and ("date" in reason or "month" in reason or "day" in reason
-                                     or "year" in reason or "range" in reason):
+        if _mentions_date(text) and (
+            "date" in reason or "month" in reason or "day" in reason or "year" in reason or "range" in reason
+        ):
             raise QuerySyntaxError(
                 f"bad date in {text!r} ({reason}); write created:2008-06 or "
-                f"created:[2008 to 2009-06] with dates as YYYY, YYYY-MM or YYYY-MM-DD") from None
-        raise QuerySyntaxError(f"cannot understand the query {text!r} ({reason}); "
-                               f"{SYNTAX_HINT}") from None
+                f"created:[2008 to 2009-06] with dates as YYYY, YYYY-MM or YYYY-MM-DD"
+            ) from None
+        raise QuerySyntaxError(f"cannot understand the query {text!r} ({reason}); {SYNTAX_HINT}") from None
     _check_parsed(q, text)
     return q
 
@@ -334,11 +341,10 @@ def _check_parsed(q: wq.Query, text: str) -> None:
             words = re.sub(r"(?i)\b(AND|OR|NOT)\b", " ", text)
             if re.search(r"(?<![\w:])[<>]=?", text) or re.search(r"\w:\s*$", text):
                 raise QuerySyntaxError(
-                    f"incomplete comparison or field in {text!r}; write created:>=2009 or "
-                    f"tag:PREL")
+                    f"incomplete comparison or field in {text!r}; write created:>=2009 or tag:PREL"
+                )
             if not re.search(r"\w", words):
-                raise QuerySyntaxError(
-                    f"the query {text!r} has only operators; {SYNTAX_HINT}")
+                raise QuerySyntaxError(f"the query {text!r} has only operators; {SYNTAX_HINT}")
 
 
 def _walk(q: wq.Query) -> list[wq.Query]:
@@ -356,7 +362,8 @@ def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> B
         raise QuerySyntaxError(f"page must be a whole number from 1 up, not {request.page!r}")
     if not isinstance(request.page_size, int) or not 1 <= request.page_size <= max_page_size:
         raise QuerySyntaxError(
-            f"limit must be a whole number from 1 to {max_page_size}, not {request.page_size!r}")
+            f"limit must be a whole number from 1 to {max_page_size}, not {request.page_size!r}"
+        )
     if request.page * request.page_size > 1_000_000:
         raise QuerySyntaxError(f"page {request.page} is too deep; narrow the search instead")
     if request.facet_limit < 0:
@@ -364,8 +371,7 @@ def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> B
     date_from = parse_date(request.date_from, what="--from") if request.date_from else None
     date_to = parse_date(request.date_to, end=True, what="--to") if request.date_to else None
     if date_from and date_to and date_from > date_to:
-        raise QuerySyntaxError(
-            f"--from {request.date_from} is after --to {request.date_to}; swap them")
+        raise QuerySyntaxError(f"--from {request.date_from} is after --to {request.date_to}; swap them")
     for y in request.years:
         if not isinstance(y, int) or not 1900 <= y <= 2100:
             raise QuerySyntaxError(f"year {y!r} is not a year; write e.g. 2009")

@@ -13,17 +13,17 @@ FACETS = ("tag", "origin", "classification", "year")
 
 @dataclass(frozen=True)
 class SearchRequest:
-    query: str = ""                          # Whoosh query language; "" browses
-    tags: tuple[str, ...] = ()               # each filter: OR within a facet, AND across facets
+    query: str = ""  # Whoosh query language; "" browses
+    tags: tuple[str, ...] = ()  # each filter: OR within a facet, AND across facets
     origins: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
-    date_from: str | None = None             # "2008", "2008-06", "2008-06-26" (created)
+    date_from: str | None = None  # "2008", "2008-06", "2008-06-26" (created)
     date_to: str | None = None
     sort: str = "relevance"
     page: int = 1
     page_size: int = 10
-    facet_limit: int = 20                    # values per facet returned (counted over all)
+    facet_limit: int = 20  # values per facet returned (counted over all)
     highlight: bool = True
 
 
@@ -37,7 +37,7 @@ class Hit:
     classification: str
     tags: list[str]
     score: float
-    snippet: str                            # HTML-safe: text escaped, matches in <mark>..</mark>
+    snippet: str  # HTML-safe: text escaped, matches in <mark>..</mark>
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -67,7 +67,7 @@ def _stem_words(words: list[str]) -> list[str]:
             _stemmer = Stemmer.Stemmer("english")
         if len(cache) + len(missing) > _STEM_CACHE_MAX:
             cache.clear()
-        cache.update(zip(missing, _stemmer.stemWords(missing)))
+        cache.update(zip(missing, _stemmer.stemWords(missing), strict=True))
     return [cache[w] for w in words]
 
 
@@ -107,8 +107,7 @@ def encode_positions(positions: list[int]) -> bytes:
     if base >= 65536:
         return _pack_uint(len(deltas)) + _pickle_dumps(deltas, 2)
     table = _INT_PICKLES
-    return (_pack_uint(len(deltas)) + _LIST_HEAD + b"(" + b"".join([table[d] for d in deltas])
-            + b"e.")
+    return _pack_uint(len(deltas)) + _LIST_HEAD + b"(" + b"".join([table[d] for d in deltas]) + b"e."
 
 
 def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes, int, float, bytes]]:
@@ -223,7 +222,7 @@ def build_schema() -> fields.Schema:
         references=fields.KEYWORD(stored=True, lowercase=False, scorable=False),
         recipients=FastText(analyzer=NAME_ANALYZER, stored=False, phrase=True),
         signers=FastText(analyzer=NAME_ANALYZER, stored=True, phrase=True),
-        record=fields.STORED(),   # zlib-compressed pickle of the whole Cable, for show/cable view
+        record=fields.STORED(),  # zlib-compressed pickle of the whole Cable, for show/cable view
     )
 
 
@@ -257,4 +256,3 @@ def cable_to_doc(cable: Cable) -> dict[str, Any]:
     if cable.released:
         doc["released"] = cable.released
     return {k: v for k, v in doc.items() if v != ""}
-

@@ -56,8 +56,8 @@ from .spelling import Speller
 
 BM25_B = 0.75
 BM25_K1 = 1.2
-_POSTINGS_CACHE = 20_000          # terms kept per searcher (LRU)
-_MAX_EXPANSION = 50_000           # terms one wildcard/fuzzy/range may expand to
+_POSTINGS_CACHE = 20_000  # terms kept per searcher (LRU)
+_MAX_EXPANSION = 50_000  # terms one wildcard/fuzzy/range may expand to
 
 
 class IndexLike(Protocol):
@@ -80,8 +80,7 @@ def _index_dir(index: Any, searcher: Searcher | None) -> Path | None:
         value = getattr(index, name, None)
         if isinstance(value, (str, Path)):
             return Path(value)
-    storage = getattr(index, "storage", None) or getattr(getattr(searcher, "_ix", None),
-                                                          "storage", None)
+    storage = getattr(index, "storage", None) or getattr(getattr(searcher, "_ix", None), "storage", None)
     folder = getattr(storage, "folder", None)
     return Path(folder) if folder else None
 
@@ -110,8 +109,7 @@ class _Snapshot:
 
     # -- postings ---------------------------------------------------------------------------
 
-    def term_postings(self, fieldname: str, btext: bytes, positions: bool = False
-                      ) -> fc.Postings:
+    def term_postings(self, fieldname: str, btext: bytes, positions: bool = False) -> fc.Postings:
         key = (fieldname, btext)
         p = self.postings.get(key)
         if p is None or (positions and p.values is None):
@@ -138,8 +136,9 @@ class _Snapshot:
                 avg = self.arrays.avg_lengths.get(fieldname) or 1.0
                 tf = p.weights
                 fl = lengths[p.docs]
-                s = (idf * (tf * (BM25_K1 + 1))
-                     / (tf + BM25_K1 * ((1 - BM25_B) + BM25_B * fl / avg))).astype(np.float32)
+                s = (idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * ((1 - BM25_B) + BM25_B * fl / avg))).astype(
+                    np.float32
+                )
             self.scores[key] = s
         return p.docs, s
 
@@ -151,15 +150,17 @@ class _Snapshot:
             docs = p.docs
             lists = _decode_many(p.values)
             counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-            flat = np.fromiter((d for x in lists for d in x), dtype=np.int64,
-                               count=int(counts.sum()))
+            flat = np.fromiter((d for x in lists for d in x), dtype=np.int64, count=int(counts.sum()))
             # values hold position deltas: cumulative sums restarted at each document
             csum = np.cumsum(flat)
             starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if counts.size else counts
-            base = np.where(starts > 0, csum[np.maximum(starts - 1, 0)], 0) \
-                if flat.size else np.zeros(0, np.int64)
+            base = (
+                np.where(starts > 0, csum[np.maximum(starts - 1, 0)], 0)
+                if flat.size
+                else np.zeros(0, np.int64)
+            )
             p.positions = (np.repeat(docs, counts), csum - np.repeat(base, counts))
-            p.values = []   # decoded; free the raw values
+            p.values = []  # decoded; free the raw values
         return p.positions
 
     def position_keys(self, fieldname: str, btext: bytes) -> np.ndarray:
@@ -185,8 +186,11 @@ class _Snapshot:
         lex = self.lexicons.get(fieldname)
         if lex is None:
             with self.io:
-                lex = [t.decode("utf-8") for t in self.reader.lexicon(fieldname)] \
-                    if fieldname in self.schema else []
+                lex = (
+                    [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
+                    if fieldname in self.schema
+                    else []
+                )
             self.lexicons[fieldname] = lex
         return lex
 
@@ -205,13 +209,14 @@ class _Engine:
         self.deadline = deadline
         self.time_limit = time_limit
         self.highlight_terms: set[str] = set()
-        self.missing_terms: list[tuple[str, str]] = []   # (field, text) with no postings
+        self.missing_terms: list[tuple[str, str]] = []  # (field, text) with no postings
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
             raise QueryTimeout(
                 f"the query ran past the {self.time_limit:g} s time limit; make it more specific "
-                f"(fewer or longer wildcard prefixes, fewer very common words)")
+                f"(fewer or longer wildcard prefixes, fewer very common words)"
+            )
 
     def empty(self) -> tuple[np.ndarray, None]:
         return np.zeros(self.n, bool), None
@@ -306,12 +311,12 @@ class _Engine:
         lex = self.snap.lexicon(fieldname)
         same = [t for t in lex if t.casefold() == folded]
         if not same and fieldname == "origin":
-            same = [t for t in lex if folded in t.casefold().split()
-                    or t.casefold().endswith(" " + folded)]
+            same = [t for t in lex if folded in t.casefold().split() or t.casefold().endswith(" " + folded)]
         return [t.encode("utf-8") for t in same] or [btext]
 
-    def _term(self, fieldname: str, text: str, boost: float, positive: bool
-              ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _term(
+        self, fieldname: str, text: str, boost: float, positive: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if fieldname not in self.snap.schema:
             return self.empty()
         mask = np.zeros(self.n, bool)
@@ -339,8 +344,9 @@ class _Engine:
             self.highlight_terms.update(words)
         fobj = self.snap.schema[fieldname]
         if not fobj.format.supports("positions"):
-            raise QuerySyntaxError(f"the field {fieldname!r} does not support phrases; "
-                                   f"search the words without quotes")
+            raise QuerySyntaxError(
+                f"the field {fieldname!r} does not support phrases; search the words without quotes"
+            )
         btexts = [fobj.to_bytes(w) for w in words]
         total = np.zeros(self.n, np.float32)
         for b in btexts:
@@ -399,8 +405,7 @@ class _Engine:
             mask = np.zeros(self.n, bool)
             mask[a.tags.pair_docs] = True
             return mask, None
-        return self._expand(fieldname, (t.encode("utf-8") for t in self.snap.lexicon(fieldname)),
-                            1.0, False)
+        return self._expand(fieldname, (t.encode("utf-8") for t in self.snap.lexicon(fieldname)), 1.0, False)
 
     def _multi(self, q: wq.MultiTerm, positive: bool) -> tuple[np.ndarray, np.ndarray | None]:
         fieldname = q.fieldname
@@ -408,15 +413,17 @@ class _Engine:
             return self.empty()
         with self.snap.io:
             if isinstance(q, wq.FuzzyTerm) and fieldname in DEFAULT_FIELDS:
-                btexts: Iterable[bytes] = (t.encode("utf-8") if isinstance(t, str) else t
-                                           for t in self.snap.reader.terms_within(
-                                               fieldname, q.text, q.maxdist, q.prefixlength))
+                btexts: Iterable[bytes] = (
+                    t.encode("utf-8") if isinstance(t, str) else t
+                    for t in self.snap.reader.terms_within(fieldname, q.text, q.maxdist, q.prefixlength)
+                )
             else:
                 btexts = q._btexts(self.snap.reader)
             return self._expand(fieldname, btexts, float(q.boost), positive)
 
-    def _expand(self, fieldname: str, btexts: Iterable[bytes], boost: float, positive: bool
-                ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _expand(
+        self, fieldname: str, btexts: Iterable[bytes], boost: float, positive: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         docs_parts = []
         score_parts = []
         for count, btext in enumerate(btexts, start=1):
@@ -425,7 +432,8 @@ class _Engine:
             if count > _MAX_EXPANSION:
                 raise QueryTimeout(
                     f"a wildcard, fuzzy term or range matches more than {_MAX_EXPANSION:,} "
-                    f"different words; make it more specific (a longer prefix)")
+                    f"different words; make it more specific (a longer prefix)"
+                )
             docs, s = self.snap.term_scores(fieldname, btext)
             if docs.size:
                 docs_parts.append(docs)
@@ -484,7 +492,7 @@ def _decode_many(values: list[bytes | None]) -> list[list[int]]:
         return []
     try:
         return list(pickle.loads(b"\x80\x02(" + b"".join(bodies) + b"t."))
-    except Exception:  # noqa: BLE001 - not the shape expected: one value at a time
+    except Exception:
         return [_decode_positions(x) for x in values]
 
 
@@ -499,8 +507,7 @@ def _decode_positions(value: bytes | None) -> list[int]:
     return marshal.loads(data)
 
 
-def _add(a: np.ndarray | None, b: np.ndarray | None, where: np.ndarray | None
-         ) -> np.ndarray | None:
+def _add(a: np.ndarray | None, b: np.ndarray | None, where: np.ndarray | None) -> np.ndarray | None:
     if b is None:
         return a
     if where is not None:
@@ -585,9 +592,8 @@ class SearchService:
     def warm(self) -> None:
         """Open the searcher and build what the first searches would otherwise build: the
         per-searcher arrays and the did-you-mean word lists (seconds on the full release)."""
-        with self._use() as snap:
-            with snap.io:
-                self._speller.prepare(snap.reader)
+        with self._use() as snap, snap.io:
+            self._speller.prepare(snap.reader)
 
     def close(self) -> None:
         """Close the open searcher (the service reopens one if used again)."""
@@ -628,18 +634,29 @@ class SearchService:
             total = int(np.count_nonzero(run.mask))
             page_docs = self._page(snap, built, run, total)
             terms = frozenset(run.engine.highlight_terms) if run.engine else frozenset()
-            hits = [self._hit(snap, int(d), float(run.scores[d]) if run.scores is not None
-                              else 0.0, terms if built.highlight else frozenset())
-                    for d in page_docs]
-            facet_counts = fc.count_facets(snap.arrays, run.mask, built.facet_limit,
-                                           FACETS + ("month",))
+            hits = [
+                self._hit(
+                    snap,
+                    int(d),
+                    float(run.scores[d]) if run.scores is not None else 0.0,
+                    terms if built.highlight else frozenset(),
+                )
+                for d in page_docs
+            ]
+            facet_counts = fc.count_facets(snap.arrays, run.mask, built.facet_limit, FACETS + ("month",))
             suggestion = None
             if run.engine is not None and run.engine.missing_terms:
                 suggestion = self._suggest(snap, built, run.engine)
-        return SearchResult(query=request.query, total=total, page=built.page,
-                            page_size=built.page_size, hits=hits, facets=facet_counts,
-                            suggestion=suggestion,
-                            elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return SearchResult(
+            query=request.query,
+            total=total,
+            page=built.page,
+            page_size=built.page_size,
+            hits=hits,
+            facets=facet_counts,
+            suggestion=suggestion,
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     def _execute(self, snap: _Snapshot, built: BuiltQuery) -> _Run:
         limit = self.config.query_time_limit
@@ -690,7 +707,7 @@ class SearchService:
             vals = col[cand].astype(np.float64)
             missing = vals >= float(fc.MISSING)
             primary = -vals if sort.startswith("-") else vals
-            primary[missing] = np.inf            # undated cables last, either direction
+            primary[missing] = np.inf  # undated cables last, either direction
         if end < cand.size:
             part = np.argpartition(primary, end - 1)[:end]
             # include ties at the boundary so the order is stable across pages
@@ -703,8 +720,9 @@ class SearchService:
 
     # -- hits -------------------------------------------------------------------------------
 
-    def _hit(self, snap: _Snapshot, docnum: int, score: float, terms: frozenset[str],
-             snippet: bool = True) -> Hit:
+    def _hit(
+        self, snap: _Snapshot, docnum: int, score: float, terms: frozenset[str], snippet: bool = True
+    ) -> Hit:
         sf = snap.stored(docnum)
         text = ""
         record = sf.get("record")
@@ -735,9 +753,15 @@ class SearchService:
         only returned when the corrected query finds something."""
         missing = {text for _f, text in engine.missing_terms}
         # a term missing from subject but present in body is not misspelt
-        missing = {t for t in missing
-                   if all(not snap.term_postings(f, snap.schema[f].to_bytes(t)).df
-                          for f in DEFAULT_FIELDS if f in snap.schema)}
+        missing = {
+            t
+            for t in missing
+            if all(
+                not snap.term_postings(f, snap.schema[f].to_bytes(t)).df
+                for f in DEFAULT_FIELDS
+                if f in snap.schema
+            )
+        }
         if not missing:
             return None
         h = self.highlighter(snap)
@@ -765,8 +789,7 @@ class SearchService:
             return None
         if q is None:
             return None
-        engine2 = _Engine(snap, time.monotonic() + self.config.query_time_limit,
-                          self.config.query_time_limit)
+        engine2 = _Engine(snap, time.monotonic() + self.config.query_time_limit, self.config.query_time_limit)
         try:
             mask, _ = engine2.run(q)
         except QueryTimeout:
@@ -791,8 +814,7 @@ class SearchService:
                 text = (sf.get("subject", "") or "") + "\n" + (text or "")
                 words = h.matching_words(text, frozenset([term]))
                 if words:
-                    return min(words, key=lambda w: (OSA.distance(w.lower(), typed.lower()),
-                                                     len(w), w))
+                    return min(words, key=lambda w: (OSA.distance(w.lower(), typed.lower()), len(w), w))
         return None
 
     # -- single cables ----------------------------------------------------------------------
@@ -813,8 +835,10 @@ class SearchService:
         with self._use() as snap:
             d = self._docnum(snap, reference_id)
             if d is None:
-                raise CableNotFound(f"no cable {reference_id!r} in the index; search for it "
-                                    f"with: cablesearch search 'id:{reference_id}*'")
+                raise CableNotFound(
+                    f"no cable {reference_id!r} in the index; search for it "
+                    f"with: cablesearch search 'id:{reference_id}*'"
+                )
             record = snap.stored(d).get("record")
             if not record:
                 raise CableNotFound(f"cable {reference_id!r} has no stored record; re-index it")
@@ -843,8 +867,7 @@ class SearchService:
         """Cables like this one: the cable's key terms (tf·idf over subject and body) searched
         as an OR query, the cable itself left out. Raises CableNotFound."""
         if limit < 1 or limit > self.config.max_page_size:
-            raise QuerySyntaxError(
-                f"limit must be a whole number from 1 to {self.config.max_page_size}")
+            raise QuerySyntaxError(f"limit must be a whole number from 1 to {self.config.max_page_size}")
         cable = self.get(reference_id)
         with self._use() as snap:
             me = self._docnum(snap, reference_id)
@@ -868,8 +891,7 @@ class SearchService:
             hl = frozenset(t for t, _ in terms)
             return [self._hit(snap, int(d), float(scores[d]), hl) for d in cand[order]]
 
-    def key_terms(self, snap: _Snapshot, cable: Cable, count: int = 20
-                  ) -> list[tuple[str, float]]:
+    def key_terms(self, snap: _Snapshot, cable: Cable, count: int = 20) -> list[tuple[str, float]]:
         """The ``count`` most characteristic index terms of a cable (tf·idf), with weights."""
         analyzer = snap.schema["body"].analyzer
         tf: dict[str, int] = {}
@@ -903,8 +925,9 @@ class SearchService:
         most frequent first (all values)."""
         with self._use() as snap:
             live = snap.arrays.live
-            out = fc.count_facets(snap.arrays, live, 0,
-                                  ("month", "released", "origin", "tag", "classification"))
+            out = fc.count_facets(
+                snap.arrays, live, 0, ("month", "released", "origin", "tag", "classification")
+            )
             out["created"] = out.pop("month")
             return out
 
@@ -921,8 +944,10 @@ class SearchService:
                 if not vals.size:
                     return None, None
                 lo, hi = fc.to_datetime(int(vals.min())), fc.to_datetime(int(vals.max()))
-                return (lo.strftime("%Y-%m-%dT%H:%M") if lo else None,
-                        hi.strftime("%Y-%m-%dT%H:%M") if hi else None)
+                return (
+                    lo.strftime("%Y-%m-%dT%H:%M") if lo else None,
+                    hi.strftime("%Y-%m-%dT%H:%M") if hi else None,
+                )
 
             c0, c1 = span(a.created)
             r0, r1 = span(a.released)
@@ -934,14 +959,14 @@ class SearchService:
                 "released_last": r1,
                 "origins": int(np.count_nonzero(a.origin.counts(live))),
                 "tags": int(np.count_nonzero(a.tags.counts(live))),
-                "classifications": fc.top_counts(a.classification.values,
-                                                 a.classification.counts(live), None),
+                "classifications": fc.top_counts(
+                    a.classification.values, a.classification.counts(live), None
+                ),
                 "segments": sum(1 for leaf, _ in fc.leaves(snap.reader) if leaf.doc_count_all()),
                 "generation": snap.generation if isinstance(snap.generation, int) else None,
                 "index_dir": str(folder) if folder else None,
                 "index_bytes": size,
-                "last_update": datetime.fromtimestamp(mtime).strftime("%Y-%m-%dT%H:%M:%S")
-                if mtime else None,
+                "last_update": datetime.fromtimestamp(mtime).strftime("%Y-%m-%dT%H:%M:%S") if mtime else None,
             }
 
     def highlight_text(self, text: str, query: str) -> str:
@@ -954,8 +979,9 @@ class SearchService:
                 q = None
             terms: set[str] = set()
             if q is not None:
-                engine = _Engine(snap, time.monotonic() + self.config.query_time_limit,
-                                 self.config.query_time_limit)
+                engine = _Engine(
+                    snap, time.monotonic() + self.config.query_time_limit, self.config.query_time_limit
+                )
                 try:
                     engine.run(q)
                 except QueryTimeout:
@@ -973,8 +999,6 @@ def _folder_size(folder: Path | None) -> tuple[int, float | None]:
         if entry.is_file():
             st = entry.stat()
             size += st.st_size
-            if entry.name.endswith(".toc") or entry.name.endswith(".seg") or \
-                    entry.name.startswith("_"):
+            if entry.name.endswith(".toc") or entry.name.endswith(".seg") or entry.name.startswith("_"):
                 newest = st.st_mtime if newest is None else max(newest, st.st_mtime)
     return size, newest
-

@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from .indexer import per_segment
 
 MIN_LENGTH = 3
-ANY_FIRST_MIN_LENGTH = 5    # shorter words only look among words of their own first letter
+ANY_FIRST_MIN_LENGTH = 5  # shorter words only look among words of their own first letter
 
 
 def max_distance(term: str) -> int:
@@ -60,21 +60,20 @@ class SegmentWords:
         groups: dict[str, list[str]] = {}
         for word in dfs:
             groups.setdefault(word[0], []).append(word)
-        self.buckets = {first: _Bucket(words, np.fromiter((dfs[w] for w in words), np.int64,
-                                                          count=len(words)))
-                        for first, words in groups.items()}
+        self.buckets = {
+            first: _Bucket(words, np.fromiter((dfs[w] for w in words), np.int64, count=len(words)))
+            for first, words in groups.items()
+        }
         everything = list(dfs)
         self.all = _Bucket(everything, np.fromiter(dfs.values(), np.int64, count=len(dfs)))
 
-    def within(self, term: str, maxdist: int, any_first: bool = False
-               ) -> list[tuple[str, int, int]]:
+    def within(self, term: str, maxdist: int, any_first: bool = False) -> list[tuple[str, int, int]]:
         """(word, distance, df) of the words within ``maxdist`` edits: of the same first letter,
         or of any with ``any_first``."""
         bucket = self.all if any_first else self.buckets.get(term[:1])
         if bucket is None:
             return []
-        found = process.extract(term, bucket.words, scorer=OSA.distance,
-                                score_cutoff=maxdist, limit=None)
+        found = process.extract(term, bucket.words, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
         return [(word, int(dist), int(bucket.dfs[i])) for word, dist, i in found]
 
 
@@ -89,8 +88,12 @@ class Speller:
 
     def _segment_words(self, reader: Any) -> list[SegmentWords]:
         with self._lock:
-            return [words for _offset, words in per_segment(
-                self._segments, reader, lambda leaf: SegmentWords(leaf, self.fields))]
+            return [
+                words
+                for _offset, words in per_segment(
+                    self._segments, reader, lambda leaf: SegmentWords(leaf, self.fields)
+                )
+            ]
 
     def prepare(self, reader: Any) -> None:
         """Read the words of the reader's segments now rather than at the first lookup."""

@@ -70,7 +70,7 @@ class SyncReport:
     rejected: list[ParseError] = field(default_factory=list)
     files_seen: int = 0
     files_parsed: int = 0
-    files_skipped: int = 0         # unchanged by size and mtime: not read at all
+    files_skipped: int = 0  # unchanged by size and mtime: not read at all
     commits: int = 0
     seconds: float = 0.0
 
@@ -80,26 +80,42 @@ class SyncReport:
 
     def summary(self) -> str:
         """The one-line summary the ``index`` command prints."""
-        return (counts_line(self.added, self.updated, self.unchanged, self.removed,
-                            len(self.rejected), self.duplicates)
-                + f" ({self.files_seen} files, {self.seconds:.1f}s)")
+        return (
+            counts_line(
+                self.added, self.updated, self.unchanged, self.removed, len(self.rejected), self.duplicates
+            )
+            + f" ({self.files_seen} files, {self.seconds:.1f}s)"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "removed": self.removed, "duplicates": self.duplicates,
-                "rejected": [str(e) for e in self.rejected],
-                "files_seen": self.files_seen, "files_parsed": self.files_parsed,
-                "files_skipped": self.files_skipped, "seconds": round(self.seconds, 3)}
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "duplicates": self.duplicates,
+            "rejected": [str(e) for e in self.rejected],
+            "files_seen": self.files_seen,
+            "files_parsed": self.files_parsed,
+            "files_skipped": self.files_skipped,
+            "seconds": round(self.seconds, 3),
+        }
 
 
-def counts_line(added: int, updated: int, unchanged: int, removed: int, rejected: int,
-                duplicates: int) -> str:
-    """"3 added, 0 updated, ..." — a sync's counts as ``index`` prints them, whether it ran the
+def counts_line(
+    added: int, updated: int, unchanged: int, removed: int, rejected: int, duplicates: int
+) -> str:
+    """ "3 added, 0 updated, ..." — a sync's counts as ``index`` prints them, whether it ran the
     sync itself or handed it to the daemon."""
-    dups = (f", {duplicates} duplicate{'s' if duplicates != 1 else ''} of cables indexed from "
-            f"other files" if duplicates else "")
-    return (f"{added} added, {updated} updated, {unchanged} unchanged, {removed} removed, "
-            f"{rejected} rejected{dups}")
+    dups = (
+        f", {duplicates} duplicate{'s' if duplicates != 1 else ''} of cables indexed from other files"
+        if duplicates
+        else ""
+    )
+    return (
+        f"{added} added, {updated} updated, {unchanged} unchanged, {removed} removed, "
+        f"{rejected} rejected{dups}"
+    )
 
 
 @dataclass
@@ -142,8 +158,11 @@ def _read_file(path: str, known_hash: str | None) -> FileResult:
                     digest.update(chunk)
                 return ("csv", path, st.st_size, st.st_mtime_ns, digest.hexdigest())
             if st.st_size > parse.MAX_CABLE_BYTES:
-                return ("error", path, (f"too large for a cable file ({st.st_size // 1048576} MB) "
-                                        "and not a cables.csv"))
+                return (
+                    "error",
+                    path,
+                    (f"too large for a cable file ({st.st_size // 1048576} MB) and not a cables.csv"),
+                )
             data = head + f.read()
     except FileNotFoundError:
         return ("error", path, "no such file or folder")
@@ -160,7 +179,7 @@ def _read_file(path: str, known_hash: str | None) -> FileResult:
         cable = parse.parse_text(data, source=path, name=os.path.basename(path))
     except ParseError as exc:
         return ("error", path, exc.reason)
-    except Exception as exc:  # noqa: BLE001 - a parser defect must not stop the batch; named instead
+    except Exception as exc:
         return ("error", path, f"parser failure ({type(exc).__name__}: {exc})")
     if not cable.reference_id:
         return ("error", path, "no reference ID found")
@@ -172,8 +191,9 @@ def work_files(tasks: list[tuple[str, str | None]]) -> list[FileResult]:
     return [_read_file(path, known) for path, known in tasks]
 
 
-def work_rows(source: str, rows: list[tuple[int, list[str], str]]
-              ) -> tuple[list[tuple[PreparedDoc, str]], list[tuple[str, int]]]:
+def work_rows(
+    source: str, rows: list[tuple[int, list[str], str]]
+) -> tuple[list[tuple[PreparedDoc, str]], list[tuple[str, int]]]:
     """Parse and prepare a batch of (row number, fields, digest) cables.csv rows: gives
     (prepared doc, digest) per good row and (reason, row number) per bad one."""
     docs: list[tuple[PreparedDoc, str]] = []
@@ -186,7 +206,7 @@ def work_rows(source: str, rows: list[tuple[int, list[str], str]]
             docs.append((prepare(cable), digest))
         except ParseError as exc:
             bad.append((exc.reason, n))
-        except Exception as exc:  # noqa: BLE001 - a parser defect must not stop the file; named instead
+        except Exception as exc:
             bad.append((f"parser failure ({type(exc).__name__}: {exc})", n))
     return docs, bad
 
@@ -197,8 +217,14 @@ def work_rows(source: str, rows: list[tuple[int, list[str], str]]
 class _Run:
     """State of one sync: the writer, the manifest transaction, counts and commit rhythm."""
 
-    def __init__(self, writer: CableWriter, manifest: Manifest, report: SyncReport,
-                 commit_every: float, commit_seconds: float):
+    def __init__(
+        self,
+        writer: CableWriter,
+        manifest: Manifest,
+        report: SyncReport,
+        commit_every: float,
+        commit_seconds: float,
+    ):
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
         self.writer = writer
@@ -218,10 +244,10 @@ class _Run:
         released = _iso(prep.released)
         seen = self.done_in_file.setdefault(path, {})
         if rid in seen and seen[rid] >= released:
-            return   # the same ID twice in one file: keep its latest release
+            return  # the same ID twice in one file: keep its latest release
         seen[rid] = released
         if self.manifest_empty and rid not in self.run_ids:
-            entries = []    # a fresh index: nothing to compare with (the bulk fast path)
+            entries = []  # a fresh index: nothing to compare with (the bulk fast path)
         else:
             entries = self.manifest.entries_of_id(rid)
         self.run_ids.add(rid)
@@ -234,8 +260,14 @@ class _Run:
                 self.report.updated += 1
             else:
                 self.report.added += 1
-            self.manifest.put_entry(path, rid, released, indexed=True, digest=digest,
-                                    others_indexed=any(e.indexed for e in others))
+            self.manifest.put_entry(
+                path,
+                rid,
+                released,
+                indexed=True,
+                digest=digest,
+                others_indexed=any(e.indexed for e in others),
+            )
             self.since_commit += 1
         else:
             self.report.duplicates += 1
@@ -255,16 +287,23 @@ class _Run:
             self.report.removed += 1
             self.since_commit += 1
 
-    def finish_file(self, path: str, size: int, mtime_ns: int, hash_: str, old: dict[str, Any],
-                    complete: bool = True) -> None:
+    def finish_file(
+        self, path: str, size: int, mtime_ns: int, hash_: str, old: dict[str, Any], complete: bool = True
+    ) -> None:
         """Record a parsed file: drop the IDs it no longer has, then its file row."""
         seen = self.done_in_file.pop(path, {})
         if complete:
             for rid, entry in old.items():
                 if rid not in seen:
                     self.vanish(path, rid, entry.indexed)
-        self.manifest.put_file(path, size, mtime_ns, hash_ if complete else "", complete=complete,
-                               cables=len(seen) if complete else None)
+        self.manifest.put_file(
+            path,
+            size,
+            mtime_ns,
+            hash_ if complete else "",
+            complete=complete,
+            cables=len(seen) if complete else None,
+        )
 
     def remove_file(self, path: str) -> None:
         for rid, entry in self.manifest.entries_of_file(path).items():
@@ -293,7 +332,8 @@ class _Run:
     def due(self) -> bool:
         """Whether enough was written since the last commit to commit again."""
         return self.since_commit >= self.commit_every or bool(
-            self.since_commit and time.monotonic() - self.last_commit >= self.commit_seconds)
+            self.since_commit and time.monotonic() - self.last_commit >= self.commit_seconds
+        )
 
     def maybe_commit(self) -> None:
         if self.due():
@@ -313,11 +353,17 @@ class _Run:
 class Syncer:
     """Keeps an index in step with source files (see the module docstring)."""
 
-    def __init__(self, index: CableIndex, config: Config | None = None, *,
-                 procs: int | None = None, commit_every: int = COMMIT_EVERY,
-                 commit_seconds: float = COMMIT_SECONDS,
-                 on_wait: Callable[[LockHolder | None], None] | None = None,
-                 pool: Any = None):
+    def __init__(
+        self,
+        index: CableIndex,
+        config: Config | None = None,
+        *,
+        procs: int | None = None,
+        commit_every: int = COMMIT_EVERY,
+        commit_seconds: float = COMMIT_SECONDS,
+        on_wait: Callable[[LockHolder | None], None] | None = None,
+        pool: Any = None,
+    ):
         self.index = index
         # A worker pool kept by the caller (the daemon's indexer process, which starts it before
         # it ever holds the index lock); without one, each sync starts and ends its own.
@@ -331,8 +377,12 @@ class Syncer:
 
     # public API
 
-    def sync_paths(self, paths: Iterable[str | Path], prune: bool = False,
-                   progress: Callable[[SyncProgress], None] | None = None) -> SyncReport:
+    def sync_paths(
+        self,
+        paths: Iterable[str | Path],
+        prune: bool = False,
+        progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
         """Index new and changed files under ``paths`` (files, folders, cables.csv), skip
         unchanged ones; with ``prune``, remove the cables of recorded files under ``paths`` that
         are gone."""
@@ -342,13 +392,23 @@ class Syncer:
         files = [str(Path(p).absolute()) for p in parse.iter_files(paths, report.rejected.append)]
         files = list(dict.fromkeys(files))
         roots = [str(Path(p).absolute()) for p in paths if Path(p).exists()]
-        self._sync(files, removed=None, prune_roots=roots if prune else None, report=report,
-                   progress=progress, started=started)
+        self._sync(
+            files,
+            removed=None,
+            prune_roots=roots if prune else None,
+            report=report,
+            progress=progress,
+            started=started,
+        )
         report.seconds = time.monotonic() - started
         return report
 
-    def apply(self, changed: Iterable[str | Path], removed: Iterable[str | Path],
-              more: Callable[[bool], Iterable[str | Path]] | None = None) -> SyncReport:
+    def apply(
+        self,
+        changed: Iterable[str | Path],
+        removed: Iterable[str | Path],
+        more: Callable[[bool], Iterable[str | Path]] | None = None,
+    ) -> SyncReport:
         """Index ``changed`` files (new or modified; unchanged ones are skipped) and drop the
         cables of ``removed`` files, in one commit. For the daemon.
 
@@ -365,8 +425,16 @@ class Syncer:
             with Manifest(self.index.index_dir) as m:
                 # a removed folder takes every recorded file under it along
                 gone = m.files_under([str(Path(p).absolute()) for p in removed])
-        self._sync(files, removed=gone, prune_roots=None, report=report, progress=None,
-                   started=started, single_commit=True, more=more)
+        self._sync(
+            files,
+            removed=gone,
+            prune_roots=None,
+            report=report,
+            progress=None,
+            started=started,
+            single_commit=True,
+            more=more,
+        )
         report.seconds = time.monotonic() - started
         return report
 
@@ -383,10 +451,17 @@ class Syncer:
 
     # the work
 
-    def _sync(self, files: list[str], removed: list[str] | None, prune_roots: list[str] | None,
-              report: SyncReport, progress: Callable[[SyncProgress], None] | None,
-              started: float, single_commit: bool = False,
-              more: Callable[[bool], Iterable[str | Path]] | None = None) -> None:
+    def _sync(
+        self,
+        files: list[str],
+        removed: list[str] | None,
+        prune_roots: list[str] | None,
+        report: SyncReport,
+        progress: Callable[[SyncProgress], None] | None,
+        started: float,
+        single_commit: bool = False,
+        more: Callable[[bool], Iterable[str | Path]] | None = None,
+    ) -> None:
         manifest = Manifest(self.index.index_dir)
         try:
             stats: list[tuple[str, os.stat_result | None]] = []
@@ -403,8 +478,11 @@ class Syncer:
                 self._plan(manifest, stats, removed, prune_roots, report)
                 return
             pool, own_pool = self.pool, False
-            if pool is None and self.procs > 1 and (
-                    len(todo) >= POOL_MIN_FILES or any(size >= (1 << 20) for _, _, size in todo)):
+            if (
+                pool is None
+                and self.procs > 1
+                and (len(todo) >= POOL_MIN_FILES or any(size >= (1 << 20) for _, _, size in todo))
+            ):
                 pool, own_pool = make_pool(self.procs), True
             # No garbage collection while the work and its commit are in hand: they make
             # millions of objects that live until the commit (the postings), and a collection
@@ -413,8 +491,7 @@ class Syncer:
             gc.disable()
             try:
                 held = ExitStack()
-                with held, self.index.writer(timeout=self.lock_timeout,
-                                             on_wait=self.on_wait) as writer:
+                with held, self.index.writer(timeout=self.lock_timeout, on_wait=self.on_wait) as writer:
                     todo, gone, known = self._plan(manifest, stats, removed, prune_roots, report)
                     if single_commit:
                         run = _Run(writer, manifest, report, float("inf"), float("inf"))
@@ -425,8 +502,7 @@ class Syncer:
                             run.remove_file(path)
                         top_up = None
                         if more is not None:
-                            top_up = self._top_up(more, manifest, known, report,
-                                                  {p for p, _ in stats})
+                            top_up = self._top_up(more, manifest, known, report, {p for p, _ in stats})
                         self._process(run, todo, known, pool, progress, started, top_up)
                         run.do_reloads()
                     except BaseException:
@@ -447,9 +523,13 @@ class Syncer:
             manifest.close()
 
     @staticmethod
-    def _plan(manifest: Manifest, stats: list[tuple[str, os.stat_result | None]],
-              removed: list[str] | None, prune_roots: list[str] | None, report: SyncReport
-              ) -> tuple[list[tuple[str, str | None, int]], list[str], dict[str, Any]]:
+    def _plan(
+        manifest: Manifest,
+        stats: list[tuple[str, os.stat_result | None]],
+        removed: list[str] | None,
+        prune_roots: list[str] | None,
+        report: SyncReport,
+    ) -> tuple[list[tuple[str, str | None, int]], list[str], dict[str, Any]]:
         """Which files to read (path, known hash, size) and which recorded files are gone;
         counts the skipped files into ``report``. ``known``: the manifest's records of those
         files (of all files for a big or pruning run, see LOAD_ALL_FILES)."""
@@ -474,14 +554,20 @@ class Syncer:
                 todo.append(item)
         if prune_roots:
             present = {p for p, _ in stats}
-            gone += [p for p in manifest.files_under(prune_roots)
-                     if p not in present and not os.path.exists(p)]
+            gone += [
+                p for p in manifest.files_under(prune_roots) if p not in present and not os.path.exists(p)
+            ]
         gone = [p for p in dict.fromkeys(gone) if p in known]
         return todo, gone, known
 
-    def _top_up(self, more: Callable[[bool], Iterable[str | Path]], manifest: Manifest,
-                known: dict[str, Any], report: SyncReport, seen: set[str]
-                ) -> Callable[[bool], list[tuple[str, str | None, int]]]:
+    def _top_up(
+        self,
+        more: Callable[[bool], Iterable[str | Path]],
+        manifest: Manifest,
+        known: dict[str, Any],
+        report: SyncReport,
+        seen: set[str],
+    ) -> Callable[[bool], list[tuple[str, str | None, int]]]:
         """Wraps ``more`` (see ``apply``): its paths, planned like the first ones (unchanged
         files skipped), as further work; paths already in this sync are left out. Their
         manifest records join ``known``."""
@@ -497,7 +583,7 @@ class Syncer:
                 try:
                     st = os.stat(path)
                 except OSError:
-                    todo.append((path, None, 0))   # reading it says what is wrong
+                    todo.append((path, None, 0))  # reading it says what is wrong
                     continue
                 item = _to_read(path, rec, st, report)
                 if item is not None:
@@ -506,16 +592,31 @@ class Syncer:
 
         return take
 
-    def _process(self, run: _Run, todo: list[tuple[str, str | None, int]], known: dict[str, Any],
-                 pool: Any, progress: Callable[[SyncProgress], None] | None, started: float,
-                 more: Callable[[bool], list[tuple[str, str | None, int]]] | None = None) -> None:
+    def _process(
+        self,
+        run: _Run,
+        todo: list[tuple[str, str | None, int]],
+        known: dict[str, Any],
+        pool: Any,
+        progress: Callable[[SyncProgress], None] | None,
+        started: float,
+        more: Callable[[bool], list[tuple[str, str | None, int]]] | None = None,
+    ) -> None:
         total_bytes = sum(size for _, _, size in todo) or 1
         state = {"bytes": 0, "files": 0}
 
         def tick() -> None:
             if progress is not None:
-                progress(SyncProgress(state["bytes"], total_bytes, run.report.added + run.report.updated,
-                                      state["files"], len(todo), time.monotonic() - started))
+                progress(
+                    SyncProgress(
+                        state["bytes"],
+                        total_bytes,
+                        run.report.added + run.report.updated,
+                        state["files"],
+                        len(todo),
+                        time.monotonic() - started,
+                    )
+                )
 
         def handle(result: FileResult) -> None:
             kind, path = result[0], result[1]
@@ -524,7 +625,7 @@ class Syncer:
                 run.report.rejected.append(ParseError(path, result[2]))
                 state["bytes"] += _size(path)
                 if path in known:
-                    run.remove_file(path)   # it was a cable once; now it is not: drop its cables
+                    run.remove_file(path)  # it was a cable once; now it is not: drop its cables
             elif kind == "same":
                 run.report.unchanged += known[path].cables
                 run.manifest.touch_file(path, result[2], result[3])
@@ -566,8 +667,11 @@ class Syncer:
         while True:
             while queue and len(pending) < IN_FLIGHT * self.procs:
                 pending.append(pool.apply_async(work_files, (next_batch(),)))
-            if not queue and more is not None and (
-                    not pending or time.monotonic() - asked >= TOP_UP_INTERVAL):
+            if (
+                not queue
+                and more is not None
+                and (not pending or time.monotonic() - asked >= TOP_UP_INTERVAL)
+            ):
                 asked = time.monotonic()
                 if refill(not pending):
                     continue
@@ -578,8 +682,15 @@ class Syncer:
             for result in pending.popleft().get():
                 handle(result)
 
-    def _process_csv(self, run: _Run, result: FileResult, known: dict[str, Any], pool: Any,
-                     state: dict[str, int], tick: Callable[[], None]) -> None:
+    def _process_csv(
+        self,
+        run: _Run,
+        result: FileResult,
+        known: dict[str, Any],
+        pool: Any,
+        state: dict[str, int],
+        tick: Callable[[], None],
+    ) -> None:
         _, path, size, mtime, digest = result
         rec = known.get(path)
         if rec is not None and rec.complete and rec.hash == digest:
@@ -664,17 +775,17 @@ def interrupts_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if caught:
             if callable(previous):
-                previous(signal.SIGINT, None)     # Python's handler raises KeyboardInterrupt
+                previous(signal.SIGINT, None)  # Python's handler raises KeyboardInterrupt
             elif previous == signal.SIG_DFL:
                 signal.raise_signal(signal.SIGINT)
 
 
-def _to_read(path: str, rec: Any, st: os.stat_result, report: SyncReport
-             ) -> tuple[str, str | None, int] | None:
+def _to_read(
+    path: str, rec: Any, st: os.stat_result, report: SyncReport
+) -> tuple[str, str | None, int] | None:
     """The work item (path, known hash, size) for a file that exists, or None when its record
     has the same size and mtime: unchanged, not even read (counted into ``report``)."""
-    if rec is not None and rec.complete and rec.size == st.st_size \
-            and rec.mtime_ns == st.st_mtime_ns:
+    if rec is not None and rec.complete and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
         report.files_skipped += 1
         report.unchanged += rec.cables
         return None
@@ -709,13 +820,12 @@ def _widen_pipes(pool: Any) -> None:
     result of a few hundred KB stalls until this process's result thread, which shares the
     interpreter lock with the indexing, has read each piece: measured, 8% of a 5,000-file
     batch's time. Where the pipe cannot be resized the pool works as it is."""
-    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)   # Linux only
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
     if setsize is None:
         return
     try:
         size = min(PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
-        conns = [pool._outqueue._reader, pool._outqueue._writer,
-                 pool._inqueue._reader, pool._inqueue._writer]
+        conns = [pool._outqueue._reader, pool._outqueue._writer, pool._inqueue._reader, pool._inqueue._writer]
     except (OSError, ValueError, AttributeError):
         return
     for conn in conns:
@@ -730,4 +840,3 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-

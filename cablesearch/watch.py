@@ -41,10 +41,11 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -67,21 +68,40 @@ from .errors import CablesearchError, DaemonError
 log = logging.getLogger("cablesearch.watch")
 
 # Names never indexed: editor swap/backup files, partial downloads, dotfiles.
-IGNORED_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".swp",
-                    ".swo", ".swx", ".bak", "~")
+IGNORED_SUFFIXES = (
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".download",
+    ".tmp",
+    ".temp",
+    ".swp",
+    ".swo",
+    ".swx",
+    ".bak",
+    "~",
+)
 IGNORED_PREFIXES = (".", "#", "~$")
 IGNORED_NAMES = frozenset({"4913"})  # vim's "can I write here?" probe file
 
-EVENT_FILTER = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent,
-                FileMovedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
+EVENT_FILTER = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
 
-MAX_BATCH = 5000          # paths per commit: bounds commit time and what a kill -9 can lose
-OPEN_GRACE = 30.0         # a file modified but never closed is indexed after this long quiet
-STATUS_INTERVAL = 2.0     # seconds between status writes while idle
-INBOX_INTERVAL = 0.5      # seconds between looks into the hand-off inbox
+MAX_BATCH = 5000  # paths per commit: bounds commit time and what a kill -9 can lose
+OPEN_GRACE = 30.0  # a file modified but never closed is indexed after this long quiet
+STATUS_INTERVAL = 2.0  # seconds between status writes while idle
+INBOX_INTERVAL = 0.5  # seconds between looks into the hand-off inbox
 RECENT_ERRORS = 20
-QUIET_SECONDS = 0.05      # no event for this long and nothing settling: commit what is ready
-TOP_UP_SECONDS = 10.0     # a batch takes in newly ready files for this long after it started
+QUIET_SECONDS = 0.05  # no event for this long and nothing settling: commit what is ready
+TOP_UP_SECONDS = 10.0  # a batch takes in newly ready files for this long after it started
 
 CREATED, MODIFIED, CLOSED, MOVED_IN, GONE = "created", "modified", "closed", "moved_in", "gone"
 
@@ -89,8 +109,12 @@ CREATED, MODIFIED, CLOSED, MOVED_IN, GONE = "created", "modified", "closed", "mo
 def is_ignored_name(name: str) -> bool:
     """True for names the daemon never indexes: dotfiles, editor swap and backup files, partial
     downloads (``*.part``, ``*.crdownload``, ``*.tmp``, ``*~``, ``.#*``, ``*.swp``, ...)."""
-    return (name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES)
-            or name in IGNORED_NAMES or (name.startswith("#") and name.endswith("#")))
+    return (
+        name.startswith(IGNORED_PREFIXES)
+        or name.endswith(IGNORED_SUFFIXES)
+        or name in IGNORED_NAMES
+        or (name.startswith("#") and name.endswith("#"))
+    )
 
 
 def inotify_limit_message(exc: OSError, roots: Iterable[Path]) -> str:
@@ -106,13 +130,16 @@ def inotify_limit_message(exc: OSError, roots: Iterable[Path]) -> str:
         current = Path("/proc/sys/" + name.replace(".", "/")).read_text().strip()
     except OSError:
         current = "?"
-    return (f"cannot watch {where}: the system's {what} is too low ({name} = {current}). "
-            f"Raise it with `sudo sysctl {name}={value}` (to keep it, add `{name}={value}` to "
-            f"/etc/sysctl.d/90-cablesearch.conf), or run `cablesearch watch --poll`")
+    return (
+        f"cannot watch {where}: the system's {what} is too low ({name} = {current}). "
+        f"Raise it with `sudo sysctl {name}={value}` (to keep it, add `{name}={value}` to "
+        f"/etc/sysctl.d/90-cablesearch.conf), or run `cablesearch watch --poll`"
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Observer side: record hints only.
+
 
 class _Hints:
     """What the observer saw since the worker last looked. Thread-safe, O(1) per event."""
@@ -127,7 +154,7 @@ class _Hints:
 
     def file(self, path: str, kind: str) -> None:
         with self._lock:
-            self._files.pop(path, None)   # re-insert: keeps the dict in event order
+            self._files.pop(path, None)  # re-insert: keeps the dict in event order
             self._files[path] = kind
             self.events += 1
         self.wake.set()
@@ -159,7 +186,7 @@ class _Hints:
 class _Handler(FileSystemEventHandler):
     """watchdog handler: maps each event to hints. Runs on the observer's thread."""
 
-    def __init__(self, hints: _Hints, daemon: "Daemon"):
+    def __init__(self, hints: _Hints, daemon: Daemon):
         self.hints = hints
         self.daemon = daemon
 
@@ -208,7 +235,7 @@ class _OverflowSpy(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a logging handler must never raise
+        except Exception:
             return
         if "overflow" in message.lower():
             self.flag.set()
@@ -217,6 +244,7 @@ class _OverflowSpy(logging.Handler):
 
 # --------------------------------------------------------------------------------------------
 # Indexing side: a service doing the index work, run in a child process or in-thread.
+
 
 class IndexService(Protocol):
     """What the daemon asks of the index side; ``SyncService`` is the real one."""
@@ -239,11 +267,11 @@ def report_to_dict(report: Any) -> dict[str, Any]:
     """A SyncReport as plain JSON-ready data (counts plus the rejected files and reasons)."""
     rejected = []
     for err in getattr(report, "rejected", None) or []:
-        rejected.append({"path": str(getattr(err, "source", "")),
-                         "reason": str(getattr(err, "reason", err))})
-    return {key: _count(getattr(report, key, 0))
-            for key in ("added", "updated", "unchanged", "removed", "duplicates",
-                        "files_parsed", "files_skipped")} | {"rejected": rejected}
+        rejected.append({"path": str(getattr(err, "source", "")), "reason": str(getattr(err, "reason", err))})
+    return {
+        key: _count(getattr(report, key, 0))
+        for key in ("added", "updated", "unchanged", "removed", "duplicates", "files_parsed", "files_skipped")
+    } | {"rejected": rejected}
 
 
 class SyncService:
@@ -257,23 +285,21 @@ class SyncService:
         from .indexer import CableIndex
         from .sync import Syncer, make_pool
 
-        self.index = index if index is not None else CableIndex.open(Path(config.index_dir),
-                                                                      create=True)
+        self.index = index if index is not None else CableIndex.open(Path(config.index_dir), create=True)
         self.pool = make_pool(config.procs) if keep_pool and config.procs > 1 else None
         self.syncer = Syncer(self.index, config, pool=self.pool)
 
-    def handle(self, op: str, args: dict[str, Any],
-               more: Callable[[bool], list[str]] | None = None) -> Any:
+    def handle(self, op: str, args: dict[str, Any], more: Callable[[bool], list[str]] | None = None) -> Any:
         """Serve one request; ``more`` (for "apply") gives further changed paths that join
         the batch while it is written (see ``Syncer.apply``)."""
         started = time.monotonic()
         if op == "apply":
-            report = self.syncer.apply({Path(p) for p in args["changed"]},
-                                       {Path(p) for p in args["removed"]}, more=more)
+            report = self.syncer.apply(
+                {Path(p) for p in args["changed"]}, {Path(p) for p in args["removed"]}, more=more
+            )
             result = report_to_dict(report)
         elif op == "sync_paths":
-            report = self.syncer.sync_paths([Path(p) for p in args["paths"]],
-                                            prune=bool(args.get("prune")))
+            report = self.syncer.sync_paths([Path(p) for p in args["paths"]], prune=bool(args.get("prune")))
             result = report_to_dict(report)
         elif op == "known":
             from .manifest import Manifest
@@ -315,10 +341,10 @@ def _child_main(conn: Connection, config: Config) -> None:
     try:
         service = SyncService(config, keep_pool=True)
         conn.send(("ok", {"pid": os.getpid(), "doc_count": service.index.doc_count()}))
-    except Exception as exc:  # noqa: BLE001 - reported to the daemon, which says it once
+    except Exception as exc:
         conn.send(("error", _describe(exc)))
         return
-    held: list[tuple[str, Any]] = []   # a request that came while "more" was awaited
+    held: list[tuple[str, Any]] = []  # a request that came while "more" was awaited
 
     def more(idle: bool) -> list[str]:
         """Ask the daemon for paths that became ready since the batch started. ``idle``: this
@@ -331,7 +357,7 @@ def _child_main(conn: Connection, config: Config) -> None:
             except (EOFError, OSError) as exc:
                 raise _DaemonGone(str(exc)) from None
             if message[0] != "more":
-                held.append(message)   # not an answer ("quit"): served after this batch
+                held.append(message)  # not an answer ("quit"): served after this batch
                 break
             if message[1]["changed"] or not message[1].get("wait"):
                 return list(message[1]["changed"])
@@ -343,15 +369,17 @@ def _child_main(conn: Connection, config: Config) -> None:
             try:
                 op, args = held.pop() if held else conn.recv()
             except (EOFError, OSError):
-                break   # the daemon is gone (even kill -9): nothing more to do
+                break  # the daemon is gone (even kill -9): nothing more to do
             if op == "quit":
                 break
             try:
-                reply: tuple[str, Any] = ("ok", service.handle(
-                    op, args, more if args.get("stream") else None))
+                reply: tuple[str, Any] = (
+                    "ok",
+                    service.handle(op, args, more if args.get("stream") else None),
+                )
             except _DaemonGone:
-                break   # mid-batch: nothing is committed, the next start's catch-up redoes it
-            except Exception as exc:  # noqa: BLE001 - one failed batch must not end the indexer
+                break  # mid-batch: nothing is committed, the next start's catch-up redoes it
+            except Exception as exc:
                 reply = ("error", _describe(exc))
             try:
                 conn.send(reply)
@@ -377,8 +405,9 @@ class _ProcessBackend:
     def __init__(self, config: Config):
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_child_main, args=(child, config),
-                                   name="cablesearch-indexer", daemon=False)
+        self.process = ctx.Process(
+            target=_child_main, args=(child, config), name="cablesearch-indexer", daemon=False
+        )
         self.process.start()
         child.close()
         reply = self.poll(120.0)
@@ -413,7 +442,7 @@ class _ProcessBackend:
             pass
         self.process.join(60)
         if self.process.is_alive():
-            self.process.kill()      # it ignores SIGTERM by design
+            self.process.kill()  # it ignores SIGTERM by design
             self.process.join(5)
         self._conn.close()
 
@@ -435,7 +464,7 @@ class _InlineBackend:
         self._request = None
         try:
             return ("ok", self.service.handle(op, args))
-        except Exception as exc:  # noqa: BLE001 - same contract as the child process
+        except Exception as exc:
             return ("error", _describe(exc))
 
     def close(self) -> None:
@@ -445,24 +474,25 @@ class _InlineBackend:
 # --------------------------------------------------------------------------------------------
 # The worker: settle, batch, reconcile, report.
 
+
 @dataclass
 class _Pending:
-    sig: tuple[int, int] | None = None   # (size, mtime_ns) at the last look
+    sig: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
     stable_since: float = 0.0
     next_check: float = 0.0
-    awaiting_close: bool = False         # modified after the last closed (inotify only)
-    complete: bool = False               # closed after writing, or moved into place
+    awaiting_close: bool = False  # modified after the last closed (inotify only)
+    complete: bool = False  # closed after writing, or moved into place
 
 
 @dataclass
 class _Request:
     op: str
     args: dict[str, Any]
-    kind: str                                    # batch | catch-up | rescan | known | hand-off
+    kind: str  # batch | catch-up | rescan | known | hand-off
     sigs: dict[str, tuple[int, int]] | None = None
     started: float = 0.0
     extra: Any = None
-    waited: float = 0.0                          # top-up waits granted (_top_up)
+    waited: float = 0.0  # top-up waits granted (_top_up)
 
 
 class Daemon:
@@ -475,14 +505,23 @@ class Daemon:
     process. ``index``: an open CableIndex to use when indexing in-thread.
     """
 
-    def __init__(self, config: Config, roots: Iterable[Path | str] | None = None,
-                 index: Any = None, *, poll: bool = False, isolate: bool = True,
-                 service: IndexService | None = None, max_batch: int = MAX_BATCH):
+    def __init__(
+        self,
+        config: Config,
+        roots: Iterable[Path | str] | None = None,
+        index: Any = None,
+        *,
+        poll: bool = False,
+        isolate: bool = True,
+        service: IndexService | None = None,
+        max_batch: int = MAX_BATCH,
+    ):
         self.config = config
         given = list(roots) if roots is not None else list(config.watch_dirs)
         if not given:
-            raise DaemonError("no folder to watch: name one (`cablesearch watch DIR`) or set "
-                              "watch_dirs in config.toml")
+            raise DaemonError(
+                "no folder to watch: name one (`cablesearch watch DIR`) or set watch_dirs in config.toml"
+            )
         # Absolute but not resolved: the manifest keys files the same way (sync.py).
         self.roots = [Path(os.path.abspath(os.path.expanduser(str(r)))) for r in given]
         self.index_dir = Path(os.path.abspath(os.path.expanduser(str(config.index_dir))))
@@ -516,9 +555,9 @@ class Daemon:
         self._scan_rounds = 0
         self._catching_up = True
         self._last_commit_end = 0.0
-        self._ready_since = 0.0      # when the ready set last became non-empty
+        self._ready_since = 0.0  # when the ready set last became non-empty
         self._had_ready = False
-        self._last_hint = 0.0        # when the observer last reported something
+        self._last_hint = 0.0  # when the observer last reported something
         self._retry_at = 0.0
         self._failures = 0
         self._next_rescan = 0.0
@@ -529,8 +568,16 @@ class Daemon:
         self._state = "starting"
         self._started_at = time.time()
         self._last_commit: dict[str, Any] | None = None
-        self._totals = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0, "rejected": 0,
-                        "batches": 0, "handoffs": 0, "rescans": 0}
+        self._totals = {
+            "added": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "removed": 0,
+            "rejected": 0,
+            "batches": 0,
+            "handoffs": 0,
+            "rescans": 0,
+        }
         self._doc_count: int | None = None
         self._errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
         self._commit_seq = 0
@@ -543,7 +590,7 @@ class Daemon:
             return False
         for root in self._root_strs:
             if path.startswith(root + os.sep):
-                rel = path[len(root) + 1:]
+                rel = path[len(root) + 1 :]
                 return not any(is_ignored_name(part) for part in rel.split(os.sep))
         return not is_ignored_name(os.path.basename(path))
 
@@ -554,8 +601,9 @@ class Daemon:
         """Start watching in the background: lock, indexer, observer, then the catch-up scan."""
         for root in self.roots:
             if not root.is_dir():
-                raise DaemonError(f"cannot watch {root}: no such folder; create it or fix "
-                                  "watch_dirs in config.toml")
+                raise DaemonError(
+                    f"cannot watch {root}: no such folder; create it or fix watch_dirs in config.toml"
+                )
         self._lock.acquire()
         try:
             self._write_status(force=True)
@@ -563,14 +611,17 @@ class Daemon:
             self._observer = self._make_observer()
             logging.getLogger("watchdog").addHandler(self._spy)
             self._state = "catching up"
-            self._thread = threading.Thread(target=self._loop, name="cablesearch-daemon",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._loop, name="cablesearch-daemon", daemon=True)
             self._thread.start()
         except BaseException:
             self._teardown()
             raise
-        log.info("watching %s with %s; index %s", ", ".join(self._root_strs),
-                 "polling" if self.poll else "inotify", self.index_dir)
+        log.info(
+            "watching %s with %s; index %s",
+            ", ".join(self._root_strs),
+            "polling" if self.poll else "inotify",
+            self.index_dir,
+        )
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop: no new events; the batch in hand is finished and committed; then shut down."""
@@ -578,7 +629,7 @@ class Daemon:
             try:
                 self._observer.stop()
                 self._observer.join()
-            except Exception:  # noqa: BLE001 - still stop the rest
+            except Exception:
                 log.exception("stopping the observer failed")
             self._observer = None
         self._stop.set()
@@ -601,8 +652,9 @@ class Daemon:
             if stopping["count"] > 1:
                 log.warning("second signal: aborting without finishing the batch")
                 os._exit(130)
-            log.info("%s: finishing the current batch, then stopping (again to abort)",
-                     signal.Signals(signum).name)
+            log.info(
+                "%s: finishing the current batch, then stopping (again to abort)", signal.Signals(signum).name
+            )
             self._stop.set()
             self._hints.wake.set()
 
@@ -644,9 +696,14 @@ class Daemon:
     @property
     def idle(self) -> bool:
         """True when caught up and nothing is waiting, settling or being written."""
-        return (not self._catching_up and self._inflight is None and self._scan_wanted is None
-                and not self._gone_dirs and self.queue_length == 0
-                and not daemon_files.pending_requests(self.index_dir))
+        return (
+            not self._catching_up
+            and self._inflight is None
+            and self._scan_wanted is None
+            and not self._gone_dirs
+            and self.queue_length == 0
+            and not daemon_files.pending_requests(self.index_dir)
+        )
 
     @property
     def commits(self) -> int:
@@ -668,9 +725,11 @@ class Daemon:
                 "updated_at": time.time(),
                 "queue": self.queue_length,
                 "inbox": len(daemon_files.pending_requests(self.index_dir)),
-                "in_batch": (len(self._inflight.args.get("changed", ()))
-                             + len(self._inflight.args.get("removed", ()))
-                             if self._inflight else 0),
+                "in_batch": (
+                    len(self._inflight.args.get("changed", ())) + len(self._inflight.args.get("removed", ()))
+                    if self._inflight
+                    else 0
+                ),
                 "last_commit": self._last_commit,
                 "totals": dict(self._totals),
                 "doc_count": self._doc_count,
@@ -692,7 +751,7 @@ class Daemon:
             return backend
         try:
             self._doc_count = backend.service.handle("count", {}).get("doc_count")
-        except Exception:  # noqa: BLE001 - a count for the status only
+        except Exception:
             self._doc_count = None
         return backend
 
@@ -701,20 +760,22 @@ class Daemon:
         try:
             if self.poll:
                 from watchdog.observers.polling import PollingObserver
+
                 observer = PollingObserver(timeout=1.0)
             else:
                 from watchdog.observers import Observer
+
                 observer = Observer()
             handler = _Handler(self._hints, self)
             for root in self.roots:
-                observer.schedule(handler, str(root), recursive=True,
-                                  event_filter=None if self.poll else EVENT_FILTER)
+                observer.schedule(
+                    handler, str(root), recursive=True, event_filter=None if self.poll else EVENT_FILTER
+                )
             observer.start()
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EMFILE):
                 raise DaemonError(inotify_limit_message(exc, self.roots)) from None
-            raise DaemonError(f"cannot watch {', '.join(self._root_strs)}: "
-                              f"{exc.strerror or exc}") from None
+            raise DaemonError(f"cannot watch {', '.join(self._root_strs)}: {exc.strerror or exc}") from None
         return observer
 
     def _teardown(self) -> None:
@@ -724,12 +785,12 @@ class Daemon:
             try:
                 self._observer.join()
             except RuntimeError:
-                pass   # never started
+                pass  # never started
             self._observer = None
         if self._backend is not None:
             try:
                 self._backend.close()
-            except Exception:  # noqa: BLE001 - shutting down anyway
+            except Exception:
                 log.exception("closing the indexer failed")
             self._backend = None
         if self._lock.held:
@@ -751,8 +812,7 @@ class Daemon:
                 if self._rescan_flag.is_set():
                     self._rescan_flag.clear()
                     self._want_scan("rescan")
-                if (self.config.rescan_seconds and self._next_rescan
-                        and now >= self._next_rescan):
+                if self.config.rescan_seconds and self._next_rescan and now >= self._next_rescan:
                     self._want_scan("rescan")
                 if self._inflight is not None:
                     self._wait_for_reply(0.02 if self._pending else 0.2)
@@ -771,7 +831,7 @@ class Daemon:
                 if self._inflight is None:
                     self._hints.wake.wait(self._sleep_time())
                     self._hints.wake.clear()
-        except BaseException as exc:  # noqa: BLE001 - recorded; run() turns it into DaemonError
+        except BaseException as exc:
             self._failure = exc
             log.exception("the daemon's worker failed")
             self._error("", f"daemon failed: {exc}")
@@ -817,7 +877,7 @@ class Daemon:
                 entry.complete, entry.awaiting_close = True, False
             elif kind == MODIFIED:
                 entry.complete, entry.awaiting_close = False, inotify
-            else:   # created, gone: look again, settle from scratch
+            else:  # created, gone: look again, settle from scratch
                 entry.complete = False
         for path in new_dirs:
             self._walk_into(path, now)
@@ -894,10 +954,15 @@ class Daemon:
             # time; or, with no write seen, last written settle_seconds ago or more (a file
             # moved in from outside the tree: inotify reports it "created", not "closed"; the
             # catch-up scan takes such files at once by the same rule).
-            if entry.complete or (entry.sig == sig and now - entry.stable_since >= (
-                    settle if (sig[0] > 0 and not entry.awaiting_close) else OPEN_GRACE)) or (
-                    entry.sig is None and not entry.awaiting_close
-                    and self._written_long_ago(st, wall)):
+            if (
+                entry.complete
+                or (
+                    entry.sig == sig
+                    and now - entry.stable_since
+                    >= (settle if (sig[0] > 0 and not entry.awaiting_close) else OPEN_GRACE)
+                )
+                or (entry.sig is None and not entry.awaiting_close and self._written_long_ago(st, wall))
+            ):
                 del self._pending[path]
                 self._removed.discard(path)
                 if self._rejected.get(path) != sig:
@@ -935,10 +1000,15 @@ class Daemon:
                 sigs[path] = self._ready.pop(path)
             removed, self._removed = self._removed, set()
             self._had_ready = False
-            kind = ("catch-up" if self._catching_up
-                    else "rescan" if self._state == "rescanning" else "batch")
-            self._submit(_Request("apply", {"changed": sorted(sigs), "removed": sorted(removed),
-                                            "stream": self._streaming}, kind=kind, sigs=sigs))
+            kind = "catch-up" if self._catching_up else "rescan" if self._state == "rescanning" else "batch"
+            self._submit(
+                _Request(
+                    "apply",
+                    {"changed": sorted(sigs), "removed": sorted(removed), "stream": self._streaming},
+                    kind=kind,
+                    sigs=sigs,
+                )
+            )
             return
         if self._catching_up and not self._pending:
             self._catching_up = False
@@ -962,7 +1032,7 @@ class Daemon:
         if len(self._ready) >= self.max_batch or self._stop.is_set():
             return True
         if self._streaming:
-            return True   # the indexer takes in what becomes ready while it writes (_top_up)
+            return True  # the indexer takes in what becomes ready while it writes (_top_up)
         if now - self._ready_since >= self.config.batch_seconds:
             return True
         quiet = min(QUIET_SECONDS, self.config.batch_seconds)
@@ -979,8 +1049,9 @@ class Daemon:
             self._error(str(request_path), f"unreadable hand-off request ({exc}); removed")
             request_path.unlink(missing_ok=True)
             return
-        self._submit(_Request("sync_paths", {"paths": paths, "prune": prune}, kind="hand-off",
-                              extra=request_path))
+        self._submit(
+            _Request("sync_paths", {"paths": paths, "prune": prune}, kind="hand-off", extra=request_path)
+        )
 
     def _submit(self, request: _Request) -> None:
         assert self._backend is not None
@@ -992,7 +1063,7 @@ class Daemon:
             self._backend_died(str(exc))
             return
         if request.op != "known":
-            self._write_status(force=True)   # status shows the batch in hand
+            self._write_status(force=True)  # status shows the batch in hand
 
     def _wait_for_reply(self, timeout: float) -> None:
         assert self._backend is not None and self._inflight is not None
@@ -1026,15 +1097,14 @@ class Daemon:
         self._settle(now)
         paths: list[str] = []
         wait = 0.0
-        if request.op == "apply" and not self._stop.is_set() \
-                and now - request.started < TOP_UP_SECONDS:
+        if request.op == "apply" and not self._stop.is_set() and now - request.started < TOP_UP_SECONDS:
             changed: list[str] = request.args["changed"]
             sigs = request.sigs if request.sigs is not None else {}
             room = self.max_batch - len(changed)
             for path in self._ready:
                 if len(paths) >= room:
                     break
-                if path not in sigs:   # changed again while in this batch: the next one has it
+                if path not in sigs:  # changed again while in this batch: the next one has it
                     paths.append(path)
             for path in paths:
                 sigs[path] = self._ready.pop(path)
@@ -1057,7 +1127,7 @@ class Daemon:
         if self._backend is not None:
             try:
                 self._backend.close()
-            except Exception:  # noqa: BLE001 - it is dead already
+            except Exception:
                 pass
         self._backend = self._make_backend()
         self._want_scan("rescan")
@@ -1070,7 +1140,7 @@ class Daemon:
 
     def _failed(self, request: _Request, message: str) -> None:
         self._failures += 1
-        delay = min(30.0, 0.5 * 2 ** self._failures)
+        delay = min(30.0, 0.5 * 2**self._failures)
         self._retry_at = time.monotonic() + delay
         self._error("", f"{request.kind} failed: {message}; retrying in {delay:.0f} s")
         log.error("%s failed: %s; retrying in %.0f s", request.kind, message, delay)
@@ -1117,20 +1187,29 @@ class Daemon:
                 del self._rejected[path]
         if self.config.rescan_seconds:
             self._next_rescan = now + self.config.rescan_seconds
-        log.info("%s: %d files under %s, %d to check, %d gone", kind, len(found),
-                 ", ".join(self._root_strs), len(self._ready), len(self._removed))
+        log.info(
+            "%s: %d files under %s, %d to check, %d gone",
+            kind,
+            len(found),
+            ", ".join(self._root_strs),
+            len(self._ready),
+            len(self._removed),
+        )
 
     def _batch_done(self, request: _Request, result: dict[str, Any]) -> None:
         sigs = request.sigs or {}
         changed = set(request.args["changed"])
         # A file deleted after it settled is "rejected" as missing: its removal is queued.
-        result["rejected"] = [item for item in result.get("rejected", [])
-                              if not (item["path"] in changed and not os.path.lexists(item["path"]))]
+        result["rejected"] = [
+            item
+            for item in result.get("rejected", [])
+            if not (item["path"] in changed and not os.path.lexists(item["path"]))
+        ]
         rejected_now = {item["path"] for item in result["rejected"]}
         for item in result["rejected"]:
             path = item["path"]
             if path in sigs:
-                self._rejected[path] = sigs[path]   # reported once: skipped until it changes
+                self._rejected[path] = sigs[path]  # reported once: skipped until it changes
             log.warning("skipped %s: %s", path, item["reason"])
             self._error(path, item["reason"])
         for path in changed - rejected_now:
@@ -1147,9 +1226,9 @@ class Daemon:
         try:
             # rejected as SyncReport.to_json() gives them: "path: reason" lines
             rejected = [f"{item['path']}: {item['reason']}" for item in result.get("rejected", [])]
-            daemon_files.write_json_atomic(done, result | {"pid": os.getpid(),
-                                                           "paths": request.args["paths"],
-                                                           "rejected": rejected})
+            daemon_files.write_json_atomic(
+                done, result | {"pid": os.getpid(), "paths": request.args["paths"], "rejected": rejected}
+            )
             request_path.unlink(missing_ok=True)
         except OSError as exc:
             self._error(str(request_path), f"cannot answer the hand-off: {exc}")
@@ -1166,19 +1245,33 @@ class Daemon:
             if result.get("doc_count") is not None:
                 self._doc_count = int(result["doc_count"])
             self._last_commit = {
-                "at": time.time(), "kind": request.kind, "files": files,
-                "added": result.get("added", 0), "updated": result.get("updated", 0),
-                "unchanged": result.get("unchanged", 0), "removed": result.get("removed", 0),
-                "rejected": rejected, "seconds": round(seconds, 3),
+                "at": time.time(),
+                "kind": request.kind,
+                "files": files,
+                "added": result.get("added", 0),
+                "updated": result.get("updated", 0),
+                "unchanged": result.get("unchanged", 0),
+                "removed": result.get("removed", 0),
+                "rejected": rejected,
+                "seconds": round(seconds, 3),
             }
             self._commit_seq += 1
         self._last_commit_end = time.monotonic()
-        log.info("%s: %d files, %d removed paths -> %d added, %d updated, %d removed, "
-                 "%d rejected, %d unchanged in %.2f s; %s cables; %d queued",
-                 request.kind, files, len(request.args.get("removed", ())),
-                 result.get("added", 0), result.get("updated", 0), result.get("removed", 0),
-                 rejected, result.get("unchanged", 0), seconds,
-                 self._doc_count if self._doc_count is not None else "?", self.queue_length)
+        log.info(
+            "%s: %d files, %d removed paths -> %d added, %d updated, %d removed, "
+            "%d rejected, %d unchanged in %.2f s; %s cables; %d queued",
+            request.kind,
+            files,
+            len(request.args.get("removed", ())),
+            result.get("added", 0),
+            result.get("updated", 0),
+            result.get("removed", 0),
+            rejected,
+            result.get("unchanged", 0),
+            seconds,
+            self._doc_count if self._doc_count is not None else "?",
+            self.queue_length,
+        )
         self._write_status(force=True)
 
     # ---- status ---------------------------------------------------------------------
@@ -1193,8 +1286,7 @@ class Daemon:
             return
         self._next_status = now + STATUS_INTERVAL
         try:
-            daemon_files.write_json_atomic(self.index_dir / daemon_files.STATUS_FILE,
-                                           self.status())
+            daemon_files.write_json_atomic(self.index_dir / daemon_files.STATUS_FILE, self.status())
         except OSError as exc:
             log.warning("cannot write the status file: %s", exc)
 

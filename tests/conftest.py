@@ -30,6 +30,8 @@ def data_truth() -> dict[str, dict]:
 def shared_corpus() -> Path:
     """../shared/corpus/cablegate, all 364 real cables; skips where ../shared is absent."""
     if not SHARED_CORPUS.is_dir():
-        pytest.skip("../shared/corpus/cablegate is absent (it is there in CI); "
-                    "this test runs over the whole shared corpus")
+        pytest.skip(
+            "../shared/corpus/cablegate is absent (it is there in CI); "
+            "this test runs over the whole shared corpus"
+        )
     return SHARED_CORPUS

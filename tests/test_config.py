@@ -33,9 +33,9 @@ def test_precedence(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('index_dir = "from-file"\nport = 9000\npage_size = 7\n')
     env = {"CABLESEARCH_PORT": "9100", "CABLESEARCH_PAGE_SIZE": "8"}
     cfg = _load_in(tmp_path, env, page_size=9)
-    assert cfg.index_dir == Path("from-file")   # file beats default
-    assert cfg.port == 9100                     # env beats file
-    assert cfg.page_size == 9                   # option beats env
+    assert cfg.index_dir == Path("from-file")  # file beats default
+    assert cfg.port == 9100  # env beats file
+    assert cfg.page_size == 9  # option beats env
     assert cfg.source == "config.toml"
 
 
@@ -50,7 +50,10 @@ def test_watch_dirs_from_env_split_on_pathsep(tmp_path: Path) -> None:
         ("port = 'x'\n", "config.toml: setting 'port' has the value 'x', which is not a valid int"),
         ("colour = 1\n", "config.toml: unknown setting 'colour'; known settings:"),
         ("port = \n", "config.toml: not a valid TOML file"),
-        ("lock_timeout = -1\n", "config.toml: setting 'lock_timeout' has the value -1, which is not a valid float"),
+        (
+            "lock_timeout = -1\n",
+            "config.toml: setting 'lock_timeout' has the value -1, which is not a valid float",
+        ),
     ],
 )
 def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:

@@ -10,14 +10,15 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from watch_support import CableMaker, wait_until
 
 from cablesearch.daemon import find_running, read_status
 from cablesearch.indexer import CableIndex
-from watch_support import CableMaker, wait_until
 
 MAKER = CableMaker()
 CLI = [sys.executable, "-c", "from cablesearch.cli import main; main()"]
@@ -25,8 +26,12 @@ CLI = [sys.executable, "-c", "from cablesearch.cli import main; main()"]
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
-    env.update(CABLESEARCH_SETTLE_SECONDS="0.2", CABLESEARCH_BATCH_SECONDS="0.3",
-               CABLESEARCH_RESCAN_SECONDS="0", CABLESEARCH_PROCS="2")
+    env.update(
+        CABLESEARCH_SETTLE_SECONDS="0.2",
+        CABLESEARCH_BATCH_SECONDS="0.3",
+        CABLESEARCH_RESCAN_SECONDS="0",
+        CABLESEARCH_PROCS="2",
+    )
     return env
 
 
@@ -39,17 +44,30 @@ class Proc:
         self.index_dir = index_dir
         with open(self.log, "wb") as log:
             self.popen = subprocess.Popen(
-                CLI + ["--index", str(index_dir), "watch", str(root)], cwd=tmp, env=_env(),
-                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+                CLI + ["--index", str(index_dir), "watch", str(root)],
+                cwd=tmp,
+                env=_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
 
     def status(self) -> dict[str, Any]:
         return read_status(self.index_dir) or {}
 
     def wait_ready(self) -> None:
-        wait_until(lambda: self.status().get("pid") == self.popen.pid
-                   and self.status().get("state") == "watching"
-                   and self.status().get("queue") == 0 or self.popen.poll() is not None, 60,
-                   message="the daemon to start and catch up")
+        wait_until(
+            lambda: (
+                (
+                    self.status().get("pid") == self.popen.pid
+                    and self.status().get("state") == "watching"
+                    and self.status().get("queue") == 0
+                )
+                or self.popen.poll() is not None
+            ),
+            60,
+            message="the daemon to start and catch up",
+        )
         assert self.popen.poll() is None, self.stderr()
 
     def stderr(self) -> str:
@@ -86,8 +104,9 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def run_cli(tmp: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(CLI + list(args), cwd=tmp, env=_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        CLI + list(args), cwd=tmp, env=_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def index_ids(index_dir: Path) -> list[str]:
@@ -106,8 +125,8 @@ def test_watch_a_missing_folder_is_one_error_line(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "--index", str(tmp_path / "index"), "watch", str(tmp_path / "no"))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: cannot watch {tmp_path / 'no'}: no such folder; create it or fix watch_dirs "
-        "in config.toml")
+        f"Error: cannot watch {tmp_path / 'no'}: no such folder; create it or fix watch_dirs in config.toml"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -119,8 +138,9 @@ def test_watch_logs_batches_status_and_sigterm_exits_0(cli_env: dict[str, Any]) 
     assert sorted(index_ids(index_dir)) == sorted(MAKER.ref(n) for n in range(3))
     (root / "junk.txt").write_text("not a cable at all\n", encoding="utf-8")
     MAKER.write(root / "more", 3)
-    wait_until(lambda: daemon.status().get("doc_count") == 4
-               and daemon.status()["totals"]["rejected"] == 1, 20)
+    wait_until(
+        lambda: daemon.status().get("doc_count") == 4 and daemon.status()["totals"]["rejected"] == 1, 20
+    )
 
     result = run_cli(tmp, "--index", str(index_dir), "status")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -152,22 +172,22 @@ def test_sigterm_during_a_burst_commits_the_batch_in_hand(cli_env: dict[str, Any
     root, index_dir = cli_env["root"], cli_env["index"]
     daemon = cli_env["start"]()
     refs = MAKER.burst(root / "burst", 2000, 800)
-    wait_until(lambda: daemon.status().get("in_batch", 0) > 0, 60,
-               message="a batch to be in the indexer's hands")
+    wait_until(
+        lambda: daemon.status().get("in_batch", 0) > 0, 60, message="a batch to be in the indexer's hands"
+    )
     daemon.popen.send_signal(signal.SIGTERM)
     assert daemon.popen.wait(120) == 0
     status = daemon.status()
     assert status["state"] == "stopped"
     ids = index_ids(index_dir)
-    assert len(ids) == len(set(ids)) == status["doc_count"] > 0   # the batch was committed
+    assert len(ids) == len(set(ids)) == status["doc_count"] > 0  # the batch was committed
     # what was left is caught up by the next start
     again = cli_env["start"]()
     wait_until(lambda: again.status().get("doc_count") == 800, 120)
     assert sorted(index_ids(index_dir)) == sorted(refs)
 
 
-def test_kill9_in_the_middle_of_a_burst_then_restart_loses_nothing(
-        cli_env: dict[str, Any]) -> None:
+def test_kill9_in_the_middle_of_a_burst_then_restart_loses_nothing(cli_env: dict[str, Any]) -> None:
     root, index_dir, tmp = cli_env["root"], cli_env["index"], cli_env["tmp"]
     daemon = cli_env["start"]()
     refs: list[str] = []
@@ -175,8 +195,7 @@ def test_kill9_in_the_middle_of_a_burst_then_restart_loses_nothing(
     writer.start()
     try:
         # kill the daemon and its indexer while a batch is being written (lock held)
-        wait_until(lambda: daemon.status().get("in_batch", 0) > 0, 90,
-                   message="a batch in flight")
+        wait_until(lambda: daemon.status().get("in_batch", 0) > 0, 90, message="a batch in flight")
         daemon.kill9()
     finally:
         writer.join()
@@ -189,8 +208,11 @@ def test_kill9_in_the_middle_of_a_burst_then_restart_loses_nothing(
     # files changed while no daemon runs are caught up as well
     MAKER.write(root, 9999)
     again = cli_env["start"]()
-    wait_until(lambda: again.status().get("doc_count") == 1501 and again.status()["queue"] == 0,
-               120, message="the restarted daemon to catch up")
+    wait_until(
+        lambda: again.status().get("doc_count") == 1501 and again.status()["queue"] == 0,
+        120,
+        message="the restarted daemon to catch up",
+    )
     ids = index_ids(index_dir)
     assert len(ids) == len(set(ids)) == 1501
     assert set(ids) == set(refs) | {MAKER.ref(9999)}
@@ -225,8 +247,9 @@ def test_index_command_hands_off_to_the_running_daemon(cli_env: dict[str, Any]) 
     assert second.returncode == 1
     assert f"another indexing daemon (pid {daemon.popen.pid}) already keeps" in second.stderr
     # ... and so is `serve --watch`, before it says it serves anything
-    server = run_cli(tmp, "--index", str(index_dir), "serve", "--port", "0", "--watch",
-                     str(cli_env["root"]), timeout=60)
+    server = run_cli(
+        tmp, "--index", str(index_dir), "serve", "--port", "0", "--watch", str(cli_env["root"]), timeout=60
+    )
     assert server.returncode == 1
     assert f"another indexing daemon (pid {daemon.popen.pid}) already keeps" in server.stderr
     assert "serving" not in server.stdout and "Traceback" not in server.stderr

@@ -52,18 +52,23 @@ def test_index_then_reindex(tmp_path: Path, src: Path) -> None:
 
 def test_index_env_location(tmp_path: Path, src: Path) -> None:
     result = CliRunner(env={"CABLESEARCH_INDEX": str(tmp_path / "envix")}).invoke(
-        main, ["index", str(src / "10MADRID49.txt")])
+        main, ["index", str(src / "10MADRID49.txt")]
+    )
     assert result.exit_code == 0, result.stderr
     assert CableIndex.open(tmp_path / "envix", create=False).doc_count() == 1
 
 
-@pytest.mark.parametrize("name, content, reason", [
-    ("notes.txt", "shopping list: milk, eggs\n", "not a cable"),
-    ("empty.txt", "", "empty"),
-    ("binary.txt", "\x00\x01\x02 binary \x00", ""),
-])
-def test_rejected_files_are_named_and_exit_1(tmp_path: Path, src: Path, name: str, content: str,
-                                             reason: str) -> None:
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("notes.txt", "shopping list: milk, eggs\n", "not a cable"),
+        ("empty.txt", "", "empty"),
+        ("binary.txt", "\x00\x01\x02 binary \x00", ""),
+    ],
+)
+def test_rejected_files_are_named_and_exit_1(
+    tmp_path: Path, src: Path, name: str, content: str, reason: str
+) -> None:
     (src / name).write_text(content, encoding="utf-8")
     code, out, err = run(["--index", str(tmp_path / "ix"), "index", str(src)])
     assert code == 1
@@ -85,13 +90,23 @@ def test_locked_index_waits_then_fails_with_one_line(tmp_path: Path, src: Path) 
     ix = tmp_path / "ix"
     CableIndex.open(ix)
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
             import sys
             from cablesearch.indexer import CableIndex
             with CableIndex.open(sys.argv[1]).writer(timeout=0):
                 print("locked", flush=True)
                 sys.stdin.readline()
-        """), str(ix)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """),
+            str(ix),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         code, out, err = run(["--index", str(ix), "index", str(src), "--lock-timeout", "0.3"])
@@ -114,11 +129,22 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path, src: Path) -> None
     assert code == 0 and "cables/s" not in err and "ETA" not in err
     # a real terminal: the bar with rate and ETA
     pid, fd = pty.fork()
-    if pid == 0:   # pragma: no cover - the child
+    if pid == 0:  # pragma: no cover - the child
         os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-c", "from cablesearch.cli import main; main()",
-                                  "--index",
-                                  str(tmp_path / "b"), "index", str(src), "--procs", "1"])
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-c",
+                "from cablesearch.cli import main; main()",
+                "--index",
+                str(tmp_path / "b"),
+                "index",
+                str(src),
+                "--procs",
+                "1",
+            ],
+        )
     output = b""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -147,19 +173,32 @@ def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None
     write_big_csv(data_dir, src / "cables.csv", 15)
     ix = tmp_path / "ix"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from cablesearch.cli import main; main()", "--index", str(ix),
-         "index", str(src), "--commit-every", "20"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from cablesearch.cli import main; main()",
+            "--index",
+            str(ix),
+            "index",
+            str(src),
+            "--commit-every",
+            "20",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     count = 0
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             count = CableIndex.open(ix, create=False).doc_count()
-        except Exception:  # noqa: BLE001 - not created yet
+        except Exception:
             count = 0
         if count >= 40:
             break
-        time.sleep(0.05)   # polling for a condition, not waiting for a fixed time
+        time.sleep(0.05)  # polling for a condition, not waiting for a fixed time
     assert count >= 40 and proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -177,15 +216,26 @@ def test_paths_are_handed_to_a_running_daemon(tmp_path: Path, data_dir: Path) ->
     watched.mkdir()
     ix = tmp_path / "ix"
     daemon = subprocess.Popen(
-        [sys.executable, "-c", "from cablesearch.cli import main; main()", "--index", str(ix),
-         "watch", str(watched)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-c",
+            "from cablesearch.cli import main; main()",
+            "--index",
+            str(ix),
+            "watch",
+            str(watched),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while find_running(ix) is None:
             assert daemon.poll() is None, daemon.stderr.read() if daemon.stderr else ""
             assert time.monotonic() < deadline, "the daemon did not start"
-            time.sleep(0.05)   # polling for a condition
+            time.sleep(0.05)  # polling for a condition
         outside = tmp_path / "elsewhere"
         shutil.copytree(data_dir / "telegram", outside)
         code, out, err = run(["--index", str(ix), "index", str(outside)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-
 import os
 import re
 import shutil
@@ -66,9 +65,9 @@ def test_put_replaces_never_duplicates(tmp_path: Path, cables: list[Cable]) -> N
 
 
 @pytest.mark.parametrize("id_map_after", [0, 10_000])
-def test_replacing_finds_every_copy_by_term_or_by_id_map(tmp_path: Path, cables: list[Cable],
-                                                        monkeypatch: pytest.MonkeyPatch,
-                                                        id_map_after: int) -> None:
+def test_replacing_finds_every_copy_by_term_or_by_id_map(
+    tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, id_map_after: int
+) -> None:
     """After ID_MAP_AFTER lookups a writer finds reference IDs through each segment's column
     read into a dict (kept with the index per segment) instead of the term table: the same
     answers, over several segments, deleted copies and an ID twice in one segment."""
@@ -81,18 +80,22 @@ def test_replacing_finds_every_copy_by_term_or_by_id_map(tmp_path: Path, cables:
         answers += [w.put(c) for c in cables[:20]]
     with ix.writer() as w:
         answers += [w.put(c) for c in cables[10:30]]
-        answers.append(w.put(cables[25]))          # twice in this segment, one copy deleted
+        answers.append(w.put(cables[25]))  # twice in this segment, one copy deleted
     with ix.writer() as w:
-        answers += [w.put(cables[25]), w.put(cables[0]), w.delete(cables[5].reference_id),
-                    w.delete("99NOSUCHPLACE1"), w.put(cables[35])]
+        answers += [
+            w.put(cables[25]),
+            w.put(cables[0]),
+            w.delete(cables[5].reference_id),
+            w.delete("99NOSUCHPLACE1"),
+            w.put(cables[35]),
+        ]
         assert (w._id_maps is not None) == (id_map_after == 0)
-    assert answers == [False] * 20 + [True] * 10 + [False] * 10 + [True] + \
-        [True, True, True, False, False]
+    assert answers == [False] * 20 + [True] * 10 + [False] * 10 + [True] + [True, True, True, False, False]
     expected = sorted({c.reference_id for c in cables[:30] + [cables[35]]} - {cables[5].reference_id})
     assert ids_in(ix) == expected
-    if id_map_after == 0:   # one entry per segment of the index the last writer saw
+    if id_map_after == 0:  # one entry per segment of the index the last writer saw
         assert len(ix._segment_ids) == 2
-    with ix.writer() as w:                     # a new writer uses the kept dicts, and the new one
+    with ix.writer() as w:  # a new writer uses the kept dicts, and the new one
         assert w.put(cables[35]) is True and w.put(cables[1]) is True
     assert ids_in(ix) == expected
 
@@ -106,7 +109,7 @@ def test_delete_and_stored_record(tmp_path: Path, cables: list[Cable]) -> None:
         assert w.delete(cables[0].reference_id) is True
         assert w.delete("99NOWHERE1") is False
         w.put(cables[5])
-        assert w.delete(cables[5].reference_id) is True   # put and deleted before the commit
+        assert w.delete(cables[5].reference_id) is True  # put and deleted before the commit
     assert ix.doc_count() == 4
     assert cables[5].reference_id not in ids_in(ix)
     with ix.searcher() as s:
@@ -153,14 +156,24 @@ def assert_same_as_plain_whoosh(tmp_path: Path, ix: CableIndex, docs: list[Cable
                     items.append((m.id(), m.weight(), m.value()))
                     m.next()
                 info = r.term_info(fieldname, text)
-                lists.append((items, info.weight(), info.doc_frequency(), info.min_length(),
-                              info.max_length(), info.max_weight(), info.min_id(),
-                              info.max_id()))
+                lists.append(
+                    (
+                        items,
+                        info.weight(),
+                        info.doc_frequency(),
+                        info.min_length(),
+                        info.max_length(),
+                        info.max_weight(),
+                        info.min_id(),
+                        info.max_id(),
+                    )
+                )
             assert lists[0] == lists[1], (fieldname, text)
         for docnum in range(r1.doc_count_all()):
             f1, f2 = r1.stored_fields(docnum), r2.stored_fields(docnum)
-            assert {k: v for k, v in f1.items() if k != "record"} == \
-                   {k: v for k, v in f2.items() if k != "record"}
+            assert {k: v for k, v in f1.items() if k != "record"} == {
+                k: v for k, v in f2.items() if k != "record"
+            }
             for fieldname in ("subject", "body", "recipients", "signers"):
                 assert r1.doc_field_length(docnum, fieldname) == r2.doc_field_length(docnum, fieldname)
     finally:
@@ -169,13 +182,15 @@ def assert_same_as_plain_whoosh(tmp_path: Path, ix: CableIndex, docs: list[Cable
 
 
 def copies_of(cables: list[Cable], copies: int) -> list[Cable]:
-    return [dataclasses.replace(c, reference_id=f"{c.reference_id}{'X' * k}")
-            for k in range(copies) for c in cables]
+    return [
+        dataclasses.replace(c, reference_id=f"{c.reference_id}{'X' * k}")
+        for k in range(copies)
+        for c in cables
+    ]
 
 
 @pytest.mark.parametrize("copies", [1, 8], ids=["41-cables", "328-cables"])
-def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable],
-                                           copies: int) -> None:
+def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable], copies: int) -> None:
     """With 328 cables the common terms' posting lists span several blocks of 128."""
     docs = copies_of(cables, copies)
     ix = CableIndex.open(tmp_path / "fast")
@@ -183,8 +198,11 @@ def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable],
         for c in docs:
             w.put(c)
     with ix.searcher() as s:
-        assert max(s.reader().doc_frequency(f, t) for f, t in s.reader().all_terms()) == \
-            len(docs) > 128 * (copies > 1)
+        assert (
+            max(s.reader().doc_frequency(f, t) for f, t in s.reader().all_terms())
+            == len(docs)
+            > 128 * (copies > 1)
+        )
     assert_same_as_plain_whoosh(tmp_path, ix, docs)
 
 
@@ -193,7 +211,8 @@ def segment_files(index_dir: Path) -> dict[str, bytes]:
 
 
 def test_flush_split_with_a_forked_helper_writes_the_same_bytes(
-        tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A big flush is cut in two and half of it encoded by a forked helper: the segment's
     postings and term table are byte for byte those of the same flush done in one process,
     and the helper's files are gone afterwards."""
@@ -212,7 +231,8 @@ def test_flush_split_with_a_forked_helper_writes_the_same_bytes(
 
 
 def test_files_of_a_killed_flush_helper_are_removed_by_the_next_writer(
-        tmp_path: Path, cables: list[Cable]) -> None:
+    tmp_path: Path, cables: list[Cable]
+) -> None:
     ix = CableIndex.open(tmp_path / "ix")
     stale = [tmp_path / "ix" / ".flush-4711-123.pst", tmp_path / "ix" / ".flush-4711-123.trm"]
     for path in stale:
@@ -224,20 +244,20 @@ def test_files_of_a_killed_flush_helper_are_removed_by_the_next_writer(
 
 
 def test_flush_helper_that_fails_is_replaced_by_this_process(
-        tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """If the helper cannot write its half (here: its folder does not exist), this process
     encodes that half itself: a warning, and the same index."""
     docs = copies_of(cables, 8)
     monkeypatch.setattr(indexer, "PARALLEL_POSTINGS", 0)
     real = indexer.write_terms
-    monkeypatch.setattr(indexer, "write_terms",
-                        lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder"))
+    monkeypatch.setattr(
+        indexer, "write_terms", lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder")
+    )
     ix = CableIndex.open(tmp_path / "ix")
-    with caplog.at_level(logging.WARNING, logger="cablesearch.indexer"):
-        with ix.writer() as w:
-            for c in docs:
-                w.put(c)
+    with caplog.at_level(logging.WARNING, logger="cablesearch.indexer"), ix.writer() as w:
+        for c in docs:
+            w.put(c)
     assert any("flush helper failed" in r.getMessage() for r in caplog.records)
     assert_same_as_plain_whoosh(tmp_path, ix, docs)
 
@@ -253,11 +273,11 @@ def test_analysis_is_shared_with_the_query_parser(tmp_path: Path, cables: list[C
     text = "U.S. officials met 3.5 times; the Ambassador's meetings"
     assert schema.analyze_terms(text) == [t.text for t in schema.TEXT_ANALYZER(text)]
     # character offsets for highlighting point at the original text
-    toks = [(t.text, text[t.startchar:t.endchar]) for t in schema.TEXT_ANALYZER(text, chars=True)]
+    toks = [(t.text, text[t.startchar : t.endchar]) for t in schema.TEXT_ANALYZER(text, chars=True)]
     assert ("offici", "officials") in toks
     madrid = next(c for c in cables if c.reference_id == "10MADRID49")
     assert madrid.reference_id in search(ix, "rubalcaba")
-    assert madrid.reference_id in search(ix, '"minister of interior"')   # phrase across a stop word
+    assert madrid.reference_id in search(ix, '"minister of interior"')  # phrase across a stop word
     assert madrid.reference_id in search(ix, "solomont", "subject")
 
 
@@ -283,8 +303,13 @@ HOLDER = textwrap.dedent("""
 
 
 def start_holder(index_dir: Path, mode: str = "plain") -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(index_dir), mode], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(index_dir), mode],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
     assert line[0] == "locked", line
@@ -297,13 +322,12 @@ def test_second_writer_waits_then_times_out(tmp_path: Path) -> None:
     try:
         assert ix.lock_holder() is not None and ix.lock_holder().pid == proc.pid
         waits = []
-        with pytest.raises(IndexLocked) as err:
-            with ix.writer(timeout=0.3, on_wait=waits.append):
-                pass
+        with pytest.raises(IndexLocked) as err, ix.writer(timeout=0.3, on_wait=waits.append):
+            pass
         assert f"pid {proc.pid}" in str(err.value)
         assert [h.pid for h in waits] == [proc.pid]
 
-        def release(holder: object) -> None:   # the holder finishes while we wait
+        def release(holder: object) -> None:  # the holder finishes while we wait
             assert proc.stdin is not None
             proc.stdin.write("\n")
             proc.stdin.flush()
@@ -321,15 +345,14 @@ def test_lock_of_a_killed_writer_is_recovered(tmp_path: Path) -> None:
     proc, _ = start_holder(tmp_path / "ix")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert read_lock_holder(tmp_path / "ix").pid == proc.pid     # the stale record is there
+    assert read_lock_holder(tmp_path / "ix").pid == proc.pid  # the stale record is there
     with ix.writer(timeout=5) as w:
         w.put(Cable(reference_id="08TEST1", subject="after the crash"))
     assert ix.doc_count() == 1
     assert ix.lock_holder() is None
 
 
-def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A killed writer whose child process still holds the flock: the recorded pid is dead,
     so the lock is judged stale and replaced."""
     ix = CableIndex.open(tmp_path / "ix")
@@ -340,7 +363,7 @@ def test_stale_lock_kept_by_an_orphan_is_recovered(tmp_path: Path,
         waits = []
         with ix.writer(timeout=10, on_wait=waits.append) as w:
             w.put(Cable(reference_id="08TEST2", subject="recovered"))
-        assert waits == []   # recovered at once, no waiting
+        assert waits == []  # recovered at once, no waiting
         assert ix.doc_count() == 1
         assert f"recovered the index lock left by pid {proc.pid}" in caplog.text
     finally:
@@ -369,7 +392,7 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
     for c in cables[:8]:
         with ix.writer() as w:
             w.put(c)
-    with ix.writer() as w:   # a replacement: a segment to be merged carries a deletion
+    with ix.writer() as w:  # a replacement: a segment to be merged carries a deletion
         w.put(cables[0])
     assert sum(s.has_deletions() for s in ix.whoosh_index._segments()) == 1
     for c in cables[8:12]:
@@ -387,13 +410,12 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
         assert _postings_by_id(s1.reader()) == _postings_by_id(s2.reader())
         for docnum, fields in s1.reader().iter_docs():
             other = s2.document_number(reference_id=fields["reference_id"])
-            assert s1.reader().doc_field_length(docnum, "body") == \
-                s2.reader().doc_field_length(other, "body")
+            assert s1.reader().doc_field_length(docnum, "body") == s2.reader().doc_field_length(other, "body")
 
 
 def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
-        tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The commit that fills a tier is searchable before the tier is merged (a second
     generation merges it); a merge that fails leaves the committed cables and says so, and a
     later commit merges."""
@@ -405,7 +427,7 @@ def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
     gen = ix.generation
     with ix.writer() as w:
         w.put(cables[2])
-    assert ix.generation == gen + 2                       # the cables' commit, then the merge
+    assert ix.generation == gen + 2  # the cables' commit, then the merge
     assert [s.doc_count_all() for s in ix.whoosh_index._segments()] == [3]
     real = indexer.merge_tiers
 
@@ -434,25 +456,28 @@ def test_index_of_another_schema_is_refused(tmp_path: Path) -> None:
 
     from cablesearch.errors import IndexError_
 
-    whoosh_index.create_in(str(tmp_path), fields.Schema(
-        reference_id=fields.ID(stored=True), subject=fields.TEXT(analyzer=StemmingAnalyzer())))
-    with pytest.raises(IndexError_, match="another version of cablesearch.*delete the folder"):
+    whoosh_index.create_in(
+        str(tmp_path),
+        fields.Schema(reference_id=fields.ID(stored=True), subject=fields.TEXT(analyzer=StemmingAnalyzer())),
+    )
+    with pytest.raises(IndexError_, match=r"another version of cablesearch.*delete the folder"):
         CableIndex.open(tmp_path)
 
 
-def test_merge_policy_leaves_big_segments_alone(tmp_path: Path, cables: list[Cable],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_merge_policy_leaves_big_segments_alone(
+    tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cablesearch import indexer
 
     monkeypatch.setattr(indexer, "MERGE_MAX_DOCS", 5)
     monkeypatch.setattr(indexer, "MERGE_FANOUT", 3)
     ix = CableIndex.open(tmp_path / "ix")
-    for k in range(4):                       # four "bulk" segments of 6 cables
+    for k in range(4):  # four "bulk" segments of 6 cables
         with ix.writer() as w:
-            for c in cables[6 * k:6 * k + 6]:
+            for c in cables[6 * k : 6 * k + 6]:
                 w.put(c)
     assert len(ix.whoosh_index._segments()) == 4
-    for c in cables[24:28]:   # small commits: the third of them is followed by their merge
+    for c in cables[24:28]:  # small commits: the third of them is followed by their merge
         with ix.writer() as w:
             w.put(c)
     sizes = sorted(s.doc_count_all() for s in ix.whoosh_index._segments())
@@ -461,8 +486,7 @@ def test_merge_policy_leaves_big_segments_alone(tmp_path: Path, cables: list[Cab
     assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:28])
 
 
-def test_readers_open_the_index_while_another_process_commits(tmp_path: Path,
-                                                              cables: list[Cable]) -> None:
+def test_readers_open_the_index_while_another_process_commits(tmp_path: Path, cables: list[Cable]) -> None:
     """Each commit replaces the table of contents and merges delete old segment files: opening
     the index and a searcher meanwhile reads the newer commit instead of failing."""
     index_dir = tmp_path / "ix"
@@ -493,8 +517,7 @@ def test_readers_open_the_index_while_another_process_commits(tmp_path: Path,
     assert len(ids_in(CableIndex.open(index_dir))) == 120
 
 
-def test_index_written_by_an_earlier_version_opens_and_grows(tmp_path: Path,
-                                                             cables: list[Cable]) -> None:
+def test_index_written_by_an_earlier_version_opens_and_grows(tmp_path: Path, cables: list[Cable]) -> None:
     """An index written by cablesearch at commit 1c893c8 (tests/indexes/v1c893c8: 6 telegrams;
     its TOC pickles the codec class ``cablesearch.indexer.FastCodec``) is searched and written to
     by this version."""
@@ -508,7 +531,7 @@ def test_index_written_by_an_earlier_version_opens_and_grows(tmp_path: Path,
     after = ids_in(ix)
     assert set(before) | {c.reference_id for c in cables[:3]} == set(after)
     with ix.searcher() as s:
-        for rid in before:                    # the old segment's postings read back
+        for rid in before:  # the old segment's postings read back
             body = unpack_cable(s.document(reference_id=rid)["record"]).body
             word = max(re.findall(r"[a-z]{6,}", body.lower()), key=len)
             found = s.search(QueryParser("body", ix.schema).parse(word), limit=None)

@@ -29,8 +29,13 @@ def _json_lines(out: str) -> list[dict]:
 
 
 def test_json_lines_have_exactly_the_documented_keys(data_dir: Path) -> None:
-    result = run(str(data_dir / "html"), str(data_dir / "page" / "10DOHA71.txt"),
-                 str(data_dir / "cables.csv"), str(data_dir / GOOD), "--json")
+    result = run(
+        str(data_dir / "html"),
+        str(data_dir / "page" / "10DOHA71.txt"),
+        str(data_dir / "cables.csv"),
+        str(data_dir / GOOD),
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     objects = _json_lines(result.stdout)
@@ -61,8 +66,14 @@ def test_folder_is_recursive_and_skips_partial_and_hidden_files(data_dir: Path, 
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     shutil.copy(data_dir / GOOD, deep / "10DOHA71.txt")
-    for junk in (".hidden.txt", "10DOHA71.txt.part", "x.crdownload", "10DOHA71.txt~", ".#10DOHA71.txt",
-                 ".10DOHA71.txt.swp"):
+    for junk in (
+        ".hidden.txt",
+        "10DOHA71.txt.part",
+        "x.crdownload",
+        "10DOHA71.txt~",
+        ".#10DOHA71.txt",
+        ".10DOHA71.txt.swp",
+    ):
         (deep / junk).write_bytes(b"\x00garbage")
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "x.txt").write_bytes(b"\x00")
@@ -72,6 +83,7 @@ def test_folder_is_recursive_and_skips_partial_and_hidden_files(data_dir: Path, 
 
 
 # --- bad input: one line on stderr each, the rest still parsed, exit status 1 -----------------
+
 
 def _empty(p: Path) -> None:
     p.write_bytes(b"")
@@ -90,25 +102,32 @@ def _controls(p: Path) -> None:
 
 
 def _html_no_cable(p: Path) -> None:
-    p.write_text("<!DOCTYPE html><html><head><title>Cablegate</title></head>"
-                 "<body><h1>Browse latest releases</h1><p>Nothing here.</p></body></html>")
+    p.write_text(
+        "<!DOCTYPE html><html><head><title>Cablegate</title></head>"
+        "<body><h1>Browse latest releases</h1><p>Nothing here.</p></body></html>"
+    )
 
 
 def _html_truncated(src: Path) -> Callable[[Path], None]:
     def make(p: Path) -> None:
         data = src.read_bytes()
         p.write_bytes(data[: data.index(b"</pre>") + 2000])
+
     return make
 
 
 def _page_truncated(p: Path) -> None:
-    p.write_text("Viewing cable 10DOHA71, X\nReference ID | Created | Released | Classification | Origin |\n"
-                 "---|---|---|---|---|\n")
+    p.write_text(
+        "Viewing cable 10DOHA71, X\nReference ID | Created | Released | Classification | Origin |\n"
+        "---|---|---|---|---|\n"
+    )
 
 
 def _telegram_header_only(p: Path) -> None:
-    p.write_text("VZCZCXRO1707\nPP RUEHBC\nDE RUEHDO #0071/01 0550944\nZNY CCCCC ZZH\n"
-                 "P 240944Z FEB 10\nFM AMEMBASSY DOHA\nTO RUEHC/SECSTATE WASHDC PRIORITY 9704\n")
+    p.write_text(
+        "VZCZCXRO1707\nPP RUEHBC\nDE RUEHDO #0071/01 0550944\nZNY CCCCC ZZH\n"
+        "P 240944Z FEB 10\nFM AMEMBASSY DOHA\nTO RUEHC/SECSTATE WASHDC PRIORITY 9704\n"
+    )
 
 
 def _utf8_cut(p: Path) -> None:
@@ -116,8 +135,10 @@ def _utf8_cut(p: Path) -> None:
 
 
 def _csv_cut(p: Path) -> None:
-    p.write_text('"1","02/24/2010 09:09","10DOHA71","Embassy Doha","CONFIDENTIAL","","P 240944Z FEB 10",'
-                 '"UNCLAS DOHA 000071\n\nSUBJECT: TEST\n\n1. Text that never ')
+    p.write_text(
+        '"1","02/24/2010 09:09","10DOHA71","Embassy Doha","CONFIDENTIAL","","P 240944Z FEB 10",'
+        '"UNCLAS DOHA 000071\n\nSUBJECT: TEST\n\n1. Text that never '
+    )
 
 
 def _prose(p: Path) -> None:
@@ -138,8 +159,9 @@ BAD = [
 
 
 @pytest.mark.parametrize("name,make,reason", BAD, ids=[b[0] for b in BAD])
-def test_bad_file_is_named_and_the_batch_goes_on(name: str, make: Callable[[Path], None], reason: str,
-                                                 data_dir: Path, tmp_path: Path) -> None:
+def test_bad_file_is_named_and_the_batch_goes_on(
+    name: str, make: Callable[[Path], None], reason: str, data_dir: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / name
     make(bad)
     result = run(str(data_dir / GOOD), str(bad), str(data_dir / "html" / "09BAKU744.html"), "--json")
@@ -191,9 +213,14 @@ def test_truncated_csv(tmp_path: Path, data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
-def test_cp1252_and_latin1_bytes_are_read_with_a_warning(encoding: str, data_dir: Path, tmp_path: Path) -> None:
-    text = (data_dir / GOOD).read_text(encoding="utf-8").replace(
-        "SENATOR KERRY'S MEETING", "SENATOR KERRY'S RENCONTRE À DOHA, CAFÉ MEETING")
+def test_cp1252_and_latin1_bytes_are_read_with_a_warning(
+    encoding: str, data_dir: Path, tmp_path: Path
+) -> None:
+    text = (
+        (data_dir / GOOD)
+        .read_text(encoding="utf-8")
+        .replace("SENATOR KERRY'S MEETING", "SENATOR KERRY'S RENCONTRE À DOHA, CAFÉ MEETING")
+    )
     path = tmp_path / "10DOHA71.txt"
     path.write_bytes(text.encode(encoding))
     result = run(str(path), "--json")
@@ -209,9 +236,22 @@ def test_several_bad_inputs_in_one_batch_exit_1_without_traceback(data_dir: Path
     _empty(empty)
     _binary(blob)
     missing = tmp_path / "missing.txt"
-    proc = subprocess.run([sys.executable, "-c", "from cablesearch.cli import main; main()", "parse",
-                           str(empty), str(data_dir / GOOD), str(blob), str(missing), "--json"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cablesearch.cli import main; main()",
+            "parse",
+            str(empty),
+            str(data_dir / GOOD),
+            str(blob),
+            str(missing),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
         f"Error: {empty}: empty file",

@@ -107,8 +107,10 @@ def accuracy(corpus: Corpus, truth: dict[str, dict]) -> tuple[dict[tuple[str, st
 def report(title: str, shares: dict[tuple[str, str], float]) -> str:
     lines = [title, f"{'field':16}" + "".join(f"{form:>10}" for form in FORMS)]
     for field in TRUTH_FIELDS:
-        cells = "".join(f"{shares[(form, field)] * 100:9.1f}%" if (form, field) in shares else f"{'-':>10}"
-                        for form in FORMS)
+        cells = "".join(
+            f"{shares[(form, field)] * 100:9.1f}%" if (form, field) in shares else f"{'-':>10}"
+            for form in FORMS
+        )
         lines.append(f"{field:16}{cells}")
     return "\n".join(lines)
 
@@ -158,8 +160,20 @@ def test_all_forms_of_shared_corpus_match_truth(full_corpus: Corpus, full_truth:
 # Fields compared exactly between two forms. The page scrape runs most of the body together on
 # one line, so its header and body are compared with whitespace normalised; a telegram has no
 # release date and only its date-time group for a creation date.
-_EXACT = ("reference_id", "classification", "origin", "to", "info", "tags", "subject",
-          "references", "summary", "classified_by", "signers", "declassify_on")
+_EXACT = (
+    "reference_id",
+    "classification",
+    "origin",
+    "to",
+    "info",
+    "tags",
+    "subject",
+    "references",
+    "summary",
+    "classified_by",
+    "signers",
+    "declassify_on",
+)
 _TEXT = ("header", "body")
 
 
@@ -190,8 +204,11 @@ KNOWN_DIFFERENCES = {
 
 
 def consistency(corpus: Corpus, ids: list[str]) -> list[str]:
-    return [p for p in _consistency(corpus, ids)
-            if not p.split(" ", 1)[1].startswith(KNOWN_DIFFERENCES.get(p.split(" ", 1)[0], ("\0",)))]
+    return [
+        p
+        for p in _consistency(corpus, ids)
+        if not p.split(" ", 1)[1].startswith(KNOWN_DIFFERENCES.get(p.split(" ", 1)[0], ("\0",)))
+    ]
 
 
 def _consistency(corpus: Corpus, ids: list[str]) -> list[str]:
@@ -199,8 +216,11 @@ def _consistency(corpus: Corpus, ids: list[str]) -> list[str]:
     for ref in ids:
         html, csv, tel, page = (corpus[f][ref] for f in ("html", "csv", "telegram", "page"))
         for other, norm in ((csv, _lines), (tel, _lines), (page, _norm)):
-            problems += [f"{ref} {p}" for p in disagreements(html, other, norm)
-                         if not (other is tel and p.startswith("classification:"))]
+            problems += [
+                f"{ref} {p}"
+                for p in disagreements(html, other, norm)
+                if not (other is tel and p.startswith("classification:"))
+            ]
         # The site's table can know more than the text (a NOFORN caveat): a telegram's own
         # classification agrees on the level.
         if tel.classification.split("//")[0] != html.classification.split("//")[0]:
@@ -208,8 +228,10 @@ def _consistency(corpus: Corpus, ids: list[str]) -> list[str]:
         # dates: html and page have both; csv has the same creation time; a telegram the same
         # day (its date-time group), or none when it has no date-time group
         if not (html.created == page.created == csv.created and html.released == page.released):
-            problems.append(f"{ref} dates: html {html.created}/{html.released} page {page.created}/"
-                            f"{page.released} csv {csv.created}")
+            problems.append(
+                f"{ref} dates: html {html.created}/{html.released} page {page.created}/"
+                f"{page.released} csv {csv.created}"
+            )
         if tel.created is None:
             if _DTG.search(tel.header + tel.body):
                 problems.append(f"{ref} created: none from the telegram's date-time group")

@@ -38,37 +38,81 @@ def data_cables(data_dir: Path) -> list[Cable]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, data_cables: list[Cable]
-            ) -> Iterator[SearchService]:
+def service(tmp_path_factory: pytest.TempPathFactory, data_cables: list[Cable]) -> Iterator[SearchService]:
     ix = build_index(tmp_path_factory.mktemp("ix41"), data_cables)
     with SearchService(ix, Config()) as svc:
         yield svc
 
 
 def cable(rid: str, subject: str, body: str, created: str | None, **kw: object) -> Cable:
-    return Cable(reference_id=rid, subject=subject, body=body,
-                 created=datetime.fromisoformat(created) if created else None, **kw)  # type: ignore[arg-type]
+    return Cable(
+        reference_id=rid,
+        subject=subject,
+        body=body,
+        created=datetime.fromisoformat(created) if created else None,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 SMALL = [
-    cable("08TRIPOLI1", "LIBYA OIL TALKS", "The embassy met oil officials. <script>alert('x')"
-          "</script> & more oil.", "2008-01-10 10:00", origin="Embassy Tripoli",
-          classification="SECRET", tags=["PREL", "EPET", "LY"]),
-    cable("08TRIPOLI2", "LIBYA ELECTIONS", "Elections were held; the elected council met.",
-          "2008-06-30 23:59", origin="Embassy Tripoli", classification="CONFIDENTIAL",
-          tags=["PGOV", "LY"], references=["08TRIPOLI1"]),
-    cable("09CAIRO3", "EGYPT OIL AND GAS", "Gas exports and oil. Egypt's gas pipeline.",
-          "2009-03-01 08:00", origin="Embassy Cairo", classification="CONFIDENTIAL",
-          tags=["EPET", "EG"], references=["08TRIPOLI1", "08TRIPOLI2"],
-          released=datetime(2011, 2, 1)),
-    cable("09CAIRO4", "EGYPT HUMAN RIGHTS", "Human rights groups said rights of detainees "
-          "were ignored. Rights human.", "2009-07-15 12:00", origin="Embassy Cairo",
-          classification="UNCLASSIFIED", tags=["PHUM", "EG"], released=datetime(2010, 11, 28)),
-    cable("10STATE5", "DEMARCHE ON HUMAN RIGHTS", "Posts should raise human rights and the "
-          "rights of the human person.", "2010-02-02 02:02", origin="Secretary of State",
-          classification="UNCLASSIFIED", tags=["PHUM", "PREL"]),
-    cable("XXUNDATED6", "NO DATE", "An undated cable about oil.", None, origin="Embassy Cairo",
-          classification="SECRET", tags=["EPET"]),
+    cable(
+        "08TRIPOLI1",
+        "LIBYA OIL TALKS",
+        "The embassy met oil officials. <script>alert('x')</script> & more oil.",
+        "2008-01-10 10:00",
+        origin="Embassy Tripoli",
+        classification="SECRET",
+        tags=["PREL", "EPET", "LY"],
+    ),
+    cable(
+        "08TRIPOLI2",
+        "LIBYA ELECTIONS",
+        "Elections were held; the elected council met.",
+        "2008-06-30 23:59",
+        origin="Embassy Tripoli",
+        classification="CONFIDENTIAL",
+        tags=["PGOV", "LY"],
+        references=["08TRIPOLI1"],
+    ),
+    cable(
+        "09CAIRO3",
+        "EGYPT OIL AND GAS",
+        "Gas exports and oil. Egypt's gas pipeline.",
+        "2009-03-01 08:00",
+        origin="Embassy Cairo",
+        classification="CONFIDENTIAL",
+        tags=["EPET", "EG"],
+        references=["08TRIPOLI1", "08TRIPOLI2"],
+        released=datetime(2011, 2, 1),
+    ),
+    cable(
+        "09CAIRO4",
+        "EGYPT HUMAN RIGHTS",
+        "Human rights groups said rights of detainees were ignored. Rights human.",
+        "2009-07-15 12:00",
+        origin="Embassy Cairo",
+        classification="UNCLASSIFIED",
+        tags=["PHUM", "EG"],
+        released=datetime(2010, 11, 28),
+    ),
+    cable(
+        "10STATE5",
+        "DEMARCHE ON HUMAN RIGHTS",
+        "Posts should raise human rights and the rights of the human person.",
+        "2010-02-02 02:02",
+        origin="Secretary of State",
+        classification="UNCLASSIFIED",
+        tags=["PHUM", "PREL"],
+    ),
+    cable(
+        "XXUNDATED6",
+        "NO DATE",
+        "An undated cable about oil.",
+        None,
+        origin="Embassy Cairo",
+        classification="SECRET",
+        tags=["EPET"],
+    ),
 ]
 
 
@@ -87,25 +131,43 @@ def search(svc: SearchService, query: str = "", **kw: object):  # type: ignore[n
     return svc.search(SearchRequest(query=query, **kw))  # type: ignore[arg-type]
 
 
-def test_a_typed_reference_id_finds_the_cable_then_the_cables_citing_it(
-        small: SearchService) -> None:
+def test_a_typed_reference_id_finds_the_cable_then_the_cables_citing_it(small: SearchService) -> None:
     for typed in ("08TRIPOLI1", "08tripoli1", "08TRIPOLI0001"):
         result = search(small, typed)
         assert ids(result)[0] == "08TRIPOLI1", typed
         assert set(ids(result)) == {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3"}, typed
     assert ids(search(small, "oil 08TRIPOLI1")) == ["08TRIPOLI1", "09CAIRO3"]
-    assert ids(search(small, '"08TRIPOLI1"')) == []       # in quotes: the literal text only
+    assert ids(search(small, '"08TRIPOLI1"')) == []  # in quotes: the literal text only
 
 
 # -- what matches: the same documents as plain Whoosh --------------------------------------
 
 AGREEMENT_QUERIES = [
-    "embassy", "minister", "oil OR gas", "oil AND gas", "iran NOT nuclear", "iran -nuclear",
-    '"human rights"', '"foreign minister"', '"prime minister"~3', '"security council" OR iran',
-    "embass*", "terror*", "wom?n", "tags:PREL", "tags:PREL AND NOT tags:PGOV",
-    "classification:SECRET", 'origin:"Embassy Madrid"', "created:[2008 to 2009-06]",
-    "created:>=2009 AND minister", "subject:brazil", "body:brazil", "+iran nuclear",
-    "(china OR russia) AND trade", "reference_id:08BRASILIA429", "nuclear^3 iran",
+    "embassy",
+    "minister",
+    "oil OR gas",
+    "oil AND gas",
+    "iran NOT nuclear",
+    "iran -nuclear",
+    '"human rights"',
+    '"foreign minister"',
+    '"prime minister"~3',
+    '"security council" OR iran',
+    "embass*",
+    "terror*",
+    "wom?n",
+    "tags:PREL",
+    "tags:PREL AND NOT tags:PGOV",
+    "classification:SECRET",
+    'origin:"Embassy Madrid"',
+    "created:[2008 to 2009-06]",
+    "created:>=2009 AND minister",
+    "subject:brazil",
+    "body:brazil",
+    "+iran nuclear",
+    "(china OR russia) AND trade",
+    "reference_id:08BRASILIA429",
+    "nuclear^3 iran",
 ]
 
 
@@ -136,12 +198,13 @@ def test_scores_and_order_agree_with_whoosh_bm25f(service: SearchService, text: 
 
 # -- known-item search ---------------------------------------------------------------------
 
+
 def test_known_item_distinctive_subject_words_find_the_cable_first(
-        service: SearchService, data_cables: list[Cable]) -> None:
+    service: SearchService, data_cables: list[Cable]
+) -> None:
     misses = []
     for c in data_cables:
-        words = sorted({w for w in re.findall(r"[A-Za-z]{4,}", c.subject)},
-                       key=lambda w: (-len(w), w))[:3]
+        words = sorted({w for w in re.findall(r"[A-Za-z]{4,}", c.subject)}, key=lambda w: (-len(w), w))[:3]
         result = search(service, " ".join(words))
         if not result.hits or result.hits[0].reference_id != c.reference_id:
             misses.append((c.reference_id, words, ids(result)[:3]))
@@ -150,8 +213,8 @@ def test_known_item_distinctive_subject_words_find_the_cable_first(
 
 # -- facets over all matches ---------------------------------------------------------------
 
-def test_facets_count_all_matches_not_just_the_page(service: SearchService,
-                                                    data_cables: list[Cable]) -> None:
+
+def test_facets_count_all_matches_not_just_the_page(service: SearchService, data_cables: list[Cable]) -> None:
     result = search(service, "minister", page_size=3, facet_limit=0)
     by_id = {c.reference_id: c for c in data_cables}
     everything = search(service, "minister", page_size=100)
@@ -159,8 +222,7 @@ def test_facets_count_all_matches_not_just_the_page(service: SearchService,
     assert len(matched) == result.total > 3
     assert dict(result.facets["origin"]) == Counter(c.origin for c in matched)
     assert dict(result.facets["classification"]) == Counter(c.classification for c in matched)
-    assert dict(result.facets["year"]) == Counter(str(c.created.year) for c in matched
-                                                  if c.created)
+    assert dict(result.facets["year"]) == Counter(str(c.created.year) for c in matched if c.created)
     assert dict(result.facets["tag"]) == Counter(t for c in matched for t in set(c.tags))
     months = [m for m, _ in result.facets["month"]]
     assert months == sorted(months)
@@ -176,18 +238,22 @@ def test_facet_order_and_limit(small: SearchService) -> None:
 
 # -- filters -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw, expected", [
-    ({"tags": ("LY",)}, {"08TRIPOLI1", "08TRIPOLI2"}),
-    ({"tags": ("ly",)}, {"08TRIPOLI1", "08TRIPOLI2"}),
-    ({"tags": ("LY", "EG")}, {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4"}),
-    ({"tags": ("EPET",), "origins": ("Embassy Cairo",)}, {"09CAIRO3", "XXUNDATED6"}),
-    ({"classifications": ("UNCLASSIFIED",)}, {"09CAIRO4", "10STATE5"}),
-    ({"years": (2009,)}, {"09CAIRO3", "09CAIRO4"}),
-    ({"date_from": "2008-06-30", "date_to": "2009-03"}, {"08TRIPOLI2", "09CAIRO3"}),
-    ({"date_from": "2009-07"}, {"09CAIRO4", "10STATE5"}),
-    ({"date_to": "2008"}, {"08TRIPOLI1", "08TRIPOLI2"}),
-    ({"tags": ("NOSUCH",)}, set()),
-])
+
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        ({"tags": ("LY",)}, {"08TRIPOLI1", "08TRIPOLI2"}),
+        ({"tags": ("ly",)}, {"08TRIPOLI1", "08TRIPOLI2"}),
+        ({"tags": ("LY", "EG")}, {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4"}),
+        ({"tags": ("EPET",), "origins": ("Embassy Cairo",)}, {"09CAIRO3", "XXUNDATED6"}),
+        ({"classifications": ("UNCLASSIFIED",)}, {"09CAIRO4", "10STATE5"}),
+        ({"years": (2009,)}, {"09CAIRO3", "09CAIRO4"}),
+        ({"date_from": "2008-06-30", "date_to": "2009-03"}, {"08TRIPOLI2", "09CAIRO3"}),
+        ({"date_from": "2009-07"}, {"09CAIRO4", "10STATE5"}),
+        ({"date_to": "2008"}, {"08TRIPOLI1", "08TRIPOLI2"}),
+        ({"tags": ("NOSUCH",)}, set()),
+    ],
+)
 def test_filters_browse(small: SearchService, kw: dict, expected: set[str]) -> None:
     result = search(small, "", **kw)
     assert set(ids(result)) == expected and result.total == len(expected)
@@ -199,34 +265,38 @@ def test_filters_combine_with_the_query(small: SearchService) -> None:
     assert result.facets["origin"] == [("Embassy Tripoli", 1)]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("origin:tripoli", {"08TRIPOLI1", "08TRIPOLI2"}),
-    ("from:cairo AND oil", {"09CAIRO3", "XXUNDATED6"}),
-    ("tag:phum", {"09CAIRO4", "10STATE5"}),
-    ("ref:08tripoli1", {"08TRIPOLI2", "09CAIRO3"}),
-    ("id:09cairo3", {"09CAIRO3"}),
-    ("created:2008-06", {"08TRIPOLI2"}),
-    ("released:[2010 to 2011-01]", {"09CAIRO4"}),
-    ("tags:*", {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4", "10STATE5", "XXUNDATED6"}),
-    ("tags:PH*", {"09CAIRO4", "10STATE5"}),
-    ("elect*", {"08TRIPOLI2"}),
-    ('"human rights"', {"09CAIRO4", "10STATE5"}),
-    ('"rights human"', {"09CAIRO4", "10STATE5"}),   # "rights of the human": stop words go
-    ('"human rights"~3', {"09CAIRO4", "10STATE5"}),
-    ('"human person"~3', {"10STATE5"}),
-    ("oil NOT egypt", {"08TRIPOLI1", "XXUNDATED6"}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("origin:tripoli", {"08TRIPOLI1", "08TRIPOLI2"}),
+        ("from:cairo AND oil", {"09CAIRO3", "XXUNDATED6"}),
+        ("tag:phum", {"09CAIRO4", "10STATE5"}),
+        ("ref:08tripoli1", {"08TRIPOLI2", "09CAIRO3"}),
+        ("id:09cairo3", {"09CAIRO3"}),
+        ("created:2008-06", {"08TRIPOLI2"}),
+        ("released:[2010 to 2011-01]", {"09CAIRO4"}),
+        ("tags:*", {"08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4", "10STATE5", "XXUNDATED6"}),
+        ("tags:PH*", {"09CAIRO4", "10STATE5"}),
+        ("elect*", {"08TRIPOLI2"}),
+        ('"human rights"', {"09CAIRO4", "10STATE5"}),
+        ('"rights human"', {"09CAIRO4", "10STATE5"}),  # "rights of the human": stop words go
+        ('"human rights"~3', {"09CAIRO4", "10STATE5"}),
+        ('"human person"~3', {"10STATE5"}),
+        ("oil NOT egypt", {"08TRIPOLI1", "XXUNDATED6"}),
+    ],
+)
 def test_query_syntax_on_small_index(small: SearchService, text: str, expected: set[str]) -> None:
     assert set(ids(search(small, text))) == expected
 
 
 # -- sorting and paging --------------------------------------------------------------------
 
+
 def test_sorts(small: SearchService) -> None:
     dated = ["08TRIPOLI1", "08TRIPOLI2", "09CAIRO3", "09CAIRO4", "10STATE5"]
     assert ids(search(small, "", sort="created")) == dated + ["XXUNDATED6"]
     assert ids(search(small, "", sort="-created")) == dated[::-1] + ["XXUNDATED6"]
-    assert ids(search(small, "")) == dated[::-1] + ["XXUNDATED6"]       # browse: newest first
+    assert ids(search(small, "")) == dated[::-1] + ["XXUNDATED6"]  # browse: newest first
     assert ids(search(small, "", sort="released"))[:2] == ["09CAIRO4", "09CAIRO3"]
     assert ids(search(small, "", sort="-released"))[:2] == ["09CAIRO3", "09CAIRO4"]
 
@@ -252,10 +322,16 @@ def test_paging_is_consistent(service: SearchService) -> None:
 
 # -- hits and snippets ---------------------------------------------------------------------
 
+
 def test_hit_fields(small: SearchService) -> None:
     hit = search(small, "elections").hits[0]
     assert (hit.reference_id, hit.subject, hit.origin, hit.classification, hit.tags) == (
-        "08TRIPOLI2", "LIBYA ELECTIONS", "Embassy Tripoli", "CONFIDENTIAL", ["PGOV", "LY"])
+        "08TRIPOLI2",
+        "LIBYA ELECTIONS",
+        "Embassy Tripoli",
+        "CONFIDENTIAL",
+        ["PGOV", "LY"],
+    )
     assert hit.created == datetime(2008, 6, 30, 23, 59)
     assert hit.to_json()["created"] == "2008-06-30T23:59"
 
@@ -287,12 +363,12 @@ def test_long_cables_are_highlighted_past_32k(tmp_path: Path) -> None:
 
 def test_highlight_text_marks_a_whole_text(small: SearchService) -> None:
     out = small.highlight_text("Human <b>rights</b> & the humans.", '"human rights" OR oil')
-    assert out == "<mark>Human</mark> &lt;b&gt;<mark>rights</mark>&lt;/b&gt; &amp; the " \
-                  "<mark>humans</mark>."
+    assert out == "<mark>Human</mark> &lt;b&gt;<mark>rights</mark>&lt;/b&gt; &amp; the <mark>humans</mark>."
     assert small.highlight_text("a <b>", '"unbalanced') == "a &lt;b&gt;"
 
 
 # -- did you mean --------------------------------------------------------------------------
+
 
 def test_suggestion_for_a_misspelt_word(service: SearchService) -> None:
     result = search(service, "embasy")
@@ -311,6 +387,7 @@ def test_no_suggestion_when_the_corrected_query_finds_nothing(small: SearchServi
 
 # -- time limit ----------------------------------------------------------------------------
 
+
 def test_runaway_queries_hit_the_time_limit(tmp_path: Path) -> None:
     ix = build_index(tmp_path / "ix", SMALL)
     with SearchService(ix, Config(query_time_limit=0.0)) as svc:
@@ -319,7 +396,8 @@ def test_runaway_queries_hit_the_time_limit(tmp_path: Path) -> None:
                 search(svc, text)
             assert str(err.value) == (
                 "the query ran past the 0 s time limit; make it more specific (fewer or longer "
-                "wildcard prefixes, fewer very common words)")
+                "wildcard prefixes, fewer very common words)"
+            )
     with SearchService(ix, Config()) as svc:
         assert search(svc, "*").total == len(SMALL)
 
@@ -333,6 +411,7 @@ def test_bad_input_raises_query_syntax_error(small: SearchService) -> None:
 
 # -- single cables -------------------------------------------------------------------------
 
+
 def test_get_returns_the_whole_cable(service: SearchService, data_cables: list[Cable]) -> None:
     c = data_cables[0]
     got = service.get(c.reference_id)
@@ -343,8 +422,9 @@ def test_get_returns_the_whole_cable(service: SearchService, data_cables: list[C
 def test_get_unknown(service: SearchService) -> None:
     with pytest.raises(CableNotFound) as err:
         service.get("99NOWHERE1")
-    assert str(err.value) == ("no cable '99NOWHERE1' in the index; search for it with: "
-                              "cablesearch search 'id:99NOWHERE1*'")
+    assert str(err.value) == (
+        "no cable '99NOWHERE1' in the index; search for it with: cablesearch search 'id:99NOWHERE1*'"
+    )
 
 
 def test_cited_by_and_known_ids(small: SearchService) -> None:
@@ -371,13 +451,12 @@ def test_similar_finds_the_same_topic(small: SearchService) -> None:
 
 # -- overviews -----------------------------------------------------------------------------
 
+
 def test_browse_counts(small: SearchService) -> None:
     b = small.browse()
-    assert b["created"] == [("2008-01", 1), ("2008-06", 1), ("2009-03", 1), ("2009-07", 1),
-                            ("2010-02", 1)]
+    assert b["created"] == [("2008-01", 1), ("2008-06", 1), ("2009-03", 1), ("2009-07", 1), ("2010-02", 1)]
     assert b["released"] == [("2010-11-28", 1), ("2011-02-01", 1)]
-    assert b["origin"] == [("Embassy Cairo", 3), ("Embassy Tripoli", 2),
-                           ("Secretary of State", 1)]
+    assert b["origin"] == [("Embassy Cairo", 3), ("Embassy Tripoli", 2), ("Secretary of State", 1)]
     assert dict(b["classification"]) == {"SECRET": 2, "CONFIDENTIAL": 2, "UNCLASSIFIED": 2}
     assert dict(b["tag"])["EPET"] == 3
 
@@ -392,6 +471,7 @@ def test_stats(small: SearchService) -> None:
 
 
 # -- the index changes under the service ---------------------------------------------------
+
 
 def test_new_commits_are_seen_and_old_searchers_closed(tmp_path: Path) -> None:
     ix = build_index(tmp_path / "ix", SMALL[:2])
@@ -431,13 +511,20 @@ def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
         small._release(snap)
 
 
-def test_concurrent_searches_give_the_same_answers(tmp_path: Path, data_cables: list[Cable]
-                                                   ) -> None:
+def test_concurrent_searches_give_the_same_answers(tmp_path: Path, data_cables: list[Cable]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     ix = build_index(tmp_path / "ix", data_cables)
-    queries = ["embassy", '"foreign minister"', "oil OR gas", "emb*", "minister", "iran -nuclear",
-               "tags:PREL", "embasy"] * 4
+    queries = [
+        "embassy",
+        '"foreign minister"',
+        "oil OR gas",
+        "emb*",
+        "minister",
+        "iran -nuclear",
+        "tags:PREL",
+        "embasy",
+    ] * 4
 
     def answer(svc: SearchService, q: str) -> tuple:
         r = search(svc, q, page_size=20)

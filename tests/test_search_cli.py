@@ -22,15 +22,21 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     with ix.writer(timeout=10) as w:
         for c in parse.iter_cables([data_dir / "html"]):
             w.put(c)
-        w.put(Cable(reference_id="10XSS1", subject="SCRIPT TEST", body="An <script>alert(1)"
-                    "</script> embassy note & more.", origin="Embassy Nowhere",
-                    classification="UNCLASSIFIED", tags=["ZZZZ"]))
+        w.put(
+            Cable(
+                reference_id="10XSS1",
+                subject="SCRIPT TEST",
+                body="An <script>alert(1)</script> embassy note & more.",
+                origin="Embassy Nowhere",
+                classification="UNCLASSIFIED",
+                tags=["ZZZZ"],
+            )
+        )
     return path
 
 
 def run(index_dir: Path, *args: str, color: bool = False):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(main, ["--config", "/dev/null", "--index", str(index_dir), *args],
-                              color=color)
+    return CliRunner().invoke(main, ["--config", "/dev/null", "--index", str(index_dir), *args], color=color)
 
 
 def test_search_json_shape(index_dir: Path) -> None:
@@ -43,8 +49,16 @@ def test_search_json_shape(index_dir: Path) -> None:
     assert set(data["facets"]) >= {"tag", "origin", "classification", "year"}
     assert all(isinstance(v, str) and isinstance(n, int) for v, n in data["facets"]["origin"])
     hit = data["hits"][0]
-    assert set(hit) >= {"reference_id", "subject", "created", "origin", "classification",
-                        "tags", "score", "snippet"}
+    assert set(hit) >= {
+        "reference_id",
+        "subject",
+        "created",
+        "origin",
+        "classification",
+        "tags",
+        "score",
+        "snippet",
+    }
     assert "<mark>" in hit["snippet"]
 
 
@@ -52,9 +66,9 @@ def test_search_readable_list(index_dir: Path) -> None:
     r = run(index_dir, "search", "human", "rights", "--limit", "2")
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0].startswith("") and " cables match \"human rights\" (page 1 of " in lines[0]
+    assert lines[0].startswith("") and ' cables match "human rights" (page 1 of ' in lines[0]
     assert "  1. " in r.output and "  2. " in r.output and "  3. " not in r.output
-    assert "<mark>" not in r.output and "\x1b[" not in r.output      # plain when not a TTY
+    assert "<mark>" not in r.output and "\x1b[" not in r.output  # plain when not a TTY
     assert "\ntag: " in r.output and "\norigin: " in r.output and "\nyear: " in r.output
 
 
@@ -71,8 +85,23 @@ def test_search_escapes_cable_text_in_json(index_dir: Path) -> None:
 
 
 def test_search_filters_sort_and_paging(index_dir: Path) -> None:
-    r = run(index_dir, "search", "--tag", "PREL", "--from", "2008", "--to", "2009-06",
-            "--sort", "created", "--limit", "2", "--page", "2", "--json")
+    r = run(
+        index_dir,
+        "search",
+        "--tag",
+        "PREL",
+        "--from",
+        "2008",
+        "--to",
+        "2009-06",
+        "--sort",
+        "created",
+        "--limit",
+        "2",
+        "--page",
+        "2",
+        "--json",
+    )
     data = json.loads(r.output)
     assert r.exit_code == 0 and data["page"] == 2 and len(data["hits"]) == 2
     dates = [h["created"] for h in data["hits"]]
@@ -83,44 +112,86 @@ def test_search_filters_sort_and_paging(index_dir: Path) -> None:
 def test_search_suggestion(index_dir: Path) -> None:
     r = run(index_dir, "search", "embasy")
     assert r.exit_code == 0
-    assert "0 cables match \"embasy\"" in r.output and "Did you mean: embassy?" in r.output
+    assert '0 cables match "embasy"' in r.output and "Did you mean: embassy?" in r.output
 
 
 def test_search_explain(index_dir: Path) -> None:
     r = run(index_dir, "search", "oil", "--tag", "PREL", "--explain")
     assert r.exit_code == 0
-    assert r.output.startswith("query=Or([Term('subject', 'oil', boost=2.0), "
-                               "Term('body', 'oil')]) tags=['PREL'] sort=relevance")
+    assert r.output.startswith(
+        "query=Or([Term('subject', 'oil', boost=2.0), Term('body', 'oil')]) tags=['PREL'] sort=relevance"
+    )
 
 
-@pytest.mark.parametrize("args, message, code", [
-    (["search", '"human rights'], ("Error: unbalanced double quote in '\"human rights'; close the "
-                                  "phrase (\"human rights\") or remove the quote"), 1),
-    (["search", "oil AND (gas"], ("Error: unbalanced '(' at position 9 in 'oil AND (gas': add "
-                                 "the missing ')' or quote the text"), 1),
-    (["search", "author:smith"], "Error: unknown field 'author' in 'author:smith'; fields are: ", 1),
-    (["search", "created:[2008 to 2009-13]"], ("Error: in 'created:[2008 to 2009-13]': the date "
-                                              "'2009-13' is not a valid date (month must be in "
-                                              "1..12); write YYYY, YYYY-MM or YYYY-MM-DD"), 1),
-    (["search", "oil", "--from", "last week"], ("Error: --from 'last week' is not a date; write "
-                                               "YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)"), 1),
-    (["search", "oil", "--sort", "newest"], ("Error: unknown sort 'newest'; use one of: relevance, "
-                                            "created, -created, released, -released"), 1),
-    (["search", "oil", "--limit", "1000"], ("Error: limit must be a whole number from 1 to 100, "
-                                           "not 1000"), 1),
-    (["search", "oil", "--page", "0"], "Error: page must be a whole number from 1 up, not 0", 1),
-    (["search", "oil", "--limit", "ten"], ("Error: Invalid value for '--limit': 'ten' is not a "
-                                          "valid integer."), 2),
-    (["search", "NOT OR embassy"], ("Error: cannot understand the query 'NOT OR embassy' (list "
-                                   "index out of range)"), 1),
-    (["show", "99NOWHERE1"], ("Error: no cable '99NOWHERE1' in the index; search for it with: "
-                             "cablesearch search 'id:99NOWHERE1*'"), 1),
-    (["similar", "99NOWHERE1"], "Error: no cable '99NOWHERE1' in the index", 1),
-    (["similar", "04MADRID4063", "--limit", "0"], ("Error: limit must be a whole number from 1 "
-                                                  "to 100"), 1),
-])
-def test_bad_input_is_one_error_line(index_dir: Path, args: list[str], message: str,
-                                     code: int) -> None:
+@pytest.mark.parametrize(
+    "args, message, code",
+    [
+        (
+            ["search", '"human rights'],
+            (
+                "Error: unbalanced double quote in '\"human rights'; close the "
+                'phrase ("human rights") or remove the quote'
+            ),
+            1,
+        ),
+        (
+            ["search", "oil AND (gas"],
+            ("Error: unbalanced '(' at position 9 in 'oil AND (gas': add the missing ')' or quote the text"),
+            1,
+        ),
+        (["search", "author:smith"], "Error: unknown field 'author' in 'author:smith'; fields are: ", 1),
+        (
+            ["search", "created:[2008 to 2009-13]"],
+            (
+                "Error: in 'created:[2008 to 2009-13]': the date "
+                "'2009-13' is not a valid date (month must be in "
+                "1..12); write YYYY, YYYY-MM or YYYY-MM-DD"
+            ),
+            1,
+        ),
+        (
+            ["search", "oil", "--from", "last week"],
+            ("Error: --from 'last week' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2009-06-26)"),
+            1,
+        ),
+        (
+            ["search", "oil", "--sort", "newest"],
+            ("Error: unknown sort 'newest'; use one of: relevance, created, -created, released, -released"),
+            1,
+        ),
+        (
+            ["search", "oil", "--limit", "1000"],
+            ("Error: limit must be a whole number from 1 to 100, not 1000"),
+            1,
+        ),
+        (["search", "oil", "--page", "0"], "Error: page must be a whole number from 1 up, not 0", 1),
+        (
+            ["search", "oil", "--limit", "ten"],
+            ("Error: Invalid value for '--limit': 'ten' is not a valid integer."),
+            2,
+        ),
+        (
+            ["search", "NOT OR embassy"],
+            ("Error: cannot understand the query 'NOT OR embassy' (list index out of range)"),
+            1,
+        ),
+        (
+            ["show", "99NOWHERE1"],
+            (
+                "Error: no cable '99NOWHERE1' in the index; search for it with: "
+                "cablesearch search 'id:99NOWHERE1*'"
+            ),
+            1,
+        ),
+        (["similar", "99NOWHERE1"], "Error: no cable '99NOWHERE1' in the index", 1),
+        (
+            ["similar", "04MADRID4063", "--limit", "0"],
+            ("Error: limit must be a whole number from 1 to 100"),
+            1,
+        ),
+    ],
+)
+def test_bad_input_is_one_error_line(index_dir: Path, args: list[str], message: str, code: int) -> None:
     r = run(index_dir, *args)
     assert r.exit_code == code
     err_lines = [line for line in r.output.splitlines() if line.startswith("Error:")]

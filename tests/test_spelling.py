@@ -25,8 +25,8 @@ def test_closest_word_across_segments_and_commits(tmp_path: Path) -> None:
     ix = CableIndex.open(tmp_path / "ix")
     put(ix, Cable(reference_id="08A1", subject="pipeline", body="The pipeline talks."))
     speller = Speller(("subject", "body"))
-    assert closest(ix, speller, "piplin") == "pipelin"       # the stem of "pipeline"
-    assert closest(ix, speller, "pipelin") is None           # never the word itself
+    assert closest(ix, speller, "piplin") == "pipelin"  # the stem of "pipeline"
+    assert closest(ix, speller, "pipelin") is None  # never the word itself
     assert closest(ix, speller, "qqqqqqq") is None
     # a second commit is a second segment: its words are found too
     put(ix, Cable(reference_id="08A2", subject="sideline", body="sideline"))
@@ -46,27 +46,32 @@ def test_only_words_of_letters_are_suggested(tmp_path: Path) -> None:
 
 def test_more_documents_win_among_equally_close_words(tmp_path: Path) -> None:
     ix = CableIndex.open(tmp_path / "ix")
-    put(ix, Cable(reference_id="08A1", subject="x", body="cart"),
+    put(
+        ix,
+        Cable(reference_id="08A1", subject="x", body="cart"),
         Cable(reference_id="08A2", subject="x", body="card"),
-        Cable(reference_id="08A3", subject="x", body="card"))
+        Cable(reference_id="08A3", subject="x", body="card"),
+    )
     speller = Speller(("body",))
     assert closest(ix, speller, "carx") == "card"
     put(ix, *[Cable(reference_id=f"09B{i}", subject="x", body="cart") for i in range(3)])
-    assert closest(ix, speller, "carx") == "cart"              # 4 documents against 2
+    assert closest(ix, speller, "carx") == "cart"  # 4 documents against 2
 
 
 def test_allowed_edits_grow_with_length() -> None:
     assert max_distance("oyl") == 1 and max_distance("embasy") == 2
 
 
-def test_a_long_word_with_no_neighbour_of_its_first_letter_looks_at_all_words(
-        tmp_path: Path) -> None:
+def test_a_long_word_with_no_neighbour_of_its_first_letter_looks_at_all_words(tmp_path: Path) -> None:
     ix = CableIndex.open(tmp_path / "ix")
-    put(ix, Cable(reference_id="08A1", subject="x", body="Qadhafi spoke. Qadhafi left."),
-        Cable(reference_id="08A2", subject="x", body="qadhafi again"))
+    put(
+        ix,
+        Cable(reference_id="08A1", subject="x", body="Qadhafi spoke. Qadhafi left."),
+        Cable(reference_id="08A2", subject="x", body="qadhafi again"),
+    )
     speller = Speller(("body",))
-    assert closest(ix, speller, "gadhafi") == "qadhafi"       # g -> q: another first letter
-    assert closest(ix, speller, "gdhfi") is None              # too far, even so
+    assert closest(ix, speller, "gadhafi") == "qadhafi"  # g -> q: another first letter
+    assert closest(ix, speller, "gdhfi") is None  # too far, even so
     # short words stay within their first letter: "oyl" would not become "ayl"
     put(ix, Cable(reference_id="08A3", subject="x", body="ayl"))
     assert closest(ix, speller, "oyl") is None

@@ -98,8 +98,9 @@ def test_modified_file_is_updated(tmp_path: Path, telegrams: Path) -> None:
     ix = tmp_path / "ix"
     make_syncer(ix).sync_paths([telegrams])
     victim = telegrams / "10MADRID49.txt"
-    victim.write_text(victim.read_text(encoding="utf-8").replace("RUBALCABA", "XYLOPHONIST"),
-                      encoding="utf-8")
+    victim.write_text(
+        victim.read_text(encoding="utf-8").replace("RUBALCABA", "XYLOPHONIST"), encoding="utf-8"
+    )
     r = make_syncer(ix).sync_paths([telegrams])
     assert (r.added, r.updated, r.unchanged, r.files_parsed) == (0, 1, 40, 1)
     assert hits(ix, "xylophonist") == ["10MADRID49"]
@@ -155,8 +156,10 @@ def test_same_id_in_two_files_latest_release_wins(tmp_path: Path, data_dir: Path
     assert hits(ix, "newword") == ["10MADRID49"] and hits(ix, "oldword") == []
     assert r.rejected == []
     assert (r.added, r.duplicates) == (1, 1)
-    assert r.summary().startswith("1 added, 0 updated, 0 unchanged, 0 removed, 0 rejected, "
-                                  "1 duplicate of cables indexed from other files (2 files")
+    assert r.summary().startswith(
+        "1 added, 0 updated, 0 unchanged, 0 removed, 0 rejected, "
+        "1 duplicate of cables indexed from other files (2 files"
+    )
     # the newer file loses its release date: the older text wins again (re-read from old.txt)
     _rerelease(page, src / "new.txt", "2009-01-01 10:00", "NEWWORD")
     make_syncer(ix).sync_paths([src])
@@ -189,7 +192,7 @@ def test_cables_csv_and_rejected_files(tmp_path: Path, data_dir: Path) -> None:
     assert set(reasons) == {"notes.txt", "missing"}
     assert "no such file" in reasons["missing"]
     r = make_syncer(ix).sync_paths([src])
-    assert (r.unchanged, r.files_skipped, len(r.rejected)) == (41, 1, 1)   # notes.txt is re-read
+    assert (r.unchanged, r.files_skipped, len(r.rejected)) == (41, 1, 1)  # notes.txt is re-read
     assert_manifest_matches_index(ix)
     # one row of the cables.csv changes: only that row is parsed and put again
     text = (src / "cables.csv").read_text(encoding="utf-8")
@@ -226,10 +229,8 @@ def test_apply_is_one_commit(tmp_path: Path, telegrams: Path) -> None:
     assert_manifest_matches_index(ix_dir)
 
 
-
 @pytest.mark.parametrize("procs", [1, 2], ids=["in-process", "kept-pool"])
-def test_apply_takes_in_more_paths_in_the_same_commit(tmp_path: Path, telegrams: Path,
-                                                       procs: int) -> None:
+def test_apply_takes_in_more_paths_in_the_same_commit(tmp_path: Path, telegrams: Path, procs: int) -> None:
     """The daemon's stream: paths that ``more`` gives while a batch is written join its one
     commit; repeats are left out, unchanged files skipped; it ends when more() gives nothing."""
     ix_dir = tmp_path / "ix"
@@ -248,8 +249,8 @@ def test_apply_takes_in_more_paths_in_the_same_commit(tmp_path: Path, telegrams:
 
         r = syncer.apply(files[8:10], [], more=more)
         assert (r.added, r.unchanged, r.files_skipped) == (5, 1, 1)
-        assert syncer.index.generation == gen + 1          # one commit for all of it
-        assert asks[-1] is True and not offers             # it ended when idle and given nothing
+        assert syncer.index.generation == gen + 1  # one commit for all of it
+        assert asks[-1] is True and not offers  # it ended when idle and given nothing
         assert len(index_ids(ix_dir)) == 10
         assert_manifest_matches_index(ix_dir)
         # a kept pool outlives the sync that used it
@@ -275,16 +276,16 @@ def test_worker_pool_pipes_hold_a_batch_of_results() -> None:
         for q in (pool._outqueue, pool._inqueue):  # type: ignore[attr-defined]
             for conn in (q._reader, q._writer):
                 assert fcntl.fcntl(conn.fileno(), fcntl.F_GETPIPE_SZ) >= limit
-        big = "x" * 3 * limit      # more than the pipe holds at once
+        big = "x" * 3 * limit  # more than the pipe holds at once
         assert pool.apply(len, (big,)) == len(big)
     finally:
         pool.terminate()
         pool.join()
 
 
-def test_no_garbage_collection_until_the_commit_is_written(tmp_path: Path, telegrams: Path,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+def test_no_garbage_collection_until_the_commit_is_written(
+    tmp_path: Path, telegrams: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A collection walking a batch's millions of postings would stall the commit: the
     collector is off while the segment is flushed, and on again after the sync."""
     import gc
@@ -344,10 +345,10 @@ def test_apply_with_folders(tmp_path: Path, data_dir: Path) -> None:
     root = tmp_path / "watched"
     shutil.copytree(data_dir / "telegram", root / "sub")
     syncer = make_syncer(tmp_path / "ix")
-    r = syncer.apply([root / "sub"], [])          # a folder moved in: everything inside
+    r = syncer.apply([root / "sub"], [])  # a folder moved in: everything inside
     assert r.added == 41
     shutil.rmtree(root / "sub")
-    r = syncer.apply([], [root / "sub"])          # a folder deleted or moved out
+    r = syncer.apply([], [root / "sub"])  # a folder deleted or moved out
     assert r.removed == 41 and index_ids(tmp_path / "ix") == []
     assert_manifest_matches_index(tmp_path / "ix")
 
@@ -358,7 +359,7 @@ def write_big_csv(data_dir: Path, out: Path, copies: int) -> int:
     n = 0
     with open(out, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, quoting=csv.QUOTE_ALL, escapechar="\\", doublequote=False)
-        for k in range(copies):
+        for _ in range(copies):
             for row in rows:
                 n += 1
                 row = list(row)
@@ -400,10 +401,15 @@ def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: 
         write_big_csv(data_dir, src / "cables.csv", 12)
     else:
         for k in range(12):
-            shutil.copytree(data_dir / "page", src / f"copy{k}")   # the same IDs, 12 times over
+            shutil.copytree(data_dir / "page", src / f"copy{k}")  # the same IDs, 12 times over
     ix = tmp_path / "ix"
-    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(ix), str(src)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, str(ix), str(src)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("cables") and int(line.split()[1]) >= 120:
@@ -433,11 +439,10 @@ def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
     from cablesearch.sync import interrupts_held
 
     done = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts_held():
-            signal.raise_signal(signal.SIGINT)
-            done.append("index committed")
-            done.append("manifest committed")
+    with pytest.raises(KeyboardInterrupt), interrupts_held():
+        signal.raise_signal(signal.SIGINT)
+        done.append("index committed")
+        done.append("manifest committed")
     assert done == ["index committed", "manifest committed"]
     with interrupts_held():
-        pass                       # nothing caught: nothing raised
+        pass  # nothing caught: nothing raised

@@ -16,10 +16,12 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from watch_support import CableMaker, wait_until
 
 from cablesearch.config import Config
 from cablesearch.daemon import find_running, read_status
@@ -28,7 +30,6 @@ from cablesearch.indexer import CableIndex
 from cablesearch.manifest import Manifest
 from cablesearch.schema import unpack_cable
 from cablesearch.watch import Daemon, inotify_limit_message, is_ignored_name
-from watch_support import CableMaker, wait_until
 
 MAKER = CableMaker()
 
@@ -38,8 +39,7 @@ def no_leaked_threads() -> Iterator[None]:
     """Every test must leave no thread behind (observer, emitters, worker)."""
     before = set(threading.enumerate())
     yield
-    wait_until(lambda: not (set(threading.enumerate()) - before), 10,
-               message="the daemon's threads to end")
+    wait_until(lambda: not (set(threading.enumerate()) - before), 10, message="the daemon's threads to end")
 
 
 class Env:
@@ -54,19 +54,25 @@ class Env:
         self.index_dir = tmp_path / "index"
         self.daemons: list[Daemon] = []
         self._barrier = 0
-        self.isolate = False     # the indexer on the worker thread unless a test says otherwise
+        self.isolate = False  # the indexer on the worker thread unless a test says otherwise
         self.procs = 1
 
     def config(self, **kw: Any) -> Config:
-        base: dict[str, Any] = dict(index_dir=self.index_dir, settle_seconds=0.2,
-                                    batch_seconds=0.3, rescan_seconds=0.0, lock_timeout=10.0,
-                                    procs=self.procs)
+        base: dict[str, Any] = dict(
+            index_dir=self.index_dir,
+            settle_seconds=0.2,
+            batch_seconds=0.3,
+            rescan_seconds=0.0,
+            lock_timeout=10.0,
+            procs=self.procs,
+        )
         base.update(kw)
         return Config(**base)
 
     def start(self, isolate: bool | None = None, poll: bool = False, **kw: Any) -> Daemon:
-        d = Daemon(self.config(**kw), [self.root],
-                   isolate=self.isolate if isolate is None else isolate, poll=poll)
+        d = Daemon(
+            self.config(**kw), [self.root], isolate=self.isolate if isolate is None else isolate, poll=poll
+        )
         d.start()
         self.daemons.append(d)
         wait_until(lambda: d.idle, 30, message="the catch-up scan")
@@ -101,8 +107,7 @@ class Env:
         (self.root / "barrier").mkdir(exist_ok=True)
         src.rename(self.root / "barrier" / src.name)
         ref = MAKER.ref(n)
-        wait_until(lambda: ref in self.ids() and (d.idle or not idle), 20,
-                   message=f"barrier {ref}")
+        wait_until(lambda: ref in self.ids() and (d.idle or not idle), 20, message=f"barrier {ref}")
 
     def body(self, ref: str) -> str:
         cable = self.cables().get(ref)
@@ -126,8 +131,18 @@ def each_env(request: pytest.FixtureRequest, env: Env) -> Env:
 
 
 def test_ignored_names() -> None:
-    for name in (".hidden.txt", "cable.txt.part", "x.crdownload", "x.tmp", "x.txt~", ".#x.txt",
-                 "x.txt.swp", ".x.txt.swp", "#x.txt#", "4913"):
+    for name in (
+        ".hidden.txt",
+        "cable.txt.part",
+        "x.crdownload",
+        "x.tmp",
+        "x.txt~",
+        ".#x.txt",
+        "x.txt.swp",
+        ".x.txt.swp",
+        "#x.txt#",
+        "4913",
+    ):
         assert is_ignored_name(name), name
     for name in ("08TRIPOLI505.txt", "cables.csv", "a.html", "part.txt", "tmp"):
         assert not is_ignored_name(name), name
@@ -167,15 +182,15 @@ def test_file_written_in_chunks_is_indexed_once_when_complete(each_env: Env) -> 
         # indexed, settle_seconds have passed since the first chunk — still not indexed.
         env.barrier(d, idle=False)
         assert MAKER.ref(5) not in env.ids()
-        f.write(text[len(text) // 3: 2 * len(text) // 3])
+        f.write(text[len(text) // 3 : 2 * len(text) // 3])
         f.flush()
         env.barrier(d, idle=False)
         assert MAKER.ref(5) not in env.ids()
-        f.write(text[2 * len(text) // 3:])
+        f.write(text[2 * len(text) // 3 :])
     wait_until(lambda: MAKER.ref(5) in env.ids(), 10)
     assert "lastchunkword" in env.cables()[MAKER.ref(5)].body
     env.barrier(d)
-    assert d.status()["totals"]["updated"] == 0   # indexed once, never half-written
+    assert d.status()["totals"]["updated"] == 0  # indexed once, never half-written
 
 
 def test_modified_file_is_reindexed(each_env: Env) -> None:
@@ -210,7 +225,7 @@ def test_temp_file_renamed_into_place(each_env: Env) -> None:
     tmp = env.root / "incoming.txt.part"
     tmp.write_text(MAKER.text(8), encoding="utf-8")
     env.barrier(d)
-    assert MAKER.ref(8) not in env.ids()            # a partial download is ignored
+    assert MAKER.ref(8) not in env.ids()  # a partial download is ignored
     tmp.rename(env.root / "incoming.txt")
     wait_until(lambda: MAKER.ref(8) in env.ids(), 10)
 
@@ -253,7 +268,7 @@ def test_folder_created_with_files_written_at_once(each_env: Env) -> None:
     env = each_env
     env.start()
     sub = env.root / "a" / "b"
-    sub.mkdir(parents=True)        # files written before the new folder's watch exists
+    sub.mkdir(parents=True)  # files written before the new folder's watch exists
     refs = {MAKER.ref(n) for n in range(20, 40)}
     for n in range(20, 40):
         MAKER.write(sub, n)
@@ -273,7 +288,7 @@ def test_folder_moved_in_and_out_and_deleted(each_env: Env) -> None:
     wait_until(lambda: not (refs & env.ids()), 15, message="a folder moved out")
     shutil.move(str(env.outside / "gone"), str(env.root / "again"))
     wait_until(lambda: refs <= env.ids(), 15, message="the folder moved back in")
-    (env.root / "again").rename(env.root / "renamed")      # a folder renamed inside the tree
+    (env.root / "again").rename(env.root / "renamed")  # a folder renamed inside the tree
     wait_until(lambda: all("/renamed/" in s for s in env.sources() if "/barrier/" not in s), 15)
     assert refs <= env.ids()
     shutil.rmtree(env.root / "renamed")
@@ -284,11 +299,19 @@ def test_folder_moved_in_and_out_and_deleted(each_env: Env) -> None:
 def test_swap_files_dotfiles_and_partial_downloads_are_ignored(each_env: Env) -> None:
     env = each_env
     d = env.start()
-    names = [".hidden.txt", "x.txt.part", "x.crdownload", "x.tmp", "x.txt~", ".#x.txt",
-             "x.txt.swp", ".x.txt.swp"]
+    names = [
+        ".hidden.txt",
+        "x.txt.part",
+        "x.crdownload",
+        "x.tmp",
+        "x.txt~",
+        ".#x.txt",
+        "x.txt.swp",
+        ".x.txt.swp",
+    ]
     for i, name in enumerate(names):
         MAKER.write(env.root, 60 + i, name=name)
-    MAKER.write(env.root / ".git", 70)          # inside a hidden folder
+    MAKER.write(env.root / ".git", 70)  # inside a hidden folder
     env.barrier(d)
     assert not ({MAKER.ref(60 + i) for i in range(len(names))} | {MAKER.ref(70)}) & env.ids()
     assert d.status()["recent_errors"] == []
@@ -305,19 +328,17 @@ def test_a_file_that_is_no_cable_is_reported_once(each_env: Env) -> None:
     env.barrier(d)
     errors = [e for e in d.status()["recent_errors"] if e["path"] == str(junk)]
     assert len(errors) == 1
-    junk.write_text("shopping list: eggs, milk, bread\n", encoding="utf-8")   # changed: again
-    wait_until(lambda: len([e for e in d.status()["recent_errors"]
-                            if e["path"] == str(junk)]) == 2, 10)
-    junk.write_text(MAKER.text(75), encoding="utf-8")                         # now a cable
+    junk.write_text("shopping list: eggs, milk, bread\n", encoding="utf-8")  # changed: again
+    wait_until(lambda: len([e for e in d.status()["recent_errors"] if e["path"] == str(junk)]) == 2, 10)
+    junk.write_text(MAKER.text(75), encoding="utf-8")  # now a cable
     wait_until(lambda: MAKER.ref(75) in env.ids(), 10)
 
 
 def test_burst_of_2000_files_becomes_a_few_commits(env: Env) -> None:
-    d = env.start(isolate=True, procs=2)   # the real set-up: indexing in a child process
+    d = env.start(isolate=True, procs=2)  # the real set-up: indexing in a child process
     before = d.commits
     refs = MAKER.burst(env.root / "burst", 1000, 2000, per_dir=400)
-    wait_until(lambda: d.status()["doc_count"] == 2000 and d.idle, 90,
-               message="2,000 files to be indexed")
+    wait_until(lambda: d.status()["doc_count"] == 2000 and d.idle, 90, message="2,000 files to be indexed")
     assert set(refs) <= env.ids()
     assert len(env.ids()) == 2000
     # Files that become ready while a batch is written join it (the indexer asks for them), so
@@ -331,13 +352,11 @@ def test_files_arriving_while_a_batch_is_written_join_it(env: Env) -> None:
     d = env.start(isolate=True, procs=2)
     before = d.commits
     refs = MAKER.burst(env.root / "first", 3000, 1000, per_dir=500)
-    wait_until(lambda: d._inflight is not None and d._inflight.op == "apply", 30,
-               message="a batch in hand")
+    wait_until(lambda: d._inflight is not None and d._inflight.op == "apply", 30, message="a batch in hand")
     refs += [MAKER.ref(n) for n in range(4000, 4050)]
-    for n in range(4000, 4050):                  # 50 more while ~1,000 are being written
+    for n in range(4000, 4050):  # 50 more while ~1,000 are being written
         MAKER.write(env.root / "second", n)
-    wait_until(lambda: d.status()["doc_count"] == 1050 and d.idle, 60,
-               message="1,050 files to be indexed")
+    wait_until(lambda: d.status()["doc_count"] == 1050 and d.idle, 60, message="1,050 files to be indexed")
     assert set(refs) == env.ids()
     assert d.commits - before == 1
 
@@ -352,9 +371,8 @@ def test_batch_waits_for_files_still_settling(env: Env) -> None:
     staged = [MAKER.write(env.outside / "staging", n) for n in range(2000, 2300)]
     for src in staged:
         src.rename(env.root / src.name)
-    MAKER.write(env.root / "written", 2300)      # closed after writing: ready at once
-    wait_until(lambda: d.status()["doc_count"] == 301 and d.idle, 60,
-               message="301 files to be indexed")
+    MAKER.write(env.root / "written", 2300)  # closed after writing: ready at once
+    wait_until(lambda: d.status()["doc_count"] == 301 and d.idle, 60, message="301 files to be indexed")
     assert {MAKER.ref(n) for n in range(2000, 2301)} == env.ids()
     assert d.commits - before == 1
 
@@ -363,20 +381,17 @@ def test_same_reference_id_in_two_files_latest_release_wins(each_env: Env) -> No
     env = each_env
     d = env.start()
     ref = MAKER.ref(80)
-    old = MAKER.write(env.root, 80, name="old.txt", released="2010-11-28 18:00",
-                      marker="oldrelease")
+    old = MAKER.write(env.root, 80, name="old.txt", released="2010-11-28 18:00", marker="oldrelease")
     wait_until(lambda: ref in env.ids(), 10)
-    new = MAKER.write(env.root, 80, name="new.txt", released="2011-02-01 09:30",
-                      marker="newrelease")
+    new = MAKER.write(env.root, 80, name="new.txt", released="2011-02-01 09:30", marker="newrelease")
     wait_until(lambda: "newrelease" in env.body(ref), 10)
-    with CableIndex.open(env.index_dir).searcher() as s:       # one document for the ID
+    with CableIndex.open(env.index_dir).searcher() as s:  # one document for the ID
         assert [f["reference_id"] for f in s.all_stored_fields()].count(ref) == 1
-    new.unlink()                       # the newer file goes: the older text comes back
+    new.unlink()  # the newer file goes: the older text comes back
     wait_until(lambda: "oldrelease" in env.body(ref), 10)
-    new = MAKER.write(env.root, 80, name="new.txt", released="2011-02-01 09:30",
-                      marker="newrelease")
+    new = MAKER.write(env.root, 80, name="new.txt", released="2011-02-01 09:30", marker="newrelease")
     wait_until(lambda: "newrelease" in env.cables()[ref].body, 10)
-    old.unlink()                       # the older file goes: the newer stays
+    old.unlink()  # the older file goes: the newer stays
     env.barrier(d)
     assert "newrelease" in env.cables()[ref].body
     new.unlink()
@@ -397,7 +412,8 @@ def test_polling_observer(env: Env) -> None:
 def test_overflow_warning_triggers_a_rescan(env: Env) -> None:
     d = env.start()
     logging.getLogger("watchdog.observers.inotify_c").warning(
-        "Inotify queue overflowed; filesystem events were lost")
+        "Inotify queue overflowed; filesystem events were lost"
+    )
     wait_until(lambda: d.status()["totals"]["rescans"] == 1 and d.idle, 10)
     assert any("overflowed" in e["message"] for e in d.status()["recent_errors"])
 
@@ -434,8 +450,7 @@ def test_missing_folder_is_a_clear_error(env: Env) -> None:
 
 
 def test_inotify_limit_message_names_the_fix(env: Env) -> None:
-    message = inotify_limit_message(OSError(errno.ENOSPC, "inotify watch limit reached"),
-                                    [env.root])
+    message = inotify_limit_message(OSError(errno.ENOSPC, "inotify watch limit reached"), [env.root])
     assert "sudo sysctl fs.inotify.max_user_watches=" in message and "--poll" in message
     # The real thing: use up this user's inotify instances, then start a daemon.
     libc = ctypes.CDLL(None, use_errno=True)

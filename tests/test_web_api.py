@@ -33,26 +33,37 @@ def synthetic_cables() -> list[Cable]:
     real cable and a missing one, and a cable that cites the first."""
     xss = Cable(
         reference_id=XSS_ID,
-        created=datetime(2010, 2, 3, 10, 15), released=datetime(2011, 1, 5, 9, 0),
-        classification="UNCLASSIFIED", origin="Embassy Testville",
+        created=datetime(2010, 2, 3, 10, 15),
+        released=datetime(2011, 1, 5, 9, 0),
+        classification="UNCLASSIFIED",
+        origin="Embassy Testville",
         tags=["PGOV", "ZZTEST"],
         subject="ZANZIBAR <b>MARKUP</b> & OTHER TRICKS",
         references=["08TUNIS679", "99NOWHERE1"],
         header='VZCZCXYZ0000\nFM AMEMBASSY TESTVILLE <img src=x onerror="alert(2)">\nTO SECSTATE WASHDC',
-        body=("UNCLAS TESTVILLE 000001\n\nE.O. 12958: N/A\nTAGS: PGOV ZZTEST\n"
-              "SUBJECT: ZANZIBAR <b>MARKUP</b> & OTHER TRICKS\n\nREF: A. 08 TUNIS 679 B. 99 NOWHERE 1\n\n"
-              f"1. (U) The zanzibar visitor typed {SCRIPT} into the form & left.\n\n"
-              "2. (U) A second paragraph about zanzibar cloves, with 1 < 2 and 3 > 2.\n\nSMITH"),
-        format="telegram", source="<test>",
+        body=(
+            "UNCLAS TESTVILLE 000001\n\nE.O. 12958: N/A\nTAGS: PGOV ZZTEST\n"
+            "SUBJECT: ZANZIBAR <b>MARKUP</b> & OTHER TRICKS\n\nREF: A. 08 TUNIS 679 B. 99 NOWHERE 1\n\n"
+            f"1. (U) The zanzibar visitor typed {SCRIPT} into the form & left.\n\n"
+            "2. (U) A second paragraph about zanzibar cloves, with 1 < 2 and 3 > 2.\n\nSMITH"
+        ),
+        format="telegram",
+        source="<test>",
     )
     citer = Cable(
         reference_id=CITER_ID,
-        created=datetime(2010, 2, 20, 8, 0), released=datetime(2011, 1, 6, 9, 0),
-        classification="CONFIDENTIAL", origin="Embassy Testville", tags=["PREL", "ZZTEST"],
-        subject="FOLLOW-UP ON THE ZANZIBAR CLOVES", references=[XSS_ID],
-        header="VZCZCXYZ0001", body="C O N F I D E N T I A L\n\nREF: TESTVILLE 1\n\n"
-                                   "1. (C) More about zanzibar cloves and their export.\n",
-        format="telegram", source="<test>",
+        created=datetime(2010, 2, 20, 8, 0),
+        released=datetime(2011, 1, 6, 9, 0),
+        classification="CONFIDENTIAL",
+        origin="Embassy Testville",
+        tags=["PREL", "ZZTEST"],
+        subject="FOLLOW-UP ON THE ZANZIBAR CLOVES",
+        references=[XSS_ID],
+        header="VZCZCXYZ0001",
+        body="C O N F I D E N T I A L\n\nREF: TESTVILLE 1\n\n"
+        "1. (C) More about zanzibar cloves and their export.\n",
+        format="telegram",
+        source="<test>",
     )
     return [xss, citer]
 
@@ -109,13 +120,20 @@ def test_search_answers_in_the_cli_json_shape(client: TestClient) -> None:
     assert set(data["facets"]) == {"tag", "origin", "classification", "year"}
     assert data["hits"][0]["reference_id"] == "08TUNIS679"
     hit = data["hits"][0]
-    assert set(hit) >= {"reference_id", "subject", "created", "origin", "classification", "tags",
-                        "score", "snippet"}
+    assert set(hit) >= {
+        "reference_id",
+        "subject",
+        "created",
+        "origin",
+        "classification",
+        "tags",
+        "score",
+        "snippet",
+    }
     assert "<mark>" in hit["snippet"]
 
 
-def test_filters_and_facet_counts_agree_with_the_cables(client: TestClient,
-                                                        cables: dict[str, Cable]) -> None:
+def test_filters_and_facet_counts_agree_with_the_cables(client: TestClient, cables: dict[str, Cable]) -> None:
     r = client.get("/api/facets", params={"facet_limit": 1000})
     assert r.status_code == 200
     data = r.json()
@@ -128,8 +146,11 @@ def test_filters_and_facet_counts_agree_with_the_cables(client: TestClient,
     assert dict((v, n) for v, n in data["months"]) == dict(months)
 
     r = client.get("/api/search", params=[("tag", "PREL"), ("tag", "ZZTEST"), ("year", "2010")])
-    expected = {c.reference_id for c in cables.values()
-                if {"PREL", "ZZTEST"} & set(c.tags) and c.created and c.created.year == 2010}
+    expected = {
+        c.reference_id
+        for c in cables.values()
+        if {"PREL", "ZZTEST"} & set(c.tags) and c.created and c.created.year == 2010
+    }
     assert r.json()["total"] == len(expected)
 
     r = client.get("/api/search", params={"origin": "Embassy Testville", "classification": "CONFIDENTIAL"})
@@ -155,28 +176,32 @@ def test_paging_walks_every_match_once(client: TestClient, cables: dict[str, Cab
     assert created == sorted(created, reverse=True)
 
 
-@pytest.mark.parametrize("params, status, word", [
-    ({"page": "0"}, 422, "page"),
-    ({"page": "abc"}, 422, "page"),
-    ({"page": "-3"}, 422, "page"),
-    ({"page": "5000"}, 422, "page"),
-    ({"limit": "0"}, 422, "limit"),
-    ({"limit": "51"}, 422, "limit"),
-    ({"limit": "ten"}, 422, "limit"),
-    ({"sort": "sideways"}, 422, "sort"),
-    ({"from": "2008-13"}, 422, "from"),
-    ({"to": "yesterday"}, 422, "to"),
-    ({"from": "2009-02-30"}, 422, "from"),
-    ({"year": "abc"}, 422, "year"),
-    ({"year": "1492"}, 422, "year"),
-    ({"q": "x" * 1001}, 422, "q"),
-    ({"tag": "A" * 101}, 422, "tag"),
-    ({"q": '"unbalanced quote'}, 400, ""),
-    ({"q": "created:[2008 to"}, 400, ""),
-    ({"q": "created:[notadate to 2009]"}, 400, ""),
-])
-def test_bad_parameters_get_a_4xx_with_a_message(client: TestClient, params: dict[str, str],
-                                                 status: int, word: str) -> None:
+@pytest.mark.parametrize(
+    "params, status, word",
+    [
+        ({"page": "0"}, 422, "page"),
+        ({"page": "abc"}, 422, "page"),
+        ({"page": "-3"}, 422, "page"),
+        ({"page": "5000"}, 422, "page"),
+        ({"limit": "0"}, 422, "limit"),
+        ({"limit": "51"}, 422, "limit"),
+        ({"limit": "ten"}, 422, "limit"),
+        ({"sort": "sideways"}, 422, "sort"),
+        ({"from": "2008-13"}, 422, "from"),
+        ({"to": "yesterday"}, 422, "to"),
+        ({"from": "2009-02-30"}, 422, "from"),
+        ({"year": "abc"}, 422, "year"),
+        ({"year": "1492"}, 422, "year"),
+        ({"q": "x" * 1001}, 422, "q"),
+        ({"tag": "A" * 101}, 422, "tag"),
+        ({"q": '"unbalanced quote'}, 400, ""),
+        ({"q": "created:[2008 to"}, 400, ""),
+        ({"q": "created:[notadate to 2009]"}, 400, ""),
+    ],
+)
+def test_bad_parameters_get_a_4xx_with_a_message(
+    client: TestClient, params: dict[str, str], status: int, word: str
+) -> None:
     for path in ("/api/search", "/api/facets"):
         message = assert_error(client.get(path, params=params), status)
         assert word in message
@@ -215,36 +240,42 @@ def test_cable_json(client: TestClient) -> None:
     assert r.status_code == 200
     data = r.json()
     assert data["reference_id"] == XSS_ID
-    assert SCRIPT in data["body"]              # JSON carries the text as it is
+    assert SCRIPT in data["body"]  # JSON carries the text as it is
     assert data["cited_by"] == [CITER_ID]
     assert data["references_in_index"] == ["08TUNIS679"]
 
 
-@pytest.mark.parametrize("path", [
-    "/api/cables/99NOWHERE1",
-    "/api/cables/..%2F..%2Fetc%2Fpasswd",
-    "/api/cables/%2E%2E",
-    "/api/cables/08TUNIS679.txt",
-    "/api/cables/" + "9" * 200,
-    "/api/nothing-here",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/cables/99NOWHERE1",
+        "/api/cables/..%2F..%2Fetc%2Fpasswd",
+        "/api/cables/%2E%2E",
+        "/api/cables/08TUNIS679.txt",
+        "/api/cables/" + "9" * 200,
+        "/api/nothing-here",
+    ],
+)
 def test_unknown_cables_and_endpoints_are_404_json(client: TestClient, path: str) -> None:
     assert_error(client.get(path), 404)
 
 
-@pytest.mark.parametrize("path", [
-    "/static/../../etc/passwd",
-    "/static/..%2F..%2F..%2Fetc%2Fpasswd",
-    "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "/static/..%5C..%5Capp.py",
-    "/static/../app.py",
-    "/static/%2e%2e/app.py",
-    "/cable/..%2F..",
-    "/cable/..%2F..%2Fetc%2Fpasswd",
-    "/cable/%2E%2E%2Fapp.py",
-    "/cable/99NOWHERE1",
-    "/no/such/page",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../../etc/passwd",
+        "/static/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%5C..%5Capp.py",
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/cable/..%2F..",
+        "/cable/..%2F..%2Fetc%2Fpasswd",
+        "/cable/%2E%2E%2Fapp.py",
+        "/cable/99NOWHERE1",
+        "/no/such/page",
+    ],
+)
 def test_no_url_reaches_a_file_outside_the_index(client: TestClient, path: str) -> None:
     r = client.get(path, follow_redirects=True)
     assert r.status_code == 404
@@ -273,8 +304,10 @@ def test_cable_page_shows_html_in_the_cable_as_text(client: TestClient) -> None:
         assert SCRIPT not in html
         assert "<b>MARKUP</b>" not in html
         assert "<img src=x" not in html
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or \
-            "&lt;<mark>script</mark>&gt;<mark>alert</mark>(1)&lt;/<mark>script</mark>&gt;" in html
+        assert (
+            "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+            or "&lt;<mark>script</mark>&gt;<mark>alert</mark>(1)&lt;/<mark>script</mark>&gt;" in html
+        )
         assert "1 &lt; 2 and 3 &gt; 2" in html
     html = client.get(f"/cable/{XSS_ID}?q=zanzibar").text
     assert "<mark>zanzibar</mark>" in html.lower()
@@ -313,10 +346,10 @@ def test_search_page_has_results_facets_timeline_and_shareable_links(client: Tes
     assert 'data-facet="tag"' in html and 'data-facet="origin"' in html
     assert 'data-facet="classification"' in html and 'data-facet="year"' in html
     assert 'class="timeline' in html
-    assert "/?q=brazil&amp;tag=PREL" in html                 # a facet link keeps the query
+    assert "/?q=brazil&amp;tag=PREL" in html  # a facet link keeps the query
     r = client.get("/", params=[("q", "brazil"), ("tag", "PREL"), ("year", "2009")])
     assert 'aria-label="Remove filter Tag: PREL"' in r.text
-    assert 'href="/?q=brazil&amp;year=2009"' in r.text      # removing the tag chip keeps the rest
+    assert 'href="/?q=brazil&amp;year=2009"' in r.text  # removing the tag chip keeps the rest
     assert "Server-Timing" in r.headers and "search;dur=" in r.headers["Server-Timing"]
 
 
@@ -339,15 +372,14 @@ def test_cable_page_links_references_citations_tags_and_paragraphs(client: TestC
     assert 'href="/cable/08TUNIS679"' in html
     assert "99NOWHERE1" in html and "not in the index" in html
     assert 'href="/cable/99NOWHERE1"' not in html
-    assert f'href="/cable/{CITER_ID}"' in html          # cited by
+    assert f'href="/cable/{CITER_ID}"' in html  # cited by
     assert 'href="/?tag=ZZTEST"' in html
     assert 'id="par1"' in html and 'id="par2"' in html
     for label in ("Reference ID", "Created", "Released", "Classification", "Origin"):
         assert f">{label}</th>" in html
 
 
-def test_browse_page_lists_every_dimension_with_counts(client: TestClient,
-                                                     cables: dict[str, Cable]) -> None:
+def test_browse_page_lists_every_dimension_with_counts(client: TestClient, cables: dict[str, Cable]) -> None:
     r = client.get("/browse")
     assert r.status_code == 200
     html = r.text
@@ -364,8 +396,7 @@ def test_stats_and_openapi(client: TestClient, cables: dict[str, Cable]) -> None
     for path in ("/api/search", "/api/cables/{ref_id}", "/api/facets", "/api/stats"):
         assert path in spec["paths"]
     names = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert {"q", "tag", "origin", "classification", "year", "from", "to", "sort", "page",
-            "limit"} <= names
+    assert {"q", "tag", "origin", "classification", "year", "from", "to", "sort", "page", "limit"} <= names
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "<code>/api/search</code>" in docs.text
 
@@ -431,10 +462,16 @@ def test_new_cables_appear_while_the_app_runs_with_the_daemon(tmp_path: Path) ->
     watched = tmp_path / "watched"
     watched.mkdir()
     (watched / "04MADRID4063.txt").write_bytes((DATA / "telegram" / "04MADRID4063.txt").read_bytes())
-    config = Config(index_dir=tmp_path / "index", watch_dirs=(watched,), settle_seconds=0.05,
-                    batch_seconds=0.05, rescan_seconds=0.0)
+    config = Config(
+        index_dir=tmp_path / "index",
+        watch_dirs=(watched,),
+        settle_seconds=0.05,
+        batch_seconds=0.05,
+        rescan_seconds=0.0,
+    )
     app = create_app(config, daemon=Daemon(config, [watched]))
     with TestClient(app, raise_server_exceptions=False) as c:
+
         def total() -> int:
             return int(c.get("/api/search").json()["total"])
 

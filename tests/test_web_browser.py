@@ -10,26 +10,33 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from test_web_api import CITER_ID, SCRIPT, XSS_ID, build_web_index
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT = 15.0
 
 
 def _need_chromium() -> None:
     if CHROMIUM.exists():
         return
-    message = (f"{CHROMIUM} is missing: install Debian's chromium (`make test` does, or "
-               f"`apt-get install -y chromium`)")
+    message = (
+        f"{CHROMIUM} is missing: install Debian's chromium (`make test` does, or "
+        f"`apt-get install -y chromium`)"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -51,11 +58,23 @@ def run_server(index_dir: Path, log_path: Path, *extra: str) -> Iterator[str]:
     """Runs `cablesearch --index INDEX serve --port 0 EXTRA...`, yields its base URL (read from
     the line it prints on start) and stops it. Its output goes to a file (a pipe nobody reads
     would block it); a traceback in it fails the test."""
-    cmd = [sys.executable, "-c", "from cablesearch.cli import main; main()",
-           "--index", str(index_dir), "serve", "--host", "127.0.0.1", "--port", "0", *extra]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from cablesearch.cli import main; main()",
+        "--index",
+        str(index_dir),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *extra,
+    ]
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
     try:
         url = _read_url(proc, log_path)
         _wait_until_answering(url)
@@ -158,7 +177,9 @@ def test_click_facets_then_remove_the_chips(page: object, server: str) -> None:
     page.wait_for_url(re.compile(r"classification=CONFIDENTIAL"))
     assert total(page) == 1
     page.locator('a.facet-link[data-facet="origin"]', has_text="Embassy Testville").click()
-    page.wait_for_url(re.compile(r"classification=CONFIDENTIAL.*origin=|origin=.*classification=CONFIDENTIAL"))
+    page.wait_for_url(
+        re.compile(r"classification=CONFIDENTIAL.*origin=|origin=.*classification=CONFIDENTIAL")
+    )
     assert page.locator(".chip").count() == 2
     assert total(page) == 1
     # The state is in the URL: opening it afresh gives the same page.
@@ -174,8 +195,7 @@ def test_click_facets_then_remove_the_chips(page: object, server: str) -> None:
     assert total(page) == everything
 
 
-def test_pages_through_the_results(page: object, server: str,
-                                   browser_index: tuple[Path, list]) -> None:
+def test_pages_through_the_results(page: object, server: str, browser_index: tuple[Path, list]) -> None:
     page.goto(server + "/?sort=-created")
     assert total(page) == len(browser_index[1])
     first_page = page.locator(".hit-meta .refid").all_inner_texts()
@@ -205,8 +225,7 @@ def test_follow_ref_links_and_cited_by(page: object, server: str) -> None:
     page.wait_for_url(re.compile(f"/cable/{XSS_ID}$"))
 
 
-def test_timeline_narrows_the_dates(page: object, server: str,
-                                    browser_index: tuple[Path, list]) -> None:
+def test_timeline_narrows_the_dates(page: object, server: str, browser_index: tuple[Path, list]) -> None:
     by_month = Counter(c.created.strftime("%Y-%m") for c in browser_index[1] if c.created)
     page.goto(server + "/?q=brazil")
     before = total(page)
@@ -233,12 +252,14 @@ def test_timeline_narrows_the_dates(page: object, server: str,
 
 
 def test_pages_fit_a_phone(browser: object, server: str) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,  # type: ignore[attr-defined]
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,  # type: ignore[attr-defined]
+        has_touch=True,
+    )
     try:
         pg = context.new_page()
-        for path in ("/?q=corruption", "/cable/08TUNIS679?q=corruption", "/browse",
-                     f"/cable/{XSS_ID}"):
+        for path in ("/?q=corruption", "/cable/08TUNIS679?q=corruption", "/browse", f"/cable/{XSS_ID}"):
             pg.goto(server + path)
             width = pg.evaluate("document.documentElement.scrollWidth")
             assert width <= 391, f"{path} is {width}px wide on a 390px screen"
@@ -249,15 +270,18 @@ def test_pages_fit_a_phone(browser: object, server: str) -> None:
         context.close()
 
 
-@pytest.mark.parametrize("raw_path", [
-    "/static/../../../../etc/passwd",
-    "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-    "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "/static/../app.py",
-    "/cable/..%2F..%2F..%2Fetc%2Fpasswd",
-    "/cable/../../etc/passwd",
-    "/api/cables/..%2F..%2Fapp.py",
-])
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/static/../../../../etc/passwd",
+        "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/../app.py",
+        "/cable/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/cable/../../etc/passwd",
+        "/api/cables/..%2F..%2Fapp.py",
+    ],
+)
 def test_raw_paths_do_not_reach_files_outside_the_index(server: str, raw_path: str) -> None:
     """The same traversal attempts as the API tests, but sent byte for byte to the real server
     (an HTTP client library would normalise the dots away before sending)."""
@@ -272,8 +296,7 @@ def test_raw_paths_do_not_reach_files_outside_the_index(server: str, raw_path: s
     assert b"root:" not in data and b"create_app" not in data
 
 
-def test_serve_watch_shows_new_cables_while_the_page_is_open(browser: object,
-                                                             tmp_path: Path) -> None:
+def test_serve_watch_shows_new_cables_while_the_page_is_open(browser: object, tmp_path: Path) -> None:
     """`serve --watch DIR` (what `make run` starts): the daemon indexes in the server's process;
     a cable dropped into the folder is announced on the open page and found after a refresh."""
     from test_web_api import DATA
@@ -291,7 +314,7 @@ def test_serve_watch_shows_new_cables_while_the_page_is_open(browser: object,
         pg.goto(base + "/")
         pg.wait_for_function("document.querySelector('.live-dot') !== null")
         deadline = time.monotonic() + 30
-        while total(pg) < 2:            # the catch-up scan may still be running: reload
+        while total(pg) < 2:  # the catch-up scan may still be running: reload
             assert time.monotonic() < deadline, "the watched cables were not indexed"
             pg.wait_for_timeout(200)
             pg.reload()

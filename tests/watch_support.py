@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 DATA = Path(__file__).resolve().parent / "data"
 _ID = re.compile(r"^(\d\d)([A-Z]+?)(\d+)$")
-_ROW = re.compile(r"^(?P<id>\w+) \| (?P<created>[\d\- :]+) \| (?P<released>[\d\- :]+) \|",
-                  re.MULTILINE)
+_ROW = re.compile(r"^(?P<id>\w+) \| (?P<created>[\d\- :]+) \| (?P<released>[\d\- :]+) \|", re.MULTILINE)
 
 
 class CableMaker:
@@ -67,8 +66,9 @@ class CableMaker:
         return refs
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0,
-               interval: float = 0.02, message: str = "") -> None:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.02, message: str = ""
+) -> None:
     """Poll ``predicate`` until truthy; fail the test with ``message`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

@@ -32,10 +32,20 @@ class CablesearchGroup(click.Group):
 
 @click.group(cls=CablesearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cablesearch")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Settings file (default: $CABLESEARCH_CONFIG or ./config.toml).")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Index folder (default: setting index_dir, env CABLESEARCH_INDEX_DIR).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file (default: $CABLESEARCH_CONFIG or ./config.toml).",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Index folder (default: setting index_dir, env CABLESEARCH_INDEX_DIR).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, index_dir: Path | None) -> None:
     """Search the US diplomatic cables of the Cablegate release.

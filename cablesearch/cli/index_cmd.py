@@ -35,8 +35,7 @@ class ProgressLine:
         filled = int(frac * width)
         bar = "#" * filled + "-" * (width - filled)
         eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
-        self.stream.write(f"\r[{bar}] {frac:4.0%}  {p.cables:,} cables  {rate:,.0f}/s  "
-                          f"ETA {eta_text} ")
+        self.stream.write(f"\r[{bar}] {frac:4.0%}  {p.cables:,} cables  {rate:,.0f}/s  ETA {eta_text} ")
         self.stream.flush()
         self.shown = True
 
@@ -63,18 +62,24 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
     if info is None:
         return False
     handoff = daemon.hand_off(index_dir, list(paths), prune)
-    click.echo(f"An indexing daemon (pid {info.pid}) keeps {index_dir} current; "
-               f"handed {handoff.count} path(s) to it. Waiting for its report...", err=True)
+    click.echo(
+        f"An indexing daemon (pid {info.pid}) keeps {index_dir} current; "
+        f"handed {handoff.count} path(s) to it. Waiting for its report...",
+        err=True,
+    )
     report = handoff.wait(timeout=max(timeout, 600.0))
     if report is None:
-        click.echo("The daemon has not finished yet; it goes on in the background "
-                   "(see `cablesearch status`).", err=True)
+        click.echo(
+            "The daemon has not finished yet; it goes on in the background (see `cablesearch status`).",
+            err=True,
+        )
         return True
-    rejected = report.get("rejected") or []     # "path: reason" lines
+    rejected = report.get("rejected") or []  # "path: reason" lines
     for item in rejected:
         click.echo(f"rejected: {item}", err=True)
-    count = {k: int(report.get(k, 0) or 0)
-             for k in ("added", "updated", "unchanged", "removed", "duplicates")}
+    count = {
+        k: int(report.get(k, 0) or 0) for k in ("added", "updated", "unchanged", "removed", "duplicates")
+    }
     click.echo(counts_line(rejected=len(rejected), **count))
     if rejected:
         sys.exit(1)
@@ -83,17 +88,37 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
 
 @click.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--prune", is_flag=True,
-              help="Also remove the cables of files under PATHS that no longer exist.")
-@click.option("--procs", type=int, default=None,
-              help="Worker processes for parsing and analysis (default: setting procs).")
-@click.option("--lock-timeout", type=float, default=None,
-              help="Seconds to wait for another writer to finish (default: setting lock_timeout).")
-@click.option("--commit-every", type=click.IntRange(min=1), default=COMMIT_EVERY, show_default=True,
-              help="Commit (make searchable, and safe from Ctrl-C) after this many cables.")
+@click.option(
+    "--prune", is_flag=True, help="Also remove the cables of files under PATHS that no longer exist."
+)
+@click.option(
+    "--procs",
+    type=int,
+    default=None,
+    help="Worker processes for parsing and analysis (default: setting procs).",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=None,
+    help="Seconds to wait for another writer to finish (default: setting lock_timeout).",
+)
+@click.option(
+    "--commit-every",
+    type=click.IntRange(min=1),
+    default=COMMIT_EVERY,
+    show_default=True,
+    help="Commit (make searchable, and safe from Ctrl-C) after this many cables.",
+)
 @click.pass_context
-def index_command(ctx: click.Context, paths: tuple[Path, ...], prune: bool, procs: int | None,
-                  lock_timeout: float | None, commit_every: int) -> None:
+def index_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    prune: bool,
+    procs: int | None,
+    lock_timeout: float | None,
+    commit_every: int,
+) -> None:
     """Index cable files, folders (recursively) and cables.csv files.
 
     Incremental: files whose size and modification time (or content) are unchanged since the
@@ -113,8 +138,7 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], prune: bool, proc
 
     def on_wait(holder: LockHolder | None) -> None:
         who = f"pid {holder.pid}" if holder else "another process"
-        click.echo(f"waiting for the index lock held by {who} "
-                   f"(up to {config.lock_timeout:g}s)...", err=True)
+        click.echo(f"waiting for the index lock held by {who} (up to {config.lock_timeout:g}s)...", err=True)
 
     progress: Any = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     syncer = Syncer(index, config, on_wait=on_wait, commit_every=commit_every)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from . import get_config
 from ..errors import ParseError
 from ..model import Cable
 from ..parse import iter_cables
+from . import get_config
 
 
 def _date(value: object) -> str:
@@ -19,11 +19,14 @@ def _date(value: object) -> str:
 
 def format_summary(cable: Cable) -> str:
     """A readable summary of one cable: its identity, dates, people, subject and warnings."""
-    title = "  ".join(x for x in (cable.reference_id or "(no reference ID)", cable.classification,
-                                  cable.origin) if x)
-    lines = [title,
-             f"  created {_date(cable.created)}   released {_date(cable.released)}   "
-             f"[{cable.format}] {cable.source}"]
+    title = "  ".join(
+        x for x in (cable.reference_id or "(no reference ID)", cable.classification, cable.origin) if x
+    )
+    lines = [
+        title,
+        f"  created {_date(cable.created)}   released {_date(cable.released)}   "
+        f"[{cable.format}] {cable.source}",
+    ]
     rows = (
         ("subject", cable.subject.replace("\n", " ")),
         ("to", "; ".join(cable.to)),
@@ -49,10 +52,18 @@ def _shorten(text: str, width: int) -> str:
 
 @click.command("parse")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per cable (JSON lines) instead of a readable summary.")
-@click.option("--procs", type=click.IntRange(min=1), default=None,
-              help="Processes parsing cables.csv rows (default: setting procs).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per cable (JSON lines) instead of a readable summary.",
+)
+@click.option(
+    "--procs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes parsing cables.csv rows (default: setting procs).",
+)
 @click.pass_context
 def parse_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, procs: int | None) -> None:
     """Parse cables from files, folders (recursively) or a cables.csv and print them.
@@ -82,8 +93,10 @@ def parse_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, pr
         else:
             click.echo(format_summary(cable) + "\n")
     if not as_json:
-        click.echo(f"{count} cable{'s' if count != 1 else ''} parsed"
-                   + (f", {rejected} rejected" if rejected else ""))
+        click.echo(
+            f"{count} cable{'s' if count != 1 else ''} parsed"
+            + (f", {rejected} rejected" if rejected else "")
+        )
     if rejected:
         ctx.exit(1)
 

@@ -36,7 +36,7 @@ def terminal_snippet(snippet: str) -> str:
     parts = []
     pos = 0
     for m in _MARK.finditer(snippet):
-        parts.append(html.unescape(snippet[pos:m.start()]))
+        parts.append(html.unescape(snippet[pos : m.start()]))
         parts.append(click.style(html.unescape(m.group(1)), bold=True, fg="yellow"))
         pos = m.end()
     parts.append(html.unescape(snippet[pos:]))
@@ -49,8 +49,10 @@ def _date(value: Any) -> str:
 
 def format_hit(n: int, hit: Hit, show_score: bool = True) -> str:
     """One hit as a few readable lines."""
-    head = f"{n:>3}. {click.style(hit.reference_id, bold=True)}  {_date(hit.created)}  " \
-           f"{hit.origin}  {hit.classification}"
+    head = (
+        f"{n:>3}. {click.style(hit.reference_id, bold=True)}  {_date(hit.created)}  "
+        f"{hit.origin}  {hit.classification}"
+    )
     if show_score:
         head += f"  score {hit.score:.2f}"
     lines = [head, f"     {hit.subject or '(no subject)'}"]
@@ -88,14 +90,20 @@ def format_result(result: SearchResult, sort: str) -> str:
 
 def format_cable(cable: Cable) -> str:
     """A whole cable as text: the top box, the header, then the body."""
+
     def dt(v: Any) -> str:
         return v.strftime("%Y-%m-%d %H:%M") if v else "-"
 
     rows = [
-        ("Reference ID", cable.reference_id), ("Created", dt(cable.created)),
-        ("Released", dt(cable.released)), ("Classification", cable.classification),
-        ("Origin", cable.origin), ("Subject", cable.subject), ("Tags", " ".join(cable.tags)),
-        ("References", " ".join(cable.references)), ("Signers", "; ".join(cable.signers)),
+        ("Reference ID", cable.reference_id),
+        ("Created", dt(cable.created)),
+        ("Released", dt(cable.released)),
+        ("Classification", cable.classification),
+        ("Origin", cable.origin),
+        ("Subject", cable.subject),
+        ("Tags", " ".join(cable.tags)),
+        ("References", " ".join(cable.references)),
+        ("Signers", "; ".join(cable.signers)),
         ("Source", cable.source),
     ]
     lines = [f"{label + ':':<16}{value}" for label, value in rows if value]
@@ -107,31 +115,66 @@ def format_cable(cable: Cable) -> str:
 
 @click.command("search", options_metavar="[OPTIONS]")
 @click.argument("words", nargs=-1)
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
-              help="Only cables with this tag (repeat: any of them).")
-@click.option("--origin", "origins", multiple=True, metavar="ORIGIN",
-              help='Only cables from this post, e.g. "Embassy Tripoli" (repeat: any).')
-@click.option("--classification", "classifications", multiple=True, metavar="CLASS",
-              help="Only cables with this classification (repeat: any).")
-@click.option("--year", "years", multiple=True, type=int, metavar="YYYY",
-              help="Only cables created in this year (repeat: any).")
-@click.option("--from", "date_from", metavar="DATE",
-              help="Created on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD).")
-@click.option("--to", "date_to", metavar="DATE",
-              help="Created on or before DATE (YYYY, YYYY-MM or YYYY-MM-DD; inclusive).")
-@click.option("--sort", default="relevance", show_default=True,
-              help="relevance, created (oldest first), -created (newest first), released, "
-                   "-released.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Only cables with this tag (repeat: any of them)."
+)
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help='Only cables from this post, e.g. "Embassy Tripoli" (repeat: any).',
+)
+@click.option(
+    "--classification",
+    "classifications",
+    multiple=True,
+    metavar="CLASS",
+    help="Only cables with this classification (repeat: any).",
+)
+@click.option(
+    "--year",
+    "years",
+    multiple=True,
+    type=int,
+    metavar="YYYY",
+    help="Only cables created in this year (repeat: any).",
+)
+@click.option(
+    "--from", "date_from", metavar="DATE", help="Created on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)."
+)
+@click.option(
+    "--to",
+    "date_to",
+    metavar="DATE",
+    help="Created on or before DATE (YYYY, YYYY-MM or YYYY-MM-DD; inclusive).",
+)
+@click.option(
+    "--sort",
+    default="relevance",
+    show_default=True,
+    help="relevance, created (oldest first), -created (newest first), released, -released.",
+)
 @click.option("--limit", type=int, default=None, help="Hits per page (default: setting page_size).")
 @click.option("--page", type=int, default=1, show_default=True, help="Page number, from 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", is_flag=True, help="Print the parsed query and filters, then stop.")
 @click.pass_context
-def search_command(ctx: click.Context, words: tuple[str, ...], tags: tuple[str, ...],
-                   origins: tuple[str, ...], classifications: tuple[str, ...],
-                   years: tuple[int, ...], date_from: str | None, date_to: str | None,
-                   sort: str, limit: int | None, page: int, as_json: bool,
-                   explain: bool) -> None:
+def search_command(
+    ctx: click.Context,
+    words: tuple[str, ...],
+    tags: tuple[str, ...],
+    origins: tuple[str, ...],
+    classifications: tuple[str, ...],
+    years: tuple[int, ...],
+    date_from: str | None,
+    date_to: str | None,
+    sort: str,
+    limit: int | None,
+    page: int,
+    as_json: bool,
+    explain: bool,
+) -> None:
     """Search the cables: total, one page of hits with highlighted snippets, facet counts.
 
     QUERY (one argument, or several words joined by spaces) uses Whoosh's query language: words (all must match), AND / OR / NOT, -word,
@@ -147,9 +190,17 @@ def search_command(ctx: click.Context, words: tuple[str, ...], tags: tuple[str, 
     config = get_config(ctx)
     query = " ".join(words)
     request = SearchRequest(
-        query=query, tags=tags, origins=origins, classifications=classifications,
-        years=years, date_from=date_from, date_to=date_to, sort=sort, page=page,
-        page_size=limit if limit is not None else config.page_size)
+        query=query,
+        tags=tags,
+        origins=origins,
+        classifications=classifications,
+        years=years,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        page=page,
+        page_size=limit if limit is not None else config.page_size,
+    )
     with open_service(config) as service:
         if explain:
             click.echo(service.build(request).explain())
@@ -226,8 +277,10 @@ def stats_command(ctx: click.Context, as_json: bool) -> None:
         f"origins         {stats['origins']:,}",
         f"tags            {stats['tags']:,}",
         "classifications " + ", ".join(f"{v} ({n:,})" for v, n in stats["classifications"]),
-        (f"index           {stats['index_dir']}  {size / 1048576:,.1f} MB, "
-        f"{stats['segments']} segment{'s' if stats['segments'] != 1 else ''}"),
+        (
+            f"index           {stats['index_dir']}  {size / 1048576:,.1f} MB, "
+            f"{stats['segments']} segment{'s' if stats['segments'] != 1 else ''}"
+        ),
         f"last update     {stats['last_update'] or '-'}",
     ]
     click.echo("\n".join(lines))

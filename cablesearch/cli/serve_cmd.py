@@ -33,8 +33,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise ServeError(f"cannot bind to host {host!r}: {exc.strerror}; "
-                         f"use an address such as 127.0.0.1") from None
+        raise ServeError(
+            f"cannot bind to host {host!r}: {exc.strerror}; use an address such as 127.0.0.1"
+        ) from None
     family, _, _, _, address = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -44,11 +45,14 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ServeError(f"port {port} on {host} is already in use (is another cablesearch "
-                             f"running?); stop it or choose another port with --port") from None
+            raise ServeError(
+                f"port {port} on {host} is already in use (is another cablesearch "
+                f"running?); stop it or choose another port with --port"
+            ) from None
         if exc.errno == errno.EACCES:
-            raise ServeError(f"not allowed to listen on port {port} on {host}; "
-                             f"choose a port above 1023 with --port") from None
+            raise ServeError(
+                f"not allowed to listen on port {port} on {host}; choose a port above 1023 with --port"
+            ) from None
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
@@ -80,22 +84,39 @@ def _settings_json(config: Config, watching: bool) -> str:
 
 
 @click.command("serve")
-@click.option("--host", default=None,
-              help="Address to bind (default: setting host, 127.0.0.1: this machine only).")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Port to listen on (default: setting port, 8080; 0 picks a free one).")
-@click.option("--watch", is_flag=True,
-              help="Also run the indexing daemon in this process, watching DIR... (default: "
-                   "setting watch_dirs), so new cables appear while the page is open.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Server processes answering requests (default: setting workers, 2). "
-                   "Searching is CPU-bound Python, so about one per core; the daemon (--watch) "
-                   "still runs once, in the main process.")
+@click.option(
+    "--host", default=None, help="Address to bind (default: setting host, 127.0.0.1: this machine only)."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port to listen on (default: setting port, 8080; 0 picks a free one).",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Also run the indexing daemon in this process, watching DIR... (default: "
+    "setting watch_dirs), so new cables appear while the page is open.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes answering requests (default: setting workers, 2). "
+    "Searching is CPU-bound Python, so about one per core; the daemon (--watch) "
+    "still runs once, in the main process.",
+)
 @click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
-          workers: int | None,
-          dirs: tuple[Path, ...]) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    watch: bool,
+    workers: int | None,
+    dirs: tuple[Path, ...],
+) -> None:
     """Serve the search pages and the JSON API.
 
     Pages: / (search), /cable/ID, /browse. API: /api/search, /api/cables/ID, /api/facets,
@@ -114,8 +135,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
     config = get_config(ctx, host=host, port=port, workers=workers)
     workers = config.workers
     if workers < 1:
-        raise click.BadParameter(f"{workers} is not a number of processes; give 1 or more",
-                                 param_hint="--workers / setting workers")
+        raise click.BadParameter(
+            f"{workers} is not a number of processes; give 1 or more",
+            param_hint="--workers / setting workers",
+        )
     daemon = None
     roots: tuple[Path, ...] = ()
     if watch:
@@ -128,25 +151,32 @@ def serve(ctx: click.Context, host: str | None, port: int | None, watch: bool,
         daemon = Daemon(config, list(roots))
     sock = bind_socket(config.host, config.port)
     actual_port = sock.getsockname()[1]
-    common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "on",
-                              "timeout_graceful_shutdown": 5}
+    common: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+    }
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
         os.environ[WORKER_SETTINGS_ENV] = _settings_json(config, watching=daemon is not None)
-        uconfig = uvicorn.Config("cablesearch.cli.serve_cmd:worker_app", factory=True,
-                                 workers=workers, **common)
+        uconfig = uvicorn.Config(
+            "cablesearch.cli.serve_cmd:worker_app", factory=True, workers=workers, **common
+        )
     else:
         uconfig = uvicorn.Config(create_app(config, daemon=daemon, start_daemon=False), **common)
     server = uvicorn.Server(uconfig)
     try:
         if daemon is not None:
-            daemon.start()   # here, not in the app's lifespan: a failure is one "Error:" line
-        click.echo(f"cablesearch serving {config.index_dir} on "
-                   f"{display_url(config.host, actual_port)}"
-                   + (f" (watching {', '.join(str(r) for r in roots)})" if roots else "")
-                   + (f" with {workers} worker processes" if workers > 1 else "")
-                   + "  — Ctrl-C stops")
+            daemon.start()  # here, not in the app's lifespan: a failure is one "Error:" line
+        click.echo(
+            f"cablesearch serving {config.index_dir} on "
+            f"{display_url(config.host, actual_port)}"
+            + (f" (watching {', '.join(str(r) for r in roots)})" if roots else "")
+            + (f" with {workers} worker processes" if workers > 1 else "")
+            + "  — Ctrl-C stops"
+        )
         try:
             if workers > 1:
                 Multiprocess(uconfig, sockets=[sock]).run()

@@ -44,18 +44,38 @@ def _setup_logging(verbose: bool) -> None:
 
 @click.command("watch")
 @click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--poll", is_flag=True,
-              help="Poll the folders instead of using inotify (network file systems).")
-@click.option("--settle-seconds", type=float, default=None,
-              help="Index a changed file once its size and mtime are stable this long.")
-@click.option("--batch-seconds", type=float, default=None,
-              help="Longest a batch waits for files still settling before it commits.")
-@click.option("--rescan-seconds", type=float, default=None,
-              help="Re-scan the folders this often (0: never) to catch lost events.")
+@click.option(
+    "--poll", is_flag=True, help="Poll the folders instead of using inotify (network file systems)."
+)
+@click.option(
+    "--settle-seconds",
+    type=float,
+    default=None,
+    help="Index a changed file once its size and mtime are stable this long.",
+)
+@click.option(
+    "--batch-seconds",
+    type=float,
+    default=None,
+    help="Longest a batch waits for files still settling before it commits.",
+)
+@click.option(
+    "--rescan-seconds",
+    type=float,
+    default=None,
+    help="Re-scan the folders this often (0: never) to catch lost events.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more (each scan, each hand-off).")
 @click.pass_context
-def watch(ctx: click.Context, dirs: tuple[Path, ...], poll: bool, settle_seconds: float | None,
-          batch_seconds: float | None, rescan_seconds: float | None, verbose: bool) -> None:
+def watch(
+    ctx: click.Context,
+    dirs: tuple[Path, ...],
+    poll: bool,
+    settle_seconds: float | None,
+    batch_seconds: float | None,
+    rescan_seconds: float | None,
+    verbose: bool,
+) -> None:
     """Keep the index current with DIR... (default: setting watch_dirs), in the foreground.
 
     On start it catches up with what changed while it was down (unchanged files are not
@@ -71,8 +91,9 @@ def watch(ctx: click.Context, dirs: tuple[Path, ...], poll: bool, settle_seconds
     """
     from ..watch import Daemon
 
-    config = get_config(ctx, settle_seconds=settle_seconds, batch_seconds=batch_seconds,
-                        rescan_seconds=rescan_seconds)
+    config = get_config(
+        ctx, settle_seconds=settle_seconds, batch_seconds=batch_seconds, rescan_seconds=rescan_seconds
+    )
     _setup_logging(verbose)
     Daemon(config, list(dirs) or None, poll=poll).run()
 
@@ -92,36 +113,50 @@ def _ago(ts: float | None) -> str:
 def render_status(info_running: bool, status: dict[str, Any] | None, index_dir: Path) -> str:
     """The text of `cablesearch status` for a status dict (None: the daemon never ran here)."""
     if status is None:
-        return (f"daemon: not running (no daemon has run for the index {index_dir})\n"
-                "start it with `cablesearch watch`")
+        return (
+            f"daemon: not running (no daemon has run for the index {index_dir})\n"
+            "start it with `cablesearch watch`"
+        )
     lines = []
     pid = status.get("pid", "?")
     if info_running:
-        lines.append(f"daemon: running (pid {pid}, {status.get('observer', '?')}, since "
-                     f"{_ago(status.get('started_at'))}), {status.get('state', '?')}")
+        lines.append(
+            f"daemon: running (pid {pid}, {status.get('observer', '?')}, since "
+            f"{_ago(status.get('started_at'))}), {status.get('state', '?')}"
+        )
     else:
-        how = ("stopped" if status.get("state") in ("stopped", "failed")
-               else "did not stop cleanly (killed?); its next start catches up")
-        lines.append(f"daemon: not running (last pid {pid} {how}; last status "
-                     f"{_ago(status.get('updated_at'))})")
+        how = (
+            "stopped"
+            if status.get("state") in ("stopped", "failed")
+            else "did not stop cleanly (killed?); its next start catches up"
+        )
+        lines.append(
+            f"daemon: not running (last pid {pid} {how}; last status {_ago(status.get('updated_at'))})"
+        )
     lines.append(f"index: {status.get('index_dir', index_dir)}")
     lines.append("watching: " + (", ".join(status.get("roots", [])) or "-"))
-    lines.append(f"queue: {status.get('queue', 0)} paths waiting, {status.get('in_batch', 0)} in "
-                 f"the batch being written, {status.get('inbox', 0)} hand-off requests")
+    lines.append(
+        f"queue: {status.get('queue', 0)} paths waiting, {status.get('in_batch', 0)} in "
+        f"the batch being written, {status.get('inbox', 0)} hand-off requests"
+    )
     last = status.get("last_commit")
     if last:
-        lines.append(f"last commit: {_ago(last.get('at'))}: {last.get('kind')} of "
-                     f"{last.get('files', 0)} files -> {last.get('added', 0)} added, "
-                     f"{last.get('updated', 0)} updated, {last.get('removed', 0)} removed, "
-                     f"{last.get('rejected', 0)} rejected in {last.get('seconds', 0):.2f} s")
+        lines.append(
+            f"last commit: {_ago(last.get('at'))}: {last.get('kind')} of "
+            f"{last.get('files', 0)} files -> {last.get('added', 0)} added, "
+            f"{last.get('updated', 0)} updated, {last.get('removed', 0)} removed, "
+            f"{last.get('rejected', 0)} rejected in {last.get('seconds', 0):.2f} s"
+        )
     else:
         lines.append("last commit: none since start")
     totals = status.get("totals", {})
     count = status.get("doc_count")
-    lines.append(f"counts: {count if count is not None else '?'} cables in the index; since start "
-                 f"{totals.get('added', 0)} added, {totals.get('updated', 0)} updated, "
-                 f"{totals.get('removed', 0)} removed, {totals.get('rejected', 0)} rejected "
-                 f"in {totals.get('batches', 0)} commits")
+    lines.append(
+        f"counts: {count if count is not None else '?'} cables in the index; since start "
+        f"{totals.get('added', 0)} added, {totals.get('updated', 0)} updated, "
+        f"{totals.get('removed', 0)} removed, {totals.get('rejected', 0)} rejected "
+        f"in {totals.get('batches', 0)} commits"
+    )
     errors = status.get("recent_errors", [])
     if errors:
         lines.append(f"recent errors ({len(errors)}):")
@@ -155,8 +190,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     info = find_running(index_dir)
     data = info.status if info is not None and info.status else read_status(index_dir)
     if as_json:
-        click.echo(json.dumps({"running": info is not None, "pid": info.pid if info else None,
-                               "status": data}, indent=1, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {"running": info is not None, "pid": info.pid if info else None, "status": data},
+                indent=1,
+                sort_keys=True,
+            )
+        )
     else:
         click.echo(render_status(info is not None, data, index_dir))
     ctx.exit(0 if info is not None else 3)

@@ -28,7 +28,7 @@ from .html import parse_html
 from .page import parse_page
 from .text import check_text, decode
 
-__all__ = ["iter_cables", "iter_files", "parse_file", "parse_text", "is_skipped", "ParseError"]
+__all__ = ["ParseError", "is_skipped", "iter_cables", "iter_files", "parse_file", "parse_text"]
 
 OnError = Callable[[ParseError], None]
 
@@ -37,8 +37,7 @@ OnError = Callable[[ParseError], None]
 MAX_CABLE_BYTES = 32 * 1024 * 1024
 _SNIFF_BYTES = 65536
 # Partial downloads, editor swap and backup files.
-_SKIP_SUFFIXES = (".part", ".crdownload", ".partial", ".download", ".swp", ".swo", ".swx",
-                  ".tmp", "~")
+_SKIP_SUFFIXES = (".part", ".crdownload", ".partial", ".download", ".swp", ".swo", ".swx", ".tmp", "~")
 
 
 def is_skipped(name: str) -> bool:
@@ -68,8 +67,9 @@ def iter_files(paths: Iterable[str | Path], on_error: OnError | None = None) -> 
             on_error(err)
 
 
-def iter_cables(paths: Iterable[str | Path], on_error: OnError | None = None,
-                procs: int = 1) -> Iterator[Cable]:
+def iter_cables(
+    paths: Iterable[str | Path], on_error: OnError | None = None, procs: int = 1
+) -> Iterator[Cable]:
     """Every cable in ``paths`` (files, folders recursively, cables.csv files streamed).
 
     A file or CSV row that cannot be read calls ``on_error(ParseError)`` (default: ignore it)
@@ -104,8 +104,9 @@ def parse_file(path: str | Path, on_error: OnError | None = None, procs: int = 1
                 is_csv = False
                 size = os.fstat(f.fileno()).st_size
                 if size > MAX_CABLE_BYTES:
-                    raise ParseError(source, f"too large for a cable file ({size // 1048576} MB) "
-                                             "and not a cables.csv")
+                    raise ParseError(
+                        source, f"too large for a cable file ({size // 1048576} MB) and not a cables.csv"
+                    )
                 data = head + f.read()
     except ParseError:
         raise

@@ -19,8 +19,7 @@ _DTG_LINE = re.compile(r"^[ \t]*\d{6}Z[ \t]+[A-Za-z]{3}[ \t]+\d{2}[ \t]*$")
 _EVIDENCE = ("reference_id", "created", "classification", "origin", "subject", "tags", "to")
 
 
-def parse_bare(text: str, source: str, name: str | None = None,
-               warnings: list[str] | None = None) -> Cable:
+def parse_bare(text: str, source: str, name: str | None = None, warnings: list[str] | None = None) -> Cable:
     """Read one cable from a bare telegram (maybe with metadata lines, maybe headerless).
 
     Raises ``ParseError`` when the text holds nothing of a cable, or has a header and no body.
@@ -31,8 +30,14 @@ def parse_bare(text: str, source: str, name: str | None = None,
         meta, rest = {}, text
     cable = Cable(format="telegram", source=source, warnings=list(warnings or []))
     if meta:
-        fill_table(cable, meta.get("reference_id", ""), meta.get("created", ""),
-                   meta.get("released", ""), meta.get("classification", ""), meta.get("origin", ""))
+        fill_table(
+            cable,
+            meta.get("reference_id", ""),
+            meta.get("created", ""),
+            meta.get("released", ""),
+            meta.get("classification", ""),
+            meta.get("origin", ""),
+        )
     header, body = _split_partial_extract(rest) or telegram.split_telegram(rest)
     if header.strip() and not body.strip():
         raise ParseError(source, "truncated file: the telegram has a header but no body")
@@ -51,8 +56,9 @@ def parse_bare(text: str, source: str, name: str | None = None,
     if meta.get("tags") and not cable.tags:
         cable.tags = meta["tags"].replace(",", " ").split()
     if not any(getattr(cable, field) for field in _EVIDENCE):
-        raise ParseError(source, "not a cable: no telegram header, classification line, TAGS or "
-                                 "SUBJECT line found")
+        raise ParseError(
+            source, "not a cable: no telegram header, classification line, TAGS or SUBJECT line found"
+        )
     return cable
 
 

@@ -68,10 +68,10 @@ def iter_rows_from(f: TextIO, source: str, on_error: OnError) -> Iterator[Row]:
             on_error(ParseError(source, f"not a valid CSV row ({exc})", row=n))
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
-            n -= 1          # a blank line between records
+            n -= 1  # a blank line between records
             continue
         if n == 1 and row[0].strip().lower() in ("id", "no", "number", "#", "row"):
-            continue        # a header line
+            continue  # a header line
         yield n, row
 
 
@@ -88,7 +88,7 @@ def cable_from_row(row: list[str], source: str, n: int) -> Cable:
         warnings.append(warning)
     if any(_CONTROL.search(field) for field in row[6:]):
         raise ParseError(source, "binary data (control characters) in the header or body", row=n)
-    number, created, reference_id, origin, classification, cited, header, body = row
+    _number, created, reference_id, origin, classification, cited, header, body = row
     if "\r" in header or "\r" in body:
         header = header.replace("\r\n", "\n").replace("\r", "\n")
         body = body.replace("\r\n", "\n").replace("\r", "\n")
@@ -124,8 +124,9 @@ def parse_rows(source: str, rows: list[Row]) -> list[Cable | tuple[int, str]]:
     return out
 
 
-def iter_csv(path: str | Path, on_error: OnError | None = None, procs: int = 1,
-             batch: int = 200) -> Iterator[Cable]:
+def iter_csv(
+    path: str | Path, on_error: OnError | None = None, procs: int = 1, batch: int = 200
+) -> Iterator[Cable]:
     """Stream the cables of a cables.csv.
 
     Bad rows go to ``on_error`` (default: raise the ``ParseError``, which ends the iteration).
@@ -177,8 +178,7 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _results(future: Future[list[Cable | tuple[int, str]]], source: str,
-             report: OnError) -> Iterator[Cable]:
+def _results(future: Future[list[Cable | tuple[int, str]]], source: str, report: OnError) -> Iterator[Cable]:
     for item in future.result():
         if isinstance(item, Cable):
             yield item

@@ -13,12 +13,15 @@ CSV = "csv"
 _CSV_START = re.compile(r'^\ufeff?"?\d+"?\s*,\s*"?\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2})?"?\s*,')
 # A cables.csv with a header line (the release has none, but exports of it may).
 _CSV_HEADER = re.compile(r'^\ufeff?"?(?:id|no|number|#)"?\s*,\s*"?(?:created|date)"?\s*,', re.I)
-_HTML_START = re.compile(r"^\ufeff?\s*<(?:!doctype|\?xml|html|head|body|meta|title|div|table|pre|code|p|h\d)\b",
-                         re.I)
+_HTML_START = re.compile(
+    r"^\ufeff?\s*<(?:!doctype|\?xml|html|head|body|meta|title|div|table|pre|code|p|h\d)\b", re.I
+)
 _HTML_TAG = re.compile(r"<(?:html|body|table|pre|div)\b[^>]*>", re.I)
 PAGE_TABLE = re.compile(
     r"^[ \t]*Reference ID[ \t]*\|[ \t]*Created[ \t]*\|[ \t]*Released[ \t]*\|[ \t]*Classification[ \t]*\|"
-    r"[ \t]*Origin[ \t]*\|?[ \t]*$", re.M)
+    r"[ \t]*Origin[ \t]*\|?[ \t]*$",
+    re.M,
+)
 
 
 def detect(text: str) -> str:

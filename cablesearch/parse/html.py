@@ -44,7 +44,7 @@ def parse_html(text: str, source: str, warnings: list[str] | None = None) -> Cab
             articles = [_link_text(a) for a in row.css("a")]
     if not cells:
         raise ParseError(source, "HTML page without a cable (its cable table has no row of values)")
-    pres = tree.css("pre")[:2]   # the header's, then the body's
+    pres = tree.css("pre")[:2]  # the header's, then the body's
     if not pres:
         raise ParseError(source, "truncated file: the page has the cable table but no cable text")
     if len(pres) == 1:

@@ -42,31 +42,124 @@ _SPECIAL: dict[str, str] = {
 
 # Post names with spaces (the IDs run the words together).
 _SPACED: dict[str, str] = {
-    "ABUDHABI": "Abu Dhabi", "ADDISABABA": "Addis Ababa",
-    "BANDARSERIBEGAWAN": "Bandar Seri Begawan", "BUENOSAIRES": "Buenos Aires",
-    "DARESSALAAM": "Dar Es Salaam", "KUALALUMPUR": "Kuala Lumpur", "LAPAZ": "La Paz",
-    "NEWDELHI": "New Delhi", "PHNOMPENH": "Phnom Penh", "PORTAUPRINCE": "Port Au Prince",
-    "PORTLOUIS": "Port Louis", "PORTMORESBY": "Port Moresby", "PORTOFSPAIN": "Port Of Spain",
-    "SANJOSE": "San Jose", "SANSALVADOR": "San Salvador", "SANTODOMINGO": "Santo Domingo",
-    "TELAVIV": "Tel Aviv", "THEHAGUE": "The Hague", "CAPETOWN": "Cape Town",
-    "CHIANGMAI": "Chiang Mai", "CIUDADJUAREZ": "Ciudad Juarez",
-    "HOCHIMINHCITY": "Ho Chi Minh City", "HONGKONG": "Hong Kong",
-    "NUEVOLAREDO": "Nuevo Laredo", "OSAKAKOBE": "Osaka Kobe", "RIODEJANEIRO": "Rio De Janeiro",
-    "SAOPAULO": "Sao Paulo", "STPETERSBURG": "St Petersburg", "PONTADELGADA": "Ponta Delgada",
+    "ABUDHABI": "Abu Dhabi",
+    "ADDISABABA": "Addis Ababa",
+    "BANDARSERIBEGAWAN": "Bandar Seri Begawan",
+    "BUENOSAIRES": "Buenos Aires",
+    "DARESSALAAM": "Dar Es Salaam",
+    "KUALALUMPUR": "Kuala Lumpur",
+    "LAPAZ": "La Paz",
+    "NEWDELHI": "New Delhi",
+    "PHNOMPENH": "Phnom Penh",
+    "PORTAUPRINCE": "Port Au Prince",
+    "PORTLOUIS": "Port Louis",
+    "PORTMORESBY": "Port Moresby",
+    "PORTOFSPAIN": "Port Of Spain",
+    "SANJOSE": "San Jose",
+    "SANSALVADOR": "San Salvador",
+    "SANTODOMINGO": "Santo Domingo",
+    "TELAVIV": "Tel Aviv",
+    "THEHAGUE": "The Hague",
+    "CAPETOWN": "Cape Town",
+    "CHIANGMAI": "Chiang Mai",
+    "CIUDADJUAREZ": "Ciudad Juarez",
+    "HOCHIMINHCITY": "Ho Chi Minh City",
+    "HONGKONG": "Hong Kong",
+    "NUEVOLAREDO": "Nuevo Laredo",
+    "OSAKAKOBE": "Osaka Kobe",
+    "RIODEJANEIRO": "Rio De Janeiro",
+    "SAOPAULO": "Sao Paulo",
+    "STPETERSBURG": "St Petersburg",
+    "PONTADELGADA": "Ponta Delgada",
 }
 
 # Consulates (and consulates general) among the post tokens.
-_CONSULATES: frozenset[str] = frozenset("""
-ADANA ALEXANDRIA AMSTERDAM AUCKLAND BARCELONA BELFAST CALCUTTA CALGARY CAPETOWN CASABLANCA
-CHENGDU CHENNAI CHIANGMAI CIUDADJUAREZ CURACAO DHAHRAN DUBAI DURBAN DUSSELDORF FLORENCE
-FRANKFURT FUKUOKA GUADALAJARA GUANGZHOU GUAYAQUIL HALIFAX HAMBURG HAMILTON HERMOSILLO
-HOCHIMINHCITY HONGKONG HYDERABAD ISTANBUL IZMIR JEDDAH JERUSALEM JOHANNESBURG KADUNA KARACHI
-KOLKATA LAGOS LAHORE LEIPZIG MADRAS MARSEILLE MATAMOROS MELBOURNE MERIDA MILAN MONTERREY
-MONTREAL MUMBAI MUNICH NAGOYA NAHA NAPLES NOGALES NUEVOLAREDO OSAKAKOBE PERTH PESHAWAR
-PONTADELGADA QUEBEC RECIFE RIODEJANEIRO SAOPAULO SAPPORO SHANGHAI SHENYANG STPETERSBURG
-STRASBOURG SURABAYA SYDNEY THESSALONIKI TIJUANA TORONTO VANCOUVER VLADIVOSTOK YEKATERINBURG
-KRAKOW LENINGRAD BOMBAY
-""".split())
+_CONSULATES: frozenset[str] = frozenset(
+    [
+        "ADANA",
+        "ALEXANDRIA",
+        "AMSTERDAM",
+        "AUCKLAND",
+        "BARCELONA",
+        "BELFAST",
+        "CALCUTTA",
+        "CALGARY",
+        "CAPETOWN",
+        "CASABLANCA",
+        "CHENGDU",
+        "CHENNAI",
+        "CHIANGMAI",
+        "CIUDADJUAREZ",
+        "CURACAO",
+        "DHAHRAN",
+        "DUBAI",
+        "DURBAN",
+        "DUSSELDORF",
+        "FLORENCE",
+        "FRANKFURT",
+        "FUKUOKA",
+        "GUADALAJARA",
+        "GUANGZHOU",
+        "GUAYAQUIL",
+        "HALIFAX",
+        "HAMBURG",
+        "HAMILTON",
+        "HERMOSILLO",
+        "HOCHIMINHCITY",
+        "HONGKONG",
+        "HYDERABAD",
+        "ISTANBUL",
+        "IZMIR",
+        "JEDDAH",
+        "JERUSALEM",
+        "JOHANNESBURG",
+        "KADUNA",
+        "KARACHI",
+        "KOLKATA",
+        "LAGOS",
+        "LAHORE",
+        "LEIPZIG",
+        "MADRAS",
+        "MARSEILLE",
+        "MATAMOROS",
+        "MELBOURNE",
+        "MERIDA",
+        "MILAN",
+        "MONTERREY",
+        "MONTREAL",
+        "MUMBAI",
+        "MUNICH",
+        "NAGOYA",
+        "NAHA",
+        "NAPLES",
+        "NOGALES",
+        "NUEVOLAREDO",
+        "OSAKAKOBE",
+        "PERTH",
+        "PESHAWAR",
+        "PONTADELGADA",
+        "QUEBEC",
+        "RECIFE",
+        "RIODEJANEIRO",
+        "SAOPAULO",
+        "SAPPORO",
+        "SHANGHAI",
+        "SHENYANG",
+        "STPETERSBURG",
+        "STRASBOURG",
+        "SURABAYA",
+        "SYDNEY",
+        "THESSALONIKI",
+        "TIJUANA",
+        "TORONTO",
+        "VANCOUVER",
+        "VLADIVOSTOK",
+        "YEKATERINBURG",
+        "KRAKOW",
+        "LENINGRAD",
+        "BOMBAY",
+    ]
+)
 
 _ID_POST = re.compile(r"^\d{2}([A-Z]+)\d+$")
 
@@ -110,7 +203,7 @@ def origin_from_fm(fm: str) -> str:
     "Mission USNATO", ``USMISSION USUN NEW YORK`` → "USUN New York"; "" if nothing usable."""
     s = fm.strip().upper()
     s = re.sub(r"^FM:?\s+", "", s)
-    s = re.sub(r"^[A-Z]{4,8}/", "", s)            # routing indicator, e.g. RUEHTRO/
+    s = re.sub(r"^[A-Z]{4,8}/", "", s)  # routing indicator, e.g. RUEHTRO/
     s = _FM_NOISE.sub("", s).strip(" .,")
     if not s:
         return ""

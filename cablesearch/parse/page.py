@@ -22,15 +22,18 @@ def _spaced(word: str) -> str:
 
 
 # Also the mistyped ones of the release: "SS E C R E T", "E C R E T", "CC O N F I D ...".
-_LEVEL = "|".join(_spaced(w) for w in ("SECRET", "CONFIDENTIAL", "UNCLASSIFIED", "UNCLAS")) \
+_LEVEL = (
+    "|".join(_spaced(w) for w in ("SECRET", "CONFIDENTIAL", "UNCLASSIFIED", "UNCLAS"))
     + r"|LIMITED OFFICIAL USE|[A-Z]{0,2}(?: [A-Z]){4,}"
+)
 # The first line of a telegram's body: its classification line (with more than the bare
 # word: "SECTION 01 OF 03", the post and number), the E.O./TAGS/SUBJECT lines, a weekday date.
 _BODY_START = re.compile(
     rf"^\s*(?:(?:{_LEVEL})(?:\s*/+\s*\w+)*\s+\S"
     r"|E\.?\s?O\.?\s+\d|TAGS\b|SUBJ(?:ECT)?\b|SIPDIS\b"
     r"|(?:MON|TUES|WEDNES|THURS|FRI|SATUR|SUN)DAY,\s+\d{1,2}\s+[A-Z]+\s+\d{4})",
-    re.I)
+    re.I,
+)
 
 
 def parse_page(text: str, source: str, warnings: list[str] | None = None) -> Cable:
@@ -52,8 +55,7 @@ def parse_page(text: str, source: str, warnings: list[str] | None = None) -> Cab
     if cells and not cells[-1]:
         cells.pop()
     if len(cells) != 5:
-        raise ParseError(source, f"the cable table's row has {len(cells)} cells, expected 5",
-                         line=i + 1)
+        raise ParseError(source, f"the cable table's row has {len(cells)} cells, expected 5", line=i + 1)
     i += 1
     cable = Cable(format="page", source=source, warnings=list(warnings or []))
     fill_table(cable, *cells)
@@ -69,7 +71,7 @@ def parse_page(text: str, source: str, warnings: list[str] | None = None) -> Cab
     cut = body_start(rest)
     header, body = "\n".join(rest[:cut]), "\n".join(rest[cut:])
     cable = telegram.extract(header, body, cable)
-    return fill_subject_from_title(cable, page_title(text[:match.start()]))
+    return fill_subject_from_title(cable, page_title(text[: match.start()]))
 
 
 _DTG = re.compile(r"^\s*(?:[A-Z]{1,2}\s+){0,2}\d{6}Z\s+[A-Za-z]{3}\s+\d{2}\b")

@@ -34,8 +34,9 @@ def parse_site_date(raw: str) -> datetime | None:
         return None
 
 
-def fill_table(cable: Cable, reference_id: str, created: str, released: str,
-               classification: str, origin: str) -> Cable:
+def fill_table(
+    cable: Cable, reference_id: str, created: str, released: str, classification: str, origin: str
+) -> Cable:
     """Put the fields of the site's top table (or the CSV's columns) into ``cable``.
 
     Values that cannot be read become a warning, never a guess.
@@ -92,7 +93,7 @@ def fill_subject_from_title(cable: Cable, title: str) -> Cable:
         return cable
     lead = _LEADING.match(title)
     if lead and not _LEADING.match(cable.subject):
-        rest = title[lead.end():]
+        rest = title[lead.end() :]
         if rest and cable.subject.startswith(rest[:60]):
             cable.subject = lead.group(0) + cable.subject
     return cable

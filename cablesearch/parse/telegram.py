@@ -20,22 +20,26 @@ from cablesearch.model import Cable
 from cablesearch.parse.ids import canonical_id, make_id, parse_refs, post_token
 from cablesearch.parse.origin import origin_from_fm, origin_from_post
 
-__all__ = ["extract", "split_telegram", "read_metadata", "parse_dtg", "clean_body",
-           "remove_page_breaks"]
+__all__ = ["clean_body", "extract", "parse_dtg", "read_metadata", "remove_page_breaks", "split_telegram"]
 
-_TOP = 8000          # characters of the body searched for the opening fields
-_TAIL = 600          # characters at the end searched for the signer
+_TOP = 8000  # characters of the body searched for the opening fields
+_TAIL = 600  # characters at the end searched for the signer
 
-_MONTHS = {m: i for i, m in enumerate(
-    "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
 _MONTHS.update({"SEPT": 9})
 
 # --------------------------------------------------------------------------------------------
 # header
 
 _DTG = re.compile(r"(?<![0-9A-Z])(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|\d{2})(?!\d)")
-_HEADER_DTG = re.compile(r"^\s*(?:[A-Z]{1,2}\s+){0,2}(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|\d{2})\b",
-                         re.M)
+_HEADER_DTG = re.compile(
+    r"^\s*(?:[A-Z]{1,2}\s+){0,2}(\d{2})(\d{2})(\d{2})Z\s*([A-Z]{3,4})\s*(\d{4}|\d{2})\b", re.M
+)
 _FM = re.compile(r"^\s*FM:?\s+(.+?)\s*$", re.M)
 _HEADER_STOP = re.compile(r"^(?:BT|NNNN|ZEN|ZFR|XMT)\b")
 _STOP_STARTS = frozenset(("BT", "NN", "ZE", "ZF", "XM"))
@@ -67,16 +71,16 @@ def _dtg_from_match(m: re.Match[str]) -> datetime | None:
 
 _ADDRESSEE_LINE = re.compile(r"^(?:[A-Z0-9]{3,8}/)?[A-Z][A-Z0-9 ./&(),'\-]*[A-Z][A-Z0-9 ./&(),'\-]*$")
 _DISTRIBUTION = re.compile(r"\b[A-Z]{1,6}-\d{2}\b")
-_PRECEDENCE = frozenset("IMMEDIATE PRIORITY ROUTINE FLASH NIACT CRITIC".split())
+_PRECEDENCE = frozenset(["IMMEDIATE", "PRIORITY", "ROUTINE", "FLASH", "NIACT", "CRITIC"])
 
 
 def _addressee(line: str) -> str:
     """``RUEHC/SECSTATE WASHDC IMMEDIATE 3602`` → ``SECSTATE WASHDC``."""
     slash = line.find("/")
     if 0 <= slash <= 8 and line[:slash].strip().isalnum():
-        line = line[slash + 1:]
+        line = line[slash + 1 :]
     if "//" in line:
-        line = line.split("//", 1)[0]         # "JOINT STAFF WASHDC//J-3/J-5//": the office
+        line = line.split("//", 1)[0]  # "JOINT STAFF WASHDC//J-3/J-5//": the office
     words = line.split()
     while words and (words[-1].isdigit() or words[-1] in _PRECEDENCE):
         words.pop()
@@ -111,15 +115,15 @@ def _parse_header(header: str) -> tuple[datetime | None, str, list[str], list[st
             target = info
             line = line[4:].strip(" :")
         if line.startswith("PAGE ") and line[5:7].isdigit():
-            line = ""                           # "TO PAGE 02 STATE 015113 182333Z"
+            line = ""  # "TO PAGE 02 STATE 015113 182333Z"
         if target is not None and line:
             if line.upper() != line:
-                target = None                   # a date line or text: the addressees are over
+                target = None  # a date line or text: the addressees are over
                 continue
             if not _ADDRESSEE_LINE.match(line) or ("-" in line and _DISTRIBUTION.search(line)):
-                continue                        # "LOG-00 MFA-00 EEB-00 ...": office distribution
+                continue  # "LOG-00 MFA-00 EEB-00 ...": office distribution
             if line[0] in "OPRZ" and _HEADER_DTG.match(line):
-                target = None                   # the next message's routing block
+                target = None  # the next message's routing block
                 continue
             name = _addressee(line)
             if name:
@@ -136,7 +140,8 @@ _SPACED = {
     "UNCLASSIFIED": r"(?i:U\s?N\s?C\s?L\s?A\s?S(?:\s?S\s?I\s?F\s?I\s?E\s?D)?)",
 }
 _CLASS_LINE = re.compile(
-    r"^[ \t]*(?P<cls>" + "|".join(f"(?P<{k}>{v})" for k, v in _SPACED.items())
+    r"^[ \t]*(?P<cls>"
+    + "|".join(f"(?P<{k}>{v})" for k, v in _SPACED.items())
     + r"|(?P<TRUNC>E\sC\sR\sE\sT|O\sN\sF\sI\sD\sE\sN\sT\sI\sA\sL|N\sC\sL\sA\sS\sS\sI\sF\sI\sE\sD)"
     + r"|(?P<LOU>LIMITED\s+OFFICIAL\s+USE))"
     + r"(?:\s*//?\s*(?P<caveat>NOFORN|NOFORM|SENSITIVE|SBU|FOUO|EXDIS|NODIS|LIMDIS))?"
@@ -147,7 +152,8 @@ _CLASS_LINE = re.compile(
     re.M,
 )
 _CLASS_WORD = re.compile(
-    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r"|LIMITED OFFICIAL USE|UNCLAS)\b", re.M)
+    r"^[ \t]*(?:" + "|".join(_SPACED.values()) + r"|LIMITED OFFICIAL USE|UNCLAS)\b", re.M
+)
 
 _EO = re.compile(r"(?:^|\s)E\.?\s?O\.?\s*1\d{4}\s*:?\s*(?P<rest>[^\n]*)", re.I)
 _DECL = re.compile(r"^(?:DECL(?:ASSIFY)?\s*(?:ON)?\s*:?\s*)?(?P<v>.*)$", re.I)
@@ -155,10 +161,14 @@ _DATE_YMD = re.compile(r"\b((?:19|20)\d{2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
-_TAGS = re.compile(r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:|TAG[ \t]+(?=[A-Z]{2,6}\b))|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
-                   re.M)
-_TAGS_END = re.compile(r"\s(?:SUBJECT|Subject|SUBJ|REF|Ref|REFS|Refs|CLASSIFIED|Classified|E\.\s?O\.|"
-                       r"EO\s1\d{4}|SIPDIS|NOFORN)\b")
+_TAGS = re.compile(
+    r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:|TAG[ \t]+(?=[A-Z]{2,6}\b))|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
+    re.M,
+)
+_TAGS_END = re.compile(
+    r"\s(?:SUBJECT|Subject|SUBJ|REF|Ref|REFS|Refs|CLASSIFIED|Classified|E\.\s?O\.|"
+    r"EO\s1\d{4}|SIPDIS|NOFORN)\b"
+)
 _TAG_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _SUBJECT = re.compile(r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)SUBJECT)\s*:[ \t]*", re.M)
 _SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
@@ -180,8 +190,11 @@ _END_WEAK = re.compile(
 )
 _NEXT_IS_FIELD = re.compile(
     r"^[ \t]*(?:(?:REF|Ref|Refs|REFS|REFTEL|Reftel)\s*:|Classified\s+By|CLASSIFIED\s+BY|Classified\s+by|"
-    r"\d{1,2}\.\s|¶)")
-_REF = re.compile(r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)")
+    r"\d{1,2}\.\s|¶)"
+)
+_REF = re.compile(
+    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
+)
 _REF_END = re.compile(
     r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
     r"Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|\(U\)\s+Classified|"
@@ -193,16 +206,23 @@ _REF_END = re.compile(
 # a paragraph after a blank line that still belongs to the REF block: an item label, a bare
 # number, "OF ...", or "POST NUMBER"
 _REF_CONTINUES = re.compile(
-    r"^[ \t]*(?:(?:[A-Za-z][.)]|\([A-Za-z]\))\s|\d{3,7}\b(?!\.)|OF\s|(?:\d{2,4}\s+)?[A-Z][A-Z .\-]{1,30}\s\d{2,7}\b(?!\.\s))")
+    r"^[ \t]*(?:(?:[A-Za-z][.)]|\([A-Za-z]\))\s|\d{3,7}\b(?!\.)|OF\s|(?:\d{2,4}\s+)?[A-Z][A-Z .\-]{1,30}\s\d{2,7}\b(?!\.\s))"
+)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_CLASSIFIED_BY = re.compile(r"CLASSIFIED\s+BY\s*:?\s*", re.I)     # matched where a needle was found
+_CLASSIFIED_BY = re.compile(r"CLASSIFIED\s+BY\s*:?\s*", re.I)  # matched where a needle was found
 _CB_END = re.compile(
     r"[,;.]?\s*(?:\bfor\s+(?:reasons?|reason)\b|\bfor\s+rea|\bReasons?\b|\breasons?\s*:|\bE\.?O\.?\s*1\d{4}|"
     r"\bper\s+1\.[45]\b|\b1\.[45]\s*\(|\n[ \t]*\n|\s\d{1,2}\s*\.\s*\(|\s\d{1,2}\.\s+[A-Z]|"
-    r"\b(?:SECRET|CONFIDENTIAL|UNCLASSIFIED)//|\bDeclassify\s+on\b|\bSUMMARY\b|\bREF\s*:)", re.I)
-_SUMMARY = re.compile(r"(?:SUMMARY|Summary)(?:\s+(?:AND|and|And|&)\s+[A-Za-z]+(?:\s+[A-Za-z]+)?(?=\s*[:.\-]))?"
-                      r"\s*[:.\-]*")
-_SUMMARY_AGAIN = re.compile(r"^\s*(?:\d{1,2}\.\s*)?(?:\([A-Za-z/ ]{1,12}\)\s*)?(?:SUMMARY|Summary)\s*[:.\-]+\s*")
+    r"\b(?:SECRET|CONFIDENTIAL|UNCLASSIFIED)//|\bDeclassify\s+on\b|\bSUMMARY\b|\bREF\s*:)",
+    re.I,
+)
+_SUMMARY = re.compile(
+    r"(?:SUMMARY|Summary)(?:\s+(?:AND|and|And|&)\s+[A-Za-z]+(?:\s+[A-Za-z]+)?(?=\s*[:.\-]))?"
+    r"\s*[:.\-]*"
+)
+_SUMMARY_AGAIN = re.compile(
+    r"^\s*(?:\d{1,2}\.\s*)?(?:\([A-Za-z/ ]{1,12}\)\s*)?(?:SUMMARY|Summary)\s*[:.\-]+\s*"
+)
 _END_SUMMARY = re.compile(r"\bEND\s+(?:OF\s+)?SUMMARY\b|\bEnd\s+(?:of\s+)?[Ss]ummary\b|\bend\s+summary\b")
 _PARA_END = re.compile(r"\n[ \t]*\n|\s\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\s\d{1,2}\.\s+(?=[A-Z])|¶")
 _LEADING_PARA = re.compile(r"^[\s\-=:.]*(?:¶?\s*\d{1,2}\s*\.\s*)?(?:\((?:[A-Z/ ]{1,12})\)\s*)?[\s:.\-]*")
@@ -222,8 +242,8 @@ def _cut_post_words(before: str) -> str:
     end: the shortest run of trailing words that names a post, else the last word."""
     stripped = before.rstrip(" \t")
     if len(stripped) == len(before):
-        return before                   # the number is glued to the text: not a page break
-    line = stripped[stripped.rfind("\n") + 1:][-80:]
+        return before  # the number is glued to the text: not a page break
+    line = stripped[stripped.rfind("\n") + 1 :][-80:]
     words: list[str] = []
     for w in reversed(line.split()[-4:]):
         if not _is_word(w):
@@ -263,7 +283,7 @@ def remove_page_breaks(text: str) -> str:
     out: list[str] = []
     pos = 0
     for m in matches:
-        before = _cut_post_words(text[pos: m.start()])
+        before = _cut_post_words(text[pos : m.start()])
         out.append(before)
         pos = m.end()
         # a page break on its own line: drop the line (and its line break) entirely
@@ -271,8 +291,6 @@ def remove_page_breaks(text: str) -> str:
             pos += 1
     out.append(text[pos:])
     return "".join(out)
-
-
 
 
 def _squash(s: str) -> str:
@@ -286,7 +304,7 @@ def clean_body(body: str) -> str:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
     body = remove_page_breaks(body)
     out: list[str] = []
-    blank = True                       # drops leading blank lines too
+    blank = True  # drops leading blank lines too
     for line in body.split("\n"):
         line = line.rstrip()
         if line:
@@ -309,20 +327,25 @@ def _classification(m: re.Match[str] | None, top: str, header: str) -> str:
             base = "SECRET"
         elif m.group("CONFIDENTIAL") or (m.group("TRUNC") and "O N F" in m.group("TRUNC")):
             base = "CONFIDENTIAL"
-        elif m.group("UNCLASSIFIED") or m.group("TRUNC"):
-            base = "UNCLASSIFIED"
-        elif m.group("LOU"):
+        elif m.group("UNCLASSIFIED") or m.group("TRUNC") or m.group("LOU"):
             base = "UNCLASSIFIED"
     if not base:
         z = re.search(r"^ZN[YR]\s+(SSSSS|CCCCC|UUUUU|EEEEE)", header, re.M)
         if z:
-            base = {"S": "SECRET", "C": "CONFIDENTIAL", "U": "UNCLASSIFIED", "E": "UNCLASSIFIED"}[z.group(1)[0]]
+            base = {"S": "SECRET", "C": "CONFIDENTIAL", "U": "UNCLASSIFIED", "E": "UNCLASSIFIED"}[
+                z.group(1)[0]
+            ]
         else:
             w = _CLASS_WORD.search(top[:600])
             if w:
                 word = w.group(0).replace(" ", "").strip().upper()
-                base = ("SECRET" if word.startswith("SECRET") else "CONFIDENTIAL"
-                        if word.startswith("CONF") else "UNCLASSIFIED")
+                base = (
+                    "SECRET"
+                    if word.startswith("SECRET")
+                    else "CONFIDENTIAL"
+                    if word.startswith("CONF")
+                    else "UNCLASSIFIED"
+                )
     if not base:
         return ""
     subj = _SUBJECT.search(top)
@@ -412,7 +435,7 @@ def _subject(top: str) -> tuple[str, int]:
         # REF or Classified By on the subject's own line: the site keeps the whole line as the
         # title, the REF block starts there
         return first, e.start()
-    rest = top[nl: nl + 1200]
+    rest = top[nl : nl + 1200]
     if "OF " in rest[:300] or "of " in rest[:300]:
         rest = remove_page_breaks(rest)
     e = _END_WEAK.search(rest)
@@ -420,18 +443,23 @@ def _subject(top: str) -> tuple[str, int]:
     end = nl + (e.start() if e else 0)
     if e and not cont.strip() and _BLANK_LINE.fullmatch(e.group(0)):
         # a blank line inside the subject: "SUBJECT: X AFTER CURRENCY\n\nREFORM\n\nREF: ..."
-        paras = _BLANK_LINE.split(rest[e.end():], 2)
+        paras = _BLANK_LINE.split(rest[e.end() :], 2)
         if len(paras) == 3:
             line = paras[0].strip()
-            if (line and "\n" not in line and len(line) <= 80 and not _END_WEAK.search(line)
-                    and (first.upper() != first or line.upper() == line)
-                    and _NEXT_IS_FIELD.match(paras[1])):
+            if (
+                line
+                and "\n" not in line
+                and len(line) <= 80
+                and not _END_WEAK.search(line)
+                and (first.upper() != first or line.upper() == line)
+                and _NEXT_IS_FIELD.match(paras[1])
+            ):
                 return f"{first} {_squash(line)}", nl + e.end() + len(paras[0])
     if cont.strip():
         line_end = rest.find("\n", 1)
         # the page form ran the lines after the subject's first together: a long line, or the
         # next field's marker in the middle of a line
-        mid_line = e is not None and rest[rest.rfind("\n", 0, e.start()) + 1: e.start()].strip() != ""
+        mid_line = e is not None and rest[rest.rfind("\n", 0, e.start()) + 1 : e.start()].strip() != ""
         run_together = line_end < 0 or line_end > 120 or mid_line
         if run_together:
             if first.upper() == first:
@@ -456,7 +484,7 @@ def _refs_block(top: str, after: int) -> str:
     if not m:
         return ""
     start = m.end()
-    chunk = remove_page_breaks(top[start: start + 2000])
+    chunk = remove_page_breaks(top[start : start + 2000])
     # a blank line ends the block unless what follows still looks like references
     parts = _BLANK_LINE.split(chunk)
     keep = [parts[0]]
@@ -480,8 +508,14 @@ def _find_first(text: str, needles: tuple[str, ...], start: int, end: int) -> in
     return best
 
 
-_CB_NEEDLES = ("Classified By", "CLASSIFIED BY", "Classified by", "classified by", "Classified BY",
-               "CLASSIFIED By")
+_CB_NEEDLES = (
+    "Classified By",
+    "CLASSIFIED BY",
+    "Classified by",
+    "classified by",
+    "Classified BY",
+    "CLASSIFIED By",
+)
 
 
 def _classified_by(top: str, after: int) -> str:
@@ -490,7 +524,7 @@ def _classified_by(top: str, after: int) -> str:
     m = _CLASSIFIED_BY.match(top, pos) if pos >= 0 else None
     if not m:
         return ""
-    chunk = top[m.end(): m.end() + 400]
+    chunk = top[m.end() : m.end() + 400]
     e = _CB_END.search(chunk)
     value = chunk[: e.start()] if e else chunk.split("\n\n")[0][:200]
     value = _squash(value).strip(" ,;:.-")
@@ -511,7 +545,7 @@ def _summary(text: str, start: int) -> str:
     if not m:
         return ""
     s = m.end()
-    chunk = text[s: s + 6000]
+    chunk = text[s : s + 6000]
     e = _END_SUMMARY.search(chunk)
     if e:
         value = chunk[: e.start()]
@@ -539,17 +573,48 @@ _SENTENCE_END = ".!?\"'\u201d)]"
 
 _SIGNER_LINE = re.compile(r"^[A-Z][A-Za-z'\-]+(?:[ /][A-Z][A-Za-z'\-.]+){0,2}$")
 _NAME_WORD = r"(?:[A-Z][A-Z'\-]{1,25}|[A-Z][a-z]{0,3}[A-Z]?[a-z'\-]{1,25})"
-_SIGNER_TAIL = re.compile(
-    r"[.!?\"')\]:/\u201d\u2019*]\s+(" + _NAME_WORD + r"(?:/" + _NAME_WORD + r")?)\s*$")
+_SIGNER_TAIL = re.compile(r"[.!?\"')\]:/\u201d\u2019*]\s+(" + _NAME_WORD + r"(?:/" + _NAME_WORD + r")?)\s*$")
 _MIXED_NAME = re.compile(r"^[A-Z][a-z]{0,3}[A-Z]?[a-z'\-]+$")
 _NOT_SIGNER = frozenset(
-    "BT NNNN END SIPDIS NOFORN SENSITIVE UNCLASSIFIED CONFIDENTIAL SECRET UNCLAS CABLE NOTE "
-    "COMMENT TEXT QUOTE UNQUOTE ZFR ZZH NONE SUMMARY LIMITED SBU EXDIS NODIS DECL OADR THANKS "
-    "TBD RELEASED NOT".split())
+    [
+        "BT",
+        "NNNN",
+        "END",
+        "SIPDIS",
+        "NOFORN",
+        "SENSITIVE",
+        "UNCLASSIFIED",
+        "CONFIDENTIAL",
+        "SECRET",
+        "UNCLAS",
+        "CABLE",
+        "NOTE",
+        "COMMENT",
+        "TEXT",
+        "QUOTE",
+        "UNQUOTE",
+        "ZFR",
+        "ZZH",
+        "NONE",
+        "SUMMARY",
+        "LIMITED",
+        "SBU",
+        "EXDIS",
+        "NODIS",
+        "DECL",
+        "OADR",
+        "THANKS",
+        "TBD",
+        "RELEASED",
+        "NOT",
+    ]
+)
 
 
-_TRAILER = re.compile(r"(?:\s+(?:NNNN|BT|ZZZZ|#\d+|SECRET|CONFIDENTIAL|UNCLASSIFIED|NOFORN|SENSITIVE|"
-                      r"END\s+OF\s+(?:DOCUMENT|MESSAGE|CABLE)))+\s*$")
+_TRAILER = re.compile(
+    r"(?:\s+(?:NNNN|BT|ZZZZ|#\d+|SECRET|CONFIDENTIAL|UNCLASSIFIED|NOFORN|SENSITIVE|"
+    r"END\s+OF\s+(?:DOCUMENT|MESSAGE|CABLE)))+\s*$"
+)
 
 
 def _signers(body: str) -> list[str]:
@@ -577,20 +642,30 @@ def _signers(body: str) -> list[str]:
             # the page form ran the signature into the last sentence: "... push ahead GOLDBERG",
             # "... in the Spanish media Aguirre" (after a word that is not part of a name)
             words = tail.rsplit(None, 3)
-            if (len(words) >= 3 and words[-1].isalpha() and words[-1].isupper()
-                    and words[-2].isalpha() and words[-2].isupper() and len(words[-2]) > 2
-                    and words[-2].strip("X") != ""
-                    and not (words[-3].isalpha() and words[-3].isupper())
-                    and words[-3][-1:] in _SENTENCE_END):
+            if (
+                len(words) >= 3
+                and words[-1].isalpha()
+                and words[-1].isupper()
+                and words[-2].isalpha()
+                and words[-2].isupper()
+                and len(words[-2]) > 2
+                and words[-2].strip("X") != ""
+                and not (words[-3].isalpha() and words[-3].isupper())
+                and words[-3][-1:] in _SENTENCE_END
+            ):
                 # "... a new beginning. TIMKEN JR" (a name of two upper-case words after a sentence)
                 return [f"{words[-2]} {words[-1]}"]
             if len(words) >= 2:
                 w, prev = words[-1], words[-2]
-                prev_plain = (prev.isalpha() and prev.isupper() and len(prev) > 2
-                              and prev.strip("X") != "")
-                if w.isalpha() and 2 <= len(w) <= 25 and (
+                prev_plain = prev.isalpha() and prev.isupper() and len(prev) > 2 and prev.strip("X") != ""
+                if (
+                    w.isalpha()
+                    and 2 <= len(w) <= 25
+                    and (
                         (w.isupper() and not prev_plain)
-                        or (_MIXED_NAME.match(w) and (prev.islower() or not prev.isalpha()))):
+                        or (_MIXED_NAME.match(w) and (prev.islower() or not prev.isalpha()))
+                    )
+                ):
                     name = w
     if not name:
         return []
@@ -605,17 +680,33 @@ def _signers(body: str) -> list[str]:
 
 _HEADER_START = re.compile(
     r"^(?:VZCZC|[A-Z]{1,2}\s+(?:[A-Z]{1,2}\s+)?\d{6}Z|[A-Z]{2}\s+RUE|DE\s+RUE|R\s+\d|O\s+\d|P\s+\d|"
-    r"ZNY|ZNR|FM\s|[OPRZ]{1,2}\s+RUE|INFO\s+[A-Z]{1,6}-\d\d|ACTION\s+[A-Z]{1,6}-\d\d)")
+    r"ZNY|ZNR|FM\s|[OPRZ]{1,2}\s+RUE|INFO\s+[A-Z]{1,6}-\d\d|ACTION\s+[A-Z]{1,6}-\d\d)"
+)
 _FM_ROUTING = re.compile(r"^FM:?[ \t]+[A-Z][A-Z0-9 /.,'()&\-]*\n[ \t]*(?:TO|INFO)\b", re.M)
 _META = re.compile(
     r"^\s*(?P<key>reference\s*id|ref(?:erence)?\.?\s*(?:no|number)?|id|cable|subject|title|date|created|"
-    r"released|classification|origin|tags|from|sent)\s*[:|=]\s*(?P<value>.*?)\s*\|?\s*$", re.I)
+    r"released|classification|origin|tags|from|sent)\s*[:|=]\s*(?P<value>.*?)\s*\|?\s*$",
+    re.I,
+)
 _META_KEYS = {
-    "referenceid": "reference_id", "ref": "reference_id", "reference": "reference_id",
-    "refno": "reference_id", "referenceno": "reference_id", "referencenumber": "reference_id",
-    "id": "reference_id", "cable": "reference_id", "subject": "subject", "title": "subject",
-    "date": "created", "created": "created", "sent": "created", "released": "released",
-    "classification": "classification", "origin": "origin", "from": "origin", "tags": "tags",
+    "referenceid": "reference_id",
+    "ref": "reference_id",
+    "reference": "reference_id",
+    "refno": "reference_id",
+    "referenceno": "reference_id",
+    "referencenumber": "reference_id",
+    "id": "reference_id",
+    "cable": "reference_id",
+    "subject": "subject",
+    "title": "subject",
+    "date": "created",
+    "created": "created",
+    "sent": "created",
+    "released": "released",
+    "classification": "classification",
+    "origin": "origin",
+    "from": "origin",
+    "tags": "tags",
 }
 _BARE_ID = re.compile(r"^\s*(\d{2}[A-Z][A-Z0-9]*?\d+)\s*$")
 
@@ -670,7 +761,7 @@ def split_telegram(text: str) -> tuple[str, str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     meta, rest = read_metadata(text)
     if meta.keys() & {"reference_id", "created", "released", "classification", "origin"}:
-        text = rest                     # (a TAGS or SUBJECT line alone is the telegram's own)
+        text = rest  # (a TAGS or SUBJECT line alone is the telegram's own)
     stripped = text.lstrip("\n")
     # a routing block (FM line, then TO/INFO) near the top, perhaps after received-copy lines
     # ("CONFIDENTIAL / PAGE 01 ... / ACTION AF-00 / INFO LOG-00 ..."): the header ends at the
@@ -680,7 +771,7 @@ def split_telegram(text: str) -> tuple[str, str]:
         blank = _BLANK_LINE.search(stripped, fm.end())
         if not blank:
             return stripped.strip("\n"), ""
-        return stripped[: blank.start()].strip("\n"), stripped[blank.end():].strip("\n")
+        return stripped[: blank.start()].strip("\n"), stripped[blank.end() :].strip("\n")
     first = stripped.split("\n", 1)[0].strip()
     if not _HEADER_START.match(first):
         return "", text.strip("\n")
@@ -708,8 +799,9 @@ def split_telegram(text: str) -> tuple[str, str]:
 # extract
 
 
-_PAGE_BREAK_ID = re.compile(r"^[ \t]*([A-Z][A-Z .'\-]{1,40}?)[ \t]+(\d{8})[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}",
-                            re.M)
+_PAGE_BREAK_ID = re.compile(
+    r"^[ \t]*([A-Z][A-Z .'\-]{1,40}?)[ \t]+(\d{8})[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}", re.M
+)
 _DE_LINE = re.compile(r"^DE\s+[A-Z]{4,7}\s+#(\d{1,5})", re.M)
 
 
@@ -733,8 +825,9 @@ def _fm_post(fm: str) -> str:
     fm = fm.upper()
     if fm.startswith("SECSTATE"):
         return "STATE"
-    words = re.sub(r"^(?:[A-Z]{4,8}/)?(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION|USINT|USOFFICE|REO)\s+",
-                   "", fm).split()
+    words = re.sub(
+        r"^(?:[A-Z]{4,8}/)?(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION|USINT|USOFFICE|REO)\s+", "", fm
+    ).split()
     for k in range(len(words), 0, -1):
         token = post_token("".join(words[:k]))
         if token:
@@ -799,21 +892,27 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     if cable.reference_id:
         cable.reference_id = canonical_id(cable.reference_id)
         if derived_id and derived_id != cable.reference_id:
-            cable.warnings.append(
-                f"reference_id: {how} give {derived_id!r}, kept {cable.reference_id!r}")
+            cable.warnings.append(f"reference_id: {how} give {derived_id!r}, kept {cable.reference_id!r}")
     elif derived_id:
         cable.reference_id = derived_id
         if not (cm and post_token(cm.group("post"))):
-            cable.warnings.append(f"reference_id {derived_id} read from {how} (no readable "
-                                  f"classification line)")
+            cable.warnings.append(
+                f"reference_id {derived_id} read from {how} (no readable classification line)"
+            )
 
     if cm and fm:
         class_post = post_token(cm.group("post"))
         fm_post = _fm_post(fm)
-        if (class_post and fm_post and class_post != fm_post
-                and not class_post.endswith(fm_post) and not fm_post.endswith(class_post)):
+        if (
+            class_post
+            and fm_post
+            and class_post != fm_post
+            and not class_post.endswith(fm_post)
+            and not fm_post.endswith(class_post)
+        ):
             cable.warnings.append(
-                f"the classification line names {cm.group('post').strip()!r}, the FM line {fm!r}")
+                f"the classification line names {cm.group('post').strip()!r}, the FM line {fm!r}"
+            )
 
     # created
     if cable.created is None:
@@ -864,8 +963,11 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     if not cable.references:
         block = _refs_block(top, subj_end)
         if block:
-            citing = cable.reference_id[:2] if cable.reference_id[:2].isdigit() else (
-                f"{cable.created.year % 100:02d}" if cable.created else None)
+            citing = (
+                cable.reference_id[:2]
+                if cable.reference_id[:2].isdigit()
+                else (f"{cable.created.year % 100:02d}" if cable.created else None)
+            )
             own = cable.reference_id
             cable.references = [r for r in parse_refs(block, citing) if r != own]
 

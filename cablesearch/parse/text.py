@@ -39,7 +39,11 @@ def decode(data: bytes, source: str) -> tuple[str, list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data" and exc.end == len(data) and _is_utf8_text(data[:exc.start]):
+        if (
+            exc.reason == "unexpected end of data"
+            and exc.end == len(data)
+            and _is_utf8_text(data[: exc.start])
+        ):
             raise ParseError(source, "truncated file: it ends in the middle of a UTF-8 character") from None
         try:
             text = data.decode("cp1252")

@@ -18,12 +18,13 @@ import logging
 import re
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote_plus, urlencode
 
 import jinja2
@@ -38,7 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import Config
-from ..errors import CablesearchError, CableNotFound
+from ..errors import CableNotFound, CablesearchError
 from ..model import Cable
 from ..results import FACETS, SORTS, Hit, SearchRequest, SearchResult
 
@@ -111,16 +112,24 @@ class SearchState:
 
     def to_request(self, default_page_size: int, highlight: bool = True) -> SearchRequest:
         return SearchRequest(
-            query=self.q, tags=self.tags, origins=self.origins,
-            classifications=self.classifications, years=self.years,
-            date_from=self.date_from, date_to=self.date_to, sort=self.sort, page=self.page,
-            page_size=self.limit or default_page_size, highlight=highlight,
+            query=self.q,
+            tags=self.tags,
+            origins=self.origins,
+            classifications=self.classifications,
+            years=self.years,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            sort=self.sort,
+            page=self.page,
+            page_size=self.limit or default_page_size,
+            highlight=highlight,
         )
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.tags or self.origins or self.classifications or self.years
-                    or self.date_from or self.date_to)
+        return bool(
+            self.tags or self.origins or self.classifications or self.years or self.date_from or self.date_to
+        )
 
     def params(self) -> list[tuple[str, str]]:
         """The GET parameters of this state, in a fixed order, defaults left out."""
@@ -177,8 +186,13 @@ class SearchState:
         for facet in FACETS:
             attr = _FACET_ATTR[facet]
             for value in getattr(self, attr):
-                out.append((FACET_LABELS[facet], str(value),
-                            self.url(**{attr: tuple(v for v in getattr(self, attr) if v != value)})))
+                out.append(
+                    (
+                        FACET_LABELS[facet],
+                        str(value),
+                        self.url(**{attr: tuple(v for v in getattr(self, attr) if v != value)}),
+                    )
+                )
         if self.date_from or self.date_to:
             label = _date_range_label(self.date_from, self.date_to)
             out.append(("Created", label, self.url(date_from=None, date_to=None)))
@@ -191,8 +205,7 @@ def _pair(name: str, value: str) -> str:
     return f"{name}={quote_plus(value)}"
 
 
-_FACET_ATTR = {"tag": "tags", "origin": "origins", "classification": "classifications",
-               "year": "years"}
+_FACET_ATTR = {"tag": "tags", "origin": "origins", "classification": "classifications", "year": "years"}
 
 
 @dataclass
@@ -200,7 +213,7 @@ class FacetValue:
     value: str
     count: int
     active: bool
-    link: str           # adds the value to the filters, or removes it when active
+    link: str  # adds the value to the filters, or removes it when active
 
 
 def facet_lists(result: SearchResult, state: SearchState) -> list[tuple[str, list[FacetValue]]]:
@@ -240,8 +253,10 @@ def _clean_values(name: str, values: list[str]) -> tuple[str, ...]:
         if not value:
             continue
         if len(value) > MAX_FILTER_LENGTH or any(ord(c) < 32 for c in value):
-            raise BadParameter(f"parameter {name!r}: {raw[:40]!r} is not a valid value "
-                               f"(at most {MAX_FILTER_LENGTH} printable characters)")
+            raise BadParameter(
+                f"parameter {name!r}: {raw[:40]!r} is not a valid value "
+                f"(at most {MAX_FILTER_LENGTH} printable characters)"
+            )
         if value not in out:
             out.append(value)
     return tuple(out)
@@ -252,8 +267,9 @@ def _check_date(name: str, value: str | None) -> str | None:
         return None
     value = value.strip()
     if not DATE_PARAM.match(value):
-        raise BadParameter(f"parameter {name!r}: {value[:40]!r} is not a date; "
-                           f"write YYYY, YYYY-MM or YYYY-MM-DD")
+        raise BadParameter(
+            f"parameter {name!r}: {value[:40]!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD"
+        )
     parts = [int(p) for p in value.split("-")]
     if len(parts) > 1 and not 1 <= parts[1] <= 12:
         raise BadParameter(f"parameter {name!r}: {value!r} has no month {parts[1]}")
@@ -270,42 +286,58 @@ def state_dependency(config: Config) -> Callable[..., Awaitable[SearchState]]:
     max_page = max(1, MAX_RESULT_WINDOW // max(1, config.page_size))
 
     async def read(  # async: cheap checks, no trip through the thread pool
-        q: str = Query("", max_length=MAX_QUERY_LENGTH,
-                       description="Whoosh query: words, \"phrases\", AND/OR/NOT, field:value, "
-                                   "wildcards*, created:[2008 to 2009-06]. Empty browses."),
+        q: str = Query(
+            "",
+            max_length=MAX_QUERY_LENGTH,
+            description='Whoosh query: words, "phrases", AND/OR/NOT, field:value, '
+            "wildcards*, created:[2008 to 2009-06]. Empty browses.",
+        ),
         tag: list[str] = Query([], description="Filter by tag (repeatable; OR within tags)."),
         origin: list[str] = Query([], description="Filter by origin, e.g. 'Embassy Paris' (repeatable)."),
         classification: list[str] = Query([], description="Filter by classification (repeatable)."),
         year: list[int] = Query([], description="Filter by year created (repeatable)."),
-        date_from: str | None = Query(None, alias="from", max_length=10,
-                                      description="Created on or after: YYYY, YYYY-MM or YYYY-MM-DD."),
-        date_to: str | None = Query(None, alias="to", max_length=10,
-                                    description="Created on or before: YYYY, YYYY-MM or YYYY-MM-DD."),
+        date_from: str | None = Query(
+            None, alias="from", max_length=10, description="Created on or after: YYYY, YYYY-MM or YYYY-MM-DD."
+        ),
+        date_to: str | None = Query(
+            None, alias="to", max_length=10, description="Created on or before: YYYY, YYYY-MM or YYYY-MM-DD."
+        ),
         sort: str = Query("relevance", description="One of: " + ", ".join(SORTS)),
         page: int = Query(1, ge=1, le=max_page, description="Page number, from 1."),
-        limit: int | None = Query(None, ge=1, le=config.max_page_size,
-                                  description=f"Hits per page (1-{config.max_page_size}; "
-                                              f"default {config.page_size})."),
+        limit: int | None = Query(
+            None,
+            ge=1,
+            le=config.max_page_size,
+            description=f"Hits per page (1-{config.max_page_size}; default {config.page_size}).",
+        ),
     ) -> SearchState:
         if sort not in SORTS:
-            raise BadParameter(f"parameter 'sort': {sort[:40]!r} is not a sort; "
-                               f"use one of {', '.join(SORTS)}")
+            raise BadParameter(
+                f"parameter 'sort': {sort[:40]!r} is not a sort; use one of {', '.join(SORTS)}"
+            )
         for y in year:
             if not 1900 <= y <= 2100:
                 raise BadParameter(f"parameter 'year': {y} is not a year between 1900 and 2100")
         if len(year) > MAX_FILTER_VALUES:
             raise BadParameter(f"parameter 'year': at most {MAX_FILTER_VALUES} values may be given")
         if page * (limit or config.page_size) > MAX_RESULT_WINDOW:
-            raise BadParameter(f"parameter 'page': only the first {MAX_RESULT_WINDOW} hits can be "
-                               f"paged through; narrow the search instead")
+            raise BadParameter(
+                f"parameter 'page': only the first {MAX_RESULT_WINDOW} hits can be "
+                f"paged through; narrow the search instead"
+            )
         if any(ord(c) < 32 and c not in "\t\n\r" for c in q):
             raise BadParameter("parameter 'q': control characters are not allowed")
         return SearchState(
-            q=q.strip(), tags=_clean_values("tag", tag), origins=_clean_values("origin", origin),
+            q=q.strip(),
+            tags=_clean_values("tag", tag),
+            origins=_clean_values("origin", origin),
             classifications=_clean_values("classification", classification),
             years=tuple(dict.fromkeys(year)),
-            date_from=_check_date("from", date_from), date_to=_check_date("to", date_to),
-            sort=sort, page=page, limit=limit,
+            date_from=_check_date("from", date_from),
+            date_to=_check_date("to", date_to),
+            sort=sort,
+            page=page,
+            limit=limit,
         )
 
     return read
@@ -326,7 +358,8 @@ def check_reference_id(raw: str) -> str:
 # classification marking anywhere (bodies that come as one long line).
 _PARAGRAPH = re.compile(
     r"(?:(?:(?<=^)|(?<=\n)|(?<=\s\s)|(?<=[.:]\s))[ \t]*(\d{1,3})\.[ \t]+(?=\(|[A-Z])"
-    r"|(?<=\s)(\d{1,3})\.[ \t]+(?=\((?:U|C|S|SBU|TS|S/NF|C/NF|SBU/NF|S//NF|C//NF|U//FOUO|NC|REL)\)))")
+    r"|(?<=\s)(\d{1,3})\.[ \t]+(?=\((?:U|C|S|SBU|TS|S/NF|C/NF|SBU/NF|S//NF|C//NF|U//FOUO|NC|REL)\)))"
+)
 _TAGS_START = re.compile(r"(?:^|(?<=\s))TAGS:?[ \t]*")
 
 
@@ -356,7 +389,7 @@ def split_paragraphs(body: str) -> list[tuple[str | None, str]]:
     return [(a, t) for a, t in pieces if a is not None or t]
 
 
-_ANCHOR_MARK = "\ue000"     # a private-use character: where a paragraph anchor goes
+_ANCHOR_MARK = "\ue000"  # a private-use character: where a paragraph anchor goes
 # The search library's highlighter collapses whitespace runs (right for snippets); cable text
 # is shown as laid out, so its whitespace travels through the highlighter as private-use
 # characters (not whitespace, not word characters: words still split where they did).
@@ -373,9 +406,9 @@ def highlight_layout(highlight: Callable[[str, str], str], text: str, query: str
     return html
 
 
-
-def render_body(body: str, query: str, tags: Iterable[str],
-                highlight: Callable[[str, str], str] | None) -> Markup:
+def render_body(
+    body: str, query: str, tags: Iterable[str], highlight: Callable[[str, str], str] | None
+) -> Markup:
     """The cable body as safe HTML: escaped text, ``¶`` anchors before numbered paragraphs,
     the TAGS line's tags linked to the tag filter, the query's terms in ``<mark>``.
 
@@ -397,8 +430,7 @@ def render_body(body: str, query: str, tags: Iterable[str],
             return ""
         # A body that came as one long line gets a break before each paragraph, to be read.
         gap = "" if m.start() == 0 or html[m.start() - 1] == "\n" else "\n\n"
-        return (f'{gap}<a class="para" id="{name}" href="#{name}" '
-                f'title="Link to this paragraph">¶</a>')
+        return f'{gap}<a class="para" id="{name}" href="#{name}" title="Link to this paragraph">¶</a>'
 
     html = re.sub(_ANCHOR_MARK, anchor, html)
     return Markup(_link_tags(html, set(tags)))
@@ -409,14 +441,13 @@ def _link_tags(html: str, known_tags: set[str]) -> str:
     m = _TAGS_START.search(html)
     if not m or not known_tags:
         return html
-    out = [html[:m.end()]]
+    out = [html[: m.end()]]
     pos = m.end()
     for word in re.finditer(r"(\S+)(\s*)", html[pos:]):
         if word.group(1) not in known_tags:
             break
         tag = word.group(1)
-        out.append(f'<a class="tag" href="/?{escape(urlencode({"tag": tag}))}">{tag}</a>'
-                   + word.group(2))
+        out.append(f'<a class="tag" href="/?{escape(urlencode({"tag": tag}))}">{tag}</a>' + word.group(2))
         pos = m.end() + word.end()
     out.append(html[pos:])
     return "".join(out)
@@ -429,27 +460,26 @@ def _link_tags(html: str, known_tags: set[str]) -> str:
 
 @dataclass
 class TimelineBar:
-    label: str          # "2008-06" or "2008"
-    title: str          # "Jun 2008: 12 cables"
+    label: str  # "2008-06" or "2008"
+    title: str  # "Jun 2008: 12 cables"
     count: int
-    height: float       # percent of the tallest bar
+    height: float  # percent of the tallest bar
     url: str
     active: bool = False
-    tick: str = ""      # short axis label under the bar ("J" for January, "2008")
+    tick: str = ""  # short axis label under the bar ("J" for January, "2008")
 
 
 @dataclass
 class Timeline:
-    unit: str                       # "month" or "year"
+    unit: str  # "month" or "year"
     bars: list[TimelineBar] = field(default_factory=list)
     first: str = ""
     last: str = ""
     reset_url: str | None = None
-    ticks: bool = False   # whether the bars are few enough to label each one
+    ticks: bool = False  # whether the bars are few enough to label each one
 
 
-def build_timeline(months: list[tuple[str, int]], state: SearchState,
-                   max_bars: int = 120) -> Timeline | None:
+def build_timeline(months: list[tuple[str, int]], state: SearchState, max_bars: int = 120) -> Timeline | None:
     """Bars over the span of the matches: one per month (empty months included) when the span
     fits in ``max_bars`` months, else one per year. A click narrows the created-date range to
     that month or year."""
@@ -488,15 +518,20 @@ def build_timeline(months: list[tuple[str, int]], state: SearchState,
     bars = []
     for key, label, n in series:
         noun = "cable" if n == 1 else "cables"
-        bars.append(TimelineBar(
-            label=key, title=f"{label}: {n} {noun}", count=n,
-            height=round(100.0 * n / top, 1) if n else 0.0,
-            url=state.url(date_from=key, date_to=key),
-            active=bool(state.date_from == key and state.date_to == key),
-            tick=(label[:3] if unit == "month" else label),
-        ))
-    return Timeline(unit=unit, bars=bars, first=series[0][1], last=series[-1][1], reset_url=reset,
-                    ticks=len(bars) <= 24)
+        bars.append(
+            TimelineBar(
+                label=key,
+                title=f"{label}: {n} {noun}",
+                count=n,
+                height=round(100.0 * n / top, 1) if n else 0.0,
+                url=state.url(date_from=key, date_to=key),
+                active=bool(state.date_from == key and state.date_to == key),
+                tick=(label[:3] if unit == "month" else label),
+            )
+        )
+    return Timeline(
+        unit=unit, bars=bars, first=series[0][1], last=series[-1][1], reset_url=reset, ticks=len(bars) <= 24
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,7 +550,8 @@ def page_links(state: SearchState, total: int, page_size: int, window: int = 2) 
         elif numbers and numbers[-1] is not None:
             numbers.append(None)
     return {
-        "page": state.page, "last": last,
+        "page": state.page,
+        "last": last,
         "prev": state.url(page=state.page - 1) if state.page > 1 else None,
         "next": state.url(page=state.page + 1) if state.page < last else None,
         "numbers": [(n, state.url(page=n) if n else None) for n in numbers],
@@ -568,7 +604,8 @@ class TimingMiddleware:
                     "Content-Security-Policy",
                     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                     "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-                    "frame-ancestors 'none'")
+                    "frame-ancestors 'none'",
+                )
             await send(message)
 
         try:
@@ -583,7 +620,7 @@ class _Timer:
     def __init__(self, name: str):
         self.name = name
 
-    def __enter__(self) -> "_Timer":
+    def __enter__(self) -> _Timer:
         self.start = time.perf_counter()
         return self
 
@@ -677,8 +714,14 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
     return "; ".join(messages) or "invalid request", details
 
 
-def create_app(config: Config, daemon: Any = None, *, service: Service | None = None,
-               start_daemon: bool = True, watching: bool | None = None) -> FastAPI:
+def create_app(
+    config: Config,
+    daemon: Any = None,
+    *,
+    service: Service | None = None,
+    start_daemon: bool = True,
+    watching: bool | None = None,
+) -> FastAPI:
     """The FastAPI app for ``config``'s index.
 
     ``daemon`` (a :class:`cablesearch.watch.Daemon`) runs in the same process, so one process both
@@ -707,8 +750,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     def search_thread() -> ThreadPoolExecutor:
         with open_lock:
             if state.get("thread") is None:
-                state["thread"] = ThreadPoolExecutor(max_workers=1,
-                                                     thread_name_prefix="cablesearch-search")
+                state["thread"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cablesearch-search")
             return state["thread"]  # type: ignore[no-any-return]
 
     async def serial(fn: Callable[[], T]) -> T:
@@ -732,7 +774,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
             # rather than on the first visitor's request; a failure is reported by that request
             try:
                 get_service().warm()
-            except Exception as exc:  # noqa: BLE001 - the request path reports it properly
+            except Exception as exc:
                 log.debug("warm-up failed: %s", exc)
 
         asyncio.get_running_loop().run_in_executor(search_thread(), warm_up)
@@ -750,9 +792,9 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         title="cablesearch",
         version=__version__,
         description="Full-text search over the Cablegate diplomatic cables. Every error has the "
-                    "shape {\"error\": {\"status\": <int>, \"message\": <str>}}.",
+        'shape {"error": {"status": <int>, "message": <str>}}.',
         lifespan=lifespan,
-        docs_url=None,      # Swagger UI loads its scripts from a CDN; /api/docs is our own page
+        docs_url=None,  # Swagger UI loads its scripts from a CDN; /api/docs is our own page
         redoc_url=None,
     )
     app.add_middleware(TimingMiddleware)
@@ -766,8 +808,12 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         undefined=jinja2.StrictUndefined,
     )
     env.globals.update(
-        version=__version__, FACET_LABELS=FACET_LABELS, SORT_LABELS=SORT_LABELS,
-        MONTHS=MONTHS, urlencode=urlencode, watching=watching,
+        version=__version__,
+        FACET_LABELS=FACET_LABELS,
+        SORT_LABELS=SORT_LABELS,
+        MONTHS=MONTHS,
+        urlencode=urlencode,
+        watching=watching,
     )
     env.filters["date"] = lambda d: d.strftime("%Y-%m-%d") if d else "—"
     env.filters["datetime"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else "—"
@@ -782,12 +828,14 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
 
-    def error_response(request: Request, status: int, message: str,
-                       details: list[dict[str, Any]] | None = None) -> Response:
+    def error_response(
+        request: Request, status: int, message: str, details: list[dict[str, Any]] | None = None
+    ) -> Response:
         if is_api(request):
             return JSONResponse(_error_body(status, message, details), status_code=status)
-        return page(request, "error.html", status=status, status_code=status, message=message,
-                    state=SearchState())
+        return page(
+            request, "error.html", status=status, status_code=status, message=message, state=SearchState()
+        )
 
     # Errors: every library error, validation error and HTTP error, in one place each.
 
@@ -815,8 +863,9 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return error_response(request, 500, f"internal error ({type(exc).__name__}); "
-                                            f"the server log has the details")
+        return error_response(
+            request, 500, f"internal error ({type(exc).__name__}); the server log has the details"
+        )
 
     # ---------------------------------------------------------------------------------- pages
 
@@ -832,16 +881,33 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         except CablesearchError as exc:
             if exc.http_status == 404 or exc.http_status >= 500:
                 raise
-            return page(request, "search.html", status=exc.http_status, state=st, result=None,
-                        error=str(exc), timeline=None, paging=None, facets=[])
+            return page(
+                request,
+                "search.html",
+                status=exc.http_status,
+                state=st,
+                result=None,
+                error=str(exc),
+                timeline=None,
+                paging=None,
+                facets=[],
+            )
         timeline = build_timeline(result.facets.get("month", []), st)
-        return page(request, "search.html", state=st, result=result, error=None,
-                    timeline=timeline, paging=page_links(st, result.total, page_size),
-                    facets=facet_lists(result, st))
+        return page(
+            request,
+            "search.html",
+            state=st,
+            result=result,
+            error=None,
+            timeline=timeline,
+            paging=page_links(st, result.total, page_size),
+            facets=facet_lists(result, st),
+        )
 
     @app.get("/cable/{ref_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def cable_page(request: Request, ref_id: str,
-                         q: str = Query("", max_length=MAX_QUERY_LENGTH)) -> Response:
+    async def cable_page(
+        request: Request, ref_id: str, q: str = Query("", max_length=MAX_QUERY_LENGTH)
+    ) -> Response:
         ref = check_reference_id(ref_id)
         if ref != ref_id:
             suffix = f"?{urlencode({'q': q})}" if q else ""
@@ -857,16 +923,25 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         q = q.strip()
         try:
             body = render_body(cable.body, q, cable.tags, svc.highlight_text)
-            header = Markup(highlight_layout(svc.highlight_text, cable.header, q)) if q \
-                else cable.header
+            header = Markup(highlight_layout(svc.highlight_text, cable.header, q)) if q else cable.header
             subject = Markup(svc.highlight_text(cable.subject, q)) if q else cable.subject
         except CablesearchError:
             # A query that cannot be parsed still shows the cable, without marks.
             body = render_body(cable.body, "", cable.tags, None)
             header, subject = cable.header, cable.subject
-        return page(request, "cable.html", cable=cable, body=body, header=header,
-                    subject=subject, q=q, known=known, cited_by=cited_by, similar=similar,
-                    state=SearchState(q=q))
+        return page(
+            request,
+            "cable.html",
+            cable=cable,
+            body=body,
+            header=header,
+            subject=subject,
+            q=q,
+            known=known,
+            cited_by=cited_by,
+            similar=similar,
+            state=SearchState(q=q),
+        )
 
     @app.get("/browse", response_class=HTMLResponse, include_in_schema=False)
     async def browse_page(request: Request) -> HTMLResponse:
@@ -876,8 +951,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         svc = get_service()
         lists = svc.browse()
         stats = svc.stats()
-        return page(request, "browse.html", browse=browse_groups(lists), stats=stats,
-                    state=SearchState())
+        return page(request, "browse.html", browse=browse_groups(lists), stats=stats, state=SearchState())
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     async def api_docs(request: Request) -> HTMLResponse:
@@ -889,13 +963,22 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         endpoints = []
         for path, methods in spec.get("paths", {}).items():
             for method, op in methods.items():
-                params = [(p["name"], p.get("schema", {}), p.get("required", False),
-                           p.get("description", "")) for p in op.get("parameters", [])]
-                endpoints.append({"method": method.upper(), "path": path,
-                                  "summary": op.get("summary", ""),
-                                  "description": op.get("description", ""), "params": params})
-        return page(request, "api.html", endpoints=endpoints, state=SearchState(),
-                    max_page_size=config.max_page_size)
+                params = [
+                    (p["name"], p.get("schema", {}), p.get("required", False), p.get("description", ""))
+                    for p in op.get("parameters", [])
+                ]
+                endpoints.append(
+                    {
+                        "method": method.upper(),
+                        "path": path,
+                        "summary": op.get("summary", ""),
+                        "description": op.get("description", ""),
+                        "params": params,
+                    }
+                )
+        return page(
+            request, "api.html", endpoints=endpoints, state=SearchState(), max_page_size=config.max_page_size
+        )
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
@@ -903,37 +986,56 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
 
     # ------------------------------------------------------------------------------------ API
 
-    @app.get("/api/search", tags=["search"], summary="Search cables",
-             responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}})
+    @app.get(
+        "/api/search",
+        tags=["search"],
+        summary="Search cables",
+        responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}},
+    )
     async def api_search(request: Request, st: SearchState = Depends(read_state)) -> JSONResponse:
         """Search with the CLI's parameters; the answer is `cablesearch search --json`'s object:
         query, total, page, page_size, hits (with HTML-safe snippets), facets over all matches,
         suggestion and elapsed_ms."""
-        return await serial(lambda: JSONResponse(
-            get_service().search(st.to_request(config.page_size)).to_json()))
+        return await serial(
+            lambda: JSONResponse(get_service().search(st.to_request(config.page_size)).to_json())
+        )
 
-    @app.get("/api/facets", tags=["search"], summary="Facet counts for a search",
-             responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}})
-    async def api_facets(request: Request, st: SearchState = Depends(read_state),
-                         facet_limit: int = Query(20, ge=1, le=1000,
-                                                  description="Values per facet.")) -> JSONResponse:
+    @app.get(
+        "/api/facets",
+        tags=["search"],
+        summary="Facet counts for a search",
+        responses={400: {"description": "Bad query"}, 422: {"description": "Bad parameter"}},
+    )
+    async def api_facets(
+        request: Request,
+        st: SearchState = Depends(read_state),
+        facet_limit: int = Query(20, ge=1, le=1000, description="Values per facet."),
+    ) -> JSONResponse:
         """Counts per tag, origin, classification and year over all matches of the search (all
         cables when no query or filter is given), and the matches by month created."""
         return await serial(lambda: facets_json(st, facet_limit))
 
     def facets_json(st: SearchState, facet_limit: int) -> JSONResponse:
         svc = get_service()
-        req = replace(st.to_request(config.page_size, highlight=False), page=1, page_size=1,
-                      facet_limit=facet_limit)
+        req = replace(
+            st.to_request(config.page_size, highlight=False), page=1, page_size=1, facet_limit=facet_limit
+        )
         result = svc.search(req)
-        return JSONResponse({
-            "query": result.query, "total": result.total,
-            "facets": result.to_json()["facets"],
-            "months": [[m, n] for m, n in result.facets.get("month", [])],
-        })
+        return JSONResponse(
+            {
+                "query": result.query,
+                "total": result.total,
+                "facets": result.to_json()["facets"],
+                "months": [[m, n] for m, n in result.facets.get("month", [])],
+            }
+        )
 
-    @app.get("/api/cables/{ref_id}", tags=["cables"], summary="One cable",
-             responses={404: {"description": "Unknown cable"}})
+    @app.get(
+        "/api/cables/{ref_id}",
+        tags=["cables"],
+        summary="One cable",
+        responses={404: {"description": "Unknown cable"}},
+    )
     async def api_cable(request: Request, ref_id: str) -> JSONResponse:
         """The whole cable (`cablesearch show --json`'s object), plus `cited_by`: the reference
         IDs of indexed cables whose REF line cites it, and `references_in_index`: which of its
@@ -946,8 +1048,7 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         cable = svc.get(ref)
         data = cable.to_json()
         data["cited_by"] = [h.reference_id for h in svc.cited_by(ref)]
-        data["references_in_index"] = sorted(svc.known_ids(cable.references)) \
-            if cable.references else []
+        data["references_in_index"] = sorted(svc.known_ids(cable.references)) if cable.references else []
         return JSONResponse(data)
 
     @app.get("/api/stats", tags=["index"], summary="Index statistics")
@@ -955,11 +1056,13 @@ def create_app(config: Config, daemon: Any = None, *, service: Service | None = 
         """Counts, date range, index size and last update (`cablesearch stats --json`)."""
         return await serial(lambda: JSONResponse(jsonable(get_service().stats())))
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
-                   include_in_schema=False)
+    @app.api_route(
+        "/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
+    )
     async def api_unknown(rest: str) -> None:
-        raise StarletteHTTPException(404, f"no API endpoint /api/{rest[:100]}; the API is "
-                                          f"described at /openapi.json")
+        raise StarletteHTTPException(
+            404, f"no API endpoint /api/{rest[:100]}; the API is described at /openapi.json"
+        )
 
     return app
 
@@ -989,7 +1092,7 @@ def jsonable(value: Any) -> Any:
 class BrowseGroup:
     key: str
     title: str
-    items: list[tuple[str, int, str]]      # (label, count, link)
+    items: list[tuple[str, int, str]]  # (label, count, link)
     years: list[tuple[str, int, list[tuple[str, int, str]]]] | None = None
 
 
@@ -1007,24 +1110,54 @@ def browse_groups(lists: dict[str, list[tuple[str, int]]]) -> list[BrowseGroup]:
     years: dict[str, list[tuple[str, int, str]]] = {}
     for ym, n in sorted(months):
         y = ym[:4]
-        label = MONTHS[int(ym[5:7]) - 1] if len(ym) >= 7 and ym[5:7].isdigit() and \
-            1 <= int(ym[5:7]) <= 12 else ym
-        years.setdefault(y, []).append((label, n, SearchState(sort="created").url(
-            date_from=ym, date_to=ym)))
-    groups.append(BrowseGroup(
-        "created", "By date created", [],
-        years=[(y, sum(n for _, n, _ in ms), ms) for y, ms in sorted(years.items(), reverse=True)]))
+        label = (
+            MONTHS[int(ym[5:7]) - 1] if len(ym) >= 7 and ym[5:7].isdigit() and 1 <= int(ym[5:7]) <= 12 else ym
+        )
+        years.setdefault(y, []).append((label, n, SearchState(sort="created").url(date_from=ym, date_to=ym)))
+    groups.append(
+        BrowseGroup(
+            "created",
+            "By date created",
+            [],
+            years=[(y, sum(n for _, n, _ in ms), ms) for y, ms in sorted(years.items(), reverse=True)],
+        )
+    )
     released = first("released", "released_date")
-    groups.append(BrowseGroup("released", "By release date", [
-        (d, n, SearchState(q=f"released:[{d} to {d}]", sort="-created").url())
-        for d, n in sorted(released, reverse=True)]))
-    groups.append(BrowseGroup("origin", "By origin", [
-        (o, n, SearchState(origins=(o,), sort="-created").url())
-        for o, n in sorted(first("origin"), key=lambda p: p[0].lower())]))
-    groups.append(BrowseGroup("tag", "By tag", [
-        (t, n, SearchState(tags=(t,), sort="-created").url())
-        for t, n in sorted(first("tag", "tags"))]))
-    groups.append(BrowseGroup("classification", "By classification", [
-        (c, n, SearchState(classifications=(c,), sort="-created").url())
-        for c, n in sorted(first("classification"), key=lambda p: -p[1])]))
+    groups.append(
+        BrowseGroup(
+            "released",
+            "By release date",
+            [
+                (d, n, SearchState(q=f"released:[{d} to {d}]", sort="-created").url())
+                for d, n in sorted(released, reverse=True)
+            ],
+        )
+    )
+    groups.append(
+        BrowseGroup(
+            "origin",
+            "By origin",
+            [
+                (o, n, SearchState(origins=(o,), sort="-created").url())
+                for o, n in sorted(first("origin"), key=lambda p: p[0].lower())
+            ],
+        )
+    )
+    groups.append(
+        BrowseGroup(
+            "tag",
+            "By tag",
+            [(t, n, SearchState(tags=(t,), sort="-created").url()) for t, n in sorted(first("tag", "tags"))],
+        )
+    )
+    groups.append(
+        BrowseGroup(
+            "classification",
+            "By classification",
+            [
+                (c, n, SearchState(classifications=(c,), sort="-created").url())
+                for c, n in sorted(first("classification"), key=lambda p: -p[1])
+            ],
+        )
+    )
     return groups
