@@ -49,8 +49,8 @@ def one_run(src: Path, procs: int) -> dict:
 import json, resource, sys, time, tempfile, shutil
 from pathlib import Path
 from cablesearch.config import Config
-from cablesearch.indexer import CableIndex
-from cablesearch.sync import Syncer
+from cablesearch.index.store import CableIndex
+from cablesearch.index.sync import Syncer
 d = Path(tempfile.mkdtemp(prefix="cablesearch-bench-index-"))
 ix = CableIndex.open(d / "index")
 t = time.perf_counter()
@@ -79,7 +79,7 @@ import itertools, json, sys, tempfile, time
 from whoosh import fields, index
 from whoosh.analysis import StemmingAnalyzer
 from cablesearch import parse
-from cablesearch.schema import pack_cable
+from cablesearch.engine.schema import pack_cable
 def seed_schema():   # the schema the project started from: plain Whoosh fields and analysis
     ana = StemmingAnalyzer()
     return fields.Schema(

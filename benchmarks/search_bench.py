@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cablesearch.config import Config  # noqa: E402
-from cablesearch.indexer import CableIndex  # noqa: E402
+from cablesearch.index.store import CableIndex  # noqa: E402
+from cablesearch.index.sync import Syncer  # noqa: E402
 from cablesearch.results import SearchRequest  # noqa: E402
-from cablesearch.search import SearchService  # noqa: E402
-from cablesearch.sync import Syncer  # noqa: E402
+from cablesearch.search.service import SearchService  # noqa: E402
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
 
@@ -142,8 +142,8 @@ def run_baseline(index: CableIndex, rounds: int) -> tuple[dict[str, list[float]]
     from whoosh import highlight, sorting
     from whoosh import query as wq
 
-    from cablesearch import query as qmod
-    from cablesearch.schema import unpack_cable
+    from cablesearch.engine.schema import unpack_cable
+    from cablesearch.search import query as qmod
 
     times: dict[str, list[float]] = {}
     totals: dict[str, int] = {}

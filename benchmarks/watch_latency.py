@@ -87,7 +87,7 @@ class Probe:
     on the latest commit, opened only when the index generation changed."""
 
     def __init__(self, index_dir: Path):
-        from cablesearch.indexer import CableIndex
+        from cablesearch.index.store import CableIndex
 
         self.ix = CableIndex.open(index_dir, create=False)
         self.gen = -1
@@ -226,8 +226,8 @@ def main() -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.link(src, dest) if src.stat().st_dev == watched.stat().st_dev else shutil.copy(src, dest)
         from cablesearch.config import Config
-        from cablesearch.indexer import CableIndex
-        from cablesearch.sync import Syncer
+        from cablesearch.index.store import CableIndex
+        from cablesearch.index.sync import Syncer
 
         for src in files[: args.count]:
             src.read_bytes()  # in the page cache, as the burst's files (just written) will be

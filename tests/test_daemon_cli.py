@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from watch_support import CableMaker, wait_until
 
-from cablesearch.daemon import find_running, read_status
-from cablesearch.indexer import CableIndex
+from cablesearch.daemon.client import find_running, read_status
+from cablesearch.index.store import CableIndex
 
 MAKER = CableMaker()
 CLI = [sys.executable, "-c", "from cablesearch.cli import main; main()"]

@@ -12,9 +12,9 @@ import pytest
 
 from cablesearch import parse
 from cablesearch.config import Config
-from cablesearch.indexer import CableIndex
+from cablesearch.index.store import CableIndex
 from cablesearch.results import SearchRequest
-from cablesearch.search import SearchService
+from cablesearch.search.service import SearchService
 
 
 def load_truth(path: Path) -> list[dict]:

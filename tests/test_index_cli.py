@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from cablesearch.cli import main
-from cablesearch.indexer import CableIndex
+from cablesearch.index.store import CableIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def test_locked_index_waits_then_fails_with_one_line(tmp_path: Path, src: Path) 
             "-c",
             textwrap.dedent("""
             import sys
-            from cablesearch.indexer import CableIndex
+            from cablesearch.index.store import CableIndex
             with CableIndex.open(sys.argv[1]).writer(timeout=0):
                 print("locked", flush=True)
                 sys.stdin.readline()
@@ -210,7 +210,7 @@ def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None
 
 
 def test_paths_are_handed_to_a_running_daemon(tmp_path: Path, data_dir: Path) -> None:
-    from cablesearch.daemon import find_running
+    from cablesearch.daemon.client import find_running
 
     watched = tmp_path / "watched"
     watched.mkdir()

@@ -17,11 +17,13 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.qparser import QueryParser
 
-from cablesearch import indexer, parse, schema
+from cablesearch import parse
+from cablesearch.engine import schema
+from cablesearch.engine.schema import unpack_cable
 from cablesearch.errors import IndexLocked, IndexNotFound
-from cablesearch.indexer import CableIndex, read_lock_holder
+from cablesearch.index import store as indexer
+from cablesearch.index.store import CableIndex, read_lock_holder
 from cablesearch.model import Cable
-from cablesearch.schema import unpack_cable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +73,7 @@ def test_replacing_finds_every_copy_by_term_or_by_id_map(
     """After ID_MAP_AFTER lookups a writer finds reference IDs through each segment's column
     read into a dict (kept with the index per segment) instead of the term table: the same
     answers, over several segments, deleted copies and an ID twice in one segment."""
-    from cablesearch import indexer
+    from cablesearch.index import store as indexer
 
     monkeypatch.setattr(indexer, "ID_MAP_AFTER", id_map_after)
     ix = CableIndex.open(tmp_path / "ix")
@@ -255,7 +257,7 @@ def test_flush_helper_that_fails_is_replaced_by_this_process(
         indexer, "write_terms", lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder")
     )
     ix = CableIndex.open(tmp_path / "ix")
-    with caplog.at_level(logging.WARNING, logger="cablesearch.indexer"), ix.writer() as w:
+    with caplog.at_level(logging.WARNING, logger="cablesearch.index.store"), ix.writer() as w:
         for c in docs:
             w.put(c)
     assert any("flush helper failed" in r.getMessage() for r in caplog.records)
@@ -285,7 +287,7 @@ def test_analysis_is_shared_with_the_query_parser(tmp_path: Path, cables: list[C
 
 HOLDER = textwrap.dedent("""
     import os, sys, time
-    from cablesearch.indexer import CableIndex
+    from cablesearch.index.store import CableIndex
     ix = CableIndex.open(sys.argv[1])
     mode = sys.argv[2]
     with ix.writer(timeout=0):
@@ -435,7 +437,7 @@ def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(indexer, "merge_tiers", failing)
-    with caplog.at_level(logging.WARNING, logger="cablesearch.indexer"):
+    with caplog.at_level(logging.WARNING, logger="cablesearch.index.store"):
         for c in cables[3:6]:
             with ix.writer() as w:
                 w.put(c)
@@ -467,7 +469,7 @@ def test_index_of_another_schema_is_refused(tmp_path: Path) -> None:
 def test_merge_policy_leaves_big_segments_alone(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cablesearch import indexer
+    from cablesearch.index import store as indexer
 
     monkeypatch.setattr(indexer, "MERGE_MAX_DOCS", 5)
     monkeypatch.setattr(indexer, "MERGE_FANOUT", 3)
@@ -493,7 +495,7 @@ def test_readers_open_the_index_while_another_process_commits(tmp_path: Path, ca
     CableIndex.open(index_dir)
     script = textwrap.dedent(f"""
         import sys
-        from cablesearch.indexer import CableIndex
+        from cablesearch.index.store import CableIndex
         from cablesearch.model import Cable
         ix = CableIndex.open({str(index_dir)!r})
         for i in range(120):       # small commits: merges every ten
@@ -519,7 +521,7 @@ def test_readers_open_the_index_while_another_process_commits(tmp_path: Path, ca
 
 def test_index_written_by_an_earlier_version_opens_and_grows(tmp_path: Path, cables: list[Cable]) -> None:
     """An index written by cablesearch at commit 1c893c8 (tests/indexes/v1c893c8: 6 telegrams;
-    its TOC pickles the codec class ``cablesearch.indexer.FastCodec``) is searched and written to
+    its TOC pickles the codec class ``cablesearch.index.store.FastCodec``) is searched and written to
     by this version."""
     shutil.copytree(Path(__file__).parent / "indexes" / "v1c893c8", tmp_path / "old")
     ix = CableIndex.open(tmp_path / "old", create=False)

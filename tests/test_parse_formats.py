@@ -324,10 +324,32 @@ def test_csv_text_holds_one_cable(data_dir: Path) -> None:
         ("cables.csv.part", True),
         ("10DOHA71.html.crdownload", True),
         ("#autosave#", True),
+        ("notes.bak", True),
+        ("draft.temp", True),
+        ("4913", True),
+        ("X.PART", True),
+        ("a.TMP", True),
+        ("tmp", False),
+        ("part.txt", False),
     ],
 )
 def test_is_skipped(name: str, skipped: bool) -> None:
     assert is_skipped(name) is skipped
+
+
+def test_walk_and_daemon_share_one_ignore_rule(tmp_path: Path) -> None:
+    """`index` walks a folder with the rule the daemon applies to file events: the names one
+    ignores (notes.bak, draft.temp, 4913, X.PART, a.TMP) the other ignores too."""
+    from cablesearch.config import Config
+    from cablesearch.daemon.service import Daemon
+
+    names = ["notes.bak", "draft.temp", "4913", "X.PART", "a.TMP", "08TRIPOLI505.txt"]
+    for name in names:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    walked = {p.name for p in iter_files([tmp_path])}
+    daemon = Daemon(Config(index_dir=tmp_path / "ix"), [tmp_path])
+    wanted = {name for name in names if daemon.wants(str(tmp_path / name))}
+    assert walked == wanted == {"08TRIPOLI505.txt"}
 
 
 def test_iter_files_walks_in_name_order(tmp_path: Path) -> None:

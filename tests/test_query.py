@@ -1,4 +1,4 @@
-"""Query parsing and validation (cablesearch.query): what each syntax turns into, and the exact
+"""Query parsing and validation (cablesearch.search.query): what each syntax turns into, and the exact
 one-line message for each kind of bad input."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import datetime
 import pytest
 from whoosh import query as wq
 
-from cablesearch import schema
+from cablesearch.engine import schema
 from cablesearch.errors import QuerySyntaxError
-from cablesearch.query import FIELD_ALIASES, build, expand_reference_ids, parse_date, parse_query
 from cablesearch.results import SearchRequest
+from cablesearch.search.query import FIELD_ALIASES, build, expand_reference_ids, parse_date, parse_query
 
 SCHEMA = schema.build_schema()
 

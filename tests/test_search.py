@@ -17,11 +17,11 @@ from whoosh import query as wq
 from cablesearch import parse
 from cablesearch.config import Config
 from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
-from cablesearch.indexer import CableIndex
+from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
-from cablesearch.query import parse_query
 from cablesearch.results import SearchRequest
-from cablesearch.search import SearchService
+from cablesearch.search.query import parse_query
+from cablesearch.search.service import SearchService
 
 
 def build_index(path: Path, cables: list[Cable]) -> CableIndex:
@@ -500,7 +500,7 @@ def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
     """Queries the engine handles through Whoosh's own matcher still agree."""
     snap = small._current()
     try:
-        from cablesearch.search import _Engine
+        from cablesearch.search.service import _Engine
 
         engine = _Engine(snap, float("inf"), 1.0)
         mask, _ = engine.run(wq.Or([wq.Term("body", "oil"), wq.Every("subject")]))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cablesearch import parse
 from cablesearch.cli import main
-from cablesearch.indexer import CableIndex
+from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
 
 

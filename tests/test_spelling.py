@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cablesearch.indexer import CableIndex
+from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
-from cablesearch.spelling import Speller, max_distance
+from cablesearch.search.spelling import Speller, max_distance
 
 
 def put(ix: CableIndex, *cables: Cable) -> None:
@@ -79,7 +79,7 @@ def test_a_long_word_with_no_neighbour_of_its_first_letter_looks_at_all_words(tm
 
 def test_warm_reads_the_words_before_the_first_lookup(tmp_path: Path) -> None:
     from cablesearch.config import Config
-    from cablesearch.search import SearchService
+    from cablesearch.search.service import SearchService
 
     ix = CableIndex.open(tmp_path / "ix")
     put(ix, Cable(reference_id="08A1", subject="embassy", body="embassy staff"))

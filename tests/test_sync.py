@@ -16,10 +16,10 @@ import pytest
 from whoosh.qparser import QueryParser
 
 from cablesearch.config import Config
-from cablesearch.indexer import CableIndex
-from cablesearch.manifest import Manifest
+from cablesearch.index.manifest import Manifest
+from cablesearch.index.store import CableIndex
+from cablesearch.index.sync import Syncer, make_pool
 from cablesearch.parse import csvfile
-from cablesearch.sync import Syncer, make_pool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -268,7 +268,7 @@ def test_worker_pool_pipes_hold_a_batch_of_results() -> None:
     batch's results), as far as this system lets a process; the pool still works."""
     import fcntl
 
-    from cablesearch import sync
+    from cablesearch.index import sync
 
     limit = min(sync.PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
     pool = make_pool(2)
@@ -290,7 +290,7 @@ def test_no_garbage_collection_until_the_commit_is_written(
     collector is off while the segment is flushed, and on again after the sync."""
     import gc
 
-    from cablesearch import indexer
+    from cablesearch.index import store as indexer
 
     seen: list[bool] = []
     real = indexer.FastSegmentWriter._flush_segment
@@ -383,8 +383,8 @@ def test_small_commits_keep_manifest_and_index_in_step(tmp_path: Path, data_dir:
 INTERRUPTED = textwrap.dedent("""
     import sys
     from cablesearch.config import Config
-    from cablesearch.indexer import CableIndex
-    from cablesearch.sync import Syncer
+    from cablesearch.index.store import CableIndex
+    from cablesearch.index.sync import Syncer
     def progress(p):
         print("cables", p.cables, flush=True)
     Syncer(CableIndex.open(sys.argv[1]), Config(procs=2), commit_every=40).sync_paths(
@@ -436,7 +436,7 @@ def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
     """An index commit and the manifest commit recording it are never cut in two by Ctrl-C."""
     import signal
 
-    from cablesearch.sync import interrupts_held
+    from cablesearch.index.sync import interrupts_held
 
     done = []
     with pytest.raises(KeyboardInterrupt), interrupts_held():

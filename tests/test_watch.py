@@ -24,12 +24,13 @@ import pytest
 from watch_support import CableMaker, wait_until
 
 from cablesearch.config import Config
-from cablesearch.daemon import find_running, read_status
+from cablesearch.daemon.client import find_running, read_status
+from cablesearch.daemon.service import Daemon, inotify_limit_message
+from cablesearch.parse import is_skipped
+from cablesearch.engine.schema import unpack_cable
 from cablesearch.errors import DaemonError
-from cablesearch.indexer import CableIndex
-from cablesearch.manifest import Manifest
-from cablesearch.schema import unpack_cable
-from cablesearch.watch import Daemon, inotify_limit_message, is_ignored_name
+from cablesearch.index.manifest import Manifest
+from cablesearch.index.store import CableIndex
 
 MAKER = CableMaker()
 
@@ -143,9 +144,9 @@ def test_ignored_names() -> None:
         "#x.txt#",
         "4913",
     ):
-        assert is_ignored_name(name), name
+        assert is_skipped(name), name
     for name in ("08TRIPOLI505.txt", "cables.csv", "a.html", "part.txt", "tmp"):
-        assert not is_ignored_name(name), name
+        assert not is_skipped(name), name
 
 
 def test_catch_up_after_downtime_indexes_adds_changes_and_removals(env: Env) -> None:

@@ -17,7 +17,7 @@ from cablesearch import parse
 from cablesearch.cli import main
 from cablesearch.cli.serve_cmd import bind_socket
 from cablesearch.config import Config
-from cablesearch.indexer import CableIndex
+from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
 from cablesearch.web.app import create_app, split_paragraphs
 
@@ -457,7 +457,7 @@ def test_serve_refuses_folders_without_watch(tmp_path: Path) -> None:
 def test_new_cables_appear_while_the_app_runs_with_the_daemon(tmp_path: Path) -> None:
     """create_app(config, daemon): the daemon runs with the app (one process, one writer); a
     cable dropped into the watched folder becomes searchable and viewable without a restart."""
-    from cablesearch.watch import Daemon
+    from cablesearch.daemon.service import Daemon
 
     watched = tmp_path / "watched"
     watched.mkdir()

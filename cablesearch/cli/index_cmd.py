@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 import click
 
-from ..indexer import CableIndex, LockHolder
-from ..sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport, counts_line
+from ..index.store import CableIndex, LockHolder
+from ..index.sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport, counts_line
 from . import get_config
 
 
@@ -55,7 +55,7 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
     """DAEMON HAND-OFF: if an indexing daemon keeps this index current, give it the paths
     instead of fighting it for the write lock, and show its report. False when none runs."""
     try:
-        from .. import daemon
+        from cablesearch.daemon import client as daemon
     except ImportError:
         return False
     info = daemon.find_running(index_dir)

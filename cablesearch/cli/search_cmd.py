@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from ..config import Config
-from ..indexer import CableIndex
+from ..index.store import CableIndex
 from ..model import Cable
 from ..results import Hit, SearchRequest, SearchResult
-from ..search import SearchService
+from ..search.service import SearchService
 from . import get_config
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)

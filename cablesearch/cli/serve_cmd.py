@@ -146,7 +146,7 @@ def serve(
         missing = [str(r) for r in roots if not r.is_dir()]
         if missing:
             raise click.BadParameter(f"not a folder: {', '.join(missing)}", param_hint="DIR")
-        from ..watch import Daemon
+        from ..daemon.service import Daemon
 
         daemon = Daemon(config, list(roots))
     sock = bind_socket(config.host, config.port)

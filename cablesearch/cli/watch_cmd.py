@@ -89,7 +89,7 @@ def watch(
         cablesearch watch samples incoming
         cablesearch watch --poll /mnt/share/cables
     """
-    from ..watch import Daemon
+    from ..daemon.service import Daemon
 
     config = get_config(
         ctx, settle_seconds=settle_seconds, batch_seconds=batch_seconds, rescan_seconds=rescan_seconds
@@ -183,7 +183,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         cablesearch status
         cablesearch --index /srv/cables/index status --json
     """
-    from ..daemon import find_running, read_status
+    from ..daemon.client import find_running, read_status
 
     config = get_config(ctx)
     index_dir = Path(config.index_dir)

@@ -36,15 +36,31 @@ OnError = Callable[[ParseError], None]
 # cables.csv is no cable file (and is not read into memory).
 MAX_CABLE_BYTES = 32 * 1024 * 1024
 _SNIFF_BYTES = 65536
-# Partial downloads, editor swap and backup files.
-_SKIP_SUFFIXES = (".part", ".crdownload", ".partial", ".download", ".swp", ".swo", ".swx", ".tmp", "~")
+# The one rule for names that are never cables, shared by folder walks (`parse`, `index`) and
+# the daemon's file events: partial downloads, temporary, editor swap and backup files.
+_SKIP_SUFFIXES = (
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".download",
+    ".tmp",
+    ".temp",
+    ".swp",
+    ".swo",
+    ".swx",
+    ".bak",
+    "~",
+)
+_SKIP_PREFIXES = (".", "#", "~$")
+_SKIP_NAMES = frozenset({"4913"})  # vim's "can I write here?" probe file
 
 
 def is_skipped(name: str) -> bool:
-    """Whether a file or folder name is left out of a folder walk: dotfiles (``.git``,
-    ``.#lock`` files), editor swap files and partial downloads (``*.part``, ``*.crdownload``,
-    ``*~``, ``*.swp``)."""
-    return name.startswith((".", "#", "~$")) or name.lower().endswith(_SKIP_SUFFIXES)
+    """Whether a file or folder name is never read as a cable, by a folder walk or by the daemon:
+    dotfiles (``.git``, ``.#lock``), ``#autosave#`` and ``~$office`` files, partial downloads,
+    temporary, swap and backup files (``*.part``, ``*.crdownload``, ``*.tmp``, ``*.temp``,
+    ``*.swp``, ``*.bak``, ``*~``, any case) and vim's ``4913`` probe."""
+    return name.startswith(_SKIP_PREFIXES) or name.lower().endswith(_SKIP_SUFFIXES) or name in _SKIP_NAMES
 
 
 def iter_files(paths: Iterable[str | Path], on_error: OnError | None = None) -> Iterator[Path]:

@@ -1,4 +1,4 @@
-"""The web interface and the JSON API over :class:`cablesearch.search.SearchService`.
+"""The web interface and the JSON API over :class:`cablesearch.search.service.SearchService`.
 
 Pages: ``/`` (search with facets, timeline and paging), ``/cable/{id}``, ``/browse``.
 API: ``/api/search``, ``/api/cables/{id}``, ``/api/facets``, ``/api/stats`` and ``/openapi.json``.
@@ -78,7 +78,7 @@ class BadParameter(CablesearchError):
 
 
 class Service(Protocol):
-    """What the web layer uses of :class:`cablesearch.search.SearchService`."""
+    """What the web layer uses of :class:`cablesearch.search.service.SearchService`."""
 
     def search(self, request: SearchRequest) -> SearchResult: ...
     def get(self, reference_id: str) -> Cable: ...
@@ -686,8 +686,8 @@ class SerializedService:
 
 
 def _open_service(config: Config) -> Service:
-    from ..indexer import CableIndex
-    from ..search import SearchService
+    from ..index.store import CableIndex
+    from ..search.service import SearchService
 
     index = CableIndex.open(config.index_dir, create=True)
     return SearchService(index, config)  # type: ignore[return-value]
@@ -724,7 +724,7 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI app for ``config``'s index.
 
-    ``daemon`` (a :class:`cablesearch.watch.Daemon`) runs in the same process, so one process both
+    ``daemon`` (a :class:`cablesearch.daemon.service.Daemon`) runs in the same process, so one process both
     serves and indexes; it is started and stopped with the app unless ``start_daemon`` is False
     (the caller runs it). ``service`` replaces the SearchService opened on ``config.index_dir``.
     ``watching`` tells the pages that a daemon keeps the index current (default: a daemon is

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import DaemonError
+from cablesearch.errors import DaemonError
 
 STATUS_FILE = "daemon.json"
 LOCK_FILE = "daemon.lock"

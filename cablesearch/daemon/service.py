@@ -61,28 +61,12 @@ from watchdog.events import (
 )
 from watchdog.observers.api import BaseObserver
 
-from . import daemon as daemon_files
-from .config import Config
-from .errors import CablesearchError, DaemonError
+from cablesearch.config import Config
+from cablesearch.daemon import client as daemon_files
+from cablesearch.errors import CablesearchError, DaemonError
+from cablesearch.parse import is_skipped
 
-log = logging.getLogger("cablesearch.watch")
-
-# Names never indexed: editor swap/backup files, partial downloads, dotfiles.
-IGNORED_SUFFIXES = (
-    ".part",
-    ".partial",
-    ".crdownload",
-    ".download",
-    ".tmp",
-    ".temp",
-    ".swp",
-    ".swo",
-    ".swx",
-    ".bak",
-    "~",
-)
-IGNORED_PREFIXES = (".", "#", "~$")
-IGNORED_NAMES = frozenset({"4913"})  # vim's "can I write here?" probe file
+log = logging.getLogger(__name__)
 
 EVENT_FILTER = [
     FileCreatedEvent,
@@ -104,17 +88,6 @@ QUIET_SECONDS = 0.05  # no event for this long and nothing settling: commit what
 TOP_UP_SECONDS = 10.0  # a batch takes in newly ready files for this long after it started
 
 CREATED, MODIFIED, CLOSED, MOVED_IN, GONE = "created", "modified", "closed", "moved_in", "gone"
-
-
-def is_ignored_name(name: str) -> bool:
-    """True for names the daemon never indexes: dotfiles, editor swap and backup files, partial
-    downloads (``*.part``, ``*.crdownload``, ``*.tmp``, ``*~``, ``.#*``, ``*.swp``, ...)."""
-    return (
-        name.startswith(IGNORED_PREFIXES)
-        or name.endswith(IGNORED_SUFFIXES)
-        or name in IGNORED_NAMES
-        or (name.startswith("#") and name.endswith("#"))
-    )
 
 
 def inotify_limit_message(exc: OSError, roots: Iterable[Path]) -> str:
@@ -275,15 +248,15 @@ def report_to_dict(report: Any) -> dict[str, Any]:
 
 
 class SyncService:
-    """The real index side: one ``CableIndex`` and its ``Syncer`` (cablesearch.sync).
+    """The real index side: one ``CableIndex`` and its ``Syncer`` (cablesearch.index.sync).
 
     ``keep_pool``: start the parsing workers once, now, and keep them for every request (the
     indexer process does; a pool started per batch costs its start-up each time, and one
     started later would inherit the index lock)."""
 
     def __init__(self, config: Config, index: Any = None, keep_pool: bool = False):
-        from .indexer import CableIndex
-        from .sync import Syncer, make_pool
+        from cablesearch.index.store import CableIndex
+        from cablesearch.index.sync import Syncer, make_pool
 
         self.index = index if index is not None else CableIndex.open(Path(config.index_dir), create=True)
         self.pool = make_pool(config.procs) if keep_pool and config.procs > 1 else None
@@ -302,7 +275,7 @@ class SyncService:
             report = self.syncer.sync_paths([Path(p) for p in args["paths"]], prune=bool(args.get("prune")))
             result = report_to_dict(report)
         elif op == "known":
-            from .manifest import Manifest
+            from cablesearch.index.manifest import Manifest
 
             with Manifest(self.index.index_dir) as manifest:
                 return manifest.files_under([str(r) for r in args["roots"]])
@@ -591,8 +564,8 @@ class Daemon:
         for root in self._root_strs:
             if path.startswith(root + os.sep):
                 rel = path[len(root) + 1 :]
-                return not any(is_ignored_name(part) for part in rel.split(os.sep))
-        return not is_ignored_name(os.path.basename(path))
+                return not any(is_skipped(part) for part in rel.split(os.sep))
+        return not is_skipped(os.path.basename(path))
 
     def under_roots(self, path: str) -> bool:
         return any(path == r or path.startswith(r + os.sep) for r in self._root_strs)
@@ -894,7 +867,7 @@ class Daemon:
             except OSError:
                 continue
             for e in entries:
-                if is_ignored_name(e.name):
+                if is_skipped(e.name):
                     continue
                 try:
                     if e.is_dir(follow_symlinks=False):

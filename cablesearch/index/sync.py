@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import parse
-from .config import Config
-from .errors import ParseError
-from .indexer import CableIndex, CableWriter, LockHolder, PreparedDoc, prepare
-from .manifest import Manifest
-from .parse import csvfile, detect
+from cablesearch import parse
+from cablesearch.config import Config
+from cablesearch.errors import ParseError
+from cablesearch.index.manifest import Manifest
+from cablesearch.index.store import CableIndex, CableWriter, LockHolder, PreparedDoc, prepare
+from cablesearch.parse import csvfile, detect
 
 ROW_BATCH = 200
 FILE_BATCH = 16
@@ -805,7 +805,7 @@ def make_pool(procs: int) -> Any:
         ctx = multiprocessing.get_context("fork")
     else:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["cablesearch.sync"])
+        ctx.set_forkserver_preload(["cablesearch.index.sync"])
     pool = ctx.Pool(procs, initializer=_init_worker)
     _widen_pipes(pool)
     return pool

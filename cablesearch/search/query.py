@@ -39,9 +39,9 @@ from whoosh.qparser import (
     PlusMinusPlugin,
 )
 
-from .errors import QuerySyntaxError
-from .parse.ids import canonical_id
-from .results import SORTS, SearchRequest
+from cablesearch.errors import QuerySyntaxError
+from cablesearch.parse.ids import canonical_id
+from cablesearch.results import SORTS, SearchRequest
 
 DEFAULT_FIELDS = ("subject", "body")
 SUBJECT_BOOST = 2.0

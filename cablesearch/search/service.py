@@ -3,7 +3,7 @@
 Where the time goes, and what is done about it:
 
 * **One searcher, reused.** A :class:`SearchService` keeps one open Whoosh searcher and the
-  per-searcher arrays of :mod:`cablesearch.facets` (dates, facet value ids, field lengths) until
+  per-searcher arrays of :mod:`cablesearch.search.facets` (dates, facet value ids, field lengths) until
   the index generation changes; then it opens a new searcher, rebuilds the arrays and closes the
   old searcher once no search is using it (no ``refresh()`` chains, which leak descriptors).
 * **Matching in bulk.** A query's matching documents are computed as NumPy boolean masks from
@@ -44,15 +44,15 @@ from rapidfuzz.distance import OSA
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from . import facets as fc
-from .config import Config
-from .errors import CableNotFound, QuerySyntaxError, QueryTimeout
-from .highlight import Highlighter
-from .model import Cable
-from .query import DEFAULT_FIELDS, SUBJECT_BOOST, BuiltQuery, build, parse_query
-from .results import FACETS, Hit, SearchRequest, SearchResult
-from .schema import unpack_cable
-from .spelling import Speller
+from cablesearch.config import Config
+from cablesearch.engine.schema import unpack_cable
+from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
+from cablesearch.model import Cable
+from cablesearch.results import FACETS, Hit, SearchRequest, SearchResult
+from cablesearch.search import facets as fc
+from cablesearch.search.highlight import Highlighter
+from cablesearch.search.query import DEFAULT_FIELDS, SUBJECT_BOOST, BuiltQuery, build, parse_query
+from cablesearch.search.spelling import Speller
 
 BM25_B = 0.75
 BM25_K1 = 1.2

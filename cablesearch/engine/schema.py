@@ -1,0 +1,258 @@
+"""The Whoosh schema, the text analysis, and the mapping from a Cable to an index document.
+
+Field names here are the contract between the indexer, the query module, the CLI and the web
+layer; change them only together with all of those.
+
+Analysis (what the query parser must use so queries match the index)
+--------------------------------------------------------------------
+``subject`` and ``body`` use :data:`TEXT_ANALYZER`, a :class:`FastStemmingAnalyzer`:
+
+* tokens are the matches of ``\\w+(?:\\.?\\w+)*`` (Whoosh's default tokenizer pattern, so
+  ``U.S`` and ``3.5`` stay one token) over the lower-cased text;
+* tokens shorter than 2 characters and Whoosh's English ``STOP_WORDS`` are dropped, and
+  positions are renumbered over the kept tokens (0, 1, 2, ...), as Whoosh's ``StopFilter`` does;
+* each kept token is stemmed with Snowball English (PyStemmer ``Stemmer('english')``, the
+  "porter2" algorithm -- *not* Whoosh's own Porter stemmer), through a process-wide cache.
+
+Both fields have the ``Positions`` format (``phrase=True``), so phrases and ``~slop`` work.
+``recipients`` and ``signers`` use :data:`NAME_ANALYZER` (same tokens and stop words, no
+stemming; ``Positions`` format). The analyzer objects are ordinary Whoosh analyzers: they yield
+``Token`` objects, honour ``positions``/``chars``/``tokenize=False``/``removestops``/``mode``,
+and are pickled with the schema into the index, so ``QueryParser(..., ix.schema)`` and
+``field.process_text`` use exactly the indexing analysis. The indexer skips Whoosh's per-token
+generator chain by calling :func:`analyze_terms` directly (same function, same result).
+
+Other fields: ``reference_id`` ID (unique, stored, sortable), ``origin`` / ``classification``
+ID (stored, sortable; exact, case-sensitive values), ``tags`` / ``references`` KEYWORD
+(space-separated, case kept, stored as the space-joined string), ``created`` / ``released``
+DATETIME (stored, sortable), ``year`` NUMERIC int (the created year; stored, sortable; absent
+when there is no created date), ``record`` STORED (zlib-compressed pickle of the whole Cable;
+:func:`unpack_cable`). ``body`` is not stored: read it from ``record``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import struct
+import zlib
+from collections.abc import Iterator
+from pickle import dumps as _pickle_dumps
+from typing import Any
+
+import Stemmer
+from whoosh import fields
+from whoosh.analysis import STOP_WORDS, Analyzer, Token
+
+from cablesearch.model import Cable
+
+SCHEMA_VERSION = 2
+
+TOKEN_PATTERN = r"\w+(?:\.?\w+)*"
+_TOKEN_RE = re.compile(TOKEN_PATTERN, re.UNICODE)
+_STOPS = frozenset(STOP_WORDS)
+_STEM_CACHE: dict[str, str] = {}
+_STEM_CACHE_MAX = 500_000
+_stemmer: Any = None
+_pack_uint = struct.Struct("!I").pack
+
+
+def _stem_words(words: list[str]) -> list[str]:
+    """Stems of ``words`` (already lower-cased), through the shared cache."""
+    global _stemmer
+    cache = _STEM_CACHE
+    missing = [w for w in set(words) if w not in cache]
+    if missing:
+        if _stemmer is None:
+            _stemmer = Stemmer.Stemmer("english")
+        if len(cache) + len(missing) > _STEM_CACHE_MAX:
+            cache.clear()
+        cache.update(zip(missing, _stemmer.stemWords(missing), strict=True))
+    return [cache[w] for w in words]
+
+
+def analyze_terms(text: str, stem: bool = True) -> list[str]:
+    """The index terms of ``text`` in order (their list index is their position)."""
+    words = [w for w in _TOKEN_RE.findall(text.lower()) if len(w) > 1 and w not in _STOPS]
+    return _stem_words(words) if stem else words
+
+
+def _pickle_int(n: int) -> bytes:
+    # What pickle protocol 2 writes for one int (BININT1 / BININT2 / BININT).
+    if 0 <= n < 256:
+        return b"K" + bytes((n,))
+    if 0 <= n < 65536:
+        return b"M" + n.to_bytes(2, "little")
+    return b"J" + n.to_bytes(4, "little", signed=True)
+
+
+_INT_PICKLES = [_pickle_int(n) for n in range(65536)]
+_LIST_HEAD = b"\x80\x02]q\x00"
+_SINGLE = [_pack_uint(1) + _LIST_HEAD + _INT_PICKLES[n] + b"a." for n in range(4096)]
+
+
+def encode_positions(positions: list[int]) -> bytes:
+    """The posting value Whoosh's ``formats.Positions`` writes for these positions: the count,
+    then ``pickle.dumps(deltas, 2)`` -- built here from precomputed pieces (byte-identical)."""
+    if len(positions) == 1:
+        p = positions[0]
+        if p < 4096:
+            return _SINGLE[p]
+        return _pack_uint(1) + _pickle_dumps([p], 2)
+    deltas = []
+    base = 0
+    for p in positions:
+        deltas.append(p - base)
+        base = p
+    if base >= 65536:
+        return _pack_uint(len(deltas)) + _pickle_dumps(deltas, 2)
+    table = _INT_PICKLES
+    return _pack_uint(len(deltas)) + _LIST_HEAD + b"(" + b"".join([table[d] for d in deltas]) + b"e."
+
+
+def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes, int, float, bytes]]:
+    """(term bytes, freq, weight, encoded positions) per distinct term, as ``Positions`` does."""
+    poses: dict[str, list[int]] = {}
+    for i, t in enumerate(terms):
+        p = poses.get(t)
+        if p is None:
+            poses[t] = [i]
+        else:
+            p.append(i)
+    enc = encode_positions
+    if boost == 1.0:
+        return [(t.encode("utf-8"), len(p), float(len(p)), enc(p)) for t, p in poses.items()]
+    return [(t.encode("utf-8"), len(p), len(p) * boost, enc(p)) for t, p in poses.items()]
+
+
+class FastStemmingAnalyzer(Analyzer):
+    """Whoosh-compatible analyzer doing in one pass what RegexTokenizer | LowercaseFilter |
+    StopFilter | StemFilter does (see the module docstring), with PyStemmer."""
+
+    def __init__(self, stem: bool = True):
+        self.stem = stem
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(stem={self.stem})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FastStemmingAnalyzer) and other.stem == self.stem
+
+    def __hash__(self) -> int:
+        return hash((self.__class__.__name__, self.stem))
+
+    def terms(self, text: str) -> list[str]:
+        return analyze_terms(text, self.stem)
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            # Whoosh passes whole query terms this way; still lower-case and stem them.
+            text = value.lower()
+            t.original = value
+            t.text = _stem_words([text])[0] if self.stem else text
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for match in _TOKEN_RE.finditer(value):
+            word = match.group(0).lower()
+            stopped = len(word) < 2 or word in _STOPS
+            if stopped and removestops:
+                continue
+            t.original = match.group(0) if keeporiginal else word
+            t.text = _stem_words([word])[0] if (self.stem and not stopped) else word
+            t.boost = 1.0
+            t.stopped = stopped
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + match.start()
+                t.endchar = start_char + match.end()
+            if not stopped:
+                pos += 1
+            yield t
+
+
+TEXT_ANALYZER = FastStemmingAnalyzer(stem=True)
+NAME_ANALYZER = FastStemmingAnalyzer(stem=False)
+
+
+class FastText(fields.TEXT):
+    """A TEXT field (Positions format) that indexes through :func:`analyze_terms` directly,
+    skipping Whoosh's per-token generator chain; queries use the same analyzer."""
+
+    def index(self, value: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        analyzer = self.analyzer
+        if isinstance(value, str) and isinstance(analyzer, FastStemmingAnalyzer):
+            return positions_postings(analyzer.terms(value), self.format.field_boost)
+        return super().index(value, **kwargs)
+
+
+def build_schema() -> fields.Schema:
+    """The schema of a new index (see the module docstring for what each field holds)."""
+    return fields.Schema(
+        reference_id=fields.ID(stored=True, unique=True, sortable=True),
+        subject=FastText(analyzer=TEXT_ANALYZER, stored=True, phrase=True),
+        body=FastText(analyzer=TEXT_ANALYZER, stored=False, phrase=True),
+        tags=fields.KEYWORD(stored=True, lowercase=False, scorable=False),
+        origin=fields.ID(stored=True, sortable=True),
+        classification=fields.ID(stored=True, sortable=True),
+        created=fields.DATETIME(stored=True, sortable=True),
+        released=fields.DATETIME(stored=True, sortable=True),
+        year=fields.NUMERIC(int, bits=32, stored=True, sortable=True),
+        references=fields.KEYWORD(stored=True, lowercase=False, scorable=False),
+        recipients=FastText(analyzer=NAME_ANALYZER, stored=False, phrase=True),
+        signers=FastText(analyzer=NAME_ANALYZER, stored=True, phrase=True),
+        record=fields.STORED(),  # zlib-compressed pickle of the whole Cable, for show/cable view
+    )
+
+
+def pack_cable(cable: Cable) -> bytes:
+    """The ``record`` value: the whole Cable, pickled and zlib-compressed."""
+    return zlib.compress(pickle.dumps(cable, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack_cable(data: bytes) -> Cable:
+    """The Cable stored in a document's ``record`` field."""
+    return pickle.loads(zlib.decompress(data))
+
+
+def cable_to_doc(cable: Cable) -> dict[str, Any]:
+    """The keyword arguments for ``writer.update_document`` for one cable."""
+    doc: dict[str, Any] = {
+        "reference_id": cable.reference_id,
+        "subject": cable.subject,
+        "body": cable.body,
+        "tags": " ".join(cable.tags),
+        "origin": cable.origin,
+        "classification": cable.classification,
+        "references": " ".join(cable.references),
+        "recipients": "\n".join(cable.to + cable.info),
+        "signers": "\n".join(cable.signers),
+        "record": pack_cable(cable),
+    }
+    if cable.created:
+        doc["created"] = cable.created
+        doc["year"] = cable.created.year
+    if cable.released:
+        doc["released"] = cable.released
+    return {k: v for k, v in doc.items() if v != ""}
