@@ -26,11 +26,11 @@ from watch_support import CableMaker, wait_until
 from cablesearch.config import Config
 from cablesearch.daemon.client import find_running, read_status
 from cablesearch.daemon.service import Daemon, inotify_limit_message
-from cablesearch.parse import is_skipped
 from cablesearch.engine.schema import unpack_cable
 from cablesearch.errors import DaemonError
 from cablesearch.index.manifest import Manifest
 from cablesearch.index.store import CableIndex
+from cablesearch.parse import is_skipped
 
 MAKER = CableMaker()
 
