@@ -19,43 +19,61 @@ from .errors import ConfigError
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting: its default (the only place it is written), help, and allowed range."""
+
     name: str
     default: Any
     help: str
+    low: float | None = None  # smallest allowed value (numbers)
+    high: float | None = None  # largest allowed value (numbers)
+
+    def range_text(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"at least {self.low:g}"
+        return ""
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("index_dir", "index", "Folder holding the Whoosh index and its bookkeeping."),
     Setting("watch_dirs", ["samples"], "Folders the indexing daemon watches (recursively)."),
     Setting("host", "127.0.0.1", "Address the web server binds to."),
-    Setting("port", 8080, "Port the web server listens on."),
+    Setting("port", 8080, "Port the web server listens on.", 1, 65535),
     Setting(
         "workers",
         2,
         "Web server processes answering requests. Searching is CPU-bound, so "
         "about one per core; the daemon of serve --watch runs once, in the main process.",
+        1,
+        64,
     ),
-    Setting("lock_timeout", 30.0, "Seconds a writer waits for the index lock before giving up."),
+    Setting("lock_timeout", 30.0, "Seconds a writer waits for the index lock before giving up.", 0),
     Setting(
         "settle_seconds",
         0.25,
         "A changed file is indexed once its size and mtime have been stable this long.",
+        0,
+        3600,
     ),
     Setting(
         "batch_seconds",
         0.5,
         "The daemon's batch waits at most this long for files still "
         "settling before it commits (files ready while it is written join it).",
+        0,
+        3600,
     ),
     Setting(
         "rescan_seconds",
         600.0,
         "The daemon re-scans its folders this often (0: never) to catch events the OS dropped.",
+        0,
     ),
-    Setting("query_time_limit", 2.0, "Seconds a search may run before it is stopped."),
-    Setting("page_size", 10, "Hits per page when none is asked for."),
-    Setting("max_page_size", 100, "Largest page size a search may ask for."),
-    Setting("procs", 2, "Processes used for parsing and analysis when indexing in bulk."),
+    Setting("query_time_limit", 2.0, "Seconds a search may run before it is stopped.", 0.01, 3600),
+    Setting("page_size", 10, "Hits per page when none is asked for.", 1, 1000),
+    Setting("max_page_size", 100, "Largest page size a search may ask for.", 1, 1000),
+    Setting("procs", 2, "Processes used for parsing and analysis when indexing in bulk.", 1, 64),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -63,26 +81,45 @@ ENV_PREFIX = "CABLESEARCH_"
 CONFIG_ENV = "CABLESEARCH_CONFIG"
 
 
+def _default(name: str) -> Any:
+    value = _BY_NAME[name].default
+    if name == "index_dir":
+        return Path(value)
+    if name == "watch_dirs":
+        return tuple(Path(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
-    index_dir: Path = Path("index")
-    watch_dirs: tuple[Path, ...] = (Path("samples"),)
-    host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 2
-    lock_timeout: float = 30.0
-    settle_seconds: float = 0.25
-    batch_seconds: float = 0.5
-    rescan_seconds: float = 600.0
-    query_time_limit: float = 2.0
-    page_size: int = 10
-    max_page_size: int = 100
-    procs: int = 2
+    """Resolved settings (see ``load_config``); every default comes from ``SETTINGS``."""
+
+    index_dir: Path = _default("index_dir")  # noqa: RUF009 - a Path is immutable
+    watch_dirs: tuple[Path, ...] = _default("watch_dirs")
+    host: str = _default("host")
+    port: int = _default("port")
+    workers: int = _default("workers")
+    lock_timeout: float = _default("lock_timeout")
+    settle_seconds: float = _default("settle_seconds")
+    batch_seconds: float = _default("batch_seconds")
+    rescan_seconds: float = _default("rescan_seconds")
+    query_time_limit: float = _default("query_time_limit")
+    page_size: int = _default("page_size")
+    max_page_size: int = _default("max_page_size")
+    procs: int = _default("procs")
     source: str = field(default="defaults", compare=False)  # where the file settings came from
+
+    def __post_init__(self) -> None:
+        if self.page_size > self.max_page_size:
+            raise ConfigError(
+                f"setting 'page_size' ({self.page_size}) is larger than 'max_page_size' "
+                f"({self.max_page_size}); lower it or raise max_page_size"
+            )
 
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
-    default = _BY_NAME[name].default
+    setting = _BY_NAME[name]
+    default = setting.default
     try:
         if name == "watch_dirs":
             if isinstance(value, str):
@@ -97,18 +134,29 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
                 return value.strip().lower() in ("1", "true", "yes", "on")
             return bool(value)
         if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            result: float = int(str(value).strip()) if isinstance(value, str) else int(value)
+        elif isinstance(default, float):
+            if isinstance(value, bool):
+                raise TypeError
             result = float(value)
-            if result < 0:
+            if result != result:  # NaN
                 raise ValueError
-            return result
-        return str(value)
+        else:
+            return str(value)
     except (TypeError, ValueError):
         raise ConfigError(
             f"{origin}: setting {name!r} has the value {value!r}, which is not a valid "
             f"{type(default).__name__}; fix it or remove it to use the default {default!r}"
         ) from None
+    low, high = setting.low, setting.high
+    if (low is not None and result < low) or (high is not None and result > high):
+        raise ConfigError(
+            f"{origin}: setting {name!r} has the value {value!r}, which is out of range "
+            f"(it must be {setting.range_text()}); fix it or remove it to use the default {default!r}"
+        )
+    return result
 
 
 def default_config_path() -> Path:

@@ -52,8 +52,23 @@ def test_watch_dirs_from_env_split_on_pathsep(tmp_path: Path) -> None:
         ("port = \n", "config.toml: not a valid TOML file"),
         (
             "lock_timeout = -1\n",
-            "config.toml: setting 'lock_timeout' has the value -1, which is not a valid float",
+            "config.toml: setting 'lock_timeout' has the value -1, which is out of range (it must be at least 0)",
         ),
+        (
+            "port = 0\n",
+            "config.toml: setting 'port' has the value 0, which is out of range (it must be from 1 to 65535)",
+        ),
+        ("workers = 1000\n", "config.toml: setting 'workers' has the value 1000, which is out of range"),
+        ("procs = 1.5\n", "config.toml: setting 'procs' has the value 1.5, which is not a valid int"),
+        (
+            "page_size = true\n",
+            "config.toml: setting 'page_size' has the value True, which is not a valid int",
+        ),
+        (
+            "query_time_limit = nan\n",
+            "config.toml: setting 'query_time_limit' has the value nan, which is not a valid float",
+        ),
+        ("page_size = 500\n", "setting 'page_size' (500) is larger than 'max_page_size' (100)"),
     ],
 )
 def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:
@@ -61,6 +76,19 @@ def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         _load_in(tmp_path)
     assert str(err.value).startswith(message)
+
+
+def test_every_default_is_written_once_in_the_table() -> None:
+    """The Config dataclass takes each default from SETTINGS; no second copy can drift."""
+    cfg = Config()
+    for s in SETTINGS:
+        value = getattr(cfg, s.name)
+        if s.name == "index_dir":
+            assert value == Path(s.default)
+        elif s.name == "watch_dirs":
+            assert value == tuple(Path(v) for v in s.default)
+        else:
+            assert value == s.default
 
 
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:
