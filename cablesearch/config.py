@@ -39,7 +39,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index_dir", "index", "Folder holding the Whoosh index and its bookkeeping."),
     Setting("watch_dirs", ["samples"], "Folders the indexing daemon watches (recursively)."),
     Setting("host", "127.0.0.1", "Address the web server binds to."),
-    Setting("port", 8080, "Port the web server listens on.", 1, 65535),
+    Setting("port", 8080, "Port the web server listens on (0: any free port, printed at start).", 0, 65535),
     Setting(
         "workers",
         2,

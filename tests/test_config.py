@@ -55,8 +55,8 @@ def test_watch_dirs_from_env_split_on_pathsep(tmp_path: Path) -> None:
             "config.toml: setting 'lock_timeout' has the value -1, which is out of range (it must be at least 0)",
         ),
         (
-            "port = 0\n",
-            "config.toml: setting 'port' has the value 0, which is out of range (it must be from 1 to 65535)",
+            "port = 70000\n",
+            "config.toml: setting 'port' has the value 70000, which is out of range (it must be from 0 to 65535)",
         ),
         ("workers = 1000\n", "config.toml: setting 'workers' has the value 1000, which is out of range"),
         ("procs = 1.5\n", "config.toml: setting 'procs' has the value 1.5, which is not a valid int"),
