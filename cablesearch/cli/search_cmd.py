@@ -20,6 +20,7 @@ from ..index.store import CableIndex
 from ..model import Cable
 from ..results import Hit, SearchRequest, SearchResult
 from ..search.service import SearchService
+from ..vocab import tag_label
 from . import get_config
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)
@@ -83,7 +84,10 @@ def format_result(result: SearchResult, sort: str) -> str:
         for name in ("tag", "origin", "classification", "year"):
             values = result.facets.get(name) or []
             if values:
-                shown = ", ".join(f"{v} ({n:,})" for v, n in values[:8])
+                if name == "tag":  # codes explained: "PREL (External Political Relations) 12"
+                    shown = ", ".join(f"{tag_label(v)} {n:,}" for v, n in values[:8])
+                else:
+                    shown = ", ".join(f"{v} ({n:,})" for v, n in values[:8])
                 lines.append(f"{name}: {shown}")
     return "\n".join(lines)
 
@@ -101,7 +105,7 @@ def format_cable(cable: Cable) -> str:
         ("Classification", cable.classification),
         ("Origin", cable.origin),
         ("Subject", cable.subject),
-        ("Tags", " ".join(cable.tags)),
+        ("Tags", ", ".join(tag_label(t) for t in cable.tags)),
         ("References", " ".join(cable.references)),
         ("Signers", "; ".join(cable.signers)),
         ("Source", cable.source),
