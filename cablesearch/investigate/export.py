@@ -29,6 +29,7 @@ FORMATS = ("csv", "jsonl")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 FIELDS = (*JSON_KEYS, "score")  # every cable field, and the match's relevance score
 DEFAULT_FIELDS = ("reference_id", "created", "released", "classification", "origin", "tags", "subject")
+_DATES = ("created", "released")
 LIST_SEPARATOR = "; "  # how CSV cells hold list fields (tags, to, references, ...)
 
 
@@ -66,10 +67,19 @@ def check_format(fmt: str) -> str:
 
 
 def export_record(cable: Cable, score: float, fields: Sequence[str]) -> dict[str, Any]:
-    """One cable as a JSON-ready dict of the given fields (dates ``YYYY-MM-DDTHH:MM``)."""
-    data = cable.to_json()
-    data["score"] = round(score, 4)
-    return {f: data[f] for f in fields}
+    """One cable as a JSON-ready dict of the given fields (dates ``YYYY-MM-DDTHH:MM``), the
+    values of ``Cable.to_json`` — read field by field: ``to_json`` deep-copies the whole cable,
+    which was a third of an export's time."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f == "score":
+            out[f] = round(score, 4)
+        elif f in _DATES:
+            value = getattr(cable, f)
+            out[f] = value.strftime("%Y-%m-%dT%H:%M") if value else None
+        else:
+            out[f] = getattr(cable, f)
+    return out
 
 
 def iter_records(
