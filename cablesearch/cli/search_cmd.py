@@ -11,15 +11,19 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import Config
 from ..index.store import CableIndex
+from ..investigate.export import iter_lines, parse_fields, write_export
 from ..model import Cable
 from ..results import Hit, SearchRequest, SearchResult
 from ..search.service import SearchService
+from ..vocab import tag_label
 from . import get_config
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)
@@ -83,7 +87,10 @@ def format_result(result: SearchResult, sort: str) -> str:
         for name in ("tag", "origin", "classification", "year"):
             values = result.facets.get(name) or []
             if values:
-                shown = ", ".join(f"{v} ({n:,})" for v, n in values[:8])
+                if name == "tag":  # codes explained: "PREL (External Political Relations) 12"
+                    shown = ", ".join(f"{tag_label(v)} {n:,}" for v, n in values[:8])
+                else:
+                    shown = ", ".join(f"{v} ({n:,})" for v, n in values[:8])
                 lines.append(f"{name}: {shown}")
     return "\n".join(lines)
 
@@ -101,7 +108,7 @@ def format_cable(cable: Cable) -> str:
         ("Classification", cable.classification),
         ("Origin", cable.origin),
         ("Subject", cable.subject),
-        ("Tags", " ".join(cable.tags)),
+        ("Tags", ", ".join(tag_label(t) for t in cable.tags)),
         ("References", " ".join(cable.references)),
         ("Signers", "; ".join(cable.signers)),
         ("Source", cable.source),
@@ -159,6 +166,23 @@ def format_cable(cable: Cable) -> str:
 @click.option("--page", type=int, default=1, show_default=True, help="Page number, from 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", is_flag=True, help="Print the parsed query and filters, then stop.")
+@click.option(
+    "--export",
+    "export_format",
+    type=click.Choice(["csv", "jsonl"], case_sensitive=False),
+    help="Write ALL matches (not a page), streamed, in sort order: csv or jsonl.",
+)
+@click.option(
+    "--fields",
+    metavar="A,B,...",
+    help="Export these fields (default: reference_id,created,released,classification,origin,tags,subject).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the export to this file (complete or not at all) instead of stdout.",
+)
 @click.pass_context
 def search_command(
     ctx: click.Context,
@@ -174,6 +198,9 @@ def search_command(
     page: int,
     as_json: bool,
     explain: bool,
+    export_format: str | None,
+    fields: str | None,
+    output: Path | None,
 ) -> None:
     """Search the cables: total, one page of hits with highlighted snippets, facet counts.
 
@@ -186,6 +213,10 @@ def search_command(
     Example:
 
         cablesearch search '"human rights" AND libya' --tag PREL --from 2008 --limit 5
+
+    Every match to a file, with chosen fields (--export; see --fields for the list):
+
+        cablesearch search libya --export csv --fields reference_id,created,subject -o libya.csv
     """
     config = get_config(ctx)
     query = " ".join(words)
@@ -201,15 +232,46 @@ def search_command(
         page=page,
         page_size=limit if limit is not None else config.page_size,
     )
+    export_fields = _export_options(export_format, fields, output)
     with open_service(config) as service:
         if explain:
             click.echo(service.build(request).explain())
+            return
+        if export_format:
+            _export(service, request, export_format, export_fields, output)
             return
         result = service.search(request)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         click.echo(format_result(result, sort))
+
+
+def _export_options(fmt: str | None, fields: str | None, output: Path | None) -> tuple[str, ...]:
+    """Checked before the index is opened: a wrong field is one error line listing the known."""
+    if not fmt:
+        if fields is not None or output is not None:
+            raise click.UsageError("--fields and --output go with --export csv|jsonl")
+        return ()
+    return parse_fields(fields)
+
+
+def _export(
+    service: SearchService, request: SearchRequest, fmt: str, fields: tuple[str, ...], output: Path | None
+) -> None:
+    lines = iter_lines(service, replace(request, page=1, highlight=False), fmt.lower(), fields)
+    if output is not None:
+        count = write_export(lines, output)
+        click.echo(f"{max(count - (fmt.lower() == 'csv'), 0):,} cables written to {output}", err=True)
+        return
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= 256:
+            click.echo("".join(chunk), nl=False)
+            chunk.clear()
+    if chunk:
+        click.echo("".join(chunk), nl=False)
 
 
 @click.command("show")

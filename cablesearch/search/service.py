@@ -33,8 +33,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -541,6 +541,8 @@ class SearchService:
       ``released`` by "YYYY-MM-DD", both chronological; ``origin``, ``tag``,
       ``classification`` by count), ``known_ids(ids) -> set`` (which IDs are in the index),
       ``highlight_text(text, query) -> str`` (escaped HTML, query terms in <mark>).
+    * ``iter_matches(SearchRequest) -> Iterator[(Cable, score)]`` — every match in sort order,
+      from one snapshot, in constant memory apart from the match array (for exports).
     * ``close()`` closes the searcher.
     """
 
@@ -657,6 +659,24 @@ class SearchService:
             suggestion=suggestion,
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
+
+    def iter_matches(self, request: SearchRequest) -> Iterator[tuple[Cable, float]]:
+        """Every cable matching ``request`` (its page and page size ignored), in the request's
+        sort order, with its score: for exports. All of it comes from ONE searcher snapshot,
+        so a commit during a long export neither repeats nor skips cables; records are read
+        one at a time as they are taken, so memory is the ordered match array (8 bytes a
+        match), whatever the count. Raises QuerySyntaxError / QueryTimeout at the first
+        ``next()``, before any cable."""
+        with self._use() as snap:
+            built = build(replace(request, page=1, page_size=1), snap.schema, self.config.max_page_size)
+            run = self._execute(snap, built)
+            total = int(np.count_nonzero(run.mask))
+            docs = self._page(snap, replace(built, page=1, page_size=max(total, 1)), run, total)
+            for d in docs:
+                sf = snap.stored(d)
+                record = sf.get("record")
+                cable = unpack_cable(record) if record else _stored_cable(sf)
+                yield cable, float(run.scores[d]) if run.scores is not None else 0.0
 
     def _execute(self, snap: _Snapshot, built: BuiltQuery) -> _Run:
         limit = self.config.query_time_limit
@@ -988,6 +1008,20 @@ class SearchService:
                     pass
                 terms = engine.highlight_terms
             return self.highlighter(snap).mark(text, frozenset(terms))
+
+
+def _stored_cable(sf: dict[str, Any]) -> Cable:
+    """A cable from its stored fields alone (an index written without records)."""
+    tags = sf.get("tags", "")
+    return Cable(
+        reference_id=sf.get("reference_id", ""),
+        subject=sf.get("subject", ""),
+        created=sf.get("created"),
+        released=sf.get("released"),
+        origin=sf.get("origin", ""),
+        classification=sf.get("classification", ""),
+        tags=tags.split() if isinstance(tags, str) else list(tags or []),
+    )
 
 
 def _folder_size(folder: Path | None) -> tuple[int, float | None]:
