@@ -91,3 +91,23 @@ def print_ratio(cs: dict[str, Any], tv: dict[str, Any], name: str) -> None:
             p50 = percentile(a[kind], 50) / max(percentile(b[kind], 50), 1e-9)
             p95 = percentile(a[kind], 95) / max(percentile(b[kind], 95), 1e-9)
             print(f"    {kind:<9} p50 {p50:7.1f}x   p95 {p95:7.1f}x")
+
+
+def print_agreement(cs: dict[str, Any], tv: dict[str, Any], queries: list[Any]) -> None:
+    """Whether both engines answered the same question: totals compared query by query (not for
+    misspellings, which Tantivy asks as fuzzy queries). Tokenizers differ at the edges (e.g.
+    cablesearch keeps ``www.intelink.sgov.gov`` as one word), so a few differences are expected."""
+    pairs = [
+        (q, a["total"], b["total"])
+        for q, a, b in zip(queries, cs["cold"], tv["cold"], strict=False)
+        if q.kind != "misspelt"
+    ]
+    differ = [(q, a, b) for q, a, b in pairs if a != b]
+    print(
+        f"\ntotals agree (cablesearch library vs Tantivy) on {len(pairs) - len(differ)} of {len(pairs)} queries"
+    )
+    for q, a, b in differ[:8]:
+        tag = f" [tag {q.tag}]" if q.tag else ""
+        print(f"    {q.kind:<8} {q.query}{tag}: cablesearch {a:,}, Tantivy {b:,}")
+    if len(differ) > 8:
+        print(f"    ... and {len(differ) - 8} more")

@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE))
 
 import cold_api  # noqa: E402
 import cold_queries  # noqa: E402
-from cold_report import print_index, print_ratio, print_table  # noqa: E402
+from cold_report import print_agreement, print_index, print_ratio, print_table  # noqa: E402
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
 RUNNERS = HERE / "cold_runners.py"
@@ -149,11 +149,13 @@ def main(argv: list[str] | None = None) -> None:
 
     n_total = max(args.queries, args.api_queries, args.rss_after)
     t0 = time.perf_counter()
-    queries = cold_queries.make_queries(corpus, n_total, args.seed)
-    qfile = args.work / f"queries-seed{args.seed}-{n_total}.jsonl"
+    maker = cold_queries.QueryMaker(cold_queries.corpus_files(corpus), args.seed)
+    # the first --queries do not depend on how many more the API run needs
+    asked = maker.make(args.queries)
+    queries = asked + maker.make(n_total - args.queries)
+    qfile = args.work / f"queries-seed{args.seed}-{args.queries}+{n_total - args.queries}.jsonl"
     cold_queries.save(queries, qfile)
-    asked = queries[: args.queries]
-    qfile_asked = args.work / f"queries-seed{args.seed}-{args.queries}-asked.jsonl"
+    qfile_asked = args.work / f"queries-seed{args.seed}-{args.queries}.jsonl"
     cold_queries.save(asked, qfile_asked)
     print(
         f"{len(queries):,} distinct queries made in {time.perf_counter() - t0:.1f} s -> {qfile}", flush=True
@@ -179,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         f"(make_corpus.py --count {args.count}), seed {args.seed} =="
     )
     print_index(indexing)
+    if len(indexing) == 2 and indexing[0]["cables"] != indexing[1]["cables"]:
+        print(f"  NOTE: the two indexes hold different numbers of cables (see {args.work})")
     print(
         "\nCOLD figures: every query asked once, in a fresh process (the OS page cache is not "
         "dropped); start-up (opening the index) not included."
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, res in results.items():
         print_table(name, res)
     if "tantivy" in results:
+        print_agreement(results["library"], results["tantivy"], asked)
         print_ratio(results["library"], results["tantivy"], "library")
         if "api" in results:
             print_ratio(results["api"], results["tantivy"], "api")
