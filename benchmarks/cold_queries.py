@@ -4,7 +4,8 @@ Each query is built from one cable picked at random (seeded) from the corpus fil
 
 - ``word``: one word of its body;
 - ``and``: two words of its body joined by ``AND``;
-- ``phrase``: two adjacent words of one of its sentences, quoted;
+- ``phrase``: two adjacent words of one of its sentences (nothing but spaces or punctuation
+  between them), quoted;
 - ``tagged``: one of the three above plus a filter on one of the cable's own tags
   (a quarter of the non-misspelt queries);
 - ``misspelt``: a word of its body with two inner letters swapped and one doubled, so that it
@@ -41,6 +42,7 @@ _STOP_WORDS = """a about above after again against all also am an and any are as
     said says will would could should shall may might must one two three also per mr ms"""
 STOP = frozenset(_STOP_WORDS.split())
 WORD = re.compile(r"[A-Za-z]+")
+TOKEN = re.compile(r"[A-Za-z0-9]+")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -127,8 +129,13 @@ class QueryMaker:
         elif kind == "phrase":
             pairs: list[tuple[str, str]] = []
             for sentence in SENTENCE.split(body):
-                ws = WORD.findall(sentence)
-                pairs.extend((a, b) for a, b in itertools.pairwise(ws) if _good(a, 3) and _good(b, 3))
+                # adjacent tokens (numbers and apostrophes split words too), both of them words
+                ws = TOKEN.findall(sentence)
+                pairs.extend(
+                    (a, b)
+                    for a, b in itertools.pairwise(ws)
+                    if a.isalpha() and b.isalpha() and _good(a, 3) and _good(b, 3)
+                )
             if not pairs:
                 return None
             chosen = [w.lower() for w in self.rng.choice(pairs)]

@@ -103,11 +103,14 @@ def print_agreement(cs: dict[str, Any], tv: dict[str, Any], queries: list[Any]) 
         if q.kind != "misspelt"
     ]
     differ = [(q, a, b) for q, a, b in pairs if a != b]
+    near = sum(1 for _q, a, b in differ if abs(a - b) <= max(1, 0.01 * max(a, b)))
     print(
-        f"\ntotals agree (cablesearch library vs Tantivy) on {len(pairs) - len(differ)} of {len(pairs)} queries"
+        f"\ntotals agree (cablesearch library vs Tantivy) on {len(pairs) - len(differ)} of {len(pairs)} "
+        f"queries, and {near} more within 1% (the tokenizers differ at the edges)"
     )
+    differ.sort(key=lambda d: -abs(d[1] - d[2]) / max(d[1], d[2], 1))
     for q, a, b in differ[:8]:
         tag = f" [tag {q.tag}]" if q.tag else ""
         print(f"    {q.kind:<8} {q.query}{tag}: cablesearch {a:,}, Tantivy {b:,}")
     if len(differ) > 8:
-        print(f"    ... and {len(differ) - 8} more")
+        print(f"    ... and {len(differ) - 8} more (the largest relative differences are shown)")
