@@ -500,9 +500,9 @@ def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
     """Queries the engine handles through Whoosh's own matcher still agree."""
     snap = small._current()
     try:
-        from cablesearch.search.service import _Engine
+        from cablesearch.engine.matcher import Matcher
 
-        engine = _Engine(snap, float("inf"), 1.0)
+        engine = Matcher(snap, 60.0)
         mask, _ = engine.run(wq.Or([wq.Term("body", "oil"), wq.Every("subject")]))
         assert int((mask & snap.arrays.live).sum()) == 6
         mask, _ = engine.run(wq.Regex("body", "^pip.*"))

@@ -36,7 +36,7 @@ import pickle
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pickle import dumps as _pickle_dumps
 from typing import Any
 
@@ -205,6 +205,21 @@ class FastText(fields.TEXT):
         if isinstance(value, str) and isinstance(analyzer, FastStemmingAnalyzer):
             return positions_postings(analyzer.terms(value), self.format.field_boost)
         return super().index(value, **kwargs)
+
+
+def word_analysis(analyzer: Any) -> tuple[Callable[[str], tuple[str, ...]], str | None]:
+    """(word -> index terms, the tokenizer's regex pattern or None) of a field's analyzer: the
+    highlighter analyses surface words with exactly what indexed them."""
+    pattern = TOKEN_PATTERN if isinstance(analyzer, FastStemmingAnalyzer) else None
+    if pattern is None:
+        items = getattr(analyzer, "items", None)
+        expr = getattr(items[0] if items else analyzer, "expression", None)
+        pattern = getattr(expr, "pattern", None)
+
+    def analyze(word: str) -> tuple[str, ...]:
+        return tuple(t.text for t in analyzer(word))
+
+    return analyze, pattern
 
 
 def build_schema() -> fields.Schema:
