@@ -83,6 +83,9 @@ class Highlighter:
         lowered = text.lower()
         cand_re = self._candidates_re(terms)
         words = set(cand_re.findall(lowered)) if cand_re is not None else set(self._token_re.findall(lowered))
+        if cand_re is not None and not lowered.isascii():
+            # "córdoba" folds to the term "cordoba" but does not start with its letters
+            words.update(w for w in self._token_re.findall(lowered) if not w.isascii())
         found = set()
         analyze = self.analyze
         for word in words:
