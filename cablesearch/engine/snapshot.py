@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from itertools import islice
@@ -66,7 +65,6 @@ class Snapshot:
         self.users = 0
         self.retired = False
         self.closed = False
-        self.opened_at = time.time()
 
     # -- terms ------------------------------------------------------------------------------
 

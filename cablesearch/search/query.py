@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,17 +105,10 @@ class BuiltQuery:
     facet_limit: int = 20
     highlight: bool = True
     notice: str | None = None  # shown with the result (e.g. the query had only stop words)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
-
-    @property
-    def has_filters(self) -> bool:
-        return bool(
-            self.tags or self.origins or self.classifications or self.years or self.date_from or self.date_to
-        )
 
     def explain(self) -> str:
         """A one-line, human-readable description of what will run."""
