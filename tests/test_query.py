@@ -222,7 +222,10 @@ def test_field_like_text_inside_quotes_is_allowed() -> None:
         ),
         ({"date_from": "2009", "date_to": "2008"}, "--from 2009 is after --to 2008; swap them"),
         ({"years": (99,)}, "year 99 is not a year; write e.g. 2009"),
-        ({"page": 200_000}, "page 200000 is too deep; narrow the search instead"),
+        (
+            {"page": 1001},
+            "page 1001 is too deep; narrow the search instead (at most the first 10,000 hits can be paged through)",
+        ),
     ],
 )
 def test_bad_requests(kwargs: dict, message: str) -> None:

@@ -409,6 +409,85 @@ def test_bad_input_raises_query_syntax_error(small: SearchService) -> None:
         search(small, "oil", sort="sideways")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("tag:", "tag: has no value in 'tag:'"),
+        ("oil AND tag: ", "tag: has no value"),
+        ("year:abc", "year: needs a whole number (e.g. year:2009), not 'abc'"),
+        ("year:[2009 to 2008]", "the range of year: starts at 2009, after its end 2008"),
+        (
+            "created:[2009 to 2008]",
+            "the range of created: starts at 2009, after its end 2008; swap the dates",
+        ),
+    ],
+)
+def test_queries_that_would_silently_find_everything_or_nothing_are_refused(
+    small: SearchService, text: str, message: str
+) -> None:
+    with pytest.raises(QuerySyntaxError, match=re.escape(message)):
+        search(small, text)
+
+
+def test_a_query_of_stop_words_only_says_so(small: SearchService) -> None:
+    result = search(small, "the")
+    assert result.total == 0
+    assert result.notice is not None and "stop words" in result.notice and "'the'" in result.notice
+    assert result.to_json()["notice"] == result.notice
+    assert search(small, "the oil").notice is None and search(small, "the oil").total == 3
+
+
+def test_minus_inside_parentheses(small: SearchService) -> None:
+    assert set(ids(search(small, "elections OR (oil -gas)"))) == {"08TRIPOLI1", "08TRIPOLI2", "XXUNDATED6"}
+    assert set(ids(search(small, "elections OR (oil AND NOT gas)"))) == {
+        "08TRIPOLI1",
+        "08TRIPOLI2",
+        "XXUNDATED6",
+    }
+
+
+def test_recipients_and_signers_are_scored_by_bm25f(tmp_path: Path) -> None:
+    """A name in a short recipient list scores more than the same name in a long one (BM25F
+    length normalisation), not the same (raw frequency)."""
+    short = cable("08A1", "A", "text", "2008-01-01 00:00", to=["SECSTATE WASHDC"])
+    long_ = cable(
+        "08A2", "B", "text", "2008-01-01 00:00", to=["SECSTATE WASHDC"] + [f"POST{i} CITY" for i in range(30)]
+    )
+    with SearchService(build_index(tmp_path / "ix", [short, long_]), Config()) as svc:
+        hits = search(svc, "recipients:secstate").hits
+        assert [h.reference_id for h in hits] == ["08A1", "08A2"]
+        assert hits[0].score > hits[1].score
+
+
+def test_accents_are_folded_in_new_indexes(tmp_path: Path) -> None:
+    c = cable(
+        "08BUENOSAIRES1", "VISIT TO CÓRDOBA", "The governor of Córdoba met the señor.", "2008-01-01 00:00"
+    )
+    with SearchService(build_index(tmp_path / "ix", [c]), Config()) as svc:
+        for text in ("cordoba", "Córdoba", "CORDOBA", "senor", '"governor of cordoba"'):
+            assert ids(search(svc, text)) == ["08BUENOSAIRES1"], text
+        assert "<mark>Córdoba</mark>" in search(svc, "cordoba").hits[0].snippet
+        assert "<mark>Córdoba</mark>" in svc.highlight_text(c.body, "cordoba")
+
+
+def test_an_index_from_before_folding_keeps_its_analysis_and_grows(tmp_path: Path) -> None:
+    """tests/indexes/v1c893c8 pickles an analyzer without ``fold``: it is searched as written
+    (accented words match only with their accents) and new cables are added the same way."""
+    import shutil
+
+    shutil.copytree(Path(__file__).parent / "indexes" / "v1c893c8", tmp_path / "old")
+    ix = CableIndex.open(tmp_path / "old", create=False)
+    with SearchService(ix, Config()) as svc:
+        before = search(svc, "").total
+        assert before == 6
+        with ix.writer(timeout=10) as w:
+            w.put(cable("08BUENOSAIRES1", "VISIT TO CÓRDOBA", "The governor of Córdoba.", "2008-01-01 00:00"))
+        assert search(svc, "").total == before + 1
+        assert ids(search(svc, "córdoba")) == ["08BUENOSAIRES1"]
+        assert ids(search(svc, "cordoba")) == []
+        assert search(svc, "governor").total >= 1
+
+
 # -- single cables -------------------------------------------------------------------------
 
 
@@ -500,9 +579,9 @@ def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
     """Queries the engine handles through Whoosh's own matcher still agree."""
     snap = small._current()
     try:
-        from cablesearch.search.service import _Engine
+        from cablesearch.engine.matcher import Matcher
 
-        engine = _Engine(snap, float("inf"), 1.0)
+        engine = Matcher(snap, 60.0)
         mask, _ = engine.run(wq.Or([wq.Term("body", "oil"), wq.Every("subject")]))
         assert int((mask & snap.arrays.live).sum()) == 6
         mask, _ = engine.run(wq.Regex("body", "^pip.*"))

@@ -115,6 +115,13 @@ def test_search_suggestion(index_dir: Path) -> None:
     assert '0 cables match "embasy"' in r.output and "Did you mean: embassy?" in r.output
 
 
+def test_search_of_stop_words_only_says_so(index_dir: Path) -> None:
+    r = run(index_dir, "search", "the")
+    assert r.exit_code == 0
+    assert '0 cables match "the"' in r.output
+    assert "Note: the query 'the' has only words too common to be indexed" in r.output
+
+
 def test_search_explain(index_dir: Path) -> None:
     r = run(index_dir, "search", "oil", "--tag", "PREL", "--explain")
     assert r.exit_code == 0

@@ -84,6 +84,6 @@ def test_warm_reads_the_words_before_the_first_lookup(tmp_path: Path) -> None:
     ix = CableIndex.open(tmp_path / "ix")
     put(ix, Cable(reference_id="08A1", subject="embassy", body="embassy staff"))
     with SearchService(ix, Config()) as svc:
-        assert not svc._speller._segments
+        assert svc.suggester.speller.segments_read == 0
         svc.warm()
-        assert len(svc._speller._segments) == 1
+        assert svc.suggester.speller.segments_read == 1

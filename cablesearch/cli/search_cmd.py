@@ -76,6 +76,8 @@ def format_result(result: SearchResult, sort: str) -> str:
         shown = result.query if '"' in result.query else f'"{result.query}"'
         noun += f" {verb} {shown}"
     lines = [f"{noun} (page {result.page} of {pages:,}, {result.elapsed_ms:.1f} ms)"]
+    if result.notice:
+        lines.append(f"Note: {result.notice}")
     if result.suggestion:
         lines.append(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     first = (result.page - 1) * result.page_size

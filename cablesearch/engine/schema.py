@@ -11,6 +11,9 @@ Analysis (what the query parser must use so queries match the index)
   ``U.S`` and ``3.5`` stay one token) over the lower-cased text;
 * tokens shorter than 2 characters and Whoosh's English ``STOP_WORDS`` are dropped, and
   positions are renumbered over the kept tokens (0, 1, 2, ...), as Whoosh's ``StopFilter`` does;
+* accents are folded first (``Córdoba`` is indexed and searched as ``cordoba``) in indexes
+  created by this version; older indexes keep their unfolded analysis (see
+  :class:`FastStemmingAnalyzer`) until rebuilt with ``cablesearch index --rebuild``;
 * each kept token is stemmed with Snowball English (PyStemmer ``Stemmer('english')``, the
   "porter2" algorithm -- *not* Whoosh's own Porter stemmer), through a process-wide cache.
 
@@ -35,8 +38,9 @@ from __future__ import annotations
 import pickle
 import re
 import struct
+import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pickle import dumps as _pickle_dumps
 from typing import Any
 
@@ -71,8 +75,18 @@ def _stem_words(words: list[str]) -> list[str]:
     return [cache[w] for w in words]
 
 
-def analyze_terms(text: str, stem: bool = True) -> list[str]:
+def fold_accents(text: str) -> str:
+    """``text`` without accents and other combining marks ("Córdoba" -> "Cordoba"); ASCII text
+    is returned as it is, at once."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def analyze_terms(text: str, stem: bool = True, fold: bool = False) -> list[str]:
     """The index terms of ``text`` in order (their list index is their position)."""
+    if fold:
+        text = fold_accents(text)
     words = [w for w in _TOKEN_RE.findall(text.lower()) if len(w) > 1 and w not in _STOPS]
     return _stem_words(words) if stem else words
 
@@ -127,22 +141,36 @@ def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes
 
 class FastStemmingAnalyzer(Analyzer):
     """Whoosh-compatible analyzer doing in one pass what RegexTokenizer | LowercaseFilter |
-    StopFilter | StemFilter does (see the module docstring), with PyStemmer."""
+    StopFilter | StemFilter does (see the module docstring), with PyStemmer; with ``fold``,
+    accents are folded first (``fold_accents``).
 
-    def __init__(self, stem: bool = True):
+    ``fold`` is True for new schemas. An analyzer unpickled from the TOC of an index written
+    before folding existed has no ``fold`` attribute: ``__setstate__`` makes it False, so that
+    index keeps being searched and grown exactly as it was written (it gets folding with
+    ``cablesearch index --rebuild``)."""
+
+    def __init__(self, stem: bool = True, fold: bool = True):
         self.stem = stem
+        self.fold = fold
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("fold", False)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(stem={self.stem})"
+        return f"{self.__class__.__name__}(stem={self.stem}, fold={self.fold})"
 
     def __eq__(self, other: object) -> bool:
+        # ``fold`` is left out on purpose: an index whose analyzer predates folding is still an
+        # index of this schema (the store's schema check compares analyzers), searched and
+        # grown with its own analyzer
         return isinstance(other, FastStemmingAnalyzer) and other.stem == self.stem
 
     def __hash__(self) -> int:
         return hash((self.__class__.__name__, self.stem))
 
     def terms(self, text: str) -> list[str]:
-        return analyze_terms(text, self.stem)
+        return analyze_terms(text, self.stem, self.fold)
 
     def __call__(  # type: ignore[override]
         self,
@@ -158,6 +186,11 @@ class FastStemmingAnalyzer(Analyzer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if self.fold and not value.isascii():
+            folded = fold_accents(value)
+            # folding can change the length (ligatures): character offsets then need the original
+            if not chars or len(folded) == len(value):
+                value = folded
         if not tokenize:
             # Whoosh passes whole query terms this way; still lower-case and stem them.
             text = value.lower()
@@ -192,8 +225,8 @@ class FastStemmingAnalyzer(Analyzer):
             yield t
 
 
-TEXT_ANALYZER = FastStemmingAnalyzer(stem=True)
-NAME_ANALYZER = FastStemmingAnalyzer(stem=False)
+TEXT_ANALYZER = FastStemmingAnalyzer(stem=True, fold=True)
+NAME_ANALYZER = FastStemmingAnalyzer(stem=False, fold=True)
 
 
 class FastText(fields.TEXT):
@@ -205,6 +238,21 @@ class FastText(fields.TEXT):
         if isinstance(value, str) and isinstance(analyzer, FastStemmingAnalyzer):
             return positions_postings(analyzer.terms(value), self.format.field_boost)
         return super().index(value, **kwargs)
+
+
+def word_analysis(analyzer: Any) -> tuple[Callable[[str], tuple[str, ...]], str | None]:
+    """(word -> index terms, the tokenizer's regex pattern or None) of a field's analyzer: the
+    highlighter analyses surface words with exactly what indexed them."""
+    pattern = TOKEN_PATTERN if isinstance(analyzer, FastStemmingAnalyzer) else None
+    if pattern is None:
+        items = getattr(analyzer, "items", None)
+        expr = getattr(items[0] if items else analyzer, "expression", None)
+        pattern = getattr(expr, "pattern", None)
+
+    def analyze(word: str) -> tuple[str, ...]:
+        return tuple(t.text for t in analyzer(word))
+
+    return analyze, pattern
 
 
 def build_schema() -> fields.Schema:

@@ -15,6 +15,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from itertools import islice
 
+from cablesearch.engine.schema import word_analysis
+
 _DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
@@ -45,7 +47,8 @@ class Highlighter:
         self._token_re = re.compile(pattern, re.UNICODE)
         self._prefix_cache: dict[frozenset[str], re.Pattern[str] | None] = {}
 
-    def _analyze(self, word: str) -> tuple[str, ...]:
+    def analyze(self, word: str) -> tuple[str, ...]:
+        """The index terms one surface word produces (memoised)."""
         got = self._memo.get(word)
         if got is None:
             if len(self._memo) >= self._memo_size:
@@ -55,18 +58,9 @@ class Highlighter:
 
     @classmethod
     def for_analyzer(cls, analyzer: object, token_pattern: str | None = None) -> Highlighter:
-        """A highlighter using a Whoosh analyzer (and its tokenizer's pattern when it has one)."""
-        pattern = token_pattern
-        if pattern is None:
-            items = getattr(analyzer, "items", None)
-            first = items[0] if items else analyzer
-            expr = getattr(first, "expression", None)
-            pattern = getattr(expr, "pattern", None)
-
-        def analyze(word: str) -> tuple[str, ...]:
-            return tuple(t.text for t in analyzer(word))  # type: ignore[operator]
-
-        return cls(analyze, pattern)
+        """A highlighter using an index's analyzer (and its tokenizer's pattern)."""
+        analyze, pattern = word_analysis(analyzer)
+        return cls(analyze, token_pattern or pattern)
 
     def _candidates_re(self, terms: frozenset[str]) -> re.Pattern[str] | None:
         got = self._prefix_cache.get(terms, False)
@@ -89,8 +83,11 @@ class Highlighter:
         lowered = text.lower()
         cand_re = self._candidates_re(terms)
         words = set(cand_re.findall(lowered)) if cand_re is not None else set(self._token_re.findall(lowered))
+        if cand_re is not None and not lowered.isascii():
+            # "córdoba" folds to the term "cordoba" but does not start with its letters
+            words.update(w for w in self._token_re.findall(lowered) if not w.isascii())
         found = set()
-        analyze = self._analyze
+        analyze = self.analyze
         for word in words:
             for a in analyze(word):
                 if a in terms:

@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from whoosh import fields
 from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import (
@@ -37,13 +38,15 @@ from whoosh.qparser import (
     GtLtPlugin,
     MultifieldParser,
     PlusMinusPlugin,
+    syntax,
 )
 
+from cablesearch.engine.matcher import FULL_TEXT_FIELDS
 from cablesearch.errors import QuerySyntaxError
 from cablesearch.parse.ids import canonical_id
-from cablesearch.results import SORTS, SearchRequest
+from cablesearch.results import SearchRequest, check_request
 
-DEFAULT_FIELDS = ("subject", "body")
+DEFAULT_FIELDS = FULL_TEXT_FIELDS
 SUBJECT_BOOST = 2.0
 DATE_FIELDS = ("created", "released")
 
@@ -101,17 +104,11 @@ class BuiltQuery:
     page_size: int = 10
     facet_limit: int = 20
     highlight: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    notice: str | None = None  # shown with the result (e.g. the query had only stop words)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
-
-    @property
-    def has_filters(self) -> bool:
-        return bool(
-            self.tags or self.origins or self.classifications or self.years or self.date_from or self.date_to
-        )
 
     def explain(self) -> str:
         """A one-line, human-readable description of what will run."""
@@ -161,6 +158,25 @@ def parse_date(text: str, end: bool = False, what: str = "date") -> datetime:
     return stop - timedelta(microseconds=1) if end else start
 
 
+class _PlusMinus(PlusMinusPlugin):
+    """``+word``/``-word`` inside parentheses too (Whoosh sorts only the top-level group into
+    required/optional/banned and fails with NotImplementedError on ``oil OR (iran -iraq)``)."""
+
+    def do_plusminus(self, parser: Any, group: Any) -> Any:
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self._nested(parser, node)
+        return super().do_plusminus(parser, group)
+
+    def _nested(self, parser: Any, group: Any) -> Any:
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self._nested(parser, node)
+        if any(isinstance(node, (self.Plus, self.Minus)) for node in group):
+            return super().do_plusminus(parser, group)
+        return group
+
+
 def make_parser(schema: Schema) -> MultifieldParser:
     """The Whoosh parser used for every query: subject and body by default, AND between words,
     field aliases, ``-``/``+`` prefixes, ``<``/``>`` on dates and fuzzy ``~``."""
@@ -172,7 +188,7 @@ def make_parser(schema: Schema) -> MultifieldParser:
             aliases.setdefault(target, []).append(alias)
     parser.add_plugin(FieldAliasPlugin(aliases))
     parser.add_plugin(GtLtPlugin())
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|^)\+", minusexpr=r"(?:(?<=\s)|^)-"))
+    parser.add_plugin(_PlusMinus(plusexpr=r"(?:(?<=[\s(])|^)\+", minusexpr=r"(?:(?<=[\s(])|^)-"))
     parser.add_plugin(FuzzyTermPlugin())
     return parser
 
@@ -253,15 +269,68 @@ def check_fields(text: str, schema: Schema) -> None:
 _DATE_FIELD_RE = re.compile(r"(?<![\w.])(?:%s):\s*(\[[^\]]*[\]}]|\{[^}]*[\]}]|[<>]=?\s*[^\s()]+|[^\s()]+)")
 
 
-def check_dates(text: str) -> None:
-    """Raise QuerySyntaxError for a date field compared with something that is not a date."""
-    names = "|".join(sorted(set(DATE_FIELDS) | {a for a, t in FIELD_ALIASES.items() if t in DATE_FIELDS}))
-    for m in re.compile(_DATE_FIELD_RE.pattern % names).finditer(text):
+def _field_values(text: str, names: set[str]) -> list[tuple[str, list[str]]]:
+    """(field, the values or range ends) of each ``name:value`` / ``name:[a to b]`` /
+    ``name:>=a`` for the given field names (``*`` ends left out)."""
+    pattern = re.compile(_DATE_FIELD_RE.pattern % "|".join(sorted(names)))
+    out = []
+    for m in pattern.finditer(text):
         value = m.group(1).strip('[]{}<>= "')
-        for part in re.split(r"(?i)\s+to\s+|^to\s+|\s+to$", value):
-            part = part.strip().strip('"')
-            if part and part.upper() != "TO" and part != "*":
+        parts = [p.strip().strip('"') for p in re.split(r"(?i)\s+to\s+|^to\s+|\s+to$", value)]
+        out.append((m.group(0).split(":", 1)[0], [p if p != "*" else "" for p in parts if p.upper() != "TO"]))
+    return out
+
+
+def check_dates(text: str) -> None:
+    """Raise QuerySyntaxError for a date field compared with something that is not a date, or
+    a range whose start is after its end."""
+    names = set(DATE_FIELDS) | {a for a, t in FIELD_ALIASES.items() if t in DATE_FIELDS}
+    for name, parts in _field_values(text, names):
+        for part in parts:
+            if part:
                 parse_date(part, what=f"in {text!r}: the date")
+        if len(parts) == 2 and all(parts) and parse_date(parts[0]) > parse_date(parts[1], end=True):
+            raise QuerySyntaxError(
+                f"in {text!r}: the range of {name}: starts at {parts[0]}, after its end {parts[1]}; "
+                f"swap the dates"
+            )
+
+
+def check_numbers(text: str, schema: Schema) -> None:
+    """Raise QuerySyntaxError for a number field (``year``) compared with something that is not
+    a whole number, or a range whose start is after its end."""
+    names = {
+        n for n, f in schema.items() if isinstance(f, fields.NUMERIC) and not isinstance(f, fields.DATETIME)
+    }
+    names |= {a for a, t in FIELD_ALIASES.items() if t in names}
+    if not names:
+        return
+    for name, parts in _field_values(text, names):
+        for part in parts:
+            if part and not re.fullmatch(r"-?\d+", part):
+                raise QuerySyntaxError(
+                    f"in {text!r}: {name}: needs a whole number (e.g. {name}:2009), not {part!r}"
+                )
+        if len(parts) == 2 and all(parts) and int(parts[0]) > int(parts[1]):
+            raise QuerySyntaxError(
+                f"in {text!r}: the range of {name}: starts at {parts[0]}, after its end {parts[1]}; swap them"
+            )
+
+
+_EMPTY_FIELD_RE = re.compile(r"(?<![\w.])([A-Za-z_]\w*):(?=\s|$|\))")
+
+
+def check_empty_fields(text: str, schema: Schema) -> None:
+    """Raise QuerySyntaxError for ``tag:`` with nothing after it (Whoosh would search the word
+    "tag" instead)."""
+    known = set(searchable_fields(schema))
+    unquoted = re.sub(r'"[^"]*"', lambda m: "q" * len(m.group(0)), text)  # a phrase is a value
+    for m in _EMPTY_FIELD_RE.finditer(unquoted):
+        if m.group(1) in known:
+            raise QuerySyntaxError(
+                f"{m.group(1)}: has no value in {text!r}; write a value right after the colon "
+                f'(e.g. tag:PREL, origin:"Embassy Paris"), or quote the text to search it literally'
+            )
 
 
 _PARSED: OrderedDict[tuple[int, str], tuple[Schema, wq.Query]] = OrderedDict()
@@ -310,7 +379,9 @@ def _id_group(m: re.Match[str]) -> str:
 def _parse_uncached(text: str, schema: Schema) -> wq.Query:
     check_balance(text)
     check_fields(text, schema)
+    check_empty_fields(text, schema)
     check_dates(text)
+    check_numbers(text, schema)
     try:
         q = _parser(schema).parse(expand_reference_ids(text))
     except QuerySyntaxError:
@@ -337,7 +408,7 @@ def _mentions_date(text: str) -> bool:
 def _check_parsed(q: wq.Query, text: str) -> None:
     """Errors Whoosh's parser turns into empty queries instead of raising."""
     for node in _walk(q):
-        if type(node).__name__ == "_NullQuery" and node is q:
+        if node is wq.NullQuery and node is q:
             words = re.sub(r"(?i)\b(AND|OR|NOT)\b", " ", text)
             if re.search(r"(?<![\w:])[<>]=?", text) or re.search(r"\w:\s*$", text):
                 raise QuerySyntaxError(
@@ -354,28 +425,22 @@ def _walk(q: wq.Query) -> list[wq.Query]:
     return out
 
 
+STOP_WORDS_NOTICE = (
+    "the query {text!r} has only words too common to be indexed (stop words such as "
+    "'the', 'of', 'and'); add a more specific word"
+)
+
+
 def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> BuiltQuery:
-    """Validate a SearchRequest into a BuiltQuery (QuerySyntaxError on any bad part)."""
-    if request.sort not in SORTS:
-        raise QuerySyntaxError(f"unknown sort {request.sort!r}; use one of: {', '.join(SORTS)}")
-    if not isinstance(request.page, int) or request.page < 1:
-        raise QuerySyntaxError(f"page must be a whole number from 1 up, not {request.page!r}")
-    if not isinstance(request.page_size, int) or not 1 <= request.page_size <= max_page_size:
-        raise QuerySyntaxError(
-            f"limit must be a whole number from 1 to {max_page_size}, not {request.page_size!r}"
-        )
-    if request.page * request.page_size > 1_000_000:
-        raise QuerySyntaxError(f"page {request.page} is too deep; narrow the search instead")
-    if request.facet_limit < 0:
-        raise QuerySyntaxError(f"facet limit must be 0 or more, not {request.facet_limit!r}")
+    """Validate a SearchRequest into a BuiltQuery (QuerySyntaxError on any bad part; limits
+    from :data:`cablesearch.results.LIMITS`, page size up to ``max_page_size``)."""
+    check_request(request, max_page_size)
     date_from = parse_date(request.date_from, what="--from") if request.date_from else None
     date_to = parse_date(request.date_to, end=True, what="--to") if request.date_to else None
     if date_from and date_to and date_from > date_to:
         raise QuerySyntaxError(f"--from {request.date_from} is after --to {request.date_to}; swap them")
-    for y in request.years:
-        if not isinstance(y, int) or not 1900 <= y <= 2100:
-            raise QuerySyntaxError(f"year {y!r} is not a year; write e.g. 2009")
     q = parse_query(request.query, schema)
+    notice = STOP_WORDS_NOTICE.format(text=request.query.strip()) if q is wq.NullQuery else None
     return BuiltQuery(
         text=request.query,
         query=q,
@@ -390,4 +455,5 @@ def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> B
         page_size=request.page_size,
         facet_limit=request.facet_limit,
         highlight=request.highlight,
+        notice=notice,
     )

@@ -24,7 +24,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from cablesearch.index.store import per_segment
+from cablesearch.engine.postings import per_segment
 
 MIN_LENGTH = 3
 ANY_FIRST_MIN_LENGTH = 5  # shorter words only look among words of their own first letter
@@ -94,6 +94,12 @@ class Speller:
                     self._segments, reader, lambda leaf: SegmentWords(leaf, self.fields)
                 )
             ]
+
+    @property
+    def segments_read(self) -> int:
+        """How many segments' words are held (read once, dropped with their segment)."""
+        with self._lock:
+            return len(self._segments)
 
     def prepare(self, reader: Any) -> None:
         """Read the words of the reader's segments now rather than at the first lookup."""

@@ -1,0 +1,311 @@
+"""Query evaluation on arrays: a Whoosh query tree in, (matching mask, BM25F scores) out.
+
+:class:`Matcher` walks the tree a query parser built and computes, for every document of a
+:class:`~cablesearch.engine.snapshot.Snapshot` at once, whether it matches (a boolean mask) and
+its score (a float32 array, or None for a node that does not score, such as NOT or a date
+range). The results agree with Whoosh's ``searcher.search(q, limit=None)`` under BM25F (see
+``tests/test_engine_compare.py``), with these deliberate differences:
+
+* wildcard, prefix, fuzzy and term ranges score as the sum of their words' BM25F (Whoosh's
+  ``constantscore=False``; the parser's default gives every match the same score);
+* in ID and KEYWORD fields a value also matches case-insensitively when the exact value is not
+  in the index (``tags:prel``), and ``origin:tripoli`` matches posts named with that word;
+* NOT is evaluated on the arrays (Whoosh's ``AndNot`` matcher miscounts on large indexes).
+
+Scores follow Whoosh's combinations: AND, OR sum their matching children's scores, AND NOT and
+REQUIRE keep the left side's, AND MAYBE adds the right side where it matches, DisjunctionMax
+takes the best; a child's score only counts on documents the whole node matches.
+Deleted documents are not masked here: callers AND the mask with ``arrays.live``.
+
+``highlight_terms`` collects the positive full-text terms (for snippets) and ``missing_terms``
+the positive full-text words with no posting at all (for "did you mean").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from whoosh import query as wq
+
+from cablesearch.engine.postings import MISSING
+from cablesearch.engine.snapshot import Snapshot
+from cablesearch.errors import QuerySyntaxError, QueryTimeout
+
+FULL_TEXT_FIELDS = ("subject", "body")
+MAX_EXPANSION = 50_000  # terms one wildcard/fuzzy/range may expand to
+
+Result = tuple[np.ndarray, np.ndarray | None]
+
+
+class Matcher:
+    """Evaluates query trees over one snapshot, within a time limit (QueryTimeout)."""
+
+    def __init__(self, snap: Snapshot, time_limit: float, text_fields: Iterable[str] = FULL_TEXT_FIELDS):
+        self.snap = snap
+        self.n = snap.n
+        self.time_limit = time_limit
+        self.deadline = time.monotonic() + time_limit
+        self.text_fields = tuple(text_fields)
+        self.highlight_terms: set[str] = set()
+        self.missing_terms: list[tuple[str, str]] = []  # (field, text) with no postings
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise QueryTimeout(
+                f"the query ran past the {self.time_limit:g} s time limit; make it more specific "
+                f"(fewer or longer wildcard prefixes, fewer very common words)"
+            )
+
+    def empty(self) -> Result:
+        return np.zeros(self.n, bool), None
+
+    def run(self, q: wq.Query, positive: bool = True) -> Result:
+        """(mask, scores) of a query; ``positive`` False inside a NOT (no highlighting)."""
+        self.check_time()
+        boost = float(getattr(q, "boost", 1.0) or 1.0)
+        mask, scores = self._dispatch(q, positive)
+        if scores is not None and boost != 1.0 and not isinstance(q, (wq.Term, wq.Phrase, wq.MultiTerm)):
+            scores = scores * boost
+        return mask, scores
+
+    def _dispatch(self, q: wq.Query, positive: bool) -> Result:
+        if q is wq.NullQuery:
+            return self.empty()
+        if isinstance(q, wq.Term):
+            return self._term(q.fieldname, q.text, q.boost, positive)
+        if isinstance(q, wq.Phrase):
+            return self._phrase(q, positive)
+        if isinstance(q, wq.NumericRange):
+            return self._numeric_range(q)
+        if isinstance(q, wq.Every):
+            return self._every(q.fieldname)
+        if isinstance(q, wq.MultiTerm):
+            return self._multi(q, positive)
+        if isinstance(q, wq.Not):
+            m, _ = self.run(q.query, not positive)
+            return ~m, None
+        if isinstance(q, wq.BinaryQuery):
+            return self._binary(q, positive)
+        if isinstance(q, wq.DisjunctionMax):
+            return self._compound(q.subqueries, positive, np.logical_or, np.maximum)
+        if isinstance(q, wq.And):
+            return self._compound(q.subqueries, positive, np.logical_and, np.add)
+        if isinstance(q, wq.Or):
+            return self._compound(q.subqueries, positive, np.logical_or, np.add)
+        if isinstance(q, wq.WrappingQuery):
+            m, s = self.run(q.child, positive)
+            if isinstance(q, wq.ConstantScoreQuery):
+                return m, m.astype(np.float32) * float(q.score)
+            return m, s
+        return self._generic(q)
+
+    def _binary(self, q: wq.BinaryQuery, positive: bool) -> Result:
+        if isinstance(q, wq.Otherwise):
+            a, sa = self.run(q.a, positive)
+            return (a, sa) if a.any() else self.run(q.b, positive)
+        a, sa = self.run(q.a, positive)
+        if isinstance(q, wq.AndNot):
+            b, _ = self.run(q.b, not positive)
+            return _only(a & ~b, sa)
+        b, sb = self.run(q.b, positive)
+        if isinstance(q, wq.Require):
+            return _only(a & b, sa)
+        if isinstance(q, wq.AndMaybe):
+            return a, _add(sa, _only(a, sb)[1])
+        return self._generic(q)
+
+    def _compound(
+        self, children: list[wq.Query], positive: bool, join: np.ufunc, combine: np.ufunc
+    ) -> Result:
+        """AND (join and, add), OR (join or, add), DisjunctionMax (join or, maximum)."""
+        if not children:
+            return self.empty()
+        mask: np.ndarray | None = None
+        total: np.ndarray | None = None
+        for child in children:
+            m, s = self.run(child, positive)  # s is 0 wherever m is False
+            mask = m if mask is None else join(mask, m)
+            total = s if total is None else (total if s is None else combine(total, s))
+        assert mask is not None
+        return _only(mask, total) if join is np.logical_and else (mask, total)
+
+    # -- leaves -----------------------------------------------------------------------------
+
+    def _btexts_for(self, fieldname: str, text: str) -> list[bytes]:
+        """Index terms for a term in a field; case-insensitive for keyword/ID fields, and for
+        origin a single word also matches posts named with it ("tripoli" → Embassy Tripoli)."""
+        snap = self.snap
+        btext = snap.to_bytes(fieldname, text) if not isinstance(text, bytes) else text
+        if snap.schema[fieldname].scorable or snap.arrays.date(fieldname) is not None:
+            return [btext]
+        if snap.doc_frequency(fieldname, btext):
+            return [btext]
+        folded = btext.decode("utf-8", "replace").casefold()
+        lex = snap.lexicon(fieldname)
+        same = [t for t in lex if t.casefold() == folded]
+        if not same and fieldname == "origin":
+            same = [t for t in lex if folded in t.casefold().split() or t.casefold().endswith(" " + folded)]
+        return [t.encode("utf-8") for t in same] or [btext]
+
+    def _term(self, fieldname: str, text: str, boost: float, positive: bool) -> Result:
+        if fieldname not in self.snap.schema:
+            return self.empty()
+        mask = np.zeros(self.n, bool)
+        scores = np.zeros(self.n, np.float32)
+        found = False
+        for btext in self._btexts_for(fieldname, text):
+            docs, s = self.snap.term_scores(fieldname, btext)
+            if docs.size:
+                found = True
+                mask[docs] = True
+                scores[docs] += s * boost
+        if positive and fieldname in self.text_fields:
+            self.highlight_terms.add(text)
+            if not found:
+                self.missing_terms.append((fieldname, text))
+        return mask, scores
+
+    def _phrase(self, q: wq.Phrase, positive: bool) -> Result:
+        fieldname, words = q.fieldname, list(q.words)
+        if not words or fieldname not in self.snap.schema:
+            return self.empty()
+        if len(words) == 1:
+            return self._term(fieldname, words[0], q.boost, positive)
+        if positive and fieldname in self.text_fields:
+            self.highlight_terms.update(words)
+        if not self.snap.schema[fieldname].format.supports("positions"):
+            raise QuerySyntaxError(
+                f"the field {fieldname!r} does not support phrases; search the words without quotes"
+            )
+        btexts = [self.snap.to_bytes(fieldname, w) for w in words]
+        total = np.zeros(self.n, np.float32)
+        for b in btexts:
+            docs, s = self.snap.term_scores(fieldname, b)
+            if docs.size == 0:
+                return self.empty()
+            total[docs] += s * q.boost
+        self.check_time()
+        keys = [self.snap.position_keys(fieldname, b) for b in btexts]
+        frontier = _phrase_frontier(keys, min(max(1, int(q.slop or 1)), 1000), self.check_time)
+        mask = np.zeros(self.n, bool)
+        mask[np.unique(frontier >> 32)] = True
+        return _only(mask, total)
+
+    def _numeric_range(self, q: wq.NumericRange) -> Result:
+        col = self.snap.arrays.date(q.fieldname)
+        if col is None:
+            return self._generic(q)
+        mask = col != MISSING
+        if q.start is not None:
+            mask &= (col > q.start) if q.startexcl else (col >= q.start)
+        if q.end is not None:
+            mask &= (col < q.end) if q.endexcl else (col <= q.end)
+        return mask, None
+
+    def _every(self, fieldname: str | None) -> Result:
+        a = self.snap.arrays
+        if not fieldname:
+            return a.live.copy(), None
+        lengths = self.snap.lengths(fieldname)
+        if lengths is not None:
+            return lengths[0] > 0, None
+        col = a.date(fieldname)
+        if col is not None:
+            return col != MISSING, None
+        facet = {"origin": "origin", "classification": "classification", "tags": "tag"}.get(fieldname)
+        if facet is not None:
+            return a.facet(facet).present(), None
+        return self._expand(fieldname, [t.encode("utf-8") for t in self.snap.lexicon(fieldname)], 1.0, False)
+
+    def _multi(self, q: wq.MultiTerm, positive: bool) -> Result:
+        if q.fieldname not in self.snap.schema:
+            return self.empty()
+        btexts = self.snap.expand(q, self.text_fields, MAX_EXPANSION)
+        return self._expand(q.fieldname, btexts, float(q.boost), positive)
+
+    def _expand(self, fieldname: str, btexts: list[bytes], boost: float, positive: bool) -> Result:
+        if len(btexts) > MAX_EXPANSION:
+            raise QueryTimeout(
+                f"a wildcard, fuzzy term or range matches more than {MAX_EXPANSION:,} "
+                f"different words; make it more specific (a longer prefix)"
+            )
+        docs_parts = []
+        score_parts = []
+        for count, btext in enumerate(btexts, start=1):
+            if count % 64 == 0:
+                self.check_time()
+            docs, s = self.snap.term_scores(fieldname, btext)
+            if docs.size:
+                docs_parts.append(docs)
+                score_parts.append(s)
+                if positive and fieldname in self.text_fields and count <= 200:
+                    self.highlight_terms.add(btext.decode("utf-8", "replace"))
+        if not docs_parts:
+            return self.empty()
+        docs = np.concatenate(docs_parts)
+        scores = np.bincount(docs, weights=np.concatenate(score_parts), minlength=self.n)
+        mask = np.zeros(self.n, bool)
+        mask[docs] = True
+        return mask, (scores * boost).astype(np.float32)
+
+    def _generic(self, q: wq.Query) -> Result:
+        """Any other query type: Whoosh's own matcher, posting by posting (time-bounded)."""
+        mask = np.zeros(self.n, bool)
+        scores = np.zeros(self.n, np.float32)
+        with self.snap.io:
+            m = self.snap.whoosh_matches(q)
+            i = 0
+            while m.is_active():
+                i += 1
+                if i % 512 == 0:
+                    self.check_time()
+                d = m.id()
+                mask[d] = True
+                scores[d] = m.score()
+                m.next()
+        return mask, scores
+
+
+def _phrase_frontier(keys: list[np.ndarray], slop: int, check_time: Callable[[], None]) -> np.ndarray:
+    """The ``doc << 32 | position`` keys of the last word of each phrase occurrence: word i
+    exactly i positions after word 0 (slop 1), or each word within ``slop`` after the one
+    before (Whoosh's ordered SpanNear)."""
+    frontier = keys[0]
+    for i, k in enumerate(keys[1:], start=1):
+        check_time()
+        if slop == 1:
+            frontier = frontier[_member(frontier + i, k)]
+        else:
+            ok = np.zeros(k.size, bool)
+            for step in range(1, slop + 1):
+                ok |= _member(k - step, frontier)
+            frontier = k[ok]
+        if frontier.size == 0:
+            break
+    return frontier
+
+
+def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
+    """For each element of ``a``: is it in ``sorted_b`` (sorted)?"""
+    if sorted_b.size == 0:
+        return np.zeros(a.size, bool)
+    idx = np.searchsorted(sorted_b, a)
+    idx[idx == sorted_b.size] = sorted_b.size - 1
+    return sorted_b[idx] == a
+
+
+def _only(mask: np.ndarray, scores: np.ndarray | None) -> Result:
+    """Scores kept only where the node matches (a child's score must not leak)."""
+    if scores is None:
+        return mask, None
+    return mask, np.where(mask, scores, 0).astype(np.float32)
+
+
+def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if b is None:
+        return a
+    if a is None:
+        return b
+    return a + b

@@ -1,0 +1,184 @@
+"""One open, unchanging view of an index for searching: a Whoosh searcher, its per-document
+arrays (:class:`~cablesearch.engine.columns.IndexArrays`) and per-term caches.
+
+A snapshot is what the matcher (:mod:`cablesearch.engine.matcher`) evaluates queries against.
+Scoring is Whoosh's BM25F with its own statistics (B=0.75, K1=1.2; idf = log(N/(df+1)) + 1
+with N and df counting deleted documents, as Whoosh does; lengths from the one-byte length
+columns) for every scorable field -- subject, body, recipients, signers -- and the plain term
+weight for the others (ID and KEYWORD fields), as Whoosh's ``BM25F`` does.
+
+Thread-safety: Whoosh readers share file positions between calls, so all reader I/O goes
+through ``io`` (an RLock); the caches have their own lock; NumPy work runs outside both.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from cablesearch.engine.columns import IndexArrays
+from cablesearch.engine.postings import (
+    Postings,
+    average_length,
+    decode_positions,
+    field_lengths,
+    read_postings,
+    segment_count,
+)
+
+BM25_B = 0.75
+BM25_K1 = 1.2
+_POSTINGS_CACHE = 20_000  # terms kept per snapshot (LRU)
+
+
+def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avg: float) -> np.ndarray:
+    """Whoosh's ``scoring.bm25`` over arrays (float32)."""
+    return (idf * (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * ((1 - BM25_B) + BM25_B * fl / avg))).astype(
+        np.float32
+    )
+
+
+class Snapshot:
+    """One open searcher, its arrays and caches. ``close()`` once no search uses it."""
+
+    def __init__(self, searcher: Searcher, generation: Any):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.generation = generation
+        self.schema = searcher.schema
+        self.arrays = IndexArrays.build(self.reader)
+        self.n = self.arrays.n
+        self._postings: OrderedDict[tuple[str, bytes], Postings] = OrderedDict()
+        self._scores: dict[tuple[str, bytes], np.ndarray] = {}
+        self._lengths: dict[str, tuple[np.ndarray, float] | None] = {}
+        self._lexicons: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self.io = threading.RLock()
+        self.users = 0
+        self.retired = False
+        self.closed = False
+
+    # -- terms ------------------------------------------------------------------------------
+
+    def to_bytes(self, fieldname: str, text: str) -> bytes:
+        """A query term as the field stores it."""
+        return self.schema[fieldname].to_bytes(text)
+
+    def term_postings(self, fieldname: str, btext: bytes, positions: bool = False) -> Postings:
+        key = (fieldname, btext)
+        p = self._postings.get(key)
+        if p is None or (positions and p.values is None and p.positions is None):
+            with self.io:
+                p = read_postings(self.reader, fieldname, btext, with_values=positions)
+            with self._lock:
+                self._postings[key] = p
+                if len(self._postings) > _POSTINGS_CACHE:
+                    old, _ = self._postings.popitem(last=False)
+                    self._scores.pop(old, None)
+        return p
+
+    def lengths(self, fieldname: str) -> tuple[np.ndarray, float] | None:
+        """(each document's length, the mean length) of a scorable field, else None."""
+        if fieldname not in self._lengths:
+            got = None
+            if fieldname in self.schema and self.schema[fieldname].scorable:
+                with self.io:
+                    got = (
+                        field_lengths(self.reader, fieldname, self.n),
+                        average_length(self.reader, fieldname),
+                    )
+            with self._lock:
+                self._lengths[fieldname] = got
+        return self._lengths[fieldname]
+
+    def term_scores(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, BM25F scores) of one term, query boost not applied."""
+        key = (fieldname, btext)
+        p = self.term_postings(fieldname, btext)
+        s = self._scores.get(key)
+        if s is None:
+            lengths = self.lengths(fieldname)
+            if lengths is None or not p.df:
+                s = p.weights.astype(np.float32)
+            else:
+                fl, avg = lengths
+                s = bm25(math.log(self.n / (p.df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
+            self._scores[key] = s
+        return p.docs, s
+
+    def positions(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(doc, position) pairs of every occurrence of a term, sorted by doc."""
+        p = self.term_postings(fieldname, btext, positions=True)
+        if p.positions is None:
+            assert p.values is not None
+            p.positions = decode_positions(p.docs, p.values)
+            p.values = []  # decoded; free the raw values
+        return p.positions
+
+    def position_keys(self, fieldname: str, btext: bytes) -> np.ndarray:
+        """Sorted ``doc << 32 | position`` keys of every occurrence of a term (cached)."""
+        p = self.term_postings(fieldname, btext, positions=True)
+        if p.keys is None:
+            docs, pos = self.positions(fieldname, btext)
+            keys = (docs << 32) + pos
+            if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+                keys = np.unique(keys)
+            p.keys = keys
+        return p.keys
+
+    def doc_frequency(self, fieldname: str, text: str | bytes) -> int:
+        with self.io:
+            return int(self.reader.doc_frequency(fieldname, text))
+
+    def lexicon(self, fieldname: str) -> list[str]:
+        """Every term of a field (decoded), cached."""
+        lex = self._lexicons.get(fieldname)
+        if lex is None:
+            with self.io:
+                lex = (
+                    [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
+                    if fieldname in self.schema
+                    else []
+                )
+            self._lexicons[fieldname] = lex
+        return lex
+
+    def expand(self, q: wq.MultiTerm, fuzzy_fields: Iterable[str], limit: int) -> list[bytes]:
+        """The index terms a wildcard, prefix, regex, range or fuzzy term stands for: at most
+        ``limit`` + 1 (more than ``limit`` means too many)."""
+        with self.io:
+            if isinstance(q, wq.FuzzyTerm) and q.fieldname in fuzzy_fields:
+                found: Iterable[Any] = self.reader.terms_within(
+                    q.fieldname, q.text, q.maxdist, q.prefixlength
+                )
+            else:
+                found = q._btexts(self.reader)
+            return [t.encode("utf-8") if isinstance(t, str) else t for t in islice(found, limit + 1)]
+
+    def whoosh_matches(self, q: wq.Query) -> Any:
+        """Whoosh's own matcher for a query type the matcher has no array form of. Use under
+        ``io``."""
+        return q.matcher(self.searcher)
+
+    # -- documents --------------------------------------------------------------------------
+
+    def stored(self, docnum: int) -> dict[str, Any]:
+        with self.io:
+            return self.searcher.stored_fields(docnum)
+
+    def segment_count(self) -> int:
+        with self.io:
+            return segment_count(self.reader)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.searcher.close()
