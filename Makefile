@@ -13,7 +13,7 @@ LINTED := cablesearch tests benchmarks
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -46,7 +46,7 @@ test-other-pythons:
 	  venv=.venv-$$v; \
 	  if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ]; then \
 	    $$py -m venv $$venv && $$venv/bin/python -m pip install --quiet --upgrade pip \
-	    && $$venv/bin/python -m pip install --quiet -e '.[test]' && touch $$venv/.installed; \
+	    && $$venv/bin/python -m pip install --quiet -e '.[test,bench]' && touch $$venv/.installed; \
 	  fi; \
 	  echo "== the suite on $$($$venv/bin/python --version)"; \
 	  $$venv/bin/python -m pytest -q -p no:cacheprovider; \
