@@ -92,9 +92,7 @@ async def api_stats(ctx: WebContext = Depends(web)) -> JSONResponse:
 async def api_unknown(request: Request, rest: str) -> None:
     """Unknown API paths are 404; other methods than GET on a known endpoint are 405."""
     known = any(
-        getattr(r, "path", None) == request.url.path or _matches(r, request.url.path)
-        for r in request.app.routes
-        if getattr(r, "path", "").startswith("/api/") and getattr(r, "name", "") != "api_unknown"
+        _matches(r, request.url.path) for r in router.routes if getattr(r, "name", "") != "api_unknown"
     )
     if known and request.method != "GET":
         raise StarletteHTTPException(405, headers={"Allow": "GET"})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -59,13 +59,15 @@ def create_app(
     start_daemon: bool = True,
     watching: bool | None = None,
     search_threads: int = SEARCH_THREADS,
+    service_factory: Callable[[], Service] | None = None,
 ) -> FastAPI:
     """The FastAPI app for ``config``'s index.
 
     ``daemon`` (a :class:`cablesearch.daemon.service.Daemon`) runs in the same process, so one
     process both serves and indexes; it is started and stopped with the app unless
     ``start_daemon`` is False (the caller runs it). ``service`` replaces the search services
-    opened on ``config.index_dir`` (a single given service is used by one thread at a time).
+    opened on ``config.index_dir`` (a single given service is used by one thread at a time);
+    ``service_factory`` opens each of the ``search_threads`` services instead.
     ``watching`` tells the pages that a daemon keeps the index current (default: a daemon is
     given); worker processes of ``serve --workers`` get it while the daemon runs in the parent.
     """
@@ -74,7 +76,8 @@ def create_app(
     if service is not None:
         pool = ServicePool(lambda: service, size=1, wait_limit=_wait_limit(config))
     else:
-        pool = ServicePool(lambda: _open_service(config), size=search_threads, wait_limit=_wait_limit(config))
+        factory = service_factory or (lambda: _open_service(config))
+        pool = ServicePool(factory, size=search_threads, wait_limit=_wait_limit(config))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
