@@ -38,7 +38,7 @@ _DASHES = re.compile(r"^-{3,}$")
 # Lines of the preamble that start a new line when the text came as one line.
 _PREAMBLE_KEYS = re.compile(
     r"[ \t]+(?=(?:E\.\s?O\.|TAGS[: ]|SUBJECT:|SUBJ:|REF:|REFS:|REFTEL|CLASSIFIED BY|Classified [Bb]y|"
-    r"SIPDIS\b|NOFORN\b|SENSITIVE\b|DEPT FOR|STATE FOR|PASS TO)\s?)"
+    r"SIPDIS\b|NOFORN\b|SENSITIVE\b|DEPT FOR|STATE FOR)\s?)"
 )
 _NOT_A_TITLE = re.compile(r"^(?:Classified|CLASSIFIED|REF|REFS|E\.\s?O|TAGS|SUBJ|SIPDIS|NOFORN|END)\b")
 _LIST_ITEM = re.compile(r"^(?:-{1,2}\s|\*\s|[A-Za-z]\.\s|\(?[a-z0-9]{1,2}\)\s|[A-Z]/\s|o\s)")
