@@ -34,6 +34,7 @@ from .limits import LIMITS
 from .middleware import TimingMiddleware
 from .render import Renderer, is_api
 from .services import ServerBusy, Service, ServicePool
+from .state import REFERENCE_ID
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +144,11 @@ def _add_error_handlers(app: FastAPI) -> None:
             response = render(request).error(request, 503, str(exc))
             response.headers["Retry-After"] = str(LIMITS.retry_after)
             return response
-        if isinstance(exc, CableNotFound) and not is_api(request):
-            ref = request.path_params.get("ref_id", "")
-            message = f"There is no cable {ref[:80]} in the index." if ref else str(exc)
-            return render(request).error(request, 404, message, search_for=str(ref).strip().upper()[:80])
+        ref = str(request.path_params.get("ref_id", "")).strip().upper()
+        if isinstance(exc, CableNotFound) and not is_api(request) and REFERENCE_ID.match(ref):
+            # the library's message names a CLI command; a reader on the site gets a search link
+            message = f"There is no cable {ref} in the index."
+            return render(request).error(request, 404, message, search_for=ref)
         return render(request).error(request, exc.http_status, str(exc))
 
     @app.exception_handler(RequestValidationError)

@@ -90,6 +90,7 @@ class ServicePool:
         self._free: list[Service] = []
         self._opened = 0
         self._lock = threading.Lock()  # guards the free list only, never held during a job
+        self._open_lock = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
         self._threads: ThreadPoolExecutor | None = None
 
@@ -99,7 +100,8 @@ class ServicePool:
                 return self._free.pop()
             self._opened += 1
         try:
-            return self._factory()
+            with self._open_lock:  # one at a time: opening may create the index folder
+                return self._factory()
         except BaseException:
             with self._lock:
                 self._opened -= 1
