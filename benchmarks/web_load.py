@@ -12,8 +12,9 @@ httpx) loop over the search page with a realistic mix — terms, phrases, boolea
 facet clicks, timeline ranges, later pages, sorts, browsing — until the time is up (each client
 also stops after --max-requests). Prints the errors (must be 0), requests/s, and the search
 page's server time from the app's Server-Timing header: `total` (from the request's arrival in
-the app to the start of the response, so it includes queueing: the search service answers one
-request at a time), `wait` (that queueing), total - wait (the time spent working on the
+the app to the start of the response, so it includes queueing: each server process answers
+with a small pool of search services, one request per service at a time — see
+cablesearch/web/services.py), `wait` (that queueing), total - wait (the time spent working on the
 request) and its `search` part, plus the client-side latency. With N closed-loop clients the
 latency including queueing is about N / throughput, whatever the per-request cost.
 """
@@ -290,7 +291,7 @@ def main() -> None:
         f"p95 {pct(search, 95):.1f} ms"
     )
     print(
-        f"  and waiting for the searcher (one at a time): p50 {pct(wait, 50):.1f} ms, "
+        f"  and waiting for a free search service:      p50 {pct(wait, 50):.1f} ms, "
         f"p95 {pct(wait, 95):.1f} ms"
     )
     print(

@@ -4,7 +4,9 @@ three made-up ones (one whose text holds HTML, one citing it, one cited by nobod
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from cablesearch.cli.serve_cmd import bind_socket
 from cablesearch.config import Config
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
-from cablesearch.web.app import create_app, split_paragraphs
+from cablesearch.web.app import create_app
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -212,12 +214,18 @@ def test_bad_parameters_get_a_4xx_with_a_message(
 
 
 def test_query_time_is_bounded_by_the_setting(web_index: tuple[Path, list[Cable]]) -> None:
+    """A query stopped by the time limit is 503 with Retry-After, in the API and on the page;
+    the cable page still shows the cable, saying the terms could not be marked in time."""
     config = Config(index_dir=web_index[0], query_time_limit=0.0)
     with TestClient(create_app(config), raise_server_exceptions=False) as c:
-        message = assert_error(c.get("/api/search", params={"q": "embass*"}), 422)
-        assert "time limit" in message
+        r = c.get("/api/search", params={"q": "embass*"})
+        assert "time limit" in assert_error(r, 503)
+        assert int(r.headers["retry-after"]) > 0
         r = c.get("/", params={"q": "embass*"})
-        assert r.status_code == 422 and "time limit" in r.text
+        assert r.status_code == 503 and "time limit" in r.text
+        assert int(r.headers["retry-after"]) > 0
+        r = c.get(f"/cable/{XSS_ID}", params={"q": "zanz*"})
+        assert r.status_code == 200 and "zanzibar visitor" in r.text
 
 
 def test_a_page_past_the_last_says_so(client: TestClient) -> None:
@@ -410,13 +418,6 @@ def test_responses_carry_timing_and_security_headers(client: TestClient) -> None
         assert r.headers["x-content-type-options"] == "nosniff"
 
 
-def test_paragraph_split_needs_rising_numbers() -> None:
-    body = "Intro 1.4 (b) and (d)\n\n1. (C) One.\n2. (C) Two, see para 7. Three.\n3. Three.\n9. Nine?"
-    anchors = [a for a, _ in split_paragraphs(body)]
-    assert anchors == [None, "par1", "par2", "par3"]
-    assert "".join(t for _, t in split_paragraphs(body)) == body
-
-
 # ------------------------------------------------------------------------------------ serve
 
 
@@ -490,3 +491,145 @@ def _wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+# ------------------------------------------------------------------- issue 15/16, web parts
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "POST", "PATCH"])
+@pytest.mark.parametrize("path", ["/api/search", "/api/stats", f"/api/cables/{XSS_ID}"])
+def test_other_methods_on_api_endpoints_are_405(client: TestClient, method: str, path: str) -> None:
+    r = client.request(method, path)
+    assert "GET" in assert_error(r, 405)
+    assert r.headers["allow"] == "GET"
+    assert_error(client.request(method, "/api/nothing-here"), 404)
+
+
+def test_openapi_says_the_date_format(client: TestClient) -> None:
+    params = {
+        p["name"]: p for p in client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]
+    }
+    for name in ("from", "to"):
+        assert "YYYY-MM-DD" in params[name]["description"]
+        assert params[name]["schema"]["pattern"].startswith("^[0-9]{4}")
+    assert "503" in client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["responses"]
+
+
+def test_a_missing_cable_page_links_to_the_search(client: TestClient) -> None:
+    r = client.get("/cable/99NOWHERE1")
+    assert r.status_code == 404
+    assert "There is no cable 99NOWHERE1 in the index" in r.text
+    assert 'href="/?q=99NOWHERE1"' in r.text
+    assert "cablesearch search" not in r.text
+
+
+def test_browsing_is_labelled_newest_first(client: TestClient) -> None:
+    def current_sort(html: str) -> str:
+        m = re.search(r'<a href="[^"]*" aria-current="true" class="current">([^<]+)</a>', html)
+        assert m, html
+        return m.group(1)
+
+    browse = client.get("/").text
+    assert current_sort(browse) == "Newest first" and ">Relevance</a>" not in browse
+    assert current_sort(client.get("/", params={"q": "zanzibar"}).text) == "Relevance"
+    assert current_sort(client.get("/", params={"sort": "created"}).text) == "Oldest first"
+
+
+def test_the_search_box_placeholder_has_no_keyboard_hint(client: TestClient) -> None:
+    html = client.get(f"/cable/{XSS_ID}").text
+    placeholder = re.search(r'id="top-q"[^>]*placeholder="([^"]*)"', html)
+    assert placeholder and "press" not in placeholder.group(1)
+
+
+def test_cable_page_reads_in_paragraphs_with_marks(client: TestClient) -> None:
+    html = client.get(f"/cable/{CITER_ID}").text
+    assert 'id="p1"' in html and 'href="#p1"' in html and 'data-anchor="p1"' in html
+    assert 'id="par1"' in html  # links made before the paragraphs were split still land
+    assert '<span class="pmark pmark-c" title="Confidential">C</span>' in html
+    assert 'id="original"' in html and 'id="raw-body"' in html  # the text as it came
+    assert f'href="/cable/{CITER_ID}/print"' in html
+
+
+def test_cable_page_lays_out_the_header_fields(web_index: tuple[Path, list[Cable]]) -> None:
+    cable = next(c for c in web_index[1] if c.reference_id == "08TUNIS679")
+    config = Config(index_dir=web_index[0])
+    with TestClient(create_app(config)) as c:
+        html = c.get("/cable/08TUNIS679").text
+    for label in ("From", "To", "Info", "References", "Signed"):
+        if label == "Info" and not cable.info:
+            continue
+        assert f"<dt>{label}</dt>" in html
+    assert cable.to[0] in html and cable.signers[0] in html
+    assert 'id="raw-header"' in html
+
+
+def test_print_view_is_one_cable_without_navigation(client: TestClient) -> None:
+    r = client.get(f"/cable/{XSS_ID}/print", params={"q": "zanzibar"})
+    assert r.status_code == 200
+    html = r.text
+    assert 'class="topbar"' not in html and 'class="cable-side"' not in html
+    assert 'id="p1"' in html and 'id="p2"' in html and "<mark>" in html
+    assert SCRIPT not in html and "&lt;script&gt;" in html
+    r = client.get(f"/cable/{XSS_ID.lower()}/print", follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == f"/cable/{XSS_ID}/print"
+
+
+class SlowHighlighter:
+    """A real search service whose highlighting waits until the test lets it go: one slow
+    request (like a fuzzy query highlighted over a long cable)."""
+
+    def __init__(self, service: Any, started: threading.Event, release: threading.Event):
+        self.service, self.started, self.release = service, started, release
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.service, name)
+
+    def highlight_text(self, text: str, query: str) -> str:
+        self.started.set()
+        assert self.release.wait(30)
+        return str(self.service.highlight_text(text, query))
+
+
+def test_a_slow_request_does_not_stall_the_others(web_index: tuple[Path, list[Cable]]) -> None:
+    from cablesearch.search.service import SearchService
+
+    config = Config(index_dir=web_index[0])
+    started, release = threading.Event(), threading.Event()
+
+    def open_service() -> Any:
+        return SlowHighlighter(SearchService(CableIndex.open(web_index[0]), config), started, release)
+
+    app = create_app(config, service_factory=open_service)
+    with TestClient(app) as c, ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(c.get, f"/cable/{XSS_ID}", params={"q": "zanzibar~2"})
+        assert started.wait(30)
+        r = c.get("/api/search", params={"q": "oil"})  # answered while the slow one waits
+        assert r.status_code == 200 and not slow.done()
+        assert c.get(f"/api/cables/{CITER_ID}").status_code == 200
+        release.set()
+        assert slow.result(30).status_code == 200
+
+
+def test_a_request_waits_for_a_free_service_only_so_long(web_index: tuple[Path, list[Cable]]) -> None:
+    import asyncio
+
+    from cablesearch.search.service import SearchService
+    from cablesearch.web.services import ServerBusy, ServicePool
+
+    config = Config(index_dir=web_index[0])
+    pool = ServicePool(lambda: SearchService(CableIndex.open(web_index[0]), config), size=1, wait_limit=0.2)
+    release = threading.Event()
+
+    async def scenario() -> None:
+        slow = asyncio.ensure_future(pool.run(lambda svc: release.wait(30)))
+        await asyncio.sleep(0)
+        with pytest.raises(ServerBusy, match="busy"):
+            await pool.run(lambda svc: svc.stats())
+        release.set()
+        assert await slow is True
+        assert (await pool.run(lambda svc: svc.stats()))["cables"] > 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        pool.close()

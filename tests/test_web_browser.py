@@ -162,7 +162,7 @@ def test_search_from_the_keyboard_and_open_a_cable(page: object, server: str) ->
     page.wait_for_url(re.compile(r"/cable/08TUNIS679\?q=corruption\+tunisia$"))
     assert page.locator(".topbox td").first.inner_text() == "08TUNIS679"
     assert page.locator("#body mark").count() > 5
-    assert page.locator("#body a.para#par1").count() == 1
+    assert page.locator("#body .r-para#p1 a.r-num").count() == 1
     # A tag in the cable links to the tag filter.
     page.locator(".cable-facts a.tag", has_text="KCOR").click()
     page.wait_for_url(re.compile(r"/\?tag=KCOR$"))
@@ -263,9 +263,78 @@ def test_pages_fit_a_phone(browser: object, server: str) -> None:
             pg.goto(server + path)
             width = pg.evaluate("document.documentElement.scrollWidth")
             assert width <= 391, f"{path} is {width}px wide on a 390px screen"
+        placeholder = pg.locator("#top-q").get_attribute("placeholder")
+        assert placeholder and "press" not in placeholder  # no keyboard hint on a touch screen
+        pg.goto(server + "/cable/04MADRID4063#p3")
+        pg.screenshot(path=str(shot("phone-cable-p3.png")))
+        assert pg.locator("#p3 .pmark").inner_text() == "C"
         pg.goto(server + "/?q=corruption")
         # Facets start folded on a phone so the results are in view.
         assert pg.evaluate("[...document.querySelectorAll('details.facet')].every(d => !d.open)")
+    finally:
+        context.close()
+
+
+SHOTS = Path(os.environ.get("CABLESEARCH_SHOTS", "/tmp/cablesearch-shots"))
+
+
+def shot(name: str) -> Path:
+    """Where a screenshot goes (looked at by a person; the test asserts on the DOM)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / name
+
+
+def test_cable_reads_in_numbered_paragraphs_with_marks(browser: object, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    try:
+        pg = context.new_page()
+        pg.goto(server + "/cable/04MADRID4063?q=bono#p3")
+        pg.screenshot(path=str(shot("cable-p3.png")))
+        full = pg.locator("#p3")
+        assert full.locator(".r-num").inner_text() == "3."
+        assert full.locator(".pmark").inner_text() == "C"
+        assert full.locator(".pmark").get_attribute("title") == "Confidential"
+        # the paragraph linked to is on screen, and marked as the target
+        box = full.bounding_box()
+        assert box is not None and 0 <= box["y"] < 900
+        assert (
+            pg.evaluate("getComputedStyle(document.getElementById('p3')).backgroundColor")
+            != "rgba(0, 0, 0, 0)"
+        )
+        assert pg.locator(".reading .r-para").count() == 8
+        assert pg.locator(".reading h3.r-heading", has_text="U.S. Policies Post-Election").count() == 1
+        assert pg.locator(".reading .r-signature").inner_text() == "ARGYROS"
+        # Copy link puts the paragraph's address on the clipboard
+        full.hover()
+        full.locator("button.copy-link").click()
+        assert pg.evaluate("navigator.clipboard.readText()") == server + "/cable/04MADRID4063#p3"
+        # the original text is one click away
+        assert not pg.locator("#raw-body").is_visible()
+        pg.locator("a.js-open-original").click()
+        assert pg.locator("#raw-body").is_visible()
+        assert "DFM Leon Agrees" in pg.locator("#raw-body").inner_text()
+    finally:
+        context.close()
+
+
+def test_cable_prints_without_the_navigation(browser: object, server: str) -> None:
+    context = browser.new_context(viewport={"width": 900, "height": 1200})  # type: ignore[attr-defined]
+    try:
+        pg = context.new_page()
+        pg.goto(server + "/cable/04MADRID4063")
+        pg.emulate_media(media="print")
+        pg.screenshot(path=str(shot("cable-as-printed.png")))
+        for hidden in (".topbar", ".cable-side", ".crumbs", ".footer", "details.original"):
+            assert not pg.locator(hidden).is_visible(), hidden
+        assert pg.locator("#p1").is_visible()
+        pg.emulate_media(media="screen")
+        pg.locator("#print-link").click()
+        pg.wait_for_url(re.compile(r"/cable/04MADRID4063/print$"))
+        assert pg.locator(".topbar").count() == 0 and pg.locator("#p7 .pmark").inner_text() == "C"
+        pg.screenshot(path=str(shot("print-view.png")), full_page=True)
+        pdf = pg.pdf(path=str(shot("print-view.pdf")), format="A4")
+        assert pdf.startswith(b"%PDF")
     finally:
         context.close()
 

@@ -22,6 +22,38 @@
     }
   });
 
+  // Cable page: a "Copy link" button on each paragraph; the original text opens from its link.
+  var copyButtons = document.querySelectorAll("button.copy-link");
+  for (var c = 0; c < copyButtons.length; c++) {
+    copyButtons[c].hidden = false;
+    copyButtons[c].addEventListener("click", function (ev) {
+      var button = ev.currentTarget;
+      var url = window.location.origin + window.location.pathname + "#" + button.getAttribute("data-anchor");
+      var done = function () {
+        button.textContent = "Link copied";
+        button.classList.add("copied");
+        history.replaceState(null, "", "#" + button.getAttribute("data-anchor"));
+        setTimeout(function () { button.textContent = "Copy link"; button.classList.remove("copied"); }, 2000);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).then(done, function () { window.prompt("Copy this link:", url); });
+      } else {
+        window.prompt("Copy this link:", url);
+      }
+    });
+  }
+  var openOriginal = function () {
+    var original = document.getElementById("original");
+    if (original && window.location.hash === "#original") original.open = true;
+  };
+  openOriginal();
+  window.addEventListener("hashchange", openOriginal);
+  var printNow = document.getElementById("print-now");
+  if (printNow) {
+    printNow.hidden = false;
+    printNow.addEventListener("click", function () { window.print(); });
+  }
+
   // On a phone the facet lists start folded, so the results come first.
   if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
     var facets = document.querySelectorAll("details.facet");

@@ -1,0 +1,106 @@
+"""The JSON API: ``/api/search``, ``/api/facets``, ``/api/cables/{id}``, ``/api/stats``
+(described at ``/openapi.json``). Every error leaves as ``{"error": {"status", "message"}}``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .context import WebContext, web
+from .render import jsonable
+from .services import Service
+from .state import SearchState, check_reference_id, search_state
+
+router = APIRouter(prefix="/api")
+
+_SEARCH_ERRORS = {
+    400: {"description": "Bad query"},
+    422: {"description": "Bad parameter"},
+    503: {"description": "The query ran past the time limit, or the server is busy (see Retry-After)"},
+}
+
+
+@router.get("/search", tags=["search"], summary="Search cables", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
+async def api_search(st: SearchState = Depends(search_state), ctx: WebContext = Depends(web)) -> JSONResponse:
+    """Search with the CLI's parameters; the answer is `cablesearch search --json`'s object:
+    query, total, page, page_size, hits (with HTML-safe snippets), facets over all matches,
+    suggestion and elapsed_ms. Without a query, the hits are listed newest first."""
+    request = st.to_request(ctx.config.page_size)
+    return await ctx.run(lambda svc: JSONResponse(svc.search(request).to_json()))
+
+
+@router.get("/facets", tags=["search"], summary="Facet counts for a search", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
+async def api_facets(
+    st: SearchState = Depends(search_state),
+    facet_limit: int = Query(20, ge=1, le=1000, description="Values per facet."),
+    ctx: WebContext = Depends(web),
+) -> JSONResponse:
+    """Counts per tag, origin, classification and year over all matches of the search (all
+    cables when no query or filter is given), and the matches by month created."""
+    req = replace(
+        st.to_request(ctx.config.page_size, highlight=False), page=1, page_size=1, facet_limit=facet_limit
+    )
+
+    def job(svc: Service) -> JSONResponse:
+        result = svc.search(req)
+        return JSONResponse(
+            {
+                "query": result.query,
+                "total": result.total,
+                "facets": result.to_json()["facets"],
+                "months": [[m, n] for m, n in result.facets.get("month", [])],
+            }
+        )
+
+    return await ctx.run(job)
+
+
+@router.get(
+    "/cables/{ref_id}",
+    tags=["cables"],
+    summary="One cable",
+    responses={404: {"description": "Unknown cable"}},
+)
+async def api_cable(ref_id: str, ctx: WebContext = Depends(web)) -> JSONResponse:
+    """The whole cable (`cablesearch show --json`'s object), plus `cited_by`: the reference
+    IDs of indexed cables whose REF line cites it, and `references_in_index`: which of its
+    own references are indexed."""
+    ref = check_reference_id(ref_id)
+
+    def job(svc: Service) -> JSONResponse:
+        cable = svc.get(ref)
+        data = cable.to_json()
+        data["cited_by"] = [h.reference_id for h in svc.cited_by(ref)]
+        data["references_in_index"] = sorted(svc.known_ids(cable.references)) if cable.references else []
+        return JSONResponse(data)
+
+    return await ctx.run(job)
+
+
+@router.get("/stats", tags=["index"], summary="Index statistics")
+async def api_stats(ctx: WebContext = Depends(web)) -> JSONResponse:
+    """Counts, date range, index size and last update (`cablesearch stats --json`)."""
+    return await ctx.run(lambda svc: JSONResponse(jsonable(svc.stats())))
+
+
+@router.api_route(
+    "/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
+)
+async def api_unknown(request: Request, rest: str) -> None:
+    """Unknown API paths are 404; other methods than GET on a known endpoint are 405."""
+    known = any(
+        _matches(r, request.url.path) for r in router.routes if getattr(r, "name", "") != "api_unknown"
+    )
+    if known and request.method != "GET":
+        raise StarletteHTTPException(405, headers={"Allow": "GET"})
+    raise StarletteHTTPException(
+        404, f"no API endpoint /api/{rest[:100]}; the API is described at /openapi.json"
+    )
+
+
+def _matches(route: object, path: str) -> bool:
+    regex = getattr(route, "path_regex", None)
+    return bool(regex is not None and regex.match(path))

@@ -1,0 +1,269 @@
+"""Request state: the GET parameters of the search page and ``/api/search`` read and checked
+(:func:`state_dependency`), the :class:`SearchState` they make, and the links built from it."""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+from fastapi import Query, Request
+
+from ..config import Config
+from ..errors import CableNotFound, CablesearchError
+from ..results import FACETS, SORTS, SearchRequest
+from .limits import LIMITS
+
+# A canonical reference ID: two digits of year, then capitals and digits only (08TRIPOLI505,
+# 09STATE122950). Checked before any lookup, so no path-like value ever reaches the index.
+REFERENCE_ID = re.compile(r"^[0-9]{2}[A-Z0-9]{2,60}$")
+DATE_PARAM = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
+DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2008, 2008-06 or 2008-06-26)"
+FACET_LABELS = {"tag": "Tag", "origin": "Origin", "classification": "Classification", "year": "Year"}
+FACET_ATTR = {"tag": "tags", "origin": "origins", "classification": "classifications", "year": "years"}
+
+
+class BadParameter(CablesearchError):
+    """A request parameter has a value the web layer refuses (422)."""
+
+    http_status = 422
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Everything that defines a search page; ``url()`` gives the shareable link to it."""
+
+    q: str = ""
+    tags: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
+    classifications: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    limit: int | None = None
+
+    def to_request(self, default_page_size: int, highlight: bool = True) -> SearchRequest:
+        return SearchRequest(
+            query=self.q,
+            tags=self.tags,
+            origins=self.origins,
+            classifications=self.classifications,
+            years=self.years,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            sort=self.sort,
+            page=self.page,
+            page_size=self.limit or default_page_size,
+            highlight=highlight,
+        )
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(
+            self.tags or self.origins or self.classifications or self.years or self.date_from or self.date_to
+        )
+
+    @property
+    def shown_sort(self) -> str:
+        """The order the hits are really in: without a query there is no relevance, and the
+        search service lists newest first."""
+        return "-created" if self.sort == "relevance" and not self.q else self.sort
+
+    def params(self) -> list[tuple[str, str]]:
+        """The GET parameters of this state, in a fixed order, defaults left out."""
+        return self._params({})
+
+    def _params(self, changes: dict[str, Any]) -> list[tuple[str, str]]:
+        def get(attr: str) -> Any:
+            return changes[attr] if attr in changes else getattr(self, attr)
+
+        out: list[tuple[str, str]] = []
+        if get("q"):
+            out.append(("q", get("q")))
+        out += [("tag", v) for v in get("tags")]
+        out += [("origin", v) for v in get("origins")]
+        out += [("classification", v) for v in get("classifications")]
+        out += [("year", str(v)) for v in get("years")]
+        if get("date_from"):
+            out.append(("from", get("date_from")))
+        if get("date_to"):
+            out.append(("to", get("date_to")))
+        if get("sort") != "relevance":
+            out.append(("sort", get("sort")))
+        if get("page") > 1:
+            out.append(("page", str(get("page"))))
+        if get("limit"):
+            out.append(("limit", str(get("limit"))))
+        return out
+
+    def url(self, **changes: Any) -> str:
+        """The link to the search page in this state with ``changes`` applied; any change but
+        ``page`` resets paging to the first page."""
+        if changes and "page" not in changes:
+            changes["page"] = 1
+        query = "&".join(_pair(name, value) for name, value in self._params(changes))
+        return f"/?{query}" if query else "/"
+
+    def toggle(self, facet: str, value: str) -> str:
+        """The link that adds (or, when active, removes) one facet value."""
+        attr = FACET_ATTR[facet]
+        current = getattr(self, attr)
+        typed: Any = int(value) if facet == "year" else value
+        if typed in current:
+            return self.url(**{attr: tuple(v for v in current if v != typed)})
+        return self.url(**{attr: current + (typed,)})
+
+    def is_active(self, facet: str, value: str) -> bool:
+        typed: Any = int(value) if facet == "year" else value
+        return typed in getattr(self, FACET_ATTR[facet])
+
+    def chips(self) -> list[tuple[str, str, str]]:
+        """(label, value, removal link) for each active filter."""
+        out: list[tuple[str, str, str]] = []
+        for facet in FACETS:
+            attr = FACET_ATTR[facet]
+            for value in getattr(self, attr):
+                rest = tuple(v for v in getattr(self, attr) if v != value)
+                out.append((FACET_LABELS[facet], str(value), self.url(**{attr: rest})))
+        if self.date_from or self.date_to:
+            label = date_range_label(self.date_from, self.date_to)
+            out.append(("Created", label, self.url(date_from=None, date_to=None)))
+        return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _pair(name: str, value: str) -> str:
+    """``name=value`` URL-encoded as a form would (cached: the same values recur on a page)."""
+    return f"{name}={quote_plus(value)}"
+
+
+def date_range_label(date_from: str | None, date_to: str | None) -> str:
+    if date_from and date_to:
+        return date_from if date_from == date_to else f"{date_from} – {date_to}"
+    if date_from:
+        return f"from {date_from}"
+    return f"until {date_to}"
+
+
+def _clean_values(name: str, values: list[str]) -> tuple[str, ...]:
+    if len(values) > LIMITS.max_filter_values:
+        raise BadParameter(f"parameter {name!r}: at most {LIMITS.max_filter_values} values may be given")
+    out: list[str] = []
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            continue
+        if len(value) > LIMITS.max_filter_length or any(ord(c) < 32 for c in value):
+            raise BadParameter(
+                f"parameter {name!r}: {raw[:40]!r} is not a valid value "
+                f"(at most {LIMITS.max_filter_length} printable characters)"
+            )
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def check_date(name: str, value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    value = value.strip()
+    if not DATE_PARAM.match(value):
+        raise BadParameter(f"parameter {name!r}: {value[:40]!r} is not a date; write {DATE_HELP}")
+    parts = [int(p) for p in value.split("-")]
+    if len(parts) > 1 and not 1 <= parts[1] <= 12:
+        raise BadParameter(f"parameter {name!r}: {value!r} has no month {parts[1]}")
+    if len(parts) > 2 and not 1 <= parts[2] <= calendar.monthrange(parts[0], parts[1])[1]:
+        raise BadParameter(f"parameter {name!r}: {value!r} is not a day of that month")
+    return value
+
+
+def _check_scalars(sort: str, year: list[int], page: int, page_size: int, q: str) -> None:
+    if sort not in SORTS:
+        raise BadParameter(f"parameter 'sort': {sort[:40]!r} is not a sort; use one of {', '.join(SORTS)}")
+    for y in year:
+        if not 1900 <= y <= 2100:
+            raise BadParameter(f"parameter 'year': {y} is not a year between 1900 and 2100")
+    if len(year) > LIMITS.max_filter_values:
+        raise BadParameter(f"parameter 'year': at most {LIMITS.max_filter_values} values may be given")
+    if page * page_size > LIMITS.max_result_window:
+        raise BadParameter(
+            f"parameter 'page': only the first {LIMITS.max_result_window} hits can be "
+            f"paged through; narrow the search instead"
+        )
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in q):
+        raise BadParameter("parameter 'q': control characters are not allowed")
+
+
+def config_of(request: Request) -> Config:
+    """The app's settings (``create_app`` puts them on ``app.state.config``)."""
+    config = request.app.state.config
+    assert isinstance(config, Config)
+    return config
+
+
+async def search_state(  # async: cheap checks, no trip through the search threads
+    request: Request,
+    q: str = Query(
+        "",
+        max_length=LIMITS.max_query_length,
+        description='Whoosh query: words, "phrases", AND/OR/NOT, field:value, '
+        "wildcards*, created:[2008 to 2009-06]. Empty browses (newest first).",
+    ),
+    tag: list[str] = Query([], description="Filter by tag (repeatable; OR within tags)."),
+    origin: list[str] = Query([], description="Filter by origin, e.g. 'Embassy Paris' (repeatable)."),
+    classification: list[str] = Query([], description="Filter by classification (repeatable)."),
+    year: list[int] = Query([], description="Filter by year created (repeatable)."),
+    date_from: str | None = Query(
+        None,
+        alias="from",
+        max_length=10,
+        description=f"Created on or after this date: {DATE_HELP}.",
+        examples=["2008-06"],
+        json_schema_extra={"pattern": DATE_PARAM.pattern},
+    ),
+    date_to: str | None = Query(
+        None,
+        alias="to",
+        max_length=10,
+        description=f"Created on or before this date: {DATE_HELP}.",
+        examples=["2009-12-31"],
+        json_schema_extra={"pattern": DATE_PARAM.pattern},
+    ),
+    sort: str = Query("relevance", description="One of: " + ", ".join(SORTS)),
+    page: int = Query(
+        1, ge=1, description=f"Page number, from 1 (page x limit at most {LIMITS.max_result_window})."
+    ),
+    limit: int | None = Query(
+        None, ge=1, description="Hits per page (default: setting page_size; at most setting max_page_size)."
+    ),
+) -> SearchState:
+    """The search parameters of a request, read and checked (a FastAPI dependency)."""
+    config = config_of(request)
+    if limit is not None and limit > config.max_page_size:
+        raise BadParameter(f"parameter 'limit': at most {config.max_page_size} hits per page (got {limit})")
+    _check_scalars(sort, year, page, limit or config.page_size, q)
+    return SearchState(
+        q=q.strip(),
+        tags=_clean_values("tag", tag),
+        origins=_clean_values("origin", origin),
+        classifications=_clean_values("classification", classification),
+        years=tuple(dict.fromkeys(year)),
+        date_from=check_date("from", date_from),
+        date_to=check_date("to", date_to),
+        sort=sort,
+        page=page,
+        limit=limit,
+    )
+
+
+def check_reference_id(raw: str) -> str:
+    """The canonical form of a reference ID from a URL, or CableNotFound if it cannot be one."""
+    ref = raw.strip().upper()
+    if not REFERENCE_ID.match(ref):
+        raise CableNotFound(f"{raw[:80]!r} is not a cable reference ID (like 08TRIPOLI505)")
+    return ref
