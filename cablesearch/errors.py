@@ -59,7 +59,7 @@ class QuerySyntaxError(CablesearchError):
 class QueryTimeout(CablesearchError):
     """A query ran past the time limit; partial results are not returned."""
 
-    http_status = 422
+    http_status = 503  # the server is too busy for this query now: try again (or narrow it)
 
 
 class CableNotFound(CablesearchError):

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .context import WebContext, web
+from .limits import LIMITS
 from .render import jsonable
 from .services import Service
 from .state import SearchState, check_reference_id, search_state
@@ -35,7 +36,7 @@ async def api_search(st: SearchState = Depends(search_state), ctx: WebContext = 
 @router.get("/facets", tags=["search"], summary="Facet counts for a search", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
 async def api_facets(
     st: SearchState = Depends(search_state),
-    facet_limit: int = Query(20, ge=1, le=1000, description="Values per facet."),
+    facet_limit: int = Query(20, ge=1, le=LIMITS.max_facet_limit, description="Values per facet."),
     ctx: WebContext = Depends(web),
 ) -> JSONResponse:
     """Counts per tag, origin, classification and year over all matches of the search (all
