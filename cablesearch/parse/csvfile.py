@@ -10,6 +10,7 @@ per-row work is a module-level function (``cable_from_row``) so that worker proc
 from __future__ import annotations
 
 import csv
+import io
 import re
 import signal
 import sys
@@ -22,8 +23,9 @@ from typing import TextIO
 from ..errors import ParseError
 from ..model import Cable
 from . import telegram
+from .files import open_regular
 from .ids import canonical_id
-from .site import fill_table
+from .site import fill_table, parse_site_date
 from .text import WARN_CP1252, WARN_LATIN1
 
 COLUMNS = 8
@@ -42,7 +44,7 @@ OnError = Callable[[ParseError], None]
 
 def iter_rows(path: str | Path, on_error: OnError) -> Iterator[Row]:
     """Stream the rows of a cables.csv file as ``(row number, fields)``; see ``iter_rows_from``."""
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+    with io.TextIOWrapper(open_regular(path), encoding="utf-8", errors="surrogateescape", newline="") as f:
         yield from iter_rows_from(f, str(path), on_error)
 
 
@@ -78,10 +80,12 @@ def iter_rows_from(f: TextIO, source: str, on_error: OnError) -> Iterator[Row]:
 def cable_from_row(row: list[str], source: str, n: int) -> Cable:
     """One cable from one cables.csv row (``source`` is the file's path, ``n`` the row).
 
-    Raises ``ParseError`` (file and row named) for a row with the wrong number of columns.
+    Raises ``ParseError`` (file and row named) for a row that is not in the layout: the wrong
+    number of columns, a running number that is not digits, a created date that is no date.
     """
     if len(row) != COLUMNS:
         raise ParseError(source, f"expected {COLUMNS} columns, found {len(row)}", row=n)
+    _check_layout(row, source, n)
     warnings: list[str] = []
     if any(_SURROGATE.search(field) for field in row):
         row, warning = _redecode(row)
@@ -100,6 +104,34 @@ def cable_from_row(row: list[str], source: str, n: int) -> Cable:
     if not cable.references and cited.strip():
         cable.references = [canonical_id(r) for r in _REF_SPLIT.split(cited.strip()) if r]
     return cable
+
+
+def _check_layout(row: list[str], source: str, n: int) -> None:
+    """A row whose first two columns are not a running number and a date is not in the
+    cables.csv layout (its columns are shifted, or it is something else): reading its other
+    columns would mix up fields, so it is rejected instead."""
+    number = row[0].strip()
+    if not (number.isascii() and number.isdigit()):
+        raise ParseError(
+            source,
+            f"running number {_quoted(number)} is not a number: the row is not in the cables.csv "
+            "layout (number, created, reference ID, origin, classification, references, header, body)",
+            row=n,
+        )
+    created = row[1].strip()
+    if created and parse_site_date(created) is None:
+        raise ParseError(
+            source,
+            f"created date {_quoted(created)} is not a date (MM/DD/YYYY HH:MM): the row is not in "
+            "the cables.csv layout; fix or remove it",
+            row=n,
+        )
+
+
+def _quoted(value: str) -> str:
+    """A field as a message quotes it: at most 40 characters, on one line."""
+    value = " ".join(value.split())
+    return repr(value if len(value) <= 40 else value[:39] + "…")
 
 
 def _redecode(row: list[str]) -> tuple[list[str], str]:
