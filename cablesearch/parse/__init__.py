@@ -25,6 +25,7 @@ from ..errors import ParseError
 from ..model import Cable
 from . import csvfile, detect, files
 from .bare import parse_bare
+from .deadline import PARSE_SECONDS, time_limit
 from .html import parse_html
 from .page import parse_page
 from .text import check_text, decode
@@ -148,14 +149,25 @@ def is_csv_head(head: bytes, name: str = "") -> bool:
     return detect.detect_csv(head.lstrip()[:_SNIFF_BYTES].decode("utf-8", "replace"), name)
 
 
-def parse_text(text: str | bytes, source: str = "<text>", name: str | None = None) -> Cable:
+def parse_text(
+    text: str | bytes,
+    source: str = "<text>",
+    name: str | None = None,
+    seconds: float | None = PARSE_SECONDS,
+) -> Cable:
     """One cable from the text (or bytes) of a page, a page scrape, a telegram or a one-row
     cables.csv; the form is detected from the content.
 
     ``source`` names the input in the cable and in errors; ``name`` is the file name, from which
-    a bare telegram's reference ID is taken when its text does not give one.
-    Raises ``ParseError`` for input that is no cable.
+    a bare telegram's reference ID is taken when its text does not give one. ``seconds`` is the
+    time limit (see ``deadline``; None: none).
+    Raises ``ParseError`` for input that is no cable, or that takes longer than ``seconds``.
     """
+    with time_limit(seconds, source):
+        return _parse_text(text, source, name)
+
+
+def _parse_text(text: str | bytes, source: str, name: str | None) -> Cable:
     if isinstance(text, bytes):
         text, warnings = decode(text, source)
     else:

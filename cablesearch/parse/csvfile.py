@@ -22,7 +22,7 @@ from typing import TextIO
 
 from ..errors import ParseError
 from ..model import Cable
-from . import telegram
+from . import deadline, telegram
 from .files import open_regular
 from .ids import canonical_id
 from .site import fill_table, parse_site_date
@@ -86,6 +86,19 @@ def cable_from_row(row: list[str], source: str, n: int) -> Cable:
     if len(row) != COLUMNS:
         raise ParseError(source, f"expected {COLUMNS} columns, found {len(row)}", row=n)
     _check_layout(row, source, n)
+    armed = deadline.arm(deadline.PARSE_SECONDS)
+    try:
+        try:
+            return _cable_from_fields(row, source, n)
+        finally:
+            if armed:
+                deadline.disarm()
+    except deadline.TimeUp:  # also when it comes just before disarm(): none can come after it
+        raise ParseError(source, deadline.reason(deadline.PARSE_SECONDS), row=n) from None
+
+
+def _cable_from_fields(row: list[str], source: str, n: int) -> Cable:
+    """The work of ``cable_from_row`` once the row is known to be in the layout."""
     warnings: list[str] = []
     if any(_SURROGATE.search(field) for field in row):
         row, warning = _redecode(row)
