@@ -131,10 +131,7 @@ def parse_file(path: str | Path, on_error: OnError | None = None, procs: int = 1
                     raise ParseError(
                         source, f"too large for a cable file ({size // 1048576} MB) and not a cables.csv"
                     )
-                rest = files.read_capped(
-                    f, MAX_CABLE_BYTES - len(head), source, "a cable file and not a cables.csv"
-                )
-                data = head + rest
+                data = files.read_rest(f, head, MAX_CABLE_BYTES, source)
     except OSError as exc:
         raise ParseError(files.shown(source), files.describe(exc, source)) from None
     if is_csv:

@@ -13,7 +13,6 @@ never returns to Python (the HTML parser) is bounded instead by checks before it
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -33,7 +32,6 @@ class TimeUp(BaseException):
 
 _armed = False
 _USE_ALARM = hasattr(signal, "setitimer")
-_installed_in = 0  # the process id where our handler is installed
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -43,20 +41,17 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
 
 def _can_use_alarm() -> bool:
     """Whether this thread may set the alarm: the main thread, with SIGALRM ours or unclaimed
-    (default, and no timer running). Ours is installed once per process and stays: unarmed it
-    does nothing (where the default would have ended the process)."""
-    global _installed_in
+    (default, and no timer running). Ours is installed once and stays: unarmed it does nothing
+    (where the default would have ended the process). Asked each time, so that an alarm someone
+    installs later is left alone."""
     if not _USE_ALARM or threading.get_ident() != threading.main_thread().ident:
         return False
-    pid = os.getpid()
-    if _installed_in == pid:
-        return True
     handler = signal.getsignal(signal.SIGALRM)
-    if handler is not _on_alarm:
-        if handler not in (signal.SIG_DFL, None) or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-            return False  # someone else's alarm
-        signal.signal(signal.SIGALRM, _on_alarm)
-    _installed_in = pid
+    if handler is _on_alarm:
+        return True
+    if handler not in (signal.SIG_DFL, None) or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        return False  # someone else's alarm
+    signal.signal(signal.SIGALRM, _on_alarm)
     return True
 
 

@@ -11,8 +11,8 @@ Contract:
   ``O_NONBLOCK`` (a FIFO never blocks the open) and checked with ``fstat`` on the open
   descriptor, so a path swapped for a FIFO or a device after the check cannot fool it.
   Anything else raises ``ParseError`` naming what it is ("not a regular file (a FIFO)").
-- ``read_capped(f, limit, source)`` — at most ``limit`` bytes; one more byte than that raises
-  ``ParseError``. The cap counts bytes read, never the size the file system claims.
+- ``read_rest(f, head, cap, source)`` — the whole file, at most ``cap`` bytes; one byte more
+  raises ``ParseError``. The cap counts bytes read, never the size the file system claims.
 - ``describe(exc, path)`` — the one-line reason for an ``OSError`` on ``path``.
 """
 
@@ -111,12 +111,15 @@ def open_regular(path: str | Path) -> BinaryIO:
         raise
 
 
-def read_capped(f: BinaryIO, limit: int, source: str, what: str = "a cable file") -> bytes:
-    """The rest of ``f``, at most ``limit`` bytes; ``ParseError`` when there is more."""
-    data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ParseError(source, f"too large for {what} (over {limit // 1048576 or 1} MB)")
-    return data
+def read_rest(f: BinaryIO, head: bytes, cap: int, source: str) -> bytes:
+    """``head`` (the bytes already read from ``f``) and the rest of ``f``, at most ``cap`` bytes
+    in all: one byte more raises ``ParseError``, whatever size the file system claims."""
+    rest = f.read(cap - len(head) + 1)
+    if len(head) + len(rest) > cap:
+        raise ParseError(
+            source, f"too large for a cable file (over {cap // 1048576} MB read) and not a cables.csv"
+        )
+    return head + rest
 
 
 def walk(root: str | Path, on_error: OnError | None, skip: Callable[[str], bool]) -> Iterator[Path]:
