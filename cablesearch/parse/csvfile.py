@@ -72,9 +72,18 @@ def iter_rows_from(f: TextIO, source: str, on_error: OnError) -> Iterator[Row]:
         if not row or (len(row) == 1 and not row[0].strip()):
             n -= 1  # a blank line between records
             continue
-        if n == 1 and row[0].strip().lower() in ("id", "no", "number", "#", "row"):
+        if n == 1 and _is_header(row):
             continue  # a header line
         yield n, row
+
+
+def _is_header(row: list[str]) -> bool:
+    """A header line: names for the running number and the created date, not values."""
+    return (
+        len(row) > 1
+        and row[0].strip().lower() in ("id", "no", "number", "#", "row")
+        and row[1].strip().lower() in ("created", "date")
+    )
 
 
 def cable_from_row(row: list[str], source: str, n: int) -> Cable:

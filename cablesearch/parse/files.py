@@ -114,7 +114,7 @@ def open_regular(path: str | Path) -> BinaryIO:
 def read_rest(f: BinaryIO, head: bytes, cap: int, source: str) -> bytes:
     """``head`` (the bytes already read from ``f``) and the rest of ``f``, at most ``cap`` bytes
     in all: one byte more raises ``ParseError``, whatever size the file system claims."""
-    rest = f.read(cap - len(head) + 1)
+    rest = f.read(max(cap - len(head), 0) + 1)
     if len(head) + len(rest) > cap:
         raise ParseError(
             source, f"too large for a cable file (over {cap // 1048576} MB read) and not a cables.csv"
