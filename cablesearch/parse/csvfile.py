@@ -25,7 +25,7 @@ from ..model import Cable
 from . import deadline, telegram
 from .files import open_regular
 from .ids import canonical_id
-from .site import fill_table, parse_site_date
+from .site import fill_table
 from .text import WARN_CP1252, WARN_LATIN1
 
 COLUMNS = 8
@@ -122,6 +122,13 @@ def _cable_from_fields(row: list[str], source: str, n: int) -> Cable:
         raise ParseError(source, "empty row: no reference ID, header or body", row=n)
     cable = Cable(format="csv", source=f"{source}#row={n}", warnings=warnings)
     fill_table(cable, reference_id, created, "", classification, origin)
+    if cable.created is None and created.strip():
+        raise ParseError(
+            source,
+            f"created date {_quoted(created)} is not a date (MM/DD/YYYY HH:MM): the row is not in "
+            "the cables.csv layout; fix or remove it",
+            row=n,
+        )
     cable = telegram.extract(header, body, cable)
     if not cable.references and cited.strip():
         cable.references = [canonical_id(r) for r in _REF_SPLIT.split(cited.strip()) if r]
@@ -129,23 +136,16 @@ def _cable_from_fields(row: list[str], source: str, n: int) -> Cable:
 
 
 def _check_layout(row: list[str], source: str, n: int) -> None:
-    """A row whose first two columns are not a running number and a date is not in the
-    cables.csv layout (its columns are shifted, or it is something else): reading its other
-    columns would mix up fields, so it is rejected instead."""
+    """A row whose first column is not a running number is not in the cables.csv layout (its
+    columns are shifted, or it is something else): reading its other columns would mix up
+    fields, so it is rejected instead. (A created date that is no date is rejected the same way,
+    once ``fill_table`` has read it.)"""
     number = row[0].strip()
     if not (number.isascii() and number.isdigit()):
         raise ParseError(
             source,
             f"running number {_quoted(number)} is not a number: the row is not in the cables.csv "
             "layout (number, created, reference ID, origin, classification, references, header, body)",
-            row=n,
-        )
-    created = row[1].strip()
-    if created and parse_site_date(created) is None:
-        raise ParseError(
-            source,
-            f"created date {_quoted(created)} is not a date (MM/DD/YYYY HH:MM): the row is not in "
-            "the cables.csv layout; fix or remove it",
             row=n,
         )
 

@@ -13,6 +13,7 @@ never returns to Python (the HTML parser) is bounded instead by checks before it
 
 from __future__ import annotations
 
+import _signal
 import signal
 import threading
 from collections.abc import Iterator
@@ -32,6 +33,9 @@ class TimeUp(BaseException):
 
 _armed = False
 _USE_ALARM = hasattr(signal, "setitimer")
+# signal.getsignal wraps the C function's answer in an enum, which costs microseconds per call
+# (once per cables.csv row here); the C function answers the same question directly.
+_getsignal = getattr(_signal, "getsignal", signal.getsignal)
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -46,7 +50,7 @@ def _can_use_alarm() -> bool:
     installs later is left alone."""
     if not _USE_ALARM or threading.get_ident() != threading.main_thread().ident:
         return False
-    handler = signal.getsignal(signal.SIGALRM)
+    handler = _getsignal(signal.SIGALRM)
     if handler is _on_alarm:
         return True
     if handler not in (signal.SIG_DFL, None) or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
