@@ -143,7 +143,11 @@ def parse_file(path: str | Path, on_error: OnError | None = None, procs: int = 1
 def is_csv_head(head: bytes, name: str = "") -> bool:
     """Whether a file starting with ``head`` (its first bytes) is a cables.csv; ``name`` is its
     path or file name (a ``.csv`` name lets a file whose first row is bad count as one)."""
-    return detect.detect_csv(head.lstrip()[:_SNIFF_BYTES].decode("utf-8", "replace"), name)
+    head = head.lstrip()
+    end = head.find(b"\n")
+    if b"," not in (head if end < 0 else head[:end]):
+        return False  # no CSV row starts here (most files: decided without decoding)
+    return detect.detect_csv(head[:_SNIFF_BYTES].decode("utf-8", "replace"), name)
 
 
 def parse_text(
