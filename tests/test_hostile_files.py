@@ -469,3 +469,19 @@ def test_unreadable_file_is_named(tmp_path: Path, data_dir: Path) -> None:
         assert errors_of([victim])[1] == [f"{victim}: permission denied"]
     finally:
         victim.chmod(0o644)
+
+
+def test_a_csv_field_past_the_cap_is_a_bad_row_not_a_memory_sink(data_dir: Path, tmp_path: Path) -> None:
+    from cablesearch.parse.csvfile import MAX_FIELD_BYTES
+
+    rows = _rows(data_dir, 4)
+    path = tmp_path / "cables.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL, **DIALECT)
+        writer.writerows(rows[:2])
+        f.write('"3","12/28/1966 18:06","66X1","Embassy","UNCLASSIFIED","","' + "A" * (MAX_FIELD_BYTES + 1))
+        f.write('","body"\n')
+        writer.writerows(rows[2:])
+    ids, errors = errors_of([path])
+    assert ids == [row[2] for row in rows]
+    assert errors == [f"{path}, row 3: a field longer than 32 MB: no cable is (a quote left open?)"]

@@ -13,7 +13,6 @@ import csv
 import io
 import re
 import signal
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,8 +29,10 @@ from .text import WARN_CP1252, WARN_LATIN1
 
 COLUMNS = 8
 CSV_OPTIONS = {"escapechar": "\\", "doublequote": False, "strict": True}
-# Fields can be as long as a whole cable; the csv module's default limit is 128 KB.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# Fields can be as long as a whole cable (the csv module's default limit is 128 KB), but no
+# longer than a cable file may be: a quote left open must not pull gigabytes into one field.
+MAX_FIELD_BYTES = 32 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_BYTES)
 
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
@@ -67,7 +68,13 @@ def iter_rows_from(f: TextIO, source: str, on_error: OnError) -> Iterator[Row]:
             if "unexpected end of data" in str(exc):
                 on_error(ParseError(source, "truncated file: it ends inside a quoted field", row=n))
                 return
-            on_error(ParseError(source, f"not a valid CSV row ({exc})", row=n))
+            if "field larger than field limit" in str(exc):
+                reason = (
+                    f"a field longer than {MAX_FIELD_BYTES // 1048576} MB: no cable is (a quote left open?)"
+                )
+            else:
+                reason = f"not a valid CSV row ({exc})"
+            on_error(ParseError(source, reason, row=n))
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             n -= 1  # a blank line between records
