@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -191,11 +192,15 @@ def _remove_deep_tree(top: Path) -> None:
 
 
 @pytest.fixture
-def deep(tmp_path: Path) -> object:
+def deep() -> object:
+    """Makes deep trees, in a folder of their own outside pytest's tmp_path: pytest (this run's
+    or another's on the same machine) removes old tmp_path folders with shutil.rmtree, which
+    recurses and would fail on a tree this deep. Each is taken apart at the end of the test."""
     made: list[Path] = []
+    base = Path(tempfile.mkdtemp(prefix="cablesearch-deep-"))
 
     def make(levels: int, text: str) -> Path:
-        top = tmp_path / f"deep{levels}"
+        top = base / f"deep{levels}"
         top.mkdir()
         made.append(top)
         _deep_tree(top, levels, text)
@@ -204,6 +209,7 @@ def deep(tmp_path: Path) -> object:
     yield make
     for top in made:
         _remove_deep_tree(top)
+    shutil.rmtree(base)
 
 
 def test_tree_deeper_than_the_recursion_limit_is_walked(deep, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
