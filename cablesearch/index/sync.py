@@ -38,7 +38,7 @@ from cablesearch.config import Config
 from cablesearch.errors import ParseError
 from cablesearch.index.manifest import Manifest
 from cablesearch.index.store import CableIndex, CableWriter, LockHolder, PreparedDoc, prepare
-from cablesearch.parse import csvfile, detect
+from cablesearch.parse import csvfile
 
 ROW_BATCH = 200
 FILE_BATCH = 16
@@ -149,10 +149,10 @@ def _iso(value: Any) -> str:
 
 def _read_file(path: str, known_hash: str | None) -> FileResult:
     try:
-        with open(path, "rb") as f:
+        with parse.files.open_regular(path) as f:  # regular files only, never blocking
             st = os.fstat(f.fileno())
             head = f.read(65536)
-            if detect.detect_csv(head.lstrip()[:4096].decode("utf-8", "replace")):
+            if parse.is_csv_head(head, path):
                 digest = hashlib.blake2b(head, digest_size=16)
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     digest.update(chunk)
@@ -163,7 +163,9 @@ def _read_file(path: str, known_hash: str | None) -> FileResult:
                     path,
                     (f"too large for a cable file ({st.st_size // 1048576} MB) and not a cables.csv"),
                 )
-            data = head + f.read()
+            data = parse.files.read_rest(f, head, parse.MAX_CABLE_BYTES, path)
+    except ParseError as exc:
+        return ("error", path, exc.reason)
     except FileNotFoundError:
         return ("error", path, "no such file or folder")
     except IsADirectoryError:

@@ -17,18 +17,20 @@ are module-level functions, so worker processes can run them.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ParseError
 from ..model import Cable
-from . import csvfile, detect
+from . import csvfile, detect, files
 from .bare import parse_bare
+from .deadline import PARSE_SECONDS, time_limit
 from .html import parse_html
 from .page import parse_page
 from .text import check_text, decode
 
-__all__ = ["ParseError", "is_skipped", "iter_cables", "iter_files", "parse_file", "parse_text"]
+__all__ = ["ParseError", "is_csv_head", "is_skipped", "iter_cables", "iter_files", "parse_file", "parse_text"]
 
 OnError = Callable[[ParseError], None]
 
@@ -64,23 +66,29 @@ def is_skipped(name: str) -> bool:
 
 
 def iter_files(paths: Iterable[str | Path], on_error: OnError | None = None) -> Iterator[Path]:
-    """The files named by ``paths``: files as given, folders walked recursively in name order
-    (skipping what ``is_skipped`` names). A missing path goes to ``on_error``."""
+    """The files named by ``paths``: files as given, folders walked in name order, depth first,
+    without recursion (so any depth up to PATH_MAX), skipping what ``is_skipped`` names and not
+    following symlinked folders.
+
+    A path that does not exist, a symlink loop, or a folder that cannot be listed goes to
+    ``on_error``; without it, a given path that cannot be found raises ``ParseError`` (a folder
+    inside a walk that cannot be listed is then skipped). Entries that are not regular files
+    (FIFOs, devices, sockets) are yielded: reading them (``open_regular``) rejects them with
+    a line that says what they are, however they got there.
+    """
     for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not is_skipped(d))
-                for f in sorted(files):
-                    if not is_skipped(f):
-                        yield Path(root) / f
-        elif path.exists():
-            yield path
-        else:
-            err = ParseError(str(p), "no such file or folder")
+        try:
+            st = os.stat(p)
+        except OSError as exc:
+            err = ParseError(files.shown(p), files.describe(exc, p))
             if on_error is None:
-                raise err
+                raise err from None
             on_error(err)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from files.walk(p, on_error, is_skipped)
+        else:
+            yield Path(p)
 
 
 def iter_cables(
@@ -106,48 +114,61 @@ def parse_file(path: str | Path, on_error: OnError | None = None, procs: int = 1
     """The cables of one file: one for a page, a scrape or a telegram; one per row for a
     cables.csv (streamed).
 
-    Raises ``ParseError`` for a file that cannot be read as a cable. For a cables.csv, bad rows
+    Raises ``ParseError`` for a file that cannot be read as a cable: not a regular file (a
+    FIFO, a device — never opened in a way that blocks), more than ``MAX_CABLE_BYTES`` read
+    from a file that is no cables.csv, or content that is no cable. For a cables.csv, bad rows
     go to ``on_error`` and the rows after them are read; without ``on_error`` the first bad row
     raises (which ends the iteration).
     """
     source = str(path)
     try:
-        with open(path, "rb") as f:
+        with files.open_regular(path) as f:
             head = f.read(_SNIFF_BYTES)
-            if _is_csv(head):
-                is_csv = True
-            else:
-                is_csv = False
+            is_csv = is_csv_head(head, source)
+            if not is_csv:
                 size = os.fstat(f.fileno()).st_size
                 if size > MAX_CABLE_BYTES:
                     raise ParseError(
                         source, f"too large for a cable file ({size // 1048576} MB) and not a cables.csv"
                     )
-                data = head + f.read()
-    except ParseError:
-        raise
-    except FileNotFoundError:
-        raise ParseError(source, "no such file or folder") from None
-    except IsADirectoryError:
-        raise ParseError(source, "is a folder, not a file") from None
-    except PermissionError:
-        raise ParseError(source, "permission denied") from None
+                data = files.read_rest(f, head, MAX_CABLE_BYTES, source)
     except OSError as exc:
-        raise ParseError(source, f"cannot be read ({exc.strerror or exc})") from None
+        raise ParseError(files.shown(source), files.describe(exc, source)) from None
     if is_csv:
         yield from csvfile.iter_csv(path, on_error=on_error, procs=procs)
         return
     yield parse_text(data, source=source, name=Path(path).name)
 
 
-def parse_text(text: str | bytes, source: str = "<text>", name: str | None = None) -> Cable:
+def is_csv_head(head: bytes, name: str = "") -> bool:
+    """Whether a file starting with ``head`` (its first bytes) is a cables.csv; ``name`` is its
+    path or file name (a ``.csv`` name lets a file whose first row is bad count as one)."""
+    head = head.lstrip()
+    end = head.find(b"\n")
+    if b"," not in (head if end < 0 else head[:end]):
+        return False  # no CSV row starts here (most files: decided without decoding)
+    return detect.detect_csv(head[:_SNIFF_BYTES].decode("utf-8", "replace"), name)
+
+
+def parse_text(
+    text: str | bytes,
+    source: str = "<text>",
+    name: str | None = None,
+    seconds: float | None = PARSE_SECONDS,
+) -> Cable:
     """One cable from the text (or bytes) of a page, a page scrape, a telegram or a one-row
     cables.csv; the form is detected from the content.
 
     ``source`` names the input in the cable and in errors; ``name`` is the file name, from which
-    a bare telegram's reference ID is taken when its text does not give one.
-    Raises ``ParseError`` for input that is no cable.
+    a bare telegram's reference ID is taken when its text does not give one. ``seconds`` is the
+    time limit (see ``deadline``; None: none).
+    Raises ``ParseError`` for input that is no cable, or that takes longer than ``seconds``.
     """
+    with time_limit(seconds, source):
+        return _parse_text(text, source, name)
+
+
+def _parse_text(text: str | bytes, source: str, name: str | None) -> Cable:
     if isinstance(text, bytes):
         text, warnings = decode(text, source)
     else:
@@ -160,10 +181,6 @@ def parse_text(text: str | bytes, source: str = "<text>", name: str | None = Non
     if form == detect.CSV:
         return _parse_csv_text(text, source, warnings)
     return parse_bare(text, source, name, warnings)
-
-
-def _is_csv(head: bytes) -> bool:
-    return detect.detect_csv(head.lstrip()[:4096].decode("utf-8", "replace"))
 
 
 def _parse_csv_text(text: str, source: str, warnings: list[str]) -> Cable:

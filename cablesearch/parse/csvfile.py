@@ -10,9 +10,9 @@ per-row work is a module-level function (``cable_from_row``) so that worker proc
 from __future__ import annotations
 
 import csv
+import io
 import re
 import signal
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,15 +21,18 @@ from typing import TextIO
 
 from ..errors import ParseError
 from ..model import Cable
-from . import telegram
+from . import deadline, telegram
+from .files import open_regular
 from .ids import canonical_id
 from .site import fill_table
 from .text import WARN_CP1252, WARN_LATIN1
 
 COLUMNS = 8
 CSV_OPTIONS = {"escapechar": "\\", "doublequote": False, "strict": True}
-# Fields can be as long as a whole cable; the csv module's default limit is 128 KB.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# Fields can be as long as a whole cable (the csv module's default limit is 128 KB), but no
+# longer than a cable file may be: a quote left open must not pull gigabytes into one field.
+MAX_FIELD_BYTES = 32 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_BYTES)
 
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
@@ -42,7 +45,7 @@ OnError = Callable[[ParseError], None]
 
 def iter_rows(path: str | Path, on_error: OnError) -> Iterator[Row]:
     """Stream the rows of a cables.csv file as ``(row number, fields)``; see ``iter_rows_from``."""
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+    with io.TextIOWrapper(open_regular(path), encoding="utf-8", errors="surrogateescape", newline="") as f:
         yield from iter_rows_from(f, str(path), on_error)
 
 
@@ -65,23 +68,53 @@ def iter_rows_from(f: TextIO, source: str, on_error: OnError) -> Iterator[Row]:
             if "unexpected end of data" in str(exc):
                 on_error(ParseError(source, "truncated file: it ends inside a quoted field", row=n))
                 return
-            on_error(ParseError(source, f"not a valid CSV row ({exc})", row=n))
+            if "field larger than field limit" in str(exc):
+                reason = (
+                    f"a field longer than {MAX_FIELD_BYTES // 1048576} MB: no cable is (a quote left open?)"
+                )
+            else:
+                reason = f"not a valid CSV row ({exc})"
+            on_error(ParseError(source, reason, row=n))
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             n -= 1  # a blank line between records
             continue
-        if n == 1 and row[0].strip().lower() in ("id", "no", "number", "#", "row"):
+        if n == 1 and _is_header(row):
             continue  # a header line
         yield n, row
+
+
+def _is_header(row: list[str]) -> bool:
+    """A header line: names for the running number and the created date, not values."""
+    return (
+        len(row) > 1
+        and row[0].strip().lower() in ("id", "no", "number", "#", "row")
+        and row[1].strip().lower() in ("created", "date")
+    )
 
 
 def cable_from_row(row: list[str], source: str, n: int) -> Cable:
     """One cable from one cables.csv row (``source`` is the file's path, ``n`` the row).
 
-    Raises ``ParseError`` (file and row named) for a row with the wrong number of columns.
+    Raises ``ParseError`` (file and row named) for a row that is not in the layout: the wrong
+    number of columns, a running number that is not digits, a created date that is no date.
     """
     if len(row) != COLUMNS:
         raise ParseError(source, f"expected {COLUMNS} columns, found {len(row)}", row=n)
+    _check_layout(row, source, n)
+    armed = deadline.arm(deadline.PARSE_SECONDS)
+    try:
+        try:
+            return _cable_from_fields(row, source, n)
+        finally:
+            if armed:
+                deadline.disarm()
+    except deadline.TimeUp:  # also when it comes just before disarm(): none can come after it
+        raise ParseError(source, deadline.reason(deadline.PARSE_SECONDS), row=n) from None
+
+
+def _cable_from_fields(row: list[str], source: str, n: int) -> Cable:
+    """The work of ``cable_from_row`` once the row is known to be in the layout."""
     warnings: list[str] = []
     if any(_SURROGATE.search(field) for field in row):
         row, warning = _redecode(row)
@@ -96,10 +129,38 @@ def cable_from_row(row: list[str], source: str, n: int) -> Cable:
         raise ParseError(source, "empty row: no reference ID, header or body", row=n)
     cable = Cable(format="csv", source=f"{source}#row={n}", warnings=warnings)
     fill_table(cable, reference_id, created, "", classification, origin)
+    if cable.created is None and created.strip():
+        raise ParseError(
+            source,
+            f"created date {_quoted(created)} is not a date (MM/DD/YYYY HH:MM): the row is not in "
+            "the cables.csv layout; fix or remove it",
+            row=n,
+        )
     cable = telegram.extract(header, body, cable)
     if not cable.references and cited.strip():
         cable.references = [canonical_id(r) for r in _REF_SPLIT.split(cited.strip()) if r]
     return cable
+
+
+def _check_layout(row: list[str], source: str, n: int) -> None:
+    """A row whose first column is not a running number is not in the cables.csv layout (its
+    columns are shifted, or it is something else): reading its other columns would mix up
+    fields, so it is rejected instead. (A created date that is no date is rejected the same way,
+    once ``fill_table`` has read it.)"""
+    number = row[0].strip()
+    if not (number.isascii() and number.isdigit()):
+        raise ParseError(
+            source,
+            f"running number {_quoted(number)} is not a number: the row is not in the cables.csv "
+            "layout (number, created, reference ID, origin, classification, references, header, body)",
+            row=n,
+        )
+
+
+def _quoted(value: str) -> str:
+    """A field as a message quotes it: at most 40 characters, on one line."""
+    value = " ".join(value.split())
+    return repr(value if len(value) <= 40 else value[:39] + "…")
 
 
 def _redecode(row: list[str]) -> tuple[list[str], str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 HTML = "html"
@@ -11,6 +13,10 @@ CSV = "csv"
 
 # A cables.csv row starts with the running number and the created date, each maybe quoted.
 _CSV_START = re.compile(r'^\ufeff?"?\d+"?\s*,\s*"?\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2})?"?\s*,')
+# A later line of head that starts a cables.csv row (the first line is looked at separately).
+# (It starts with the line feed, a literal the regex engine searches for quickly.)
+_CSV_ROW_LINE = re.compile(r'\n"?\d+"?\s*,\s*"?\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2})?"?\s*,')
+COLUMNS = 8
 # A cables.csv with a header line (the release has none, but exports of it may).
 _CSV_HEADER = re.compile(r'^\ufeff?"?(?:id|no|number|#)"?\s*,\s*"?(?:created|date)"?\s*,', re.I)
 _HTML_START = re.compile(
@@ -33,7 +39,7 @@ def detect(text: str) -> str:
     """
     head = text[:65536]
     first = head.lstrip()[:4096]
-    if detect_csv(first):
+    if "," in first and detect_csv(head.lstrip()):
         return CSV
     if _HTML_START.match(first) or (first.startswith("<") and _HTML_TAG.search(head)):
         return HTML
@@ -42,7 +48,35 @@ def detect(text: str) -> str:
     return TELEGRAM
 
 
-def detect_csv(first: str) -> bool:
-    """Whether the start of a file is a cables.csv (its first line, maybe a header line)."""
-    line = first.split("\n", 1)[0]
-    return bool(_CSV_START.match(line) or _CSV_HEADER.match(line))
+def detect_csv(head: str, name: str = "") -> bool:
+    """Whether a text starting with ``head`` (its first KB, leading blanks stripped) is a
+    cables.csv; ``name`` is the file's name or path, where there is one.
+
+    Its first line starting like a cables.csv row (running number, ``MM/DD/YYYY`` date) or a
+    header line says so at once. A first row that is malformed (its number not digits, empty,
+    an impossible date) must not turn the whole file into one telegram, so the file is also a
+    cables.csv when further lines in ``head`` start like rows and its first record has the 8
+    columns, when two or more lines do, or when it is named ``*.csv`` and its first record has
+    8 quoted columns. Its bad rows are then rejected one by one, with their row numbers.
+    """
+    end = head.find("\n")
+    line = head if end < 0 else head[:end]
+    if _CSV_START.match(line) or _CSV_HEADER.match(line):
+        return True
+    if "," not in line:  # no CSV row at all (and the scan below is skipped for telegrams)
+        return False
+    starts = len(_CSV_ROW_LINE.findall(head, len(line)))
+    if starts >= 2:
+        return True
+    if starts == 0 and not (line.startswith('"') and name.lower().endswith(".csv")):
+        return False
+    return _first_record_columns(head) == COLUMNS
+
+
+def _first_record_columns(head: str) -> int:
+    """The number of fields of the first complete CSV record in ``head`` (0 if none)."""
+    reader = csv.reader(io.StringIO(head, newline=""), escapechar="\\", doublequote=False, strict=True)
+    try:
+        return len(next(reader))
+    except (csv.Error, StopIteration):
+        return 0

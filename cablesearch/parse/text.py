@@ -1,7 +1,9 @@
 """Turning the bytes of a file into text, and refusing what is no text at all.
 
-UTF-8 first (with or without a byte-order mark); bytes that are not UTF-8 are read as cp1252,
-or Latin-1 where cp1252 leaves a byte undefined, and the cable gets a warning saying so.
+UTF-16 (with a byte-order mark, or plain text with NUL in every other byte) is read as such,
+with a warning. Otherwise UTF-8 first (with or without a byte-order mark); bytes that are not
+UTF-8 are read as cp1252, or Latin-1 where cp1252 leaves a byte undefined, and the cable gets a
+warning saying so.
 Binaries (NUL bytes, many control characters), empty files and files cut off in the middle of a
 UTF-8 character are refused with a ``ParseError`` naming the reason.
 """
@@ -22,6 +24,7 @@ _CONTROL_SHARE = 0.01
 
 WARN_CP1252 = "not valid UTF-8: read as cp1252"
 WARN_LATIN1 = "not valid UTF-8: read as Latin-1"
+WARN_UTF16 = "UTF-16 text (as Windows tools save it): read as UTF-16"
 
 
 def decode(data: bytes, source: str) -> tuple[str, list[str]]:
@@ -33,6 +36,13 @@ def decode(data: bytes, source: str) -> tuple[str, list[str]]:
     """
     if not data.strip():
         raise ParseError(source, "empty file")
+    utf16 = _utf16(data)
+    if utf16 is not None:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError:
+            raise ParseError(source, "not valid UTF-16 text (cut off or binary), not a cable") from None
+        return check_text(text, source), [WARN_UTF16]
     if b"\x00" in data[:_SNIFF]:
         raise ParseError(source, "binary file (NUL bytes), not a cable")
     warnings: list[str] = []
@@ -69,6 +79,22 @@ def check_text(text: str, source: str) -> str:
     if controls > max(2, len(head) * _CONTROL_SHARE):
         raise ParseError(source, "binary file (control characters), not a cable")
     return text
+
+
+def _utf16(data: bytes) -> str | None:
+    """The codec of a UTF-16 text ("utf-16" with a byte-order mark, "utf-16-le"/"-be" for
+    mostly-ASCII text without one: NUL in nearly every other byte), or None."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not data.startswith(b"\xff\xfe\x00\x00"):
+        return "utf-16"
+    head = data[:_SNIFF]
+    if len(head) < 64 or len(data) % 2:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.9 * len(odd) and not even.count(0):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and not odd.count(0):
+        return "utf-16-be"
+    return None
 
 
 def _is_utf8_text(data: bytes) -> bool:
