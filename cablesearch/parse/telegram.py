@@ -19,6 +19,7 @@ from datetime import datetime
 from cablesearch.model import Cable
 from cablesearch.parse.ids import canonical_id, make_id, parse_refs, post_token
 from cablesearch.parse.origin import origin_from_fm, origin_from_post
+from cablesearch.parse.tags import find_tags
 
 __all__ = ["clean_body", "extract", "parse_dtg", "read_metadata", "remove_page_breaks", "split_telegram"]
 
@@ -161,15 +162,6 @@ _DATE_YMD = re.compile(r"\b((?:19|20)\d{2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
-_TAGS = re.compile(
-    r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:|TAG[ \t]+(?=[A-Z]{2,6}\b))|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
-    re.M,
-)
-_TAGS_END = re.compile(
-    r"\s(?:SUBJECT|Subject|SUBJ|REF|Ref|REFS|Refs|CLASSIFIED|Classified|E\.\s?O\.|"
-    r"EO\s1\d{4}|SIPDIS|NOFORN)\b"
-)
-_TAG_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _SUBJECT = re.compile(r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)SUBJECT)\s*:[ \t]*", re.M)
 _SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
 
@@ -380,25 +372,6 @@ def _declassify(rest: str) -> str:
     if m and m.group(2)[:3].upper() in _MONTHS:
         return f"{int(m.group(3)):04d}-{_MONTHS[m.group(2)[:3].upper()]:02d}-{int(m.group(1)):02d}"
     return v[:80]
-
-
-def _tags(tm: re.Match[str]) -> list[str]:
-    # Only the TAGS line itself: the site links the tags of that line and not those wrapped
-    # onto the next (07TELAVIV2652, 07BOGOTA8306, 09ABUDHABI744 ...).
-    line = tm.group("v")
-    # page form: the tag line may run into the subject, the REF line or the text
-    e = _TAGS_END.search(line)
-    if e:
-        line = line[: e.start()]
-    elif len(line) > 300:
-        line = line[:300]
-    tags: list[str] = []
-    seen: set[str] = set()
-    for tok in _TAG_TOKEN.findall(line.upper()):
-        if tok not in seen:
-            seen.add(tok)
-            tags.append(tok)
-    return tags
 
 
 _LEAD_PUNCT = re.compile(r"^[^0-9A-Za-z]+")
@@ -852,8 +825,8 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
 
     Conventions: the subject starts like the site's one-line title (its first line as written,
     leading punctuation dropped: ``(S) X`` → ``S) X``) and goes on across its line breaks;
-    tags are upper-cased tokens of the TAGS line (glued ones such as ``PGOVPRELKPAO`` kept
-    whole, as the site lists them); ``created`` from a date-time group is the DTG's own time
+    tags as ``tags.find_tags`` reads the TAGS block (continued lines included, glued codes
+    split, multi-word and person tags whole); ``created`` from a date-time group is the DTG's own time
     (the site's page shows the minutes differently).
     """
     if "\r" in body:
@@ -947,9 +920,8 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
         cable.declassify_on = _declassify(eo.group("rest"))
 
     # TAGS
-    tm = _TAGS.search(top)
-    if tm and not cable.tags:
-        cable.tags = _tags(tm)
+    if not cable.tags:
+        cable.tags = find_tags(top)
 
     # SUBJECT
     subject, subj_end = _subject(top)
