@@ -17,7 +17,8 @@ import re
 from datetime import datetime
 
 from cablesearch.model import Cable
-from cablesearch.parse.ids import canonical_id, make_id, parse_refs, post_token
+from cablesearch.parse.evidence import Evidence, choose_id, fm_post
+from cablesearch.parse.ids import canonical_id, parse_refs, post_token
 from cablesearch.parse.origin import origin_from_fm, origin_from_post
 from cablesearch.parse.tags import find_tags
 
@@ -775,51 +776,38 @@ def split_telegram(text: str) -> tuple[str, str]:
 _PAGE_BREAK_ID = re.compile(
     r"^[ \t]*([A-Z][A-Z .'\-]{1,40}?)[ \t]+(\d{8})[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}", re.M
 )
-_DE_LINE = re.compile(r"^DE\s+[A-Z]{4,7}\s+#(\d{1,5})", re.M)
+_DE_LINE = re.compile(r"^DE\s+([A-Z]{4,7})\s+#(\d{1,5})", re.M)
 
 
-def _id_from_page_break_or_de(body: str, header: str, fm: str, year: str) -> tuple[str, str]:
-    """When the classification line cannot be read: the post and number of a page-break line
-    (``TRIPOLI 00000505 002 OF 003``), else the FM post and the DE line's message number
-    (``DE RUEHTRO #0505``; four digits only, so never for the Department's six-digit ones)."""
+def _evidence(cm: re.Match[str] | None, header: str, body: str, fm: str, year: str, name_id: str) -> Evidence:
+    """What the telegram says about its own ID: classification line, DE and FM lines, a
+    page-break line (``TRIPOLI 00000505 002 OF 003``), and the file name's ID."""
+    ev = Evidence(year=year, name_id=name_id, fm_post=fm_post(fm) if fm else "")
+    if cm and post_token(cm.group("post")):
+        ev.class_post, ev.class_num = post_token(cm.group("post")), cm.group("num")
+    d = _DE_LINE.search(header)
+    if d:
+        ev.de_route, ev.de_num = d.group(1), d.group(2)
     m = _PAGE_BREAK_ID.search(body)
     if m and post_token(m.group(1)):
-        return make_id(year, m.group(1), m.group(2)), "a page-break line and the date-time group"
-    d = _DE_LINE.search(header)
-    if d and fm:
-        token = _fm_post(fm)
-        if token and token != "STATE":
-            return make_id(year, token, d.group(1)), "the FM post, the DE line's number and the DTG"
-    return "", ""
-
-
-def _fm_post(fm: str) -> str:
-    """The post token an FM line names (``AMEMBASSY TRIPOLI`` → ``TRIPOLI``), or ""."""
-    fm = fm.upper()
-    if fm.startswith("SECSTATE"):
-        return "STATE"
-    words = re.sub(
-        r"^(?:[A-Z]{4,8}/)?(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION|USINT|USOFFICE|REO)\s+", "", fm
-    ).split()
-    for k in range(len(words), 0, -1):
-        token = post_token("".join(words[:k]))
-        if token:
-            return token
-    return ""
+        ev.page_post, ev.page_num = post_token(m.group(1)), m.group(2)
+    return ev
 
 
 def _disagree(cable: Cable, field: str, mine: str) -> None:
     cable.warnings.append(f"{field}: the telegram says {mine!r}, kept {getattr(cable, field)!r}")
 
 
-def extract(header: str, body: str, cable: Cable) -> Cable:
+def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
     """Fill ``cable`` with the fields found in a telegram's header and body, and return it.
 
     Fields the container already set are kept (reference ID, created, released,
     classification, origin, subject); when the telegram disagrees a warning is added. Derived
     where missing: the reference ID from the classification line's post and number plus the
     year of the date-time group (``C O N F I D E N T I A L KIGALI 000796`` + ``101633Z NOV 08``
-    → ``08KIGALI796``), created from the date-time group, origin from the reference ID's post
+    → ``08KIGALI796``), or from the evidence that agrees where the classification line, the
+    header's DE and FM lines and the file name's ID (``name_id``) differ (``evidence.choose_id``,
+    which says so in warnings), created from the date-time group, origin from the reference ID's post
     or else the FM line. ``header`` and ``body`` are stored (body cleaned) when the cable has
     none yet.
 
@@ -850,42 +838,22 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     classification = _classification(cm, top, header)
 
     # reference ID
-    derived_id = ""
     year = ""
     if created:
         year = f"{created.year % 100:02d}"
     elif cable.created:
         year = f"{cable.created.year % 100:02d}"
-    how = "the classification line and date-time group"
-    if year:
-        if cm and post_token(cm.group("post")):
-            derived_id = make_id(year, cm.group("post"), cm.group("num"))
-        else:
-            derived_id, how = _id_from_page_break_or_de(body, header, fm, year)
     if cable.reference_id:
         cable.reference_id = canonical_id(cable.reference_id)
+        derived_id, why = choose_id(_evidence(cm, header, body, fm, year, ""))
         if derived_id and derived_id != cable.reference_id:
-            cable.warnings.append(f"reference_id: {how} give {derived_id!r}, kept {cable.reference_id!r}")
-    elif derived_id:
-        cable.reference_id = derived_id
-        if not (cm and post_token(cm.group("post"))):
             cable.warnings.append(
-                f"reference_id {derived_id} read from {how} (no readable classification line)"
+                f"reference_id: the telegram gives {derived_id!r}, kept {cable.reference_id!r}"
             )
-
-    if cm and fm:
-        class_post = post_token(cm.group("post"))
-        fm_post = _fm_post(fm)
-        if (
-            class_post
-            and fm_post
-            and class_post != fm_post
-            and not class_post.endswith(fm_post)
-            and not fm_post.endswith(class_post)
-        ):
-            cable.warnings.append(
-                f"the classification line names {cm.group('post').strip()!r}, the FM line {fm!r}"
-            )
+        cable.warnings.extend(w for w in why if w.startswith("header and body disagree:"))
+    else:
+        cable.reference_id, why = choose_id(_evidence(cm, header, body, fm, year, name_id))
+        cable.warnings.extend(why)
 
     # created
     if cable.created is None:
