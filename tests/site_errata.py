@@ -1,4 +1,4 @@
-"""Where the site's tag lists (truth.jsonl) are wrong, and what the cable's TAGS block says.
+"""Where the site's tag lists and titles (truth.jsonl) are wrong, and what the cable says.
 
 truth.jsonl records the tags the cablegate site linked. The site read only the TAGS line
 itself (it dropped the codes continued on the next line) and split multi-word and person
@@ -81,3 +81,20 @@ SITE_TAG_ERRATA: dict[str, list[str]] = {
 def expected_tags(truth: dict) -> list[str]:
     """The tags a cable's truth line should have: the site's, unless listed above."""
     return SITE_TAG_ERRATA.get(truth["reference_id"], truth["tags"])
+
+
+# The site titled a cable with the whole SUBJECT line, REF and Classified By included when they
+# were on that line; the subject ends where they begin (issue 14).
+SITE_SUBJECT_ERRATA: dict[str, str] = {
+    # SUBJECT: ... REFLECTIONS OF AMBASSADOR FORD REF: OFFICIAL BIOS ON FILE
+    "08TEGUCIGALPA459": "PRESIDENT JOSE MANUEL ZELAYA ROSALES: PERSONAL REFLECTIONS OF AMBASSADOR FORD",
+    # SUBJECT: ... BEHIND JOSE SERRA REF: RIO DE JANEIRO 32
+    "10BRASILIA49": "BRAZIL'S PRESIDENTIAL ELECTIONS: DILMA ROUSSEFF COMES UP FAST BEHIND JOSE SERRA",
+    # SUBJECT: ... CARD PROCESSING  REF: MOSCOW 00079  Classified By: ECONMINCOUNS ...
+    "10MOSCOW228": "RUSSIAN DRAFT BILL WOULD REQUIRE ON-SHORE CREDIT CARD PROCESSING",
+}
+
+
+def expected_subject(truth: dict) -> str:
+    """The subject a cable's truth line should have: the site's title, unless listed above."""
+    return SITE_SUBJECT_ERRATA.get(truth["reference_id"], truth["subject"])

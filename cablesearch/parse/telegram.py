@@ -20,6 +20,7 @@ from cablesearch.model import Cable
 from cablesearch.parse.evidence import Evidence, choose_id, fm_post
 from cablesearch.parse.ids import canonical_id, parse_refs, post_token
 from cablesearch.parse.origin import origin_from_fm, origin_from_post
+from cablesearch.parse.residue import drop_page_lines
 from cablesearch.parse.tags import find_tags
 
 __all__ = ["clean_body", "extract", "parse_dtg", "read_metadata", "remove_page_breaks", "split_telegram"]
@@ -163,17 +164,19 @@ _DATE_YMD = re.compile(r"\b((?:19|20)\d{2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
-_SUBJECT = re.compile(r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)SUBJECT)\s*:[ \t]*", re.M)
+_SUBJECT = re.compile(
+    r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)(?:SUBJECT|Subject))\s*:[ \t]*", re.M
+)
 _SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
 
 # Where the subject (and the REF block) ends.
 _END_STRONG = re.compile(
-    r"(?:^|\s)(?:(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"(?:^|\s)(?:(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b)"
 )
 _END_WEAK = re.compile(
     r"\n[ \t]*\n|(?:^|\s)(?:"
-    r"(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|"
     r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\d{1,2}\.\s+(?=[A-Z])|"
     r"-{3,}|={3,}|_{3,}|\*{3,}|X{6,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|"
@@ -186,7 +189,7 @@ _NEXT_IS_FIELD = re.compile(
     r"\d{1,2}\.\s|¶)"
 )
 _REF = re.compile(
-    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
+    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
 )
 _REF_END = re.compile(
     r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
@@ -406,14 +409,16 @@ def _subject(top: str) -> tuple[str, int]:
     first = _LEAD_PUNCT.sub("", top[start:nl].strip())
     e = _END_STRONG.search(top, start, nl)
     if e:
-        # REF or Classified By on the subject's own line: the site keeps the whole line as the
-        # title, the REF block starts there
-        return first, e.start()
+        # REF or Classified By on the subject's own line: the subject ends there (the site kept
+        # the whole line as the title), the REF block starts there
+        cut = _LEAD_PUNCT.sub("", top[start : e.start()].strip())
+        return cut or first, e.start()
     rest = top[nl : nl + 1200]
     if "OF " in rest[:300] or "of " in rest[:300]:
         rest = remove_page_breaks(rest)
+    rest = drop_page_lines(rest)  # "UNCLASSIFIED PAGE 02 HARARE 01059 01 OF 04 281501Z"
     e = _END_WEAK.search(rest)
-    cont = rest[: e.start()] if e else ""
+    cont = rest[: e.start()] if e else (rest if nl + 1200 >= len(top) else "")
     end = nl + (e.start() if e else 0)
     if e and not cont.strip() and _BLANK_LINE.fullmatch(e.group(0)):
         # a blank line inside the subject: "SUBJECT: X AFTER CURRENCY\n\nREFORM\n\nREF: ..."
