@@ -1,5 +1,5 @@
 """The messy tail of real telegrams (issue 14): TAGS and SUBJECT lines as real cables write
-them. Each input is a real cable's lines (or one shaped like them: the kinds of line the cablemap
+them, and REF lines. Each input is a real cable's lines (or one shaped like them: the kinds of line the cablemap
 project's test suite collects from the release)."""
 
 from __future__ import annotations
@@ -301,3 +301,70 @@ SUBJECT_CASES = [
 def test_subject(text: str, want: str) -> None:
     body = "CONFIDENTIAL ANKARA 000012\n\n" + text
     assert extract("", body, Cable()).subject == want
+
+
+# REF lines (the citing cable is Rome's, of 2009: a reference without a year is of 2009)
+HEAD = "R 101633Z NOV 09\nFM AMEMBASSY ROME\nTO SECSTATE WASHDC 1"
+REF_CASES = [
+    (
+        "SUBJECT: AMBASSADOR SOBEL MEETS WITH KEY ENERGY ENTITIES IN RIO Ref(s): A) 08 RIO DE JAN 138; B) 08 RIO DE JAN 0044 and previous\n\n1. Text",
+        ["08RIODEJANEIRO138", "08RIODEJANEIRO44"],
+    ),
+    (
+        "SUBJECT: BRAZIL: BLACKOUT -CAUSES AND IMPLICATIONS Classified By: Charge d'Affaires Cherie Jackson, Reasons 1.4 (b) and (d). REFTELS: A) 2008 BRASILIA 672, B) 2008 BRASILIA 593, C)2008 SAO PAULO 260\n\n1. Text",
+        ["08BRASILIA672", "08BRASILIA593", "08SAOPAULO260"],
+    ),
+    ("SUBJECT: X\n\nREF: A. 2008 CAIRO 2394 B. CAIRO 2178\n\n1. Text", ["08CAIRO2394", "09CAIRO2178"]),
+    ("SUBJECT: X\n\nREF: A. SECDEF 122723 B. STATE 12345\n\n1. Text", ["09SECDEF122723", "09STATE12345"]),
+    (
+        "SUBJECT: PM BROWN AND THE PRIMEREF: A. LONDON 1939 B. LONDON 1940\n\n1. Text",
+        ["09LONDON1939", "09LONDON1940"],
+    ),
+    (
+        "SUBJECT: X\n\nREF: A. ROME 1059\n     B. ROME 1060\n     C. 08 STATE 4321\n\n1. Text",
+        ["09ROME1059", "09ROME1060", "08STATE4321"],
+    ),
+    (
+        "SUBJECT: X\n\nREF: A. ROME 1059\nPAGE 02 ROME 01196 01 OF 02 082030Z\nB. ROME 1060\n\n1. Text",
+        ["09ROME1059", "09ROME1060"],
+    ),
+    (
+        "SUBJECT: X\n\nREF: A. ROME 1059\nUNCLASSIFIED PAGE 02 ROME 01196 01 OF 02 082030Z\nB. ROME 1060\n\n1. Text",
+        ["09ROME1059", "09ROME1060"],
+    ),
+    (
+        "SUBJECT: GULNORA INC. STRIKES AGAIN \nREFS: A) 04 TASHKENT 3390 B) 04 TASHKENT 2574 and previous\n\nCLASSIFIED BY AMB. JON R. PURNELL, FOR REASONS 1.4 (B, D)\n\n1. (C) ",
+        ["04TASHKENT3390", "04TASHKENT2574"],
+    ),
+    (
+        "SUBJECT:  EXTENDED NATIONAL JURISDICTIONS OVER HIGH SEAS \n\nREF: STATE 106206 CIRCULAR; STATE CA-3400 NOV 2, 1966\n\n1. Text",
+        ["09STATE106206"],
+    ),
+    (
+        "SUBJECT: X\n\nREF: A. 08 SAO PAULO 653; B. 09 SAO PAULO 433; C. BRASILIA 7\n\n1. Text",
+        ["08SAOPAULO653", "09SAOPAULO433", "09BRASILIA7"],
+    ),
+    (
+        "SUBJECT: X\n\nREF: A. 2009 CAIRO 2394\n\nB. 2009 CAIRO 2178\n\n1. Text",
+        ["09CAIRO2394", "09CAIRO2178"],
+    ),
+    (
+        "SUBJECT: X\nREF: A. 07 RIO DE JANEIRO 12 B. RIO DE JANEIRO 13\n\n1. Text",
+        ["07RIODEJANEIRO12", "09RIODEJANEIRO13"],
+    ),
+    (
+        "SUBJECT: X\nREF: A. 08 BUENOS AIRES 12 B. BUENOS AIRE 13\n\n1. Text",
+        ["08BUENOSAIRES12", "09BUENOSAIRES13"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), REF_CASES)
+def test_references(text: str, want: list[str]) -> None:
+    body = "CONFIDENTIAL ROME 000012\n\n" + text
+    assert extract(HEAD, body, Cable()).references == want
+
+
+def test_a_ref_glued_to_the_word_before_ends_the_subject() -> None:
+    body = "CONFIDENTIAL LONDON 000012\n\nSUBJECT: PM BROWN AND THE PRIMEREF: A. LONDON 1939\n\n1. Text"
+    assert extract(HEAD, body, Cable()).subject == "PM BROWN AND THE PRIME"

@@ -171,6 +171,7 @@ _SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
 
 # Where the subject (and the REF block) ends.
 _END_STRONG = re.compile(
+    r"(?<=[A-Z])REFS?:\s+(?=[A-Z]\.\s)|"  # "...THE PRIMEREF: A. LONDON 1939": glued to the word before
     r"(?:^|\s)(?:(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b)"
 )
@@ -189,7 +190,7 @@ _NEXT_IS_FIELD = re.compile(
     r"\d{1,2}\.\s|¶)"
 )
 _REF = re.compile(
-    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
+    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:\s*|(?<=[A-Z])REFS?:\s+(?=[A-Z]\.\s)|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
 )
 _REF_END = re.compile(
     r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
@@ -463,7 +464,7 @@ def _refs_block(top: str, after: int) -> str:
     if not m:
         return ""
     start = m.end()
-    chunk = remove_page_breaks(top[start : start + 2000])
+    chunk = drop_page_lines(remove_page_breaks(top[start : start + 2000]))
     # a blank line ends the block unless what follows still looks like references
     parts = _BLANK_LINE.split(chunk)
     keep = [parts[0]]
