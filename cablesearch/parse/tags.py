@@ -36,7 +36,7 @@ _KEY = re.compile(
 # where the block ends on a line: the subject, another field, SIPDIS
 _END = re.compile(
     r"(?:^|\s)(?:(?:SUBJECT|Subject|subject|SUBJ|Subj)\b|(?:REF|Ref|REFS|Refs|Ref\(s\)|REFTELS?)\b\s*:?|"
-    r"CLASSIFIED\s+BY|Classified\s+[Bb]y|E\.\s?[Oo]\.\s*1\d{4}|EO\s1\d{4}|SIPDIS\b|NOFORN\b|\d{1,2}\.\s+\(|¶)"
+    r"CLASSIFIED\s+BY|Classified\s+[Bb]y|E\.\s?[Oo]\.\s*1\d{4}|EO\s1\d{4}|SIPDIS\b|NOFORN\b|\d{1,2}\.\s+\()|¶"
 )
 _FIELD_LINE = re.compile(
     r"^[ \t]*(?:(?i:subj(?:ect)?)\b|(?i:refs?|reftels?|ref\(s\))\b|(?i:classified\s+by)|E\.\s?O\.|(?i:sipdis)|"
@@ -102,7 +102,7 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 
 
 def _items(block: str) -> list[str]:
-    text = block.upper().replace("\n", " ")
+    text = block.upper().replace("\n", " ").replace("\x00", " ")
     people: list[str] = []
 
     def person(m: re.Match[str]) -> str:
@@ -114,7 +114,7 @@ def _items(block: str) -> list[str]:
     out: list[str] = []
     for chunk in text.split(","):
         words = [w.strip(_STRIP) for w in chunk.split()]
-        words = [w for w in words if w.strip(_STRIP + "-/()")]
+        words = [w for w in words if w.startswith("\x00") or any(c.isalnum() for c in w)]
         _read_chunk(words, has_commas, people, out)
     seen: set[str] = set()
     tags = []

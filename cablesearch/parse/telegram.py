@@ -176,7 +176,7 @@ _END_STRONG = re.compile(
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b)"
 )
 _END_WEAK = re.compile(
-    r"\n[ \t]*\n|(?:^|\s)(?:"
+    r"\n[ \t]*\n|(?<=[A-Z])REFS?:\s+(?=[A-Z]\.\s)|(?:^|\s)(?:"
     r"(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|"
     r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\d{1,2}\.\s+(?=[A-Z])|"
@@ -413,7 +413,7 @@ def _subject(top: str) -> tuple[str, int]:
         # REF or Classified By on the subject's own line: the subject ends there (the site kept
         # the whole line as the title), the REF block starts there
         cut = _LEAD_PUNCT.sub("", top[start : e.start()].strip())
-        return cut or first, e.start()
+        return cut, e.start()
     rest = top[nl : nl + 1200]
     if "OF " in rest[:300] or "of " in rest[:300]:
         rest = remove_page_breaks(rest)
@@ -454,8 +454,8 @@ def _subject(top: str) -> tuple[str, int]:
             if not cont:
                 end = nl
         cont = _squash(cont)
-    subject = f"{first} {cont}" if cont else first
-    return subject, end
+    subject = f"{first} {cont}" if cont.strip() else first
+    return _LEAD_PUNCT.sub("", subject.strip()), end
 
 
 def _refs_block(top: str, after: int) -> str:
