@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from cablesearch.parse.ids import make_id, post_token
 from cablesearch.parse.vocab import station
 
-__all__ = ["Evidence", "choose_id"]
+__all__ = ["Evidence", "choose_id", "fm_post", "header_disagreement"]
 
 _NAME_ID = re.compile(r"^(\d{2})([A-Z]+?)(\d+)$")
 
@@ -54,8 +55,13 @@ def _num(n: str) -> int:
 
 def choose_id(ev: Evidence) -> tuple[str, list[str]]:
     """(reference ID or "", warnings) from the evidence; see the module docstring."""
+    if ev.class_post and ev.year and not ev.page_post:
+        # the usual case first: the classification line, the header and the file name agree
+        ref = make_id(ev.year, ev.class_post, ev.class_num)
+        if ref and (not ev.name_id or ev.name_id == ref) and not header_disagreement(ev):
+            return ref, []
     de_post = _station_post(ev.de_route)
-    if ev.class_post:
+    if ev.class_post and ev.page_post:
         # a page-break line repeats the classification line (both are the body's): it counts
         # only where the classification line cannot be read
         ev = replace(ev, page_post="", page_num="")
@@ -116,10 +122,16 @@ def choose_id(ev: Evidence) -> tuple[str, list[str]]:
     return ref, warnings
 
 
+@lru_cache(maxsize=4096)
 def _station_post(route: str) -> str:
     """The post token of the station a routing indicator names (RUEHFR → PARIS), or ""."""
     name = station(route) if route else ""
     return fm_post(name) if name else ""
+
+
+def header_disagreement(ev: Evidence) -> str:
+    """How the classification line and the routing header (DE, FM) disagree, or ""."""
+    return _header_disagrees(ev, _station_post(ev.de_route))
 
 
 def _header_disagrees(ev: Evidence, de_post: str) -> str:
@@ -144,6 +156,7 @@ _FM_PREFIX = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def fm_post(fm: str) -> str:
     """The post token an FM line or station names (``AMEMBASSY TRIPOLI`` → ``TRIPOLI``), or ""."""
     fm = fm.upper()

@@ -35,7 +35,7 @@ _KEY = re.compile(
 )
 # where the block ends on a line: the subject, another field, SIPDIS
 _END = re.compile(
-    r"(?:^|\s)(?:(?:SUBJECT|Subject|subject|SUBJ|Subj)\b|(?:REF|Ref|REFS|Refs|Ref\(s\)|REFTELS?)\b\s*:?|"
+    r"(?:^|\s)(?:(?:SUBJECT|Subject|subject|SUBJ|Subj)\b|(?:REF|Ref|REFS|Refs|Ref\(s\)|REFTELS?)\s*:|"
     r"CLASSIFIED\s+BY|Classified\s+[Bb]y|E\.\s?[Oo]\.\s*1\d{4}|EO\s1\d{4}|SIPDIS\b|NOFORN\b|\d{1,2}\.\s+\()|¶"
 )
 _FIELD_LINE = re.compile(
@@ -49,10 +49,24 @@ _STRIP = ".;:'\"*"
 
 def find_tags(top: str) -> list[str]:
     """The tags of the TAGS block in ``top`` (the opening of a body); [] without one."""
-    m = _KEY.search(top, 0, 6000)
+    # most cables write the key plainly: look for it by substring first (much faster than
+    # the full pattern over the opening), from the start of its line
+    pos = _first_plain_key(top)
+    m = _KEY.search(top, top.rfind("\n", 0, pos) + 1, 6000) if pos >= 0 else None
+    if m is None:
+        m = _KEY.search(top, 0, 6000)
     if not m:
         return []
     return read_tags(top[m.end() : m.end() + 1500])
+
+
+def _first_plain_key(top: str) -> int:
+    best = -1
+    for needle in ("TAGS", "Tags", "tags"):
+        i = top.find(needle, 0, 6000)
+        if i >= 0 and (best < 0 or i < best):
+            best = i
+    return best
 
 
 def read_tags(value: str) -> list[str]:
@@ -103,13 +117,20 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 
 def _items(block: str) -> list[str]:
     text = block.upper().replace("\n", " ").replace("\x00", " ")
+    if "(" not in text:
+        # the usual case first: nothing but known codes
+        words = text.replace(",", " ").split()
+        known = codes()
+        if all(w in known for w in words):
+            return list(dict.fromkeys(words))
     people: list[str] = []
 
     def person(m: re.Match[str]) -> str:
         people.append(_person(m.group(1)))
         return f" \x00{len(people) - 1} "
 
-    text = _PAREN.sub(person, text)
+    if "(" in text:
+        text = _PAREN.sub(person, text)
     has_commas = "," in text
     out: list[str] = []
     for chunk in text.split(","):
@@ -127,6 +148,7 @@ def _items(block: str) -> list[str]:
 
 def _read_chunk(words: list[str], has_commas: bool, people: list[str], out: list[str]) -> None:
     run: list[str] = []
+    known_codes = codes()
     for w in words:
         if w.startswith("\x00"):
             _flush(run, has_commas and len(run) == len(words), out)
@@ -135,7 +157,7 @@ def _read_chunk(words: list[str], has_commas: bool, people: list[str], out: list
             if person:
                 out.append(person)
             continue
-        known = _as_codes(w)
+        known = [w] if w in known_codes else _split_glued(w)
         if known:
             _flush(run, False, out)
             run = []

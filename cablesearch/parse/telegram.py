@@ -17,8 +17,8 @@ import re
 from datetime import datetime
 
 from cablesearch.model import Cable
-from cablesearch.parse.evidence import Evidence, choose_id, fm_post
-from cablesearch.parse.ids import canonical_id, parse_refs, post_token
+from cablesearch.parse.evidence import Evidence, choose_id, fm_post, header_disagreement
+from cablesearch.parse.ids import canonical_id, make_id, parse_refs, post_token
 from cablesearch.parse.origin import origin_from_fm, origin_from_post
 from cablesearch.parse.residue import drop_page_lines
 from cablesearch.parse.tags import find_tags
@@ -794,9 +794,10 @@ def _evidence(cm: re.Match[str] | None, header: str, body: str, fm: str, year: s
     d = _DE_LINE.search(header)
     if d:
         ev.de_route, ev.de_num = d.group(1), d.group(2)
-    m = _PAGE_BREAK_ID.search(body)
-    if m and post_token(m.group(1)):
-        ev.page_post, ev.page_num = post_token(m.group(1)), m.group(2)
+    if not ev.class_post:  # (a page-break line only counts where the classification line is unread)
+        m = _PAGE_BREAK_ID.search(body)
+        if m and post_token(m.group(1)):
+            ev.page_post, ev.page_num = post_token(m.group(1)), m.group(2)
     return ev
 
 
@@ -851,15 +852,20 @@ def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
         year = f"{cable.created.year % 100:02d}"
     if cable.reference_id:
         cable.reference_id = canonical_id(cable.reference_id)
-        derived_id, why = choose_id(_evidence(cm, header, body, fm, year, ""))
-        if derived_id and derived_id != cable.reference_id:
-            cable.warnings.append(
-                f"reference_id: the telegram gives {derived_id!r}, kept {cable.reference_id!r}"
-            )
-        cable.warnings.extend(w for w in why if w.startswith("header and body disagree:"))
+        ev = _evidence(cm, header, body, fm, year, "")
+        if ev.class_post and year and make_id(year, ev.class_post, ev.class_num) == cable.reference_id:
+            disagree = header_disagreement(ev)  # the usual case: the classification line agrees
+            cable.warnings.extend([f"header and body disagree: {disagree}"] if disagree else [])
+        else:
+            derived_id, whys = choose_id(ev)
+            if derived_id and derived_id != cable.reference_id:
+                cable.warnings.append(
+                    f"reference_id: the telegram gives {derived_id!r}, kept {cable.reference_id!r}"
+                )
+            cable.warnings.extend(w for w in whys if w.startswith("header and body disagree:"))
     else:
-        cable.reference_id, why = choose_id(_evidence(cm, header, body, fm, year, name_id))
-        cable.warnings.extend(why)
+        cable.reference_id, notes = choose_id(_evidence(cm, header, body, fm, year, name_id))
+        cable.warnings.extend(notes)
 
     # created
     if cable.created is None:
