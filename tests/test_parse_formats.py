@@ -192,7 +192,7 @@ def test_headerless_telegram_takes_its_id_from_the_file_name(data_dir: Path, tmp
     assert cable.reference_id == "10DOHA71"
     assert cable.origin == "Embassy Doha"
     assert cable.tags == ["PREL", "KWBG", "KPAL", "IR", "QA"]
-    assert "reference ID 10DOHA71 taken from the file name" in cable.warnings
+    assert "reference ID from the file name: 10DOHA71 (the text gives no year)" in cable.warnings
 
 
 def test_file_name_never_overrides_the_text(data_dir: Path, tmp_path: Path) -> None:

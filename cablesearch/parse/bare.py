@@ -5,7 +5,6 @@ this module reads the metadata lines and decides whether the text is a cable at 
 
 from __future__ import annotations
 
-import copy
 import re
 
 from ..errors import ParseError
@@ -41,15 +40,8 @@ def parse_bare(text: str, source: str, name: str | None = None, warnings: list[s
     header, body = _split_partial_extract(rest) or telegram.split_telegram(rest)
     if header.strip() and not body.strip():
         raise ParseError(source, "truncated file: the telegram has a header but no body")
-    from_name = id_from_name(name)
-    template = copy.deepcopy(cable) if from_name else None
-    cable = telegram.extract(header, body, cable)
-    if not cable.reference_id and template is not None:
-        # Read again with the file name's ID in place, so that what depends on the ID (the
-        # origin, the year of REF citations) is derived from it too.
-        template.reference_id = from_name
-        cable = telegram.extract(header, body, template)
-        cable.warnings.append(f"reference ID {from_name} taken from the file name")
+    # the file name's ID is one piece of evidence among the text's (evidence.choose_id)
+    cable = telegram.extract(header, body, cable, name_id=id_from_name(name))
     subject = meta.get("subject", "").strip()
     if subject and not cable.subject:
         cable.subject = subject

@@ -10,6 +10,8 @@ people write them (``SECSTATE``, ``USUN NEW YORK``, ``ABU DHABI``, ``RIO``), whi
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from functools import lru_cache
 
 # Every post token that occurs at least three times in the reference IDs of the 2011 release
 # (misspelt and SECTION-garbled one-offs left out; they are handled by canonical_id).
@@ -488,8 +490,50 @@ _MONTHS = frozenset(
 _MAX_POST_WORDS = 4
 
 
+# Senders other than posts whose serials REF lines cite ("SECDEF 122723"): IDs are made with
+# them as they are written.
+OTHER_SENDERS = frozenset(
+    [
+        "SECDEF",
+        "CJCS",
+        "JCS",
+        "DIA",
+        "USDAO",
+        "USCENTCOM",
+        "CDRUSCENTCOM",
+        "USCINCCENT",
+        "USEUCOM",
+        "USPACOM",
+        "USSOUTHCOM",
+        "USSOCOM",
+        "USNORTHCOM",
+        "USAFRICOM",
+        "JOINTSTAFF",
+        "USCINCPAC",
+        "CINCPAC",
+        "USCINCEUR",
+    ]
+)
+_TOKENS_BY_LENGTH = sorted(POST_TOKENS)
+
+
+@lru_cache(maxsize=4096)
+def _prefix_post(key: str) -> str:
+    """The post token ``key`` abbreviates (``RIODEJAN`` → ``RIODEJANEIRO``), if exactly one
+    token starts with it and it has at least six letters; else ""."""
+    if len(key) < 6:
+        return ""
+    i = bisect_left(_TOKENS_BY_LENGTH, key)
+    hits = []
+    while i < len(_TOKENS_BY_LENGTH) and _TOKENS_BY_LENGTH[i].startswith(key):
+        hits.append(_TOKENS_BY_LENGTH[i])
+        i += 1
+    return hits[0] if len(hits) == 1 else ""
+
+
 def _match_post(words: list[str], end: int) -> tuple[str, int]:
-    """The longest run of words ending before ``end`` that names a post: (token, start)."""
+    """The longest run of words ending before ``end`` that names a post: (token, start).
+    Posts may be abbreviated (``RIO DE JAN``) or be another sender (``SECDEF``)."""
     best = ("", end)
     for k in range(1, _MAX_POST_WORDS + 1):
         start = end - k
@@ -498,7 +542,8 @@ def _match_post(words: list[str], end: int) -> tuple[str, int]:
         chunk = words[start:end]
         if any(not w.isalpha() for w in chunk):
             break
-        tok = post_token("".join(chunk))
+        key = "".join(chunk)
+        tok = post_token(key) or _prefix_post(key) or (key if key in OTHER_SENDERS else "")
         if tok:
             best = (tok, start)
     return best

@@ -17,8 +17,11 @@ import re
 from datetime import datetime
 
 from cablesearch.model import Cable
+from cablesearch.parse.evidence import Evidence, choose_id, fm_post, header_disagreement
 from cablesearch.parse.ids import canonical_id, make_id, parse_refs, post_token
 from cablesearch.parse.origin import origin_from_fm, origin_from_post
+from cablesearch.parse.residue import drop_page_lines
+from cablesearch.parse.tags import find_tags
 
 __all__ = ["clean_body", "extract", "parse_dtg", "read_metadata", "remove_page_breaks", "split_telegram"]
 
@@ -161,26 +164,20 @@ _DATE_YMD = re.compile(r"\b((?:19|20)\d{2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{
 _DATE_MDY = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4}|\d{2})\b")
 _DATE_DMY = re.compile(r"\b(\d{1,2})[ \-]([A-Za-z]{3,9})[ \-,]*(\d{4})\b")
 
-_TAGS = re.compile(
-    r"(?:^[ \t]*(?:TAGS\b\s*:?|Tags\s*:|tags\s*:|TAG\s*:|TAG[ \t]+(?=[A-Z]{2,6}\b))|(?<=\s)TAGS\s*:)[ \t]*(?P<v>[^\n]*)",
-    re.M,
+_SUBJECT = re.compile(
+    r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)(?:SUBJECT|Subject))\s*:[ \t]*", re.M
 )
-_TAGS_END = re.compile(
-    r"\s(?:SUBJECT|Subject|SUBJ|REF|Ref|REFS|Refs|CLASSIFIED|Classified|E\.\s?O\.|"
-    r"EO\s1\d{4}|SIPDIS|NOFORN)\b"
-)
-_TAG_TOKEN = re.compile(r"[A-Za-z0-9]+")
-_SUBJECT = re.compile(r"(?:^[ \t]*(?:SUBJECT|Subject|subject|SUBJ|Subj)|(?<=\s)SUBJECT)\s*:[ \t]*", re.M)
 _SUBJECT_LOOSE = re.compile(r"^[ \t]*(?:SUBJECT|Subject)[ \t]+(?=\S)", re.M)
 
 # Where the subject (and the REF block) ends.
 _END_STRONG = re.compile(
-    r"(?:^|\s)(?:(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"(?<=[A-Z])REFS?:\s+(?=[A-Z]\.\s)|"  # "...THE PRIMEREF: A. LONDON 1939": glued to the word before
+    r"(?:^|\s)(?:(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b)"
 )
 _END_WEAK = re.compile(
-    r"\n[ \t]*\n|(?:^|\s)(?:"
-    r"(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
+    r"\n[ \t]*\n|(?<=[A-Z])REFS?:\s+(?=[A-Z]\.\s)|(?:^|\s)(?:"
+    r"(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:|REFS?\s+[A-Z]?[.)]\s|REF\s*\(|"
     r"Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|Derived\s+[Ff]rom\b|DERIVED\s+FROM\b|"
     r"¶|\d{1,2}\s*\.\s*\((?:[A-Z/ ]{1,12})\)|\d{1,2}\.\s+(?=[A-Z])|"
     r"-{3,}|={3,}|_{3,}|\*{3,}|X{6,}|SUMMARY\s*[:.\-]|Summary\s*[:.\-]|"
@@ -193,7 +190,7 @@ _NEXT_IS_FIELD = re.compile(
     r"\d{1,2}\.\s|¶)"
 )
 _REF = re.compile(
-    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel)\s*:\s*|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
+    r"(?:^|(?<=\s))(?:REF|Ref|Refs|REFS|REFTEL|REFTELS|Reftel|Ref\(s\)|REF\(S\))\s*:\s*|(?<=[A-Z])REFS?:\s+(?=[A-Z]\.\s)|(?:^|(?<=\n))REFS?\s+(?=(?:[A-Z][.):]|\())|(?<=\s)REFS?\s+(?=[A-Z][.):]\s)"
 )
 _REF_END = re.compile(
     r"(?:^|\s)(?:Classified\s+By\b|CLASSIFIED\s+BY\b|Classified\s+by\b|"
@@ -382,25 +379,6 @@ def _declassify(rest: str) -> str:
     return v[:80]
 
 
-def _tags(tm: re.Match[str]) -> list[str]:
-    # Only the TAGS line itself: the site links the tags of that line and not those wrapped
-    # onto the next (07TELAVIV2652, 07BOGOTA8306, 09ABUDHABI744 ...).
-    line = tm.group("v")
-    # page form: the tag line may run into the subject, the REF line or the text
-    e = _TAGS_END.search(line)
-    if e:
-        line = line[: e.start()]
-    elif len(line) > 300:
-        line = line[:300]
-    tags: list[str] = []
-    seen: set[str] = set()
-    for tok in _TAG_TOKEN.findall(line.upper()):
-        if tok not in seen:
-            seen.add(tok)
-            tags.append(tok)
-    return tags
-
-
 _LEAD_PUNCT = re.compile(r"^[^0-9A-Za-z]+")
 
 
@@ -432,14 +410,16 @@ def _subject(top: str) -> tuple[str, int]:
     first = _LEAD_PUNCT.sub("", top[start:nl].strip())
     e = _END_STRONG.search(top, start, nl)
     if e:
-        # REF or Classified By on the subject's own line: the site keeps the whole line as the
-        # title, the REF block starts there
-        return first, e.start()
+        # REF or Classified By on the subject's own line: the subject ends there (the site kept
+        # the whole line as the title), the REF block starts there
+        cut = _LEAD_PUNCT.sub("", top[start : e.start()].strip())
+        return cut, e.start()
     rest = top[nl : nl + 1200]
     if "OF " in rest[:300] or "of " in rest[:300]:
         rest = remove_page_breaks(rest)
+    rest = drop_page_lines(rest)  # "UNCLASSIFIED PAGE 02 HARARE 01059 01 OF 04 281501Z"
     e = _END_WEAK.search(rest)
-    cont = rest[: e.start()] if e else ""
+    cont = rest[: e.start()] if e else (rest if nl + 1200 >= len(top) else "")
     end = nl + (e.start() if e else 0)
     if e and not cont.strip() and _BLANK_LINE.fullmatch(e.group(0)):
         # a blank line inside the subject: "SUBJECT: X AFTER CURRENCY\n\nREFORM\n\nREF: ..."
@@ -474,8 +454,8 @@ def _subject(top: str) -> tuple[str, int]:
             if not cont:
                 end = nl
         cont = _squash(cont)
-    subject = f"{first} {cont}" if cont else first
-    return subject, end
+    subject = f"{first} {cont}" if cont.strip() else first
+    return _LEAD_PUNCT.sub("", subject.strip()), end
 
 
 def _refs_block(top: str, after: int) -> str:
@@ -484,7 +464,7 @@ def _refs_block(top: str, after: int) -> str:
     if not m:
         return ""
     start = m.end()
-    chunk = remove_page_breaks(top[start : start + 2000])
+    chunk = drop_page_lines(remove_page_breaks(top[start : start + 2000]))
     # a blank line ends the block unless what follows still looks like references
     parts = _BLANK_LINE.split(chunk)
     keep = [parts[0]]
@@ -802,58 +782,46 @@ def split_telegram(text: str) -> tuple[str, str]:
 _PAGE_BREAK_ID = re.compile(
     r"^[ \t]*([A-Z][A-Z .'\-]{1,40}?)[ \t]+(\d{8})[ \t]+\d{3}(?:\.\d+)?[ \t]+OF[ \t]+\d{3}", re.M
 )
-_DE_LINE = re.compile(r"^DE\s+[A-Z]{4,7}\s+#(\d{1,5})", re.M)
+_DE_LINE = re.compile(r"^DE\s+([A-Z]{4,7})\s+#(\d{1,5})", re.M)
 
 
-def _id_from_page_break_or_de(body: str, header: str, fm: str, year: str) -> tuple[str, str]:
-    """When the classification line cannot be read: the post and number of a page-break line
-    (``TRIPOLI 00000505 002 OF 003``), else the FM post and the DE line's message number
-    (``DE RUEHTRO #0505``; four digits only, so never for the Department's six-digit ones)."""
-    m = _PAGE_BREAK_ID.search(body)
-    if m and post_token(m.group(1)):
-        return make_id(year, m.group(1), m.group(2)), "a page-break line and the date-time group"
+def _evidence(cm: re.Match[str] | None, header: str, body: str, fm: str, year: str, name_id: str) -> Evidence:
+    """What the telegram says about its own ID: classification line, DE and FM lines, a
+    page-break line (``TRIPOLI 00000505 002 OF 003``), and the file name's ID."""
+    ev = Evidence(year=year, name_id=name_id, fm_post=fm_post(fm) if fm else "")
+    if cm and post_token(cm.group("post")):
+        ev.class_post, ev.class_num = post_token(cm.group("post")), cm.group("num")
     d = _DE_LINE.search(header)
-    if d and fm:
-        token = _fm_post(fm)
-        if token and token != "STATE":
-            return make_id(year, token, d.group(1)), "the FM post, the DE line's number and the DTG"
-    return "", ""
-
-
-def _fm_post(fm: str) -> str:
-    """The post token an FM line names (``AMEMBASSY TRIPOLI`` → ``TRIPOLI``), or ""."""
-    fm = fm.upper()
-    if fm.startswith("SECSTATE"):
-        return "STATE"
-    words = re.sub(
-        r"^(?:[A-Z]{4,8}/)?(?:AMEMBASSY|AMCONSUL|AMCONGEN|USMISSION|USINT|USOFFICE|REO)\s+", "", fm
-    ).split()
-    for k in range(len(words), 0, -1):
-        token = post_token("".join(words[:k]))
-        if token:
-            return token
-    return ""
+    if d:
+        ev.de_route, ev.de_num = d.group(1), d.group(2)
+    if not ev.class_post:  # (a page-break line only counts where the classification line is unread)
+        m = _PAGE_BREAK_ID.search(body)
+        if m and post_token(m.group(1)):
+            ev.page_post, ev.page_num = post_token(m.group(1)), m.group(2)
+    return ev
 
 
 def _disagree(cable: Cable, field: str, mine: str) -> None:
     cable.warnings.append(f"{field}: the telegram says {mine!r}, kept {getattr(cable, field)!r}")
 
 
-def extract(header: str, body: str, cable: Cable) -> Cable:
+def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
     """Fill ``cable`` with the fields found in a telegram's header and body, and return it.
 
     Fields the container already set are kept (reference ID, created, released,
     classification, origin, subject); when the telegram disagrees a warning is added. Derived
     where missing: the reference ID from the classification line's post and number plus the
     year of the date-time group (``C O N F I D E N T I A L KIGALI 000796`` + ``101633Z NOV 08``
-    → ``08KIGALI796``), created from the date-time group, origin from the reference ID's post
+    → ``08KIGALI796``), or from the evidence that agrees where the classification line, the
+    header's DE and FM lines and the file name's ID (``name_id``) differ (``evidence.choose_id``,
+    which says so in warnings), created from the date-time group, origin from the reference ID's post
     or else the FM line. ``header`` and ``body`` are stored (body cleaned) when the cable has
     none yet.
 
     Conventions: the subject starts like the site's one-line title (its first line as written,
     leading punctuation dropped: ``(S) X`` → ``S) X``) and goes on across its line breaks;
-    tags are upper-cased tokens of the TAGS line (glued ones such as ``PGOVPRELKPAO`` kept
-    whole, as the site lists them); ``created`` from a date-time group is the DTG's own time
+    tags as ``tags.find_tags`` reads the TAGS block (continued lines included, glued codes
+    split, multi-word and person tags whole); ``created`` from a date-time group is the DTG's own time
     (the site's page shows the minutes differently).
     """
     if "\r" in body:
@@ -877,42 +845,27 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
     classification = _classification(cm, top, header)
 
     # reference ID
-    derived_id = ""
     year = ""
     if created:
         year = f"{created.year % 100:02d}"
     elif cable.created:
         year = f"{cable.created.year % 100:02d}"
-    how = "the classification line and date-time group"
-    if year:
-        if cm and post_token(cm.group("post")):
-            derived_id = make_id(year, cm.group("post"), cm.group("num"))
-        else:
-            derived_id, how = _id_from_page_break_or_de(body, header, fm, year)
     if cable.reference_id:
         cable.reference_id = canonical_id(cable.reference_id)
-        if derived_id and derived_id != cable.reference_id:
-            cable.warnings.append(f"reference_id: {how} give {derived_id!r}, kept {cable.reference_id!r}")
-    elif derived_id:
-        cable.reference_id = derived_id
-        if not (cm and post_token(cm.group("post"))):
-            cable.warnings.append(
-                f"reference_id {derived_id} read from {how} (no readable classification line)"
-            )
-
-    if cm and fm:
-        class_post = post_token(cm.group("post"))
-        fm_post = _fm_post(fm)
-        if (
-            class_post
-            and fm_post
-            and class_post != fm_post
-            and not class_post.endswith(fm_post)
-            and not fm_post.endswith(class_post)
-        ):
-            cable.warnings.append(
-                f"the classification line names {cm.group('post').strip()!r}, the FM line {fm!r}"
-            )
+        ev = _evidence(cm, header, body, fm, year, "")
+        if ev.class_post and year and make_id(year, ev.class_post, ev.class_num) == cable.reference_id:
+            disagree = header_disagreement(ev)  # the usual case: the classification line agrees
+            cable.warnings.extend([f"header and body disagree: {disagree}"] if disagree else [])
+        else:
+            derived_id, whys = choose_id(ev)
+            if derived_id and derived_id != cable.reference_id:
+                cable.warnings.append(
+                    f"reference_id: the telegram gives {derived_id!r}, kept {cable.reference_id!r}"
+                )
+            cable.warnings.extend(w for w in whys if w.startswith("header and body disagree:"))
+    else:
+        cable.reference_id, notes = choose_id(_evidence(cm, header, body, fm, year, name_id))
+        cable.warnings.extend(notes)
 
     # created
     if cable.created is None:
@@ -947,9 +900,8 @@ def extract(header: str, body: str, cable: Cable) -> Cable:
         cable.declassify_on = _declassify(eo.group("rest"))
 
     # TAGS
-    tm = _TAGS.search(top)
-    if tm and not cable.tags:
-        cable.tags = _tags(tm)
+    if not cable.tags:
+        cable.tags = find_tags(top)
 
     # SUBJECT
     subject, subj_end = _subject(top)
