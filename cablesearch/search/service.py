@@ -33,7 +33,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +98,7 @@ class _Snapshot:
         self.postings: OrderedDict[tuple[str, bytes], fc.Postings] = OrderedDict()
         self.scores: dict[tuple[str, bytes], np.ndarray] = {}
         self.lexicons: dict[str, list[str]] = {}
+        self.rid_columns: dict[str, list[str]] = {}  # segment id -> its reference-ID column
         self.lock = threading.Lock()
         # Whoosh readers share file positions between calls: all reader I/O goes through this
         # lock, so searches can run in several threads (the NumPy work is outside it).
@@ -526,6 +527,18 @@ class _Run:
     engine: _Engine | None
 
 
+@dataclass(frozen=True)
+class SinceMatches:
+    """The answer of :meth:`SearchService.match_since`: the snapshot's segment ids and
+    generation, the reference IDs matching each request (in document order) and how many live
+    cables were evaluated."""
+
+    segments: tuple[str, ...]
+    generation: Any
+    matches: list[list[str]]
+    evaluated: int
+
+
 class SearchService:
     """Searches one index. See the module doc for how it is fast.
 
@@ -543,6 +556,8 @@ class SearchService:
       ``highlight_text(text, query) -> str`` (escaped HTML, query terms in <mark>).
     * ``iter_matches(SearchRequest) -> Iterator[(Cable, score)]`` — every match in sort order,
       from one snapshot, in constant memory apart from the match array (for exports).
+    * ``match_since(requests, seen_segments) -> SinceMatches`` — for saved searches: the
+      cables of segments not yet seen that match each request (what a commit added/changed).
     * ``close()`` closes the searcher.
     """
 
@@ -677,6 +692,59 @@ class SearchService:
                 record = sf.get("record")
                 cable = unpack_cable(record) if record else _stored_cable(sf)
                 yield cable, float(run.scores[d]) if run.scores is not None else 0.0
+
+    def match_since(self, requests: Sequence[SearchRequest], seen: Collection[str]) -> SinceMatches:
+        """For saved searches: which cables of the segments NOT in ``seen`` match each request.
+
+        A Whoosh commit never changes a committed segment's documents (only marks some
+        deleted), so every cable added or changed since the index had exactly the segments
+        ``seen`` is in a segment not in ``seen`` (a merge can bring unchanged cables along:
+        they are evaluated again, harmlessly). ``seen=()`` evaluates every cable. Everything
+        comes from ONE snapshot; the answer's ``segments`` is what to pass as ``seen`` next
+        time. Raises QuerySyntaxError for a bad request, QueryTimeout as search does."""
+        seen = frozenset(seen)
+        with self._use() as snap:
+            fresh = np.zeros(snap.n, bool)
+            segments: list[str] = []
+            ids: dict[int, str] = {}
+            with snap.io:
+                for leaf, offset in fc.leaves(snap.reader):
+                    segment = leaf.segment() if hasattr(leaf, "segment") else None
+                    if segment is None:
+                        continue
+                    seg_id = segment.segment_id()
+                    segments.append(seg_id)
+                    if seg_id not in seen:
+                        fresh[offset : offset + leaf.doc_count_all()] = True
+            fresh &= snap.arrays.live
+            matches: list[list[str]] = []
+            if fresh.any():
+                for request in requests:
+                    built = build(
+                        replace(request, page=1, page_size=1), snap.schema, self.config.max_page_size
+                    )
+                    docs = np.flatnonzero(self._execute(snap, built).mask & fresh)
+                    for d in docs.tolist():
+                        if d not in ids:
+                            ids[d] = self._reference_id(snap, d)
+                    matches.append([ids[d] for d in docs.tolist()])
+            else:
+                for request in requests:
+                    build(request, snap.schema, self.config.max_page_size)
+                    matches.append([])
+            return SinceMatches(tuple(sorted(segments)), snap.generation, matches, int(fresh.sum()))
+
+    def _reference_id(self, snap: _Snapshot, docnum: int) -> str:
+        cache = snap.rid_columns
+        with snap.io:
+            for leaf, offset in fc.leaves(snap.reader):
+                if offset <= docnum < offset + leaf.doc_count_all():
+                    key = leaf.segment().segment_id()
+                    col = cache.get(key)
+                    if col is None:
+                        col = cache[key] = list(leaf.column_reader("reference_id"))
+                    return str(col[docnum - offset])
+        raise CableNotFound(f"no document {docnum} in this snapshot")
 
     def _execute(self, snap: _Snapshot, built: BuiltQuery) -> _Run:
         limit = self.config.query_time_limit
