@@ -99,7 +99,7 @@ def _default(name: str) -> Any:
     if name == "watch_dirs":
         return tuple(Path(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted(value.items()))
+        return dict(value)
     return value
 
 
@@ -120,7 +120,8 @@ class Config:
     page_size: int = _default("page_size")
     max_page_size: int = _default("max_page_size")
     procs: int = _default("procs")
-    alert_commands: tuple[tuple[str, str], ...] = _default("alert_commands")  # (alert name, command)
+    # alert name -> shell command (not changed after load; a dict so that Config pickles)
+    alert_commands: dict[str, str] = field(default_factory=lambda: _default("alert_commands"), hash=False)
     alert_command_timeout: float = _default("alert_command_timeout")
     source: str = field(default="defaults", compare=False)  # where the file settings came from
 
@@ -176,15 +177,15 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     return result
 
 
-def _mapping(value: Any) -> tuple[tuple[str, str], ...]:
-    """A table of strings (or, from the environment, a JSON object) as sorted pairs."""
+def _mapping(value: Any) -> dict[str, str]:
+    """A table of strings (or, from the environment, a JSON object)."""
     if isinstance(value, str):
         value = json.loads(value)
     if isinstance(value, (list, tuple)):
         value = dict(value)
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise TypeError
-    return tuple(sorted((str(k), v) for k, v in value.items()))
+    return {str(k): v for k, v in sorted(value.items())}
 
 
 def default_config_path() -> Path:
