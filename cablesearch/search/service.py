@@ -34,7 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -537,6 +537,7 @@ class SinceMatches:
     generation: Any
     matches: list[list[str]]
     evaluated: int
+    cables: dict[str, Cable] = field(default_factory=dict)
 
 
 class SearchService:
@@ -693,7 +694,9 @@ class SearchService:
                 cable = unpack_cable(record) if record else _stored_cable(sf)
                 yield cable, float(run.scores[d]) if run.scores is not None else 0.0
 
-    def match_since(self, requests: Sequence[SearchRequest], seen: Collection[str]) -> SinceMatches:
+    def match_since(
+        self, requests: Sequence[SearchRequest], seen: Collection[str], with_cables: bool = False
+    ) -> SinceMatches:
         """For saved searches: which cables of the segments NOT in ``seen`` match each request.
 
         A Whoosh commit never changes a committed segment's documents (only marks some
@@ -701,7 +704,9 @@ class SearchService:
         ``seen`` is in a segment not in ``seen`` (a merge can bring unchanged cables along:
         they are evaluated again, harmlessly). ``seen=()`` evaluates every cable. Everything
         comes from ONE snapshot; the answer's ``segments`` is what to pass as ``seen`` next
-        time. Raises QuerySyntaxError for a bad request, QueryTimeout as search does."""
+        time. ``with_cables``: also the matching cables' records (``cables``, by ID), read
+        once each from the same snapshot. Raises QuerySyntaxError for a bad request,
+        QueryTimeout as search does."""
         seen = frozenset(seen)
         with self._use() as snap:
             fresh = np.zeros(snap.n, bool)
@@ -732,7 +737,13 @@ class SearchService:
                 for request in requests:
                     build(request, snap.schema, self.config.max_page_size)
                     matches.append([])
-            return SinceMatches(tuple(sorted(segments)), snap.generation, matches, int(fresh.sum()))
+            cables: dict[str, Cable] = {}
+            if with_cables:
+                for d, rid in ids.items():
+                    record = snap.stored(d).get("record")
+                    if record:
+                        cables[rid] = unpack_cable(record)
+            return SinceMatches(tuple(sorted(segments)), snap.generation, matches, int(fresh.sum()), cables)
 
     def _reference_id(self, snap: _Snapshot, docnum: int) -> str:
         cache = snap.rid_columns
