@@ -16,11 +16,11 @@ one that newly matches after an update is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cablesearch.config import Config
-from cablesearch.errors import CableNotFound, CablesearchError
+from cablesearch.errors import CablesearchError
 from cablesearch.model import Cable
 from cablesearch.results import SearchRequest
 from cablesearch.search.service import SearchService
@@ -110,7 +110,7 @@ def evaluate(service: SearchService, store: AlertStore, config: Config | None = 
         groups.setdefault(state.segments, []).append(state)
     found: dict[str, list[Match]] = {}
     advance: dict[str, tuple[tuple[str, ...], int]] = {}
-    cables: dict[str, Cable | None] = {}
+    made: dict[str, Match] = {}  # one Match per cable, renamed per alert
     stamp = now_iso()
     for seen, states in groups.items():
         results = _match_group(service, states, seen, run)
@@ -120,11 +120,12 @@ def evaluate(service: SearchService, store: AlertStore, config: Config | None = 
             known = store.known(state.name, ids) if ids else set()
             fresh = [rid for rid in ids if rid not in known]
             for rid in fresh:
-                if rid not in cables:
-                    cables[rid] = _get(service, rid)
-                cable = cables[rid]
-                if cable is not None:
-                    found.setdefault(state.name, []).append(_match(state.name, cable, stamp))
+                if rid not in made:
+                    cable = since.cables.get(rid)
+                    if cable is None:
+                        continue
+                    made[rid] = _match("", cable, stamp)
+                found.setdefault(state.name, []).append(replace(made[rid], alert=state.name))
     run.new = store.record(found, advance, notify={n for n in found if n in commands})
     return run
 
@@ -134,26 +135,19 @@ def _match_group(
 ) -> dict[AlertState, tuple[Any, list[str]]]:
     """All alerts sharing one state in one pass; if one of them fails, each on its own."""
     try:
-        since = service.match_since([s.request for s in states], seen)
+        since = service.match_since([s.request for s in states], seen, with_cables=True)
         return {s: (since, ids) for s, ids in zip(states, since.matches, strict=True)}
     except CablesearchError:
         pass
     out = {}
     for s in states:
         try:
-            since = service.match_since([s.request], seen)
+            since = service.match_since([s.request], seen, with_cables=True)
         except CablesearchError as exc:
             run.errors.append(f"alert {s.name}: not evaluated: {exc}")
             continue
         out[s] = (since, since.matches[0])
     return out
-
-
-def _get(service: SearchService, rid: str) -> Cable | None:
-    try:
-        return service.get(rid)
-    except CableNotFound:  # removed by a later commit
-        return None
 
 
 def after_commit(
