@@ -7,6 +7,7 @@ variable > config.toml > the default in SETTINGS. Configuration is resolved once
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -74,6 +75,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("page_size", 10, "Hits per page when none is asked for.", 1, 1000),
     Setting("max_page_size", 100, "Largest page size a search may ask for.", 1, 1000),
     Setting("procs", 2, "Processes used for parsing and analysis when indexing in bulk.", 1, 64),
+    Setting(
+        "alert_commands",
+        {},
+        "A shell command per saved search, run after each index commit with the new "
+        'matches as JSON on stdin, e.g. alert_commands = { libya = "mail -s libya me@example.org" } '
+        "(environment: a JSON object).",
+    ),
+    Setting(
+        "alert_command_timeout", 30.0, "Seconds an alert command may run before it is stopped.", 0.1, 3600
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -87,6 +98,8 @@ def _default(name: str) -> Any:
         return Path(value)
     if name == "watch_dirs":
         return tuple(Path(v) for v in value)
+    if isinstance(value, dict):
+        return dict(value)
     return value
 
 
@@ -107,6 +120,9 @@ class Config:
     page_size: int = _default("page_size")
     max_page_size: int = _default("max_page_size")
     procs: int = _default("procs")
+    # alert name -> shell command (not changed after load; a dict so that Config pickles)
+    alert_commands: dict[str, str] = field(default_factory=lambda: _default("alert_commands"), hash=False)
+    alert_command_timeout: float = _default("alert_command_timeout")
     source: str = field(default="defaults", compare=False)  # where the file settings came from
 
     def __post_init__(self) -> None:
@@ -129,6 +145,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return tuple(Path(str(v)).expanduser() for v in value)
         if name == "index_dir":
             return Path(str(value)).expanduser()
+        if isinstance(default, dict):
+            return _mapping(value)
         if isinstance(default, bool):
             if isinstance(value, str):
                 return value.strip().lower() in ("1", "true", "yes", "on")
@@ -157,6 +175,17 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             f"(it must be {setting.range_text()}); fix it or remove it to use the default {default!r}"
         )
     return result
+
+
+def _mapping(value: Any) -> dict[str, str]:
+    """A table of strings (or, from the environment, a JSON object)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if isinstance(value, (list, tuple)):
+        value = dict(value)
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError
+    return {str(k): v for k, v in sorted(value.items())}
 
 
 def default_config_path() -> Path:
@@ -217,6 +246,8 @@ def render_config_toml() -> str:
             rendered = f'"{value}"'
         elif isinstance(value, list):
             rendered = "[" + ", ".join(f'"{v}"' for v in value) + "]"
+        elif isinstance(value, dict):
+            rendered = "{ " + ", ".join(f'{k} = "{v}"' for k, v in value.items()) + " }" if value else "{}"
         else:
             rendered = repr(value)
         lines.append(f"{s.name} = {rendered}")

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import click
 
+from ..alerts import after_commit
 from ..index.store import CableIndex, LockHolder
 from ..index.sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport, counts_line
 from . import get_config
@@ -148,6 +149,8 @@ def index_command(
         if progress is not None:
             progress.close()
     _print_report(report)
+    # ALERTS: evaluate the saved searches on what this run committed (never raises)
+    after_commit(index, config, log=lambda line: click.echo(line, err=True))
     if report.rejected:
         sys.exit(1)
 

@@ -30,6 +30,7 @@ from cablesearch.engine.postings import (
     average_length,
     decode_positions,
     field_lengths,
+    leaves,
     read_postings,
     segment_count,
 )
@@ -60,6 +61,7 @@ class Snapshot:
         self._scores: dict[tuple[str, bytes], np.ndarray] = {}
         self._lengths: dict[str, tuple[np.ndarray, float] | None] = {}
         self._lexicons: dict[str, list[str]] = {}
+        self._rid_columns: dict[str, list[str]] = {}  # segment id -> its reference-ID column
         self._lock = threading.Lock()
         self.io = threading.RLock()
         self.users = 0
@@ -173,6 +175,30 @@ class Snapshot:
     def stored(self, docnum: int) -> dict[str, Any]:
         with self.io:
             return self.searcher.stored_fields(docnum)
+
+    def segment_spans(self) -> list[tuple[str, int, int]]:
+        """``(segment id, first document number, document count)`` of each segment, in order:
+        a committed segment's documents never change (only deletions are added), so what a
+        commit added or changed is in the segments whose ids were not there before it."""
+        with self.io:
+            return [
+                (leaf.segment().segment_id(), offset, leaf.doc_count_all())
+                for leaf, offset in leaves(self.reader)
+                if hasattr(leaf, "segment") and leaf.segment() is not None
+            ]
+
+    def reference_id(self, docnum: int) -> str:
+        """The reference ID of a document, from its segment's reference-ID column (read once per
+        segment per snapshot)."""
+        with self.io:
+            for leaf, offset in leaves(self.reader):
+                if offset <= docnum < offset + leaf.doc_count_all():
+                    key = leaf.segment().segment_id()
+                    col = self._rid_columns.get(key)
+                    if col is None:
+                        col = self._rid_columns[key] = list(leaf.column_reader("reference_id"))
+                    return str(col[docnum - offset])
+        raise IndexError(f"no document {docnum} in this snapshot")
 
     def segment_count(self) -> int:
         with self.io:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +37,7 @@ from cablesearch.search.facets import count_facets
 from cablesearch.search.highlight import Highlighter
 from cablesearch.search.hits import make_hit, stored_cable
 from cablesearch.search.query import BuiltQuery, build, parse_query
+from cablesearch.search.since import SinceMatches, match_since
 from cablesearch.search.suggest import Suggester
 
 
@@ -196,6 +197,21 @@ class SearchService:
                 cable = stored_cable(snap, d)
                 if cable is not None:
                     yield cable, float(run.scores[d]) if run.scores is not None else 0.0
+
+    def match_since(
+        self, requests: Sequence[SearchRequest], seen: Collection[str], with_cables: bool = False
+    ) -> SinceMatches:
+        """For saved searches: which cables of the segments NOT in ``seen`` match each request
+        (see :mod:`cablesearch.search.since`); the answer's ``segments`` is the next ``seen``."""
+        with self.snapshot() as snap:
+            return match_since(
+                snap,
+                requests,
+                seen,
+                max_page_size=self.config.max_page_size,
+                time_limit=self.config.query_time_limit,
+                with_cables=with_cables,
+            )
 
     def highlight_text(self, text: str, query: str) -> str:
         """``text`` escaped as HTML with the query's words marked (e.g. a whole cable body when
