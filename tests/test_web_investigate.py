@@ -128,6 +128,29 @@ def test_openapi_describes_batch_and_export(client: TestClient) -> None:
     assert "facet_limit" in {p["name"] for p in paths["/api/search"]["get"]["parameters"]}
 
 
+def test_api_batch_as_a_csv_download_guards_formulas(client: TestClient) -> None:
+    r = client.post("/api/batch?format=csv", json={"queries": ["-nosuchword zanzibar", "=1+1", "zanzibar"]})
+    assert r.status_code == 200, r.text
+    assert re.fullmatch(
+        r'attachment; filename="cablesearch-batch-\d{8}\.csv"', r.headers["content-disposition"]
+    )
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:4] == ["line", "name", "query", "total"]
+    assert rows[1][2] == "'-nosuchword zanzibar" and rows[2][2] == "'=1+1"
+    assert rows[3][2] == "zanzibar" and int(rows[3][3]) == total(client, q="zanzibar")
+    assert "json or csv" in assert_error(client.post("/api/batch?format=xml", json={"queries": ["a"]}), 400)
+    # the page's download form posts the same list again
+    page = client.post("/batch", data={"queries": "zanzibar\ntunisia"})
+    form = re.search(
+        r'<form class="batch-download" action="([^"]+)".*?<textarea name="queries" hidden>(.*?)</textarea>',
+        page.text,
+        re.S,
+    )
+    assert form and form.group(2) == "zanzibar\ntunisia"
+    again = client.post(form.group(1), data={"queries": form.group(2), "filename": ""})
+    assert again.status_code == 200 and len(list(csv.reader(io.StringIO(again.text)))) == 3
+
+
 # -- batch: page ---------------------------------------------------------------------------
 
 

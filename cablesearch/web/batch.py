@@ -8,12 +8,16 @@ turn on a search service, so searches from other visitors interleave with a long
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ..investigate.batch import BatchQuery, BatchRow, parse_batch, run_batch
+from ..investigate.batch import CSV_COLUMNS, BatchQuery, BatchRow, parse_batch, run_batch
+from ..investigate.export import FORMULA_STARTS
 from .context import WebContext, web
 from .forms import BadBody, Body, BodyTooLarge, read_body
 from .limits import LIMITS
@@ -91,7 +95,7 @@ def _form_text(body: Body) -> tuple[str, str]:
     if upload is not None and upload.data.strip():
         name = upload.filename or "the uploaded file"
         return Body(body.media_type, upload.data).text(name), upload.filename
-    return body.fields.get("queries", ""), ""
+    return body.fields.get("queries", ""), body.fields.get("filename", "")
 
 
 def _page(
@@ -154,20 +158,45 @@ _BATCH_BODY = {
         503: {"description": "The server is busy (see Retry-After)"},
     },
 )
-async def api_batch(request: Request, ctx: WebContext = Depends(web)) -> JSONResponse:
+async def api_batch(
+    request: Request,
+    format: str = Query("json", description="json (the rows as JSON) or csv (a download)"),
+    ctx: WebContext = Depends(web),
+) -> Response:
     """Runs many queries at once (the CLI's `cablesearch batch`). The body is JSON
     `{"queries": [...]}` or `{"text": "...", "csv": false}`, or the batch file itself as
-    `text/plain` (one query per line) or `text/csv` (rows `name,query`). Each row gives line,
-    name, query, total, first and last date created, the top origins and tags, and `error`
-    (a query that does not parse gets its error in its row; the others run)."""
+    `text/plain` (one query per line) or `text/csv` (rows `name,query`), or a form with field
+    `queries` or file `file`. Each row gives line, name, query, total, first and last date
+    created, the top origins and tags, and `error` (a query that does not parse gets its error
+    in its row; the others run). `format=csv` sends the table as a CSV download instead."""
+    if format not in ("json", "csv"):
+        raise BadBody(f"parameter 'format': {format[:20]!r} is not json or csv")
     body = await read_body(request, LIMITS.max_batch_bytes)
     queries = _api_queries(body)
     if not queries:
         raise BadBody(f"no queries given: send {BATCH_HELP}")
     rows = await run_rows(ctx, queries)
+    if format == "csv":
+        name = f"cablesearch-batch-{date.today().strftime('%Y%m%d')}.csv"
+        return Response(
+            rows_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )
     return JSONResponse(
         {"count": len(rows), "failed": sum(1 for r in rows if r.error), "rows": [r.to_json() for r in rows]}
     )
+
+
+def rows_csv(rows: list[BatchRow]) -> str:
+    """The batch table as CSV, each text cell guarded like the export's (a query such as
+    ``-iran`` or ``=1+1`` opens as text in a spreadsheet, not as a formula)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(["'" + c if c.startswith(FORMULA_STARTS) else c for c in row.to_csv_row()])
+    return buf.getvalue()
 
 
 def _api_queries(body: Body) -> list[BatchQuery]:
