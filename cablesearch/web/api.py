@@ -16,6 +16,8 @@ from .services import Service
 from .state import SearchState, check_reference_id, search_state
 
 router = APIRouter(prefix="/api")
+# unknown paths and methods: included after every other router with /api/ routes
+fallback = APIRouter(prefix="/api")
 
 _SEARCH_ERRORS = {
     400: {"description": "Bad query"},
@@ -81,7 +83,7 @@ async def api_stats(ctx: WebContext = Depends(web)) -> JSONResponse:
     return await ctx.run(lambda svc: JSONResponse(jsonable(svc.stats())))
 
 
-@router.api_route(
+@fallback.api_route(
     "/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
 )
 async def api_unknown(request: Request, rest: str) -> None:

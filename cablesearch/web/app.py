@@ -118,9 +118,10 @@ def create_app(
     app.add_middleware(TimingMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static")
     app.include_router(pages.router)
-    app.include_router(batch.router)  # before api: its catch-all would answer /api/batch
-    app.include_router(export.router)
     app.include_router(api.router)
+    app.include_router(batch.router)
+    app.include_router(export.router)
+    app.include_router(api.fallback)  # last: it answers every other /api/ path
     _add_error_handlers(app)
     return app
 

@@ -62,7 +62,7 @@ async def api_export(
     fields: str | None = Query(
         None,
         max_length=1000,
-        description=f"Comma-separated fields (default {','.join(DEFAULT_FIELDS)}); any of {','.join(FIELDS)}.",
+        description=f"Comma-separated fields (default {', '.join(DEFAULT_FIELDS)}); any of {', '.join(FIELDS)}.",
     ),
     ctx: WebContext = Depends(web),
 ) -> StreamingResponse:
