@@ -415,3 +415,39 @@ def test_serve_with_worker_processes(browser_index: tuple[Path, list], tmp_path:
         assert "2 worker processes" in (tmp_path / "serve.log").read_text()
     finally:
         next(servers, None)
+
+
+def test_show_every_tag_and_filter_the_list(page: object, server: str) -> None:
+    page.goto(server + "/")
+    tags = page.locator("#facet-tag li")
+    top = tags.count()
+    page.locator("#facet-tag a.facet-more").click()
+    page.wait_for_url(re.compile(r"facet_limit=1000#facet-tag$"))
+    assert tags.count() > top
+    box = page.locator("#filter-tag")
+    assert box.is_visible()
+    box.fill("political")  # matches the description of PREL, not only codes
+    visible = page.locator("#facet-tag li:not([hidden])")
+    assert 0 < visible.count() < tags.count()
+    assert visible.filter(has_text="PREL").count() == 1
+    assert "External Political Relations" in visible.filter(has_text="PREL").inner_text()
+    box.fill("zzzz-no-such-tag")
+    assert visible.count() == 0 and page.locator("#facet-tag .facet-none").is_visible()
+    box.fill("")
+    assert visible.count() == tags.count()
+
+
+def test_batch_page_uploads_a_file_and_links_each_row(page: object, server: str, tmp_path: Path) -> None:
+    batch = tmp_path / "names.csv"
+    batch.write_text("name,query\nisland,zanzibar\nbroken,(oops AND\n", encoding="utf-8")
+    page.goto(server + "/")
+    page.locator("nav.mainnav a", has_text="Batch").click()
+    page.wait_for_url(re.compile(r"/batch$"))
+    page.locator("#batch-file").set_input_files(str(batch))
+    page.locator("button", has_text="Run the searches").click()
+    rows = page.locator(".batch-table tbody tr")
+    assert rows.count() == 2
+    assert "line 3" in rows.nth(1).locator(".batch-error").inner_text()
+    rows.first.locator(".batch-query a").click()
+    page.wait_for_url(re.compile(r"/\?q=zanzibar$"))
+    assert total(page) == 2

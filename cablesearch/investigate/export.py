@@ -90,12 +90,19 @@ def iter_records(
         yield export_record(cable, score, fields)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
+
+
 def _cell(value: Any) -> str:
+    """One CSV cell. Text that a spreadsheet would run as a formula (``=HYPERLINK(...)``,
+    ``+1``, ``-x``, ``@SUM``, a leading tab or carriage return) gets a leading ``'``, so the
+    cell opens as the text it is; numbers are written as they are."""
     if value is None:
         return ""
-    if isinstance(value, list):
-        return LIST_SEPARATOR.join(str(v) for v in value)
-    return str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = LIST_SEPARATOR.join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def iter_lines(

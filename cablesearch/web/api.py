@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import batch, export
 from .context import WebContext, web
-from .limits import LIMITS
 from .render import jsonable
 from .services import Service
 from .state import SearchState, check_reference_id, search_state
 
 router = APIRouter(prefix="/api")
+# unknown paths and methods: included after every other router with /api/ routes
+fallback = APIRouter(prefix="/api")
 
 _SEARCH_ERRORS = {
     400: {"description": "Bad query"},
@@ -34,16 +36,10 @@ async def api_search(st: SearchState = Depends(search_state), ctx: WebContext = 
 
 
 @router.get("/facets", tags=["search"], summary="Facet counts for a search", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
-async def api_facets(
-    st: SearchState = Depends(search_state),
-    facet_limit: int = Query(20, ge=1, le=LIMITS.max_facet_limit, description="Values per facet."),
-    ctx: WebContext = Depends(web),
-) -> JSONResponse:
+async def api_facets(st: SearchState = Depends(search_state), ctx: WebContext = Depends(web)) -> JSONResponse:
     """Counts per tag, origin, classification and year over all matches of the search (all
     cables when no query or filter is given), and the matches by month created."""
-    req = replace(
-        st.to_request(ctx.config.page_size, highlight=False), page=1, page_size=1, facet_limit=facet_limit
-    )
+    req = replace(st.to_request(ctx.config.page_size, highlight=False), page=1, page_size=1)
 
     def job(svc: Service) -> JSONResponse:
         result = svc.search(req)
@@ -87,16 +83,17 @@ async def api_stats(ctx: WebContext = Depends(web)) -> JSONResponse:
     return await ctx.run(lambda svc: JSONResponse(jsonable(svc.stats())))
 
 
-@router.api_route(
+@fallback.api_route(
     "/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
 )
 async def api_unknown(request: Request, rest: str) -> None:
-    """Unknown API paths are 404; other methods than GET on a known endpoint are 405."""
-    known = any(
-        _matches(r, request.url.path) for r in router.routes if getattr(r, "name", "") != "api_unknown"
-    )
-    if known and request.method != "GET":
-        raise StarletteHTTPException(405, headers={"Allow": "GET"})
+    """Unknown API paths are 404; a method an endpoint does not take is 405 with its Allow."""
+    allowed: set[str] = set()
+    for route in (*router.routes, *batch.router.routes, *export.router.routes):
+        if getattr(route, "name", "") != "api_unknown" and _matches(route, request.url.path):
+            allowed |= set(getattr(route, "methods", None) or ())
+    if allowed and request.method not in allowed:
+        raise StarletteHTTPException(405, headers={"Allow": ", ".join(sorted(allowed - {"HEAD"}))})
     raise StarletteHTTPException(
         404, f"no API endpoint /api/{rest[:100]}; the API is described at /openapi.json"
     )

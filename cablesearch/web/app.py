@@ -28,12 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Config
 from ..errors import CableNotFound, CablesearchError, QueryTimeout
-from . import api, pages
+from . import api, batch, export, pages
 from .context import WebContext
 from .limits import LIMITS
 from .middleware import TimingMiddleware
 from .render import Renderer, is_api
-from .services import ServerBusy, Service, ServicePool
+from .services import ExportSlots, ServerBusy, Service, ServicePool
 from .state import REFERENCE_ID
 
 log = logging.getLogger(__name__)
@@ -69,16 +69,19 @@ def create_app(
     ``start_daemon`` is False (the caller runs it). ``service`` replaces the search services
     opened on ``config.index_dir`` (a single given service is used by one thread at a time);
     ``service_factory`` opens each of the ``search_threads`` services instead.
+    Exports stream on services of their own (``service_factory``, or opened on
+    ``config.index_dir`` — also when ``service`` is given, which the search pool alone uses).
     ``watching`` tells the pages that a daemon keeps the index current (default: a daemon is
     given); worker processes of ``serve --workers`` get it while the daemon runs in the parent.
     """
     if watching is None:
         watching = daemon is not None
+    factory = service_factory or (lambda: _open_service(config))
     if service is not None:
         pool = ServicePool(lambda: service, size=1, wait_limit=_wait_limit(config))
     else:
-        factory = service_factory or (lambda: _open_service(config))
         pool = ServicePool(factory, size=search_threads, wait_limit=_wait_limit(config))
+    exports = ExportSlots(factory, slots=LIMITS.export_slots)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +99,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await warm_up
             pool.close()
+            exports.close()
             if managed:
                 daemon.stop()
 
@@ -103,17 +107,21 @@ def create_app(
         title="cablesearch",
         version=__version__,
         description="Full-text search over the Cablegate diplomatic cables. Every error has the "
-        'shape {"error": {"status": <int>, "message": <str>}}. Only GET is served.',
+        'shape {"error": {"status": <int>, "message": <str>}}. Every endpoint is GET but batch '
+        "search (POST /api/batch).",
         lifespan=lifespan,
         docs_url=None,  # Swagger UI loads its scripts from a CDN; /api/docs is our own page
         redoc_url=None,
     )
     app.state.config = config
-    app.state.web = WebContext(config, pool, Renderer(watching))
+    app.state.web = WebContext(config, pool, Renderer(watching), exports)
     app.add_middleware(TimingMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(batch.router)
+    app.include_router(export.router)
+    app.include_router(api.fallback)  # last: it answers every other /api/ path
     _add_error_handlers(app)
     return app
 
@@ -162,7 +170,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"nothing at {request.url.path[:200]}; see /api/docs for the API"
         elif exc.status_code == 405:
-            message = f"{request.method} is not allowed here; the API answers GET only"
+            allowed = (exc.headers or {}).get("Allow", "GET")
+            message = f"{request.method} is not allowed here; use {allowed.replace(', ', ' or ')}"
         response = render(request).error(request, exc.status_code, message)
         if exc.headers:
             response.headers.update(exc.headers)

@@ -1,5 +1,5 @@
 """What every route needs, in one object on ``app.state.web``: the settings, the service pool
-(:mod:`cablesearch.web.services`) and the renderer."""
+(:mod:`cablesearch.web.services`), the renderer and the export slots."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import Request
 
 from ..config import Config
 from .render import Renderer
-from .services import Service, ServicePool
+from .services import ExportSlots, Service, ServicePool
 
 T = TypeVar("T")
 
@@ -21,6 +21,7 @@ class WebContext:
     config: Config
     pool: ServicePool
     render: Renderer
+    exports: ExportSlots
 
     async def run(self, job: Callable[[Service], T]) -> T:
         """``job(service)`` on a search thread (see :class:`ServicePool`)."""

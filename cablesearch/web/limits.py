@@ -16,6 +16,10 @@ class Limits:
     max_filter_length: int = REQUEST_LIMITS.max_filter_length
     max_facet_limit: int = REQUEST_LIMITS.max_facet_limit
     retry_after: int = 5  # seconds a client is told to wait after a 503
+    max_batch_queries: int = 1000  # queries of one batch search
+    max_batch_bytes: int = 1_000_000  # bytes of one batch request (pasted text or uploaded file)
+    batch_chunk: int = 20  # queries run per turn on a search service (others interleave)
+    export_slots: int = 1  # exports streamed at once, on services of their own
 
 
 LIMITS = Limits()

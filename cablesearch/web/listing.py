@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..results import FACETS, SearchResult
+from ..vocab import describe_tag
 from .limits import LIMITS
-from .state import FACET_ATTR, SearchState
+from .state import DEFAULT_FACET_LIMIT, FACET_ATTR, SearchState
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -17,28 +18,62 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 @dataclass
 class FacetValue:
     value: str
-    count: int
+    count: int | None  # None: an active filter value the counts did not list
     active: bool
     link: str  # adds the value to the filters, or removes it when active
+    description: str = ""  # what a tag code means ("External Political Relations")
 
 
-def facet_lists(result: SearchResult, state: SearchState) -> list[tuple[str, list[FacetValue]]]:
-    """The sidebar: each facet's values (years newest first) with counts and toggle links."""
-    out: list[tuple[str, list[FacetValue]]] = []
+@dataclass
+class FacetGroup:
+    """One facet of the sidebar. Its values are OR'ed (``any_of`` once one is chosen); ``more``
+    lists every value (up to the facet limit), ``fewer`` goes back to the top ones."""
+
+    facet: str
+    values: list[FacetValue]
+    any_of: bool = False
+    more: str | None = None
+    fewer: str | None = None
+
+    @property
+    def filterable(self) -> bool:
+        """Long enough for a filter box."""
+        return len(self.values) > FILTER_BOX_FROM
+
+
+FILTER_BOX_FROM = 12  # values in a facet from which its list gets a filter box
+
+
+def facet_lists(result: SearchResult, state: SearchState) -> list[FacetGroup]:
+    """The sidebar: each facet's values (years newest first) with counts and toggle links.
+    A chosen value is always listed (also when the counts leave it out), and the other values
+    stay listed as the library counts them, so a second value can be added (OR)."""
+    limit = state.facet_limit or DEFAULT_FACET_LIMIT
+    out: list[FacetGroup] = []
     for facet in FACETS:
-        values = list(result.facets.get(facet, []))
-        if facet == "year":
-            values.sort(key=lambda p: str(p[0]), reverse=True)
+        pairs: list[tuple[str, int | None]] = [(str(v), n) for v, n in result.facets.get(facet, [])]
+        listed = len(pairs)
         attr = FACET_ATTR[facet]
         current = getattr(state, attr)
+        shown = {v for v, _ in pairs}
+        pairs += [(str(v), None) for v in current if str(v) not in shown]
+        if facet == "year":
+            pairs.sort(key=lambda p: p[0], reverse=True)
         items = []
-        for value, count in values:
-            typed: Any = int(value) if facet == "year" else str(value)
+        for value, count in pairs:
+            typed: Any = int(value) if facet == "year" else value
             active = typed in current
             changed = tuple(v for v in current if v != typed) if active else current + (typed,)
-            items.append(FacetValue(str(value), count, active, state.url(**{attr: changed})))
-        if items:
-            out.append((facet, items))
+            described = (describe_tag(value) or "") if facet == "tag" else ""
+            items.append(FacetValue(value, count, active, state.url(**{attr: changed}), described))
+        if not items:
+            continue
+        group = FacetGroup(facet, items, any_of=bool(current))
+        if listed >= limit and limit < LIMITS.max_facet_limit:
+            group.more = state.url(facet_limit=LIMITS.max_facet_limit, page=state.page) + f"#facet-{facet}"
+        elif state.facet_limit and state.facet_limit > DEFAULT_FACET_LIMIT:
+            group.fewer = state.url(facet_limit=None, page=state.page) + f"#facet-{facet}"
+        out.append(group)
     return out
 
 

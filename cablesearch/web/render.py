@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .. import __version__
+from ..vocab import describe_tag
 from .listing import MONTHS
 from .middleware import Timer
 from .state import FACET_LABELS, SearchState
@@ -45,6 +46,7 @@ class Renderer:
             MONTHS=MONTHS,
             urlencode=urlencode,
             watching=watching,
+            describe_tag=lambda code: describe_tag(code) or "",
         )
         env.filters["date"] = lambda d: d.strftime("%Y-%m-%d") if d else "—"
         env.filters["datetime"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else "—"

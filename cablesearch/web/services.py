@@ -13,16 +13,25 @@ threads with one service lent to it for the whole job:
   service; past that it answers 503 with ``Retry-After`` (:class:`ServerBusy`).
 
 Time spent waiting is Server-Timing's ``wait``; each service call's own time is the entry
-named after it (``search``, ``get``, ...). Nothing else in :mod:`cablesearch.web` locks.
+named after it (``search``, ``get``, ...).
+
+Exports (:class:`ExportSlots`) are the one kind of work that holds a service for as long as a
+client takes to download: a streamed export reads one snapshot from its first line to its
+last. So exports never borrow from the search pool: they have ``slots`` services of their own
+(one by default, opened on the first export and kept), each on its own thread, and an export
+asked for while every slot streams is refused at once with 503 + ``Retry-After`` rather than
+queued. A long export therefore cannot starve searches, and searches cannot stall an export.
+Nothing else in :mod:`cablesearch.web` locks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -46,6 +55,7 @@ class Service(Protocol):
     def known_ids(self, ids: Iterable[str]) -> set[str]: ...
     def highlight_text(self, text: str, query: str) -> str: ...
     def warm(self) -> None: ...
+    def iter_matches(self, request: SearchRequest) -> Iterator[tuple[Cable, float]]: ...
 
 
 class ServerBusy(CablesearchError):
@@ -155,3 +165,166 @@ class ServicePool:
             if callable(close):
                 close()
         self._slots = None
+
+
+class ExportSlots:
+    """At most ``slots`` streamed exports at once, each with a service of its own (opened by
+    ``factory`` on first use and kept for the next export), never one of the search pool's.
+
+    :meth:`open` runs ``job(service)`` (which returns an iterator of text lines) and takes its
+    first chunk on the export's thread, so a bad query or a time-out raises there, before any
+    response starts; it returns the rest as an async iterator that gives the slot back when it
+    ends, fails, or is abandoned (a client that disconnects cancels it)."""
+
+    def __init__(self, factory: Callable[[], Service], slots: int = 1, chunk_chars: int = 64 * 1024):
+        if slots < 1:
+            raise ValueError("exports need at least one slot")
+        self.slots = slots
+        self.chunk_chars = chunk_chars
+        self._factory = factory
+        self._free: list[Service] = []
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._threads: ThreadPoolExecutor | None = None
+
+    @property
+    def busy(self) -> int:
+        """How many exports are streaming now."""
+        return self._busy
+
+    def _take_slot(self) -> None:
+        with self._lock:
+            if self._busy >= self.slots:
+                noun = "export is" if self.slots == 1 else "exports are"
+                raise ServerBusy(
+                    f"the server is busy: {self.slots} {noun} already being downloaded; "
+                    "try again when it has finished"
+                )
+            self._busy += 1
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(
+                    max_workers=self.slots, thread_name_prefix="cablesearch-export"
+                )
+
+    def _give_back(self, service: Service | None) -> None:
+        with self._lock:
+            self._busy -= 1
+            if service is not None:
+                self._free.append(service)
+
+    def _service(self) -> Service:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return self._factory()
+
+    async def open(self, job: Callable[[Service], Iterator[str]]) -> AsyncIterator[str]:
+        """The export's text in chunks; raises :class:`ServerBusy` when every slot streams, and
+        whatever the first chunk raises (the query runs there)."""
+        self._take_slot()
+        assert self._threads is not None
+        threads = self._threads
+        loop = asyncio.get_running_loop()
+        held: list[Service] = []
+
+        def start() -> tuple[Iterator[str], str]:
+            service = self._service()
+            held.append(service)
+            lines = job(service)
+            return lines, self._chunk(lines)
+
+        try:
+            lines, first = await loop.run_in_executor(threads, start)
+        except BaseException:
+            self._give_back(held[0] if held else None)
+            raise
+        return ExportStream(self, threads, lines, first, held[0])
+
+    def _chunk(self, lines: Iterator[str]) -> str:
+        parts: list[str] = []
+        size = 0
+        for line in lines:
+            parts.append(line)
+            size += len(line)
+            if size >= self.chunk_chars:
+                break
+        return "".join(parts)
+
+    def close(self) -> None:
+        """Stops the export threads and closes the services opened."""
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            services, self._free = self._free, []
+        for service in services:
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
+
+
+class ExportStream:
+    """One export's remaining chunks (an async iterator). Its slot and service go back when it
+    is exhausted, fails, is closed (``aclose``), or is dropped unstarted."""
+
+    def __init__(
+        self,
+        slots: ExportSlots,
+        threads: ThreadPoolExecutor,
+        lines: Iterator[str],
+        first: str,
+        service: Service,
+    ):
+        self._slots = slots
+        self._threads = threads
+        self._lines = lines
+        self._next: str | None = first
+        self._service = service
+        self._done = False
+
+    def __aiter__(self) -> ExportStream:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            chunk = self._next
+            if chunk is None:
+                chunk = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self._slots._chunk, self._lines
+                )
+            self._next = None
+        except BaseException:  # a failure or a cancelled download (the client went away)
+            await self.aclose()
+            raise
+        if not chunk:
+            await self.aclose()
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        """Ends the export: closes its lines (and so its snapshot) on its thread, then gives
+        the slot back — also when the wait for that is cancelled."""
+        if self._done:
+            return
+        self._done = True
+        future = self._threads.submit(self._finish)
+        with contextlib.suppress(Exception):  # a cancelled wait still cancels; _finish runs
+            await asyncio.shield(asyncio.wrap_future(future))
+
+    def _finish(self) -> None:
+        try:
+            close = getattr(self._lines, "close", None)
+            if callable(close):
+                close()
+        finally:
+            self._slots._give_back(self._service)
+
+    def __del__(self) -> None:
+        if not self._done:  # dropped before it was read to the end: the slot goes back
+            self._done = True
+            try:
+                self._threads.submit(self._finish)
+            except RuntimeError:  # the threads were shut down with the app
+                self._slots._give_back(self._service)

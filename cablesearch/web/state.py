@@ -17,6 +17,8 @@ from ..errors import CableNotFound, CablesearchError
 from ..results import FACETS, SORTS, SearchRequest
 from .limits import LIMITS
 
+DEFAULT_FACET_LIMIT = SearchRequest().facet_limit
+
 # A canonical reference ID: two digits of year, then capitals and digits only (08TRIPOLI505,
 # 09STATE122950). Checked before any lookup, so no path-like value ever reaches the index.
 REFERENCE_ID = re.compile(r"^[0-9]{2}[A-Z0-9]{2,60}$")
@@ -46,6 +48,7 @@ class SearchState:
     sort: str = "relevance"
     page: int = 1
     limit: int | None = None
+    facet_limit: int | None = None  # values listed per facet (None: the library's default)
 
     def to_request(self, default_page_size: int, highlight: bool = True) -> SearchRequest:
         return SearchRequest(
@@ -59,6 +62,7 @@ class SearchState:
             sort=self.sort,
             page=self.page,
             page_size=self.limit or default_page_size,
+            facet_limit=self.facet_limit or DEFAULT_FACET_LIMIT,
             highlight=highlight,
         )
 
@@ -99,6 +103,8 @@ class SearchState:
             out.append(("page", str(get("page"))))
         if get("limit"):
             out.append(("limit", str(get("limit"))))
+        if get("facet_limit"):
+            out.append(("facet_limit", str(get("facet_limit"))))
         return out
 
     def url(self, **changes: Any) -> str:
@@ -108,6 +114,11 @@ class SearchState:
             changes["page"] = 1
         query = "&".join(_pair(name, value) for name, value in self._params(changes))
         return f"/?{query}" if query else "/"
+
+    def export_url(self, fmt: str) -> str:
+        """The download of every match of this search (``/api/export``) in ``fmt``."""
+        params = self._params({"page": 1, "limit": None, "facet_limit": None})
+        return "/api/export?" + "&".join(_pair(n, v) for n, v in [("format", fmt), *params])
 
     def toggle(self, facet: str, value: str) -> str:
         """The link that adds (or, when active, removes) one facet value."""
@@ -241,6 +252,12 @@ async def search_state(  # async: cheap checks, no trip through the search threa
     limit: int | None = Query(
         None, ge=1, description="Hits per page (default: setting page_size; at most setting max_page_size)."
     ),
+    facet_limit: int | None = Query(
+        None,
+        ge=1,
+        le=LIMITS.max_facet_limit,
+        description=f"Values listed per facet, most frequent first (default {DEFAULT_FACET_LIMIT}).",
+    ),
 ) -> SearchState:
     """The search parameters of a request, read and checked (a FastAPI dependency)."""
     config = config_of(request)
@@ -258,6 +275,7 @@ async def search_state(  # async: cheap checks, no trip through the search threa
         sort=sort,
         page=page,
         limit=limit,
+        facet_limit=None if facet_limit == DEFAULT_FACET_LIMIT else facet_limit,
     )
 
 

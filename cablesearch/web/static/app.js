@@ -54,6 +54,27 @@
     printNow.addEventListener("click", function () { window.print(); });
   }
 
+  // A filter box over a long facet list: hides the values whose code, name or description
+  // does not hold the typed text (all values are on the page after "Show all").
+  var filters = document.querySelectorAll("input.facet-filter");
+  for (var f = 0; f < filters.length; f++) {
+    filters[f].hidden = false;
+    filters[f].addEventListener("input", function (ev) {
+      var box = ev.currentTarget;
+      var facet = box.closest("details.facet");
+      var needle = box.value.trim().toLowerCase();
+      var items = facet.querySelectorAll("li[data-text]");
+      var shown = 0;
+      for (var k = 0; k < items.length; k++) {
+        var hit = !needle || items[k].getAttribute("data-text").indexOf(needle) !== -1;
+        items[k].hidden = !hit;
+        if (hit) shown++;
+      }
+      var none = facet.querySelector(".facet-none");
+      if (none) none.hidden = shown > 0;
+    });
+  }
+
   // On a phone the facet lists start folded, so the results come first.
   if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
     var facets = document.querySelectorAll("details.facet");
