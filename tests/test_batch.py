@@ -165,6 +165,17 @@ def test_cli_batch_table_csv_json(index_dir: Path, tmp_path: Path) -> None:
     assert len(data["rows"][0]["origins"]) == 1
 
 
+def test_cli_batch_csv_cells_open_as_text_in_a_spreadsheet(index_dir: Path, tmp_path: Path) -> None:
+    """A query such as `-iran` or `=HYPERLINK(...)` must not become a formula when the batch CSV
+    is opened in a spreadsheet: such cells get a leading quote, as exports do."""
+    f = tmp_path / "q.csv"
+    f.write_text("name,query\n=cmd,embassy\nnot,-embassy\n", encoding="utf-8")
+    r = run(index_dir, "batch", str(f), "--csv")
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert rows[0]["name"] == "'=cmd" and rows[1]["query"] == "'-embassy"
+    assert rows[0]["total"].isdigit()
+
+
 def test_cli_bad_line_keeps_the_rest_and_exits_1(index_dir: Path) -> None:
     r = run(index_dir, "batch", "-", "--json", stdin="name,query\nok,embassy\nbad,a,b\nalso ok,tag:PREL\n")
     assert r.exit_code == 1

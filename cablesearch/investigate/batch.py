@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from ..errors import CablesearchError, QuerySyntaxError, QueryTimeout
 from ..results import SearchRequest, SearchResult
+from .export import csv_cell
 
 CSV_COLUMNS = ("line", "name", "query", "total", "first", "last", "top_origins", "top_tags", "error")
 
@@ -71,6 +72,10 @@ class BatchRow:
         }
 
     def to_csv_row(self) -> list[str]:
+        """The row's CSV cells, safe to open in a spreadsheet (see ``export.csv_cell``)."""
+        return [csv_cell(cell) for cell in self._csv_values()]
+
+    def _csv_values(self) -> list[str]:
         return [
             str(self.line),
             self.name,

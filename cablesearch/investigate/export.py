@@ -93,7 +93,7 @@ def iter_records(
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """One CSV cell. Text that a spreadsheet would run as a formula (``=HYPERLINK(...)``,
     ``+1``, ``-x``, ``@SUM``, a leading tab or carriage return) gets a leading ``'``, so the
     cell opens as the text it is; numbers are written as they are."""
@@ -124,7 +124,7 @@ def iter_lines(
     def line(values: Iterable[Any]) -> str:
         buf.seek(0)
         buf.truncate()
-        writer.writerow([_cell(v) for v in values])
+        writer.writerow([csv_cell(v) for v in values])
         return buf.getvalue()
 
     yield line(fields)

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ..investigate.batch import CSV_COLUMNS, BatchQuery, BatchRow, parse_batch, run_batch
-from ..investigate.export import FORMULA_STARTS
 from .context import WebContext, web
 from .forms import BadBody, Body, BodyTooLarge, read_body
 from .limits import LIMITS
@@ -195,7 +194,7 @@ def rows_csv(rows: list[BatchRow]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        writer.writerow(["'" + c if c.startswith(FORMULA_STARTS) else c for c in row.to_csv_row()])
+        writer.writerow(row.to_csv_row())
     return buf.getvalue()
 
 
