@@ -106,10 +106,19 @@ class Speller:
         self._segment_words(reader)
 
     def closest(self, reader: Any, term: str) -> str | None:
-        """The word nearest to ``term`` (fewest edits, then most documents), or None. The word
-        itself is never returned."""
+        """The best correction of ``term`` (see :meth:`candidates`), or None."""
+        found = self.candidates(reader, term, 1)
+        return found[0][0] if found else None
+
+    def candidates(self, reader: Any, term: str, limit: int = 3) -> list[tuple[str, int, int]]:
+        """Up to ``limit`` corrections of ``term`` as ``(word, distance, documents)``, best
+        first; the word itself is never among them. Among the words within
+        :func:`max_distance` edits, those at most one edit further than the closest count as
+        equally close, and of those the word in more documents comes first: ``gaddafi`` gives
+        "qadhafi" (2 edits, 8 cables) before "qaddafi" (1 edit, 1 cable) -- the spelling the
+        cables use, not a stray variant."""
         if len(term) < MIN_LENGTH or not term.isalpha() or not term.isascii():
-            return None
+            return []
         segments = self._segment_words(reader)
         passes = (False, True) if len(term) >= ANY_FIRST_MIN_LENGTH else (False,)
         for any_first in passes:
@@ -121,5 +130,9 @@ class Speller:
                     d0, df0 = totals.get(word, (dist, 0))
                     totals[word] = (min(d0, dist), df0 + df)
             if totals:
-                return min(totals.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0]))[0]
-        return None
+                nearest = min(d for d, _ in totals.values())
+                ranked = sorted(
+                    totals.items(), key=lambda kv: (kv[1][0] > nearest + 1, -kv[1][1], kv[1][0], kv[0])
+                )
+                return [(word, d, df) for word, (d, df) in ranked[:limit]]
+        return []
