@@ -23,8 +23,8 @@ _HEADER_LINE = re.compile(
       | (?:UNCLAS|UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED\ OFFICIAL\ USE)\b
       | SECTION\s+\d+\s+OF\s+\d+
       | SIPDIS | NOFORN | SENSITIVE | STADIS | EXDIS | NODIS | LIMDIS
-      | E\.\s?O\.\s | TAGS\b | SUBJ(?:ECT)?\b | REFS?\b | REFTEL | CLASSIFIED\s+BY | REASONS?\b
-      | DERIVED\s+FROM | DECL\b | (?:AM)?EMBASSY\b | AMCONSUL\b | (?:DEPT|DEPARTMENT)\b
+      | E\.\s?O\.\s | TAGS\b | SUBJ(?:ECT)?\b | REFS?\b | REFTEL | REASONS?\b
+      | (?i:classified\s+by|derived\s+from|subj(?:ect)?\s*:|refs?\s*:|tags\s*:|e\.\s?o\.\s) | DECL\b | (?:AM)?EMBASSY\b | AMCONSUL\b | (?:DEPT|DEPARTMENT)\b
       | [A-Z][A-Z/ ]+\bFOR\b | [A-Z][A-Z ]+\s0*\d+\s*$ | PASS\b | E\.O\b | INFO\b | ACTION\b
     )""",
     re.VERBOSE,
