@@ -75,7 +75,11 @@ class UnknownFilterValue(QuerySyntaxError):
         self.value = value
         self.suggestions = suggestions
         if suggestions:
-            hint = "did you mean " + ", ".join(f"{v} ({n:,} cables)" for v, n in suggestions) + "?"
+            hint = (
+                "did you mean "
+                + ", ".join(f"{v} ({n:,} cable{'s' if n != 1 else ''})" for v, n in suggestions)
+                + "?"
+            )
         else:
             hint = f"nothing is close; see the {field} counts of a search without this filter"
         super().__init__(f"no cable has the {field} {value!r}; {hint}")

@@ -67,14 +67,17 @@ def check_page(result: SearchResult) -> None:
     """Raise QuerySyntaxError when ``result`` is a page past the last one (page 1 of nothing is
     a fine answer: no cable matches)."""
     last = max(1, -(-result.total // result.page_size))
-    if result.page > last:
-        matches = f"{result.total:,} cable{'s' if result.total != 1 else ''} match"
-        if result.total == 1:
-            matches = "1 cable matches"
+    if result.page <= last:
+        return
+    if result.total == 0:
         raise QuerySyntaxError(
-            f"there is no page {result.page}: {matches}, on {last:,} page{'s' if last != 1 else ''} "
-            f"of {result.page_size}; the last page is {last:,}"
+            f"there is no page {result.page}: no cable matches, so page 1 is the only page"
         )
+    matches = "1 cable matches" if result.total == 1 else f"{result.total:,} cables match"
+    raise QuerySyntaxError(
+        f"there is no page {result.page}: {matches}, on {last:,} page{'s' if last != 1 else ''} "
+        f"of {result.page_size}; the last page is {last:,}"
+    )
 
 
 class SearchService:

@@ -41,8 +41,10 @@ class Suggester:
         self, snap: Snapshot, built: BuiltQuery, matcher: Matcher, h: Highlighter, limit: int = 3
     ) -> list[tuple[str, int]]:
         """Corrected query texts with the number of cables each finds (with the request's
-        filters), most cables first: one per spelling variant of the first misspelt word (the
-        others take their best correction). Only corrections that find something."""
+        filters), best first (:meth:`Speller.candidates`' order: the nearest word and its
+        spelling variants, the one in more cables first): one per candidate for
+        the first misspelt word (the others take their best correction). Only corrections that
+        find something."""
         missing = {
             text
             for _f, text in matcher.missing_terms
@@ -78,7 +80,7 @@ class Suggester:
             count = self._count(snap, built, text)
             if count and text not in out:
                 out[text] = count
-        return sorted(out.items(), key=lambda kv: -kv[1])
+        return list(out.items())
 
     def _count(self, snap: Snapshot, built: BuiltQuery, text: str) -> int:
         """Cables a corrected text finds with the request's filters (0: none, or it failed)."""
