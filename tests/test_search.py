@@ -779,3 +779,13 @@ def test_spelling_variants_are_offered_together_most_cables_first(tmp_path: Path
     assert result.suggestions == [("qadhafi", 3), ("qaddafi", 1)]
     assert result.suggestion == "qadhafi"
     assert result.to_json()["suggestions"] == [["qadhafi", 3], ["qaddafi", 1]]
+
+
+@pytest.mark.parametrize("pattern", ["*a*", "emb?ss*", "gov*t", "*tion", "q*"])
+def test_wildcard_expansion_finds_what_whoosh_finds(service: SearchService, pattern: str) -> None:
+    with service.snapshot() as snap:
+        q = wq.Wildcard("body", pattern)
+        ours = snap.expand(q, ("subject", "body"), 50_000)
+        whoosh = list(q._btexts(snap.reader))
+    assert ours == whoosh
+    assert pattern.startswith("q") or ours

@@ -14,6 +14,7 @@ through ``io`` (an RLock); the caches have their own lock; NumPy work runs outsi
 from __future__ import annotations
 
 import math
+import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -171,6 +172,8 @@ class Snapshot:
         check = check or (lambda: None)
         if isinstance(q, wq.FuzzyTerm) and q.fieldname in fuzzy_fields:
             return self._fuzzy(q, limit, check)
+        if isinstance(q, (wq.Wildcard, wq.Regex)) and q.fieldname in fuzzy_fields:
+            return self._pattern(q, limit, check)
         out: list[bytes] = []
         with self.io:
             for i, t in enumerate(q._btexts(self.reader)):
@@ -181,12 +184,29 @@ class Snapshot:
                     break
         return out
 
+    def _prefix_range(self, lex: list[str], prefix: str) -> tuple[int, int]:
+        lo = bisect_left(lex, prefix)
+        hi = bisect_left(lex, prefix + "\U0010ffff") if prefix else len(lex)
+        return lo, hi
+
+    def _pattern(self, q: wq.PatternQuery, limit: int, check: Callable[[], None]) -> list[bytes]:
+        """What Whoosh's ``PatternQuery._btexts`` yields, over the cached word list, looking
+        at ``check`` between chunks (a pattern like ``*zq*`` matches few words among many)."""
+        lex = self.lexicon(q.fieldname)
+        lo, hi = self._prefix_range(lex, q._find_prefix(q.text))
+        match = re.compile(q._get_pattern()).match
+        out: list[bytes] = []
+        for start in range(lo, hi, 20_000):
+            check()
+            out.extend(w.encode("utf-8") for w in lex[start : min(hi, start + 20_000)] if match(w))
+            if len(out) > limit:
+                break
+        return out[: limit + 1]
+
     def _fuzzy(self, q: wq.FuzzyTerm, limit: int, check: Callable[[], None]) -> list[bytes]:
         text = q.text if isinstance(q.text, str) else q.text.decode("utf-8")
         lex = self.lexicon(q.fieldname)
-        prefix = text[: q.prefixlength]
-        lo = bisect_left(lex, prefix)
-        hi = bisect_left(lex, prefix + "\U0010ffff") if prefix else len(lex)
+        lo, hi = self._prefix_range(lex, text[: q.prefixlength])
         found: list[str] = []
         for start in range(lo, hi, 50_000):
             check()
