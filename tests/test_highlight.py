@@ -115,3 +115,19 @@ def test_phrase_marks_agree_with_the_analysed_positions(words: list[str]) -> Non
     terms = TEXT_ANALYZER.terms(text)
     expected = sum(1 for i in range(len(terms) - 1) if terms[i] == "human" and terms[i + 1] == "right")
     assert len(marked(H.mark(text, HUMAN_RIGHTS))) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["human", "Rights", "the", "of", "abuses", "humanity", "right-wing", "a", "x.", ";"]),
+        max_size=40,
+    ),
+    st.integers(1, 4),
+)
+def test_the_fast_phrase_finder_agrees_with_a_full_scan(words: list[str], slop: int) -> None:
+    """ASCII text takes the fast path (only words starting like a phrase word are analysed);
+    a non-ASCII character at the end sends the same text through the full token scan."""
+    text = " ".join(words)
+    marks = Marks(phrases=((("human", "right", "abus"), slop), (("right", "human"), 1)))
+    assert H.spans(text, marks) == H.spans(text + " é", marks)

@@ -177,10 +177,23 @@ class Highlighter:
         self, text: str, phrases: tuple[tuple[tuple[str, ...], int], ...]
     ) -> list[tuple[int, int]]:
         """Spans of the phrases' occurrences (see the module docstring)."""
-        wanted = {w for words, _ in phrases for w in words}
+        wanted = frozenset(w for words, _ in phrases for w in words)
+        lowered = text.lower()
+        cand_re = self._candidates_re(wanted)
+        if cand_re is None or len(lowered) != len(text) or not lowered.isascii():
+            where = self._positions_by_scan(text, wanted)
+        else:
+            where = self._positions_near_candidates(lowered, wanted, cand_re, max(s for _, s in phrases))
+        out: list[tuple[int, int]] = []
+        for words, slop in phrases:
+            out.extend(_phrase_occurrences(words, slop, where))
+        return sorted(set(out))
+
+    def _positions_by_scan(self, text: str, wanted: frozenset[str]) -> dict[str, list[tuple[int, int, int]]]:
+        """(position, start, end) of each indexed word of the text that is a phrase word, by
+        analysing every token (any text; positions counted from the start)."""
         same = len(text.lower()) == len(text)
         source = text.lower() if same else text
-        # (position, start, end) of each indexed word of the text that is a phrase word
         where: dict[str, list[tuple[int, int, int]]] = {}
         pos = 0
         for m in self._token_re.finditer(source):
@@ -190,10 +203,38 @@ class Highlighter:
             if got[0] in wanted:
                 where.setdefault(got[0], []).append((pos, m.start(), m.end()))
             pos += 1
-        out: list[tuple[int, int]] = []
-        for words, slop in phrases:
-            out.extend(_phrase_occurrences(words, slop, where))
-        return sorted(set(out))
+        return where
+
+    def _positions_near_candidates(
+        self, lowered: str, wanted: frozenset[str], cand_re: re.Pattern[str], slop: int
+    ) -> dict[str, list[tuple[int, int, int]]]:
+        """The same as :meth:`_positions_by_scan` for the distances that matter (up to
+        ``slop``), fast: only the words starting like a phrase word are analysed, and between
+        two of them the indexed words are counted only up to ``slop``. Positions are relative
+        (a gap wider than ``slop`` counts as ``slop`` + 1)."""
+        where: dict[str, list[tuple[int, int, int]]] = {}
+        analyze = self.analyze
+        pos = 0
+        prev_end: int | None = None
+        for m in cand_re.finditer(lowered):
+            start, end = m.span()
+            if prev_end is not None:
+                between = 0
+                for tok in self._token_re.finditer(lowered, prev_end, start):
+                    if analyze(tok.group(0)):
+                        between += 1
+                        if between > slop:
+                            break
+                pos += between
+            got = analyze(m.group(0))
+            if not got:
+                prev_end = end
+                continue
+            if got[0] in wanted:
+                where.setdefault(got[0], []).append((pos, start, end))
+            pos += 1
+            prev_end = end
+        return where
 
     def mark(self, text: str, marks: Marks | frozenset[str]) -> str:
         """The whole text, escaped, with every matching word and phrase marked."""
