@@ -87,9 +87,10 @@ class SearchResult:
     page_size: int
     hits: list[Hit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    suggestion: str | None = None
+    suggestion: str | None = None  # the best of ``suggestions`` (kept for compatibility)
     elapsed_ms: float = 0.0
     notice: str | None = None  # a word for the user about the query (e.g. only stop words)
+    suggestions: list[tuple[str, int]] = field(default_factory=list)  # (corrected query, cables)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class SearchResult:
             "hits": [h.to_json() for h in self.hits],
             "facets": {k: [[v, n] for v, n in self.facets.get(k, [])] for k in FACETS},
             "suggestion": self.suggestion,
+            "suggestions": [[text, n] for text, n in self.suggestions],
             "notice": self.notice,
             "elapsed_ms": round(self.elapsed_ms, 2),
         }

@@ -20,8 +20,9 @@ from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
 from cablesearch.results import SearchRequest
+from cablesearch.search.facets import UnknownFilterValue
 from cablesearch.search.query import parse_query
-from cablesearch.search.service import SearchService
+from cablesearch.search.service import SearchService, check_page
 
 
 def build_index(path: Path, cables: list[Cable]) -> CableIndex:
@@ -253,7 +254,6 @@ def test_facet_order_and_limit(small: SearchService) -> None:
         ({"date_from": "2008-06-30", "date_to": "2009-03"}, {"08TRIPOLI2", "09CAIRO3"}),
         ({"date_from": "2009-07"}, {"09CAIRO4", "10STATE5"}),
         ({"date_to": "2008"}, {"08TRIPOLI1", "08TRIPOLI2"}),
-        ({"tags": ("NOSUCH",)}, set()),
     ],
 )
 def test_filters_browse(small: SearchService, kw: dict, expected: set[str]) -> None:
@@ -365,7 +365,11 @@ def test_long_cables_are_highlighted_past_32k(tmp_path: Path) -> None:
 
 def test_highlight_text_marks_a_whole_text(small: SearchService) -> None:
     out = small.highlight_text("Human <b>rights</b> & the humans.", '"human rights" OR oil')
-    assert out == "<mark>Human</mark> &lt;b&gt;<mark>rights</mark>&lt;/b&gt; &amp; the <mark>humans</mark>."
+    # the phrase is marked as the phrase matched (one mark), "humans" alone is not the phrase
+    assert out == "<mark>Human &lt;b&gt;rights</mark>&lt;/b&gt; &amp; the humans."
+    assert small.highlight_text("Human rights & the humans.", "human OR oil") == (
+        "<mark>Human</mark> rights &amp; the <mark>humans</mark>."
+    )
     assert small.highlight_text("a <b>", '"unbalanced') == "a &lt;b&gt;"
 
 
@@ -568,7 +572,8 @@ def test_new_commits_are_seen_and_old_searchers_closed(tmp_path: Path) -> None:
         with ix.writer(timeout=10) as w:
             w.delete("08TRIPOLI1")
         assert search(svc, "").total == 2
-        assert search(svc, "", tags=("PREL",)).total == 0
+        with pytest.raises(UnknownFilterValue):  # only the deleted cable had it
+            search(svc, "", tags=("PREL",))
         with pytest.raises(CableNotFound):
             svc.get("08TRIPOLI1")
         replaced = Cable(**{**SMALL[1].__dict__, "subject": "LIBYA VOTE COUNT"})
@@ -618,3 +623,171 @@ def test_concurrent_searches_give_the_same_answers(tmp_path: Path, data_cables: 
         cables = list(pool.map(shared.get, [c.reference_id for c in data_cables]))
     assert got == expected
     assert cables == data_cables
+
+
+# -- highlighting that means what the query means (issue 16) -------------------------------
+
+MEANING = [
+    cable(
+        "09GENEVA1",
+        "COUNCIL SESSION",
+        "Human rights groups met. Right-wing parties and a rights activist spoke of humanity. "
+        "The human rights record was discussed.",
+        "2009-03-01 10:00",
+    ),
+    cable("09BAKU2", "ENERGY", "Oil and gas exports rose.", "2009-04-01 10:00"),
+    cable("09BAKU3", "VOTE", "Oil exports fell; elections were held.", "2009-05-01 10:00"),
+]
+
+
+@pytest.fixture()
+def meaning(tmp_path: Path) -> Iterator[SearchService]:
+    with SearchService(build_index(tmp_path / "ix", MEANING), Config()) as svc:
+        yield svc
+
+
+def marked(snippet: str) -> list[str]:
+    return re.findall(r"<mark>(.*?)</mark>", snippet)
+
+
+def test_a_phrase_query_marks_only_the_phrase(meaning: SearchService) -> None:
+    hit = search(meaning, '"human rights"').hits[0]
+    assert marked(hit.snippet) == ["Human rights", "human rights"]
+    body = MEANING[0].body
+    assert marked(meaning.highlight_text(body, '"human rights"')) == ["Human rights", "human rights"]
+    # with slop, the words of the phrase within the window
+    assert marked(search(meaning, '"human groups"~3').hits[0].snippet) == ["Human", "groups"]
+
+
+def test_only_the_branches_that_matched_a_cable_are_marked(meaning: SearchService) -> None:
+    result = search(meaning, "(oil AND gas) OR elections")
+    snippets = {h.reference_id: marked(h.snippet) for h in result.hits}
+    assert snippets == {"09BAKU2": ["Oil", "gas"], "09BAKU3": ["elections"]}
+    body = MEANING[2].body
+    q = "(oil AND gas) OR elections"
+    assert marked(meaning.highlight_text(body, q, reference_id="09BAKU3")) == ["elections"]
+    assert marked(meaning.highlight_text(body, q)) == ["Oil", "elections"]  # no cable: every branch
+
+
+def test_browsing_shows_the_lead_not_the_telegram_header(tmp_path: Path) -> None:
+    body = (
+        "C O N F I D E N T I A L SECTION 01 OF 03 MEXICO 000141\n\nSIPDIS\nNOFORN\n\n"
+        "E.O. 12958: DECL: 02/25/2020\nTAGS: PREL PGOV\nSUBJECT: THE SUMMIT\n\n"
+        "Classified By: Ambassador for reasons 1.4 (b) and (d)\n\n"
+        "1. (C) Mexico's plan to use the summit failed dramatically.\n"
+    )
+    ix = build_index(tmp_path / "ix", [cable("10MEXICO1", "GATHERING", body, "2010-02-26 10:00")])
+    with SearchService(ix, Config()) as svc:
+        assert search(svc, "").hits[0].snippet == "Mexico's plan to use the summit failed dramatically."
+        # a match only in the subject: the lead too, not the header
+        assert search(svc, "title:gathering").hits[0].snippet.startswith("Mexico's plan")
+
+
+# -- time limit on every path (issue 15) -----------------------------------------------------
+
+
+def test_expansion_and_highlighting_honour_the_time_limit(tmp_path: Path) -> None:
+    ix = build_index(tmp_path / "ix", SMALL)
+    with SearchService(ix, Config(query_time_limit=0.0)) as svc:
+        for text in ("qadhafi~5", "q*~2", "*a*"):
+            with pytest.raises(QueryTimeout):
+                search(svc, text)
+            # the cable page still shows the text, unmarked
+            assert svc.highlight_text("Oil & gas, quickly.", text) == "Oil &amp; gas, quickly."
+        with pytest.raises(QueryTimeout):
+            svc.similar("08TRIPOLI1")
+        with pytest.raises(QueryTimeout):
+            svc.cited_by("08TRIPOLI1")
+
+
+def test_expansion_stops_when_told(service: SearchService) -> None:
+    def stop() -> None:
+        raise QueryTimeout("stopped")
+
+    with service.snapshot() as snap:
+        for q in (wq.FuzzyTerm("body", "qadhafi", maxdist=5, prefixlength=0), wq.Wildcard("body", "*a*")):
+            with pytest.raises(QueryTimeout):
+                snap.expand(q, ("subject", "body"), 50_000, stop)
+
+
+@pytest.mark.parametrize(
+    "word, maxdist, prefix",
+    [("embasi", 1, 1), ("govrn", 2, 0), ("libia", 2, 0), ("oil", 1, 0), ("ministr", 2, 3)],
+)
+def test_fuzzy_expansion_finds_what_whoosh_finds(
+    service: SearchService, word: str, maxdist: int, prefix: int
+) -> None:
+    with service.snapshot() as snap:
+        q = wq.FuzzyTerm("body", word, maxdist=maxdist, prefixlength=prefix)
+        ours = snap.expand(q, ("subject", "body"), 50_000)
+        whoosh = sorted(
+            t.encode() if isinstance(t, str) else t
+            for t in snap.reader.terms_within("body", word, maxdist, prefix)
+        )
+    assert ours == whoosh and ours
+
+
+# -- unknown filter values, pages, quotes, spelling variants (issue 16) ----------------------
+
+
+def test_an_unknown_filter_value_is_an_error_naming_the_nearest(small: SearchService) -> None:
+    with pytest.raises(UnknownFilterValue) as err:
+        search(small, "", tags=("EPETT",))
+    assert err.value.field == "tag" and err.value.suggestions[0] == ("EPET", 3)
+    assert str(err.value).startswith("no cable has the tag 'EPETT'; did you mean EPET (3 cables)")
+    with pytest.raises(UnknownFilterValue) as err:
+        search(small, "oil", origins=("tripoli",))
+    assert err.value.suggestions == [("Embassy Tripoli", 2)]
+    with pytest.raises(UnknownFilterValue) as err:
+        search(small, "", classifications=("zzzzzzzz",))
+    assert err.value.suggestions == [] and "nothing is close" in str(err.value)
+    # case-insensitive exact values are fine
+    assert search(small, "", classifications=("secret",)).total == 2
+
+
+def test_a_page_past_the_last_is_an_error(small: SearchService) -> None:
+    result = search(small, "oil", page=999)
+    assert result.hits == []
+    with pytest.raises(QuerySyntaxError) as err:
+        check_page(result)
+    assert str(err.value) == "there is no page 999: 3 cables match, on 1 page of 10; the last page is 1"
+    check_page(search(small, "oil"))
+    check_page(search(small, "qqqqqqqq"))  # page 1 of nothing is an answer
+
+
+@pytest.mark.parametrize(
+    "text, hint",
+    [
+        ('"iran nuclear', 'close the phrase ("iran nuclear") or remove the quote'),
+        ('libya "human rights', 'close the phrase ("human rights") or remove the quote'),
+        ('iran nuclear"', 'remove the last quote, or open the phrase it closes ("iran nuclear")'),
+    ],
+)
+def test_an_unbalanced_quote_suggests_the_users_own_phrase(
+    small: SearchService, text: str, hint: str
+) -> None:
+    with pytest.raises(QuerySyntaxError) as err:
+        search(small, text)
+    assert str(err.value) == f"unbalanced double quote in {text!r}; {hint}"
+
+
+def test_spelling_variants_are_offered_together_most_cables_first(tmp_path: Path) -> None:
+    cables = [
+        cable(f"09TRIPOLI{i}", "LEADER", f"Qadhafi spoke {i}.", "2009-01-01 10:00") for i in range(1, 4)
+    ]
+    cables.append(cable("09TRIPOLI9", "LEADER", "Qaddafi spoke.", "2009-01-02 10:00"))
+    with SearchService(build_index(tmp_path / "ix", cables), Config()) as svc:
+        result = search(svc, "gaddafi")
+    assert result.suggestions == [("qadhafi", 3), ("qaddafi", 1)]
+    assert result.suggestion == "qadhafi"
+    assert result.to_json()["suggestions"] == [["qadhafi", 3], ["qaddafi", 1]]
+
+
+@pytest.mark.parametrize("pattern", ["*a*", "emb?ss*", "gov*t", "*tion", "q*"])
+def test_wildcard_expansion_finds_what_whoosh_finds(service: SearchService, pattern: str) -> None:
+    with service.snapshot() as snap:
+        q = wq.Wildcard("body", pattern)
+        ours = snap.expand(q, ("subject", "body"), 50_000)
+        whoosh = list(q._btexts(snap.reader))
+    assert ours == whoosh
+    assert pattern.startswith("q") or ours

@@ -4,6 +4,7 @@ tests/data built with the real pipeline."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,26 @@ def test_search_filters_sort_and_paging(index_dir: Path) -> None:
 def test_search_suggestion(index_dir: Path) -> None:
     r = run(index_dir, "search", "embasy")
     assert r.exit_code == 0
-    assert '0 cables match "embasy"' in r.output and "Did you mean: embassy?" in r.output
+    assert '0 cables match "embasy"' in r.output
+    assert re.search(r"Did you mean: embassy \(\d+ cables?\)", r.output), r.output
+
+
+def test_search_page_past_the_last_is_one_error_line(index_dir: Path) -> None:
+    r = run(index_dir, "search", "tag:ZZZZ", "--page", "999")
+    assert r.exit_code == 1
+    assert r.output == "Error: there is no page 999: 1 cable matches, on 1 page of 10; the last page is 1\n"
+
+
+def test_search_unknown_tag_names_the_nearest(index_dir: Path) -> None:
+    r = run(index_dir, "search", "embassy", "--tag", "zzzzz")
+    assert r.exit_code == 1
+    assert r.output == "Error: no cable has the tag 'zzzzz'; did you mean ZZZZ (1 cable)?\n"
+    assert run(index_dir, "search", "--tag", "zzzz").exit_code == 0  # case-insensitive
+    r = run(index_dir, "search", "qqqqqqqqq", "--page", "2")
+    assert (
+        r.exit_code == 1
+        and r.output == "Error: there is no page 2: no cable matches, so page 1 is the only page\n"
+    )
 
 
 def test_search_of_stop_words_only_says_so(index_dir: Path) -> None:

@@ -87,3 +87,17 @@ def test_warm_reads_the_words_before_the_first_lookup(tmp_path: Path) -> None:
         assert svc.suggester.speller.segments_read == 0
         svc.warm()
         assert svc.suggester.speller.segments_read == 1
+
+
+def test_spelling_variants_of_the_nearest_word_come_together_more_documents_first(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, *[Cable(reference_id=f"09T{i}", subject="leader", body="Qadhafi spoke.") for i in range(4)])
+    put(ix, Cable(reference_id="09T9", subject="leader", body="Qaddafi spoke. It was easy."))
+    speller = Speller(("subject", "body"))
+    with ix.searcher() as s:
+        # "qaddafi" is one edit from what was typed, "qadhafi" two: variants of each other, and
+        # the cables mostly write "qadhafi"
+        assert speller.candidates(s.reader(), "gaddafi") == [("qadhafi", 2, 4), ("qaddafi", 1, 1)]
+        assert speller.closest(s.reader(), "gaddafi") == "qadhafi"
+        # "spoke" is the nearest to "spokx"; "spoken" is not in the index, "leader" too far
+        assert speller.candidates(s.reader(), "spokx") == [("spoke", 1, 5)]

@@ -229,6 +229,7 @@ def test_query_time_is_bounded_by_the_setting(web_index: tuple[Path, list[Cable]
         assert int(r.headers["retry-after"]) > 0
         r = c.get(f"/cable/{XSS_ID}", params={"q": "zanz*"})
         assert r.status_code == 200 and "zanzibar visitor" in r.text
+        assert "could not be listed within the time limit" in r.text
 
 
 def test_a_page_past_the_last_says_so(client: TestClient) -> None:
@@ -587,10 +588,10 @@ class SlowHighlighter:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.service, name)
 
-    def highlight_text(self, text: str, query: str) -> str:
+    def highlight_text(self, text: str, query: str, reference_id: str | None = None) -> str:
         self.started.set()
         assert self.release.wait(30)
-        return str(self.service.highlight_text(text, query))
+        return str(self.service.highlight_text(text, query, reference_id))
 
 
 def test_a_slow_request_does_not_stall_the_others(web_index: tuple[Path, list[Cable]]) -> None:
@@ -636,3 +637,25 @@ def test_a_request_waits_for_a_free_service_only_so_long(web_index: tuple[Path, 
         asyncio.run(scenario())
     finally:
         pool.close()
+
+
+def test_cable_page_marks_only_the_branch_that_matched_this_cable(
+    client: TestClient, cables: dict[str, Cable]
+) -> None:
+    """`(a AND nothere) OR b` on a cable with both words: only b matched this cable, so only b
+    is marked on its page (the page passes the cable's ID to the highlighter)."""
+    cable = next(c for c in cables.values() if len(c.body) > 2000)
+    words = sorted({w for w in re.findall(r"\b[a-z]{7,}\b", cable.body)})
+    first, second = words[0], words[-1]
+    q = f"({first} AND qqqnowhere) OR {second}"
+    page = client.get(f"/cable/{cable.reference_id}", params={"q": q}).text
+    assert re.search(rf"<mark>{second}", page, re.I), page[:2000]
+    assert not re.search(rf"<mark>{first}\b", page, re.I)
+
+
+def test_did_you_mean_lists_the_variants_with_their_counts(client: TestClient) -> None:
+    result = client.get("/api/search", params={"q": "embasy"}).json()
+    assert result["suggestions"] and result["suggestions"][0][0] == "embassy"
+    page = client.get("/", params={"q": "embasy"}).text
+    text, count = result["suggestions"][0]
+    assert f'id="suggestion">{text}</a> ({count})' in page

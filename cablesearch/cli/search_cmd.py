@@ -22,7 +22,7 @@ from ..index.store import CableIndex
 from ..investigate.export import iter_lines, parse_fields, write_export
 from ..model import Cable
 from ..results import Hit, SearchRequest, SearchResult
-from ..search.service import SearchService
+from ..search.service import SearchService, check_page
 from ..vocab import tag_label
 from . import get_config
 
@@ -78,7 +78,13 @@ def format_result(result: SearchResult, sort: str) -> str:
     lines = [f"{noun} (page {result.page} of {pages:,}, {result.elapsed_ms:.1f} ms)"]
     if result.notice:
         lines.append(f"Note: {result.notice}")
-    if result.suggestion:
+    if result.suggestions:
+        variants = ", ".join(
+            f"{click.style(text, bold=True)} ({n:,} cable{'s' if n != 1 else ''})"
+            for text, n in result.suggestions
+        )
+        lines.append(f"Did you mean: {variants}?")
+    elif result.suggestion:
         lines.append(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     first = (result.page - 1) * result.page_size
     for i, hit in enumerate(result.hits, start=first + 1):
@@ -243,6 +249,7 @@ def search_command(
             _export(service, request, export_format, export_fields, output)
             return
         result = service.search(request)
+    check_page(result)  # page 999 of 1: one error line naming the last page
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:

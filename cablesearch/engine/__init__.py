@@ -25,8 +25,12 @@ What the search package may rely on:
   their words times their boost; date ranges and NOT clauses do not score; ID/KEYWORD values
   also match case-insensitively when the exact value is absent; NOT is right where Whoosh's
   ``AndNot`` matcher is not. Past ``time_limit`` seconds, or a wildcard of more than
-  ``MAX_EXPANSION`` words: ``QueryTimeout``. ``matcher.highlight_terms`` /
-  ``missing_terms`` are the positive full-text terms and those with no posting.
+  ``MAX_EXPANSION`` words: ``QueryTimeout`` (wildcard and fuzzy expansion,
+  ``snap.expand(q, fields, limit, check)``, look at the deadline as they go; full-text fuzzy
+  terms use RapidFuzz over the word list, the same words as Whoosh's automaton).
+  ``matcher.highlight_terms`` / ``missing_terms`` are the positive full-text terms and those
+  with no posting; ``matcher.units(doc)`` the words and phrases ``(words, slop)`` of the
+  branches that matched ``doc`` (for highlighting).
 * Scores of a node count only where the node matches (an AND's children do not leak).
 * Analysis: a field's analyzer is the one pickled in the index (``snap.schema``); queries are
   analysed with it, so old indexes (no accent folding) keep matching what they indexed.

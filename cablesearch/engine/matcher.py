@@ -17,8 +17,12 @@ REQUIRE keep the left side's, AND MAYBE adds the right side where it matches, Di
 takes the best; a child's score only counts on documents the whole node matches.
 Deleted documents are not masked here: callers AND the mask with ``arrays.live``.
 
-``highlight_terms`` collects the positive full-text terms (for snippets) and ``missing_terms``
-the positive full-text words with no posting at all (for "did you mean").
+``highlight_terms`` collects the positive full-text terms and ``missing_terms`` the positive
+full-text words with no posting at all (for "did you mean"). For highlighting that means what
+the query means, ``units(doc)`` gives the positive full-text leaves -- ``(words, slop)``: one
+word with slop 0, or a phrase -- of the branches that matched ``doc`` (every positive node on the
+leaf's path matched it): for ``(a AND b) OR c`` a document matching only through ``c`` gets
+``c`` alone. Each positive node's mask is kept for this while the matcher lives.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ FULL_TEXT_FIELDS = ("subject", "body")
 MAX_EXPANSION = 50_000  # terms one wildcard/fuzzy/range may expand to
 
 Result = tuple[np.ndarray, np.ndarray | None]
+Unit = tuple[tuple[str, ...], int]  # (words, slop): a word (slop 0) or a phrase to highlight
+MAX_UNIT_WORDS = 200  # words of one wildcard/fuzzy expansion kept for highlighting
 
 
 class Matcher:
@@ -50,6 +56,9 @@ class Matcher:
         self.text_fields = tuple(text_fields)
         self.highlight_terms: set[str] = set()
         self.missing_terms: list[tuple[str, str]] = []  # (field, text) with no postings
+        self._path: list[int] = []  # positive nodes being evaluated (indexes in _masks)
+        self._masks: list[np.ndarray | None] = []  # each positive node's mask
+        self._units: list[tuple[Unit, tuple[int, ...]]] = []  # (unit, its positive path)
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -58,6 +67,18 @@ class Matcher:
                 f"(fewer or longer wildcard prefixes, fewer very common words)"
             )
 
+    def _unit(self, words: Iterable[str], slop: int = 0) -> None:
+        self._units.append(((tuple(words), slop), tuple(self._path)))
+
+    def units(self, doc: int | None = None) -> list[Unit]:
+        """The highlight units of the branches that matched ``doc`` (all of them for None),
+        without repeats, in query order."""
+        out: dict[Unit, None] = {}
+        for unit, path in self._units:
+            if doc is None or all(bool(m[doc]) for m in (self._masks[k] for k in path) if m is not None):
+                out[unit] = None
+        return list(out)
+
     def empty(self) -> Result:
         return np.zeros(self.n, bool), None
 
@@ -65,7 +86,17 @@ class Matcher:
         """(mask, scores) of a query; ``positive`` False inside a NOT (no highlighting)."""
         self.check_time()
         boost = float(getattr(q, "boost", 1.0) or 1.0)
-        mask, scores = self._dispatch(q, positive)
+        if not positive:
+            mask, scores = self._dispatch(q, positive)
+        else:
+            key = len(self._masks)
+            self._masks.append(None)
+            self._path.append(key)
+            try:
+                mask, scores = self._dispatch(q, positive)
+            finally:
+                self._path.pop()
+            self._masks[key] = mask
         if scores is not None and boost != 1.0 and not isinstance(q, (wq.Term, wq.Phrase, wq.MultiTerm)):
             scores = scores * boost
         return mask, scores
@@ -163,6 +194,7 @@ class Matcher:
                 scores[docs] += s * boost
         if positive and fieldname in self.text_fields:
             self.highlight_terms.add(text)
+            self._unit([text])
             if not found:
                 self.missing_terms.append((fieldname, text))
         return mask, scores
@@ -175,6 +207,7 @@ class Matcher:
             return self._term(fieldname, words[0], q.boost, positive)
         if positive and fieldname in self.text_fields:
             self.highlight_terms.update(words)
+            self._unit(words, min(max(1, int(q.slop or 1)), 1000))
         if not self.snap.schema[fieldname].format.supports("positions"):
             raise QuerySyntaxError(
                 f"the field {fieldname!r} does not support phrases; search the words without quotes"
@@ -222,7 +255,7 @@ class Matcher:
     def _multi(self, q: wq.MultiTerm, positive: bool) -> Result:
         if q.fieldname not in self.snap.schema:
             return self.empty()
-        btexts = self.snap.expand(q, self.text_fields, MAX_EXPANSION)
+        btexts = self.snap.expand(q, self.text_fields, MAX_EXPANSION, self.check_time)
         return self._expand(q.fieldname, btexts, float(q.boost), positive)
 
     def _expand(self, fieldname: str, btexts: list[bytes], boost: float, positive: bool) -> Result:
@@ -240,8 +273,10 @@ class Matcher:
             if docs.size:
                 docs_parts.append(docs)
                 score_parts.append(s)
-                if positive and fieldname in self.text_fields and count <= 200:
-                    self.highlight_terms.add(btext.decode("utf-8", "replace"))
+                if positive and fieldname in self.text_fields and count <= MAX_UNIT_WORDS:
+                    word = btext.decode("utf-8", "replace")
+                    self.highlight_terms.add(word)
+                    self._unit([word])
         if not docs_parts:
             return self.empty()
         docs = np.concatenate(docs_parts)

@@ -14,13 +14,16 @@ through ``io`` (an RLock); the caches have their own lock; NumPy work runs outsi
 from __future__ import annotations
 
 import math
+import re
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable
-from itertools import islice
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
@@ -153,17 +156,68 @@ class Snapshot:
             self._lexicons[fieldname] = lex
         return lex
 
-    def expand(self, q: wq.MultiTerm, fuzzy_fields: Iterable[str], limit: int) -> list[bytes]:
+    def expand(
+        self,
+        q: wq.MultiTerm,
+        fuzzy_fields: Iterable[str],
+        limit: int,
+        check: Callable[[], None] | None = None,
+    ) -> list[bytes]:
         """The index terms a wildcard, prefix, regex, range or fuzzy term stands for: at most
-        ``limit`` + 1 (more than ``limit`` means too many)."""
+        ``limit`` + 1 (more than ``limit`` means too many). ``check`` is called every few
+        hundred words looked at (it raises to stop: the query's time limit).
+
+        A fuzzy term of a full-text field is matched against the field's word list with
+        RapidFuzz's Levenshtein distance (C++) rather than Whoosh's automaton, whose pure-Python
+        construction takes seconds for ``word~5`` and cannot be interrupted; the words found
+        are the same (plain Levenshtein, the first ``prefixlength`` letters equal)."""
+        check = check or (lambda: None)
+        if isinstance(q, wq.FuzzyTerm) and q.fieldname in fuzzy_fields:
+            return self._fuzzy(q, limit, check)
+        if isinstance(q, (wq.Wildcard, wq.Regex)) and q.fieldname in fuzzy_fields:
+            return self._pattern(q, limit, check)
+        out: list[bytes] = []
         with self.io:
-            if isinstance(q, wq.FuzzyTerm) and q.fieldname in fuzzy_fields:
-                found: Iterable[Any] = self.reader.terms_within(
-                    q.fieldname, q.text, q.maxdist, q.prefixlength
-                )
-            else:
-                found = q._btexts(self.reader)
-            return [t.encode("utf-8") if isinstance(t, str) else t for t in islice(found, limit + 1)]
+            for i, t in enumerate(q._btexts(self.reader)):
+                if i % 256 == 255:
+                    check()
+                out.append(t.encode("utf-8") if isinstance(t, str) else t)
+                if len(out) > limit:
+                    break
+        return out
+
+    def _prefix_range(self, lex: list[str], prefix: str) -> tuple[int, int]:
+        lo = bisect_left(lex, prefix)
+        hi = bisect_left(lex, prefix + "\U0010ffff") if prefix else len(lex)
+        return lo, hi
+
+    def _pattern(self, q: wq.PatternQuery, limit: int, check: Callable[[], None]) -> list[bytes]:
+        """What Whoosh's ``PatternQuery._btexts`` yields, over the cached word list, looking
+        at ``check`` between chunks (a pattern like ``*zq*`` matches few words among many)."""
+        lex = self.lexicon(q.fieldname)
+        lo, hi = self._prefix_range(lex, q._find_prefix(q.text))
+        match = re.compile(q._get_pattern()).match
+        out: list[bytes] = []
+        for start in range(lo, hi, 20_000):
+            check()
+            out.extend(w.encode("utf-8") for w in lex[start : min(hi, start + 20_000)] if match(w))
+            if len(out) > limit:
+                break
+        return out[: limit + 1]
+
+    def _fuzzy(self, q: wq.FuzzyTerm, limit: int, check: Callable[[], None]) -> list[bytes]:
+        text = q.text if isinstance(q.text, str) else q.text.decode("utf-8")
+        lex = self.lexicon(q.fieldname)
+        lo, hi = self._prefix_range(lex, text[: q.prefixlength])
+        found: list[str] = []
+        for start in range(lo, hi, 50_000):
+            check()
+            chunk = lex[start : min(hi, start + 50_000)]
+            got = process.extract(
+                text, chunk, scorer=Levenshtein.distance, score_cutoff=int(q.maxdist), limit=None
+            )
+            found.extend(word for word, _dist, _i in got)
+        return [w.encode("utf-8") for w in sorted(found)[: limit + 1]]
 
     def whoosh_matches(self, q: wq.Query) -> Any:
         """Whoosh's own matcher for a query type the matcher has no array form of. Use under

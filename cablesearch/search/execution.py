@@ -10,6 +10,7 @@ import numpy as np
 from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.postings import MISSING, datetime_us
 from cablesearch.engine.snapshot import Snapshot
+from cablesearch.search.highlight import Marks
 from cablesearch.search.query import BuiltQuery
 
 
@@ -29,6 +30,11 @@ class Run:
     @property
     def highlight_terms(self) -> frozenset[str]:
         return frozenset(self.matcher.highlight_terms) if self.matcher else frozenset()
+
+    def marks(self, doc: int) -> Marks:
+        """What to mark in the text of ``doc``: the words and phrases of the query's branches
+        that matched it (nothing when browsing)."""
+        return Marks.from_units(self.matcher.units(doc)) if self.matcher else Marks()
 
 
 def execute(snap: Snapshot, built: BuiltQuery, time_limit: float) -> Run:

@@ -1,14 +1,20 @@
 """Facet counts over a matching set: ``np.bincount`` over the per-document value ids of
 :class:`~cablesearch.engine.columns.IndexArrays` (all matches are counted, not only a page).
-Tags are multi-valued: a cable with three tags counts once for each."""
+Tags are multi-valued: a cable with three tags counts once for each.
+
+A filter value no cable has (``--tag NOSUCHTAG``) is an :class:`UnknownFilterValue` error
+carrying the nearest existing values (:func:`check_filter_values`), so the CLI, the API and the
+web page can all offer them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import numpy as np
+from rapidfuzz.distance import OSA
 
 from cablesearch.engine.columns import IndexArrays, value_ranks
+from cablesearch.errors import QuerySyntaxError
 
 
 def top_counts(
@@ -49,3 +55,73 @@ def count_facets(
         else:
             out[name] = top_counts(f.values, counts, limit, f.ranks)
     return out
+
+
+FILTER_FACETS = (
+    ("tags", "tag", "tag"),
+    ("origins", "origin", "origin"),
+    ("classifications", "classification", "classification"),
+)
+NEAREST = 5
+
+
+class UnknownFilterValue(QuerySyntaxError):
+    """A filter value (``--tag``, ``--origin``, ``--classification``) no cable has. ``field``
+    is the facet ("tag", "origin", "classification"), ``value`` what was asked, and
+    ``suggestions`` the nearest values that exist as ``[(value, cables)]``, best first."""
+
+    def __init__(self, field: str, value: str, suggestions: list[tuple[str, int]]):
+        self.field = field
+        self.value = value
+        self.suggestions = suggestions
+        if suggestions:
+            hint = (
+                "did you mean "
+                + ", ".join(f"{v} ({n:,} cable{'s' if n != 1 else ''})" for v, n in suggestions)
+                + "?"
+            )
+        else:
+            hint = f"nothing is close; see the {field} counts of a search without this filter"
+        super().__init__(f"no cable has the {field} {value!r}; {hint}")
+
+
+def nearest_values(
+    values: list[str], counts: np.ndarray, wanted: str, limit: int = NEAREST
+) -> list[tuple[str, int]]:
+    """The values nearest to ``wanted`` (case-insensitive): those it begins, or that have it
+    as a word, then those within a few edits, more cables first at equal closeness."""
+    w = wanted.strip().casefold()
+    if not w:
+        return []
+    maxdist = 1 if len(w) <= 4 else 2 if len(w) <= 8 else 3
+    scored: list[tuple[int, int, str]] = []
+    for i, v in enumerate(values):
+        n = int(counts[i])
+        if n <= 0:
+            continue
+        f = v.casefold()
+        if f.startswith(w) or w in f.split():
+            closeness = 0
+        else:
+            d = OSA.distance(w, f, score_cutoff=maxdist)
+            if d > maxdist:
+                continue
+            closeness = d
+        scored.append((closeness, -n, v))
+    scored.sort()
+    return [(v, -neg) for _c, neg, v in scored[:limit]]
+
+
+def check_filter_values(arrays: IndexArrays, filters: dict[str, tuple[str, ...]]) -> None:
+    """Raise :class:`UnknownFilterValue` for the first filter value no live cable has
+    (``filters``: request attribute → values, e.g. ``{"tags": ("PREL",)}``)."""
+    for attr, facet, label in FILTER_FACETS:
+        wanted = filters.get(attr) or ()
+        if not wanted:
+            continue
+        f = arrays.facet(facet)
+        counts = f.counts(arrays.live)
+        for value in wanted:
+            ids = f.lookup([value])
+            if not any(counts[i] > 0 for i in ids):
+                raise UnknownFilterValue(label, value, nearest_values(f.values, counts, value))

@@ -5,6 +5,13 @@ characters. Here a text is scanned with the analyzer's own tokenizer pattern in 
 each distinct word is analysed once (memoised across calls), and only the words whose indexed
 form is a query term are marked. Output is always escaped: cable text ``<script>`` comes out as
 ``&lt;script&gt;``; matches are wrapped in ``<mark>…</mark>``.
+
+What is marked is a :class:`Marks`: single words (any occurrence whose analysed form is one of
+them) and phrases (only where the words stand as the phrase matched: adjacent for ``"a b"``,
+each word within ``slop`` positions after the one before for ``"a b"~3``, positions counted
+over the indexed words, stop words left out, exactly as the index counts them). An exact
+phrase is one mark from its first word to its last; a phrase with slop marks its words.
+At most :data:`MAX_MARK_WORDS` single words are used (a wildcard can stand for thousands).
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import islice
 
 from cablesearch.engine.schema import word_analysis
@@ -21,6 +29,35 @@ _DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
 SNIPPET_SPANS = 100  # matches looked at when choosing a snippet's windows
+MAX_MARK_WORDS = 500  # single words (index terms) used for marking, at most
+MAX_ALTERNATION = 300  # distinct surface words put in one regex; past it, a token scan
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What to mark in a text: index terms (``terms``) and phrases (``(words, slop)``)."""
+
+    terms: frozenset[str] = frozenset()
+    phrases: tuple[tuple[tuple[str, ...], int], ...] = ()
+
+    @classmethod
+    def from_units(cls, units: Iterable[tuple[Sequence[str], int]]) -> Marks:
+        """From the matcher's highlight units: one word (or slop 0) is a term, else a phrase."""
+        terms: list[str] = []
+        phrases: dict[tuple[tuple[str, ...], int], None] = {}
+        for words, slop in units:
+            if len(words) == 1 or slop == 0:
+                terms.extend(words)
+            elif words:
+                phrases[(tuple(words), max(1, slop))] = None
+        return cls(frozenset(terms[:MAX_MARK_WORDS]), tuple(phrases))
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.phrases)
+
+
+def as_marks(marks: Marks | frozenset[str] | set[str]) -> Marks:
+    return marks if isinstance(marks, Marks) else Marks(frozenset(marks))
 
 
 class Highlighter:
@@ -101,13 +138,33 @@ class Highlighter:
                         found.add(tok)
         return found
 
-    def spans(self, text: str, terms: frozenset[str], limit: int | None = None) -> list[tuple[int, int]]:
-        """(start, end) character spans of the matching words, in order (the first ``limit``)."""
+    def spans(
+        self, text: str, marks: Marks | frozenset[str], limit: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(start, end) character spans of the matching words and phrases, in order (the first
+        ``limit``)."""
+        marks = as_marks(marks)
+        spans = self._word_spans(text, marks.terms, None if marks.phrases else limit)
+        if marks.phrases:
+            spans = _merge(spans, self._phrase_spans(text, marks.phrases))
+            if limit is not None:
+                spans = spans[:limit]
+        return spans
+
+    def _word_spans(self, text: str, terms: frozenset[str], limit: int | None) -> list[tuple[int, int]]:
         words = self.matching_words(text, terms)
         if not words:
             return []
-        alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         lowered = text.lower()
+        if len(words) > MAX_ALTERNATION:  # no huge regex: scan the tokens
+            same = len(lowered) == len(text)
+            found_iter = (
+                m.span()
+                for m in self._token_re.finditer(lowered if same else text)
+                if m.group(0).lower() in words
+            )
+            return list(islice(found_iter, limit))
+        alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         if len(lowered) == len(text):  # same offsets: match the lowered text, no IGNORECASE
             pattern = re.compile(rf"(?<![\w.])(?:{alternation})(?!\w)")
             found = pattern.finditer(lowered)
@@ -116,19 +173,91 @@ class Highlighter:
             found = pattern.finditer(text)
         return [m.span() for m in islice(found, limit)]
 
-    def mark(self, text: str, terms: frozenset[str]) -> str:
-        """The whole text, escaped, with every matching word marked."""
-        return render(text, self.spans(text, terms), 0, len(text))
+    def _phrase_spans(
+        self, text: str, phrases: tuple[tuple[tuple[str, ...], int], ...]
+    ) -> list[tuple[int, int]]:
+        """Spans of the phrases' occurrences (see the module docstring)."""
+        wanted = frozenset(w for words, _ in phrases for w in words)
+        lowered = text.lower()
+        cand_re = self._candidates_re(wanted)
+        if cand_re is None or len(lowered) != len(text) or not lowered.isascii():
+            where = self._positions_by_scan(text, wanted)
+        else:
+            where = self._positions_near_candidates(lowered, wanted, cand_re, max(s for _, s in phrases))
+        out: list[tuple[int, int]] = []
+        for words, slop in phrases:
+            out.extend(_phrase_occurrences(words, slop, where))
+        return sorted(set(out))
 
-    def snippet(self, text: str, terms: frozenset[str], width: int = 240, max_fragments: int = 2) -> str:
+    def _positions_by_scan(self, text: str, wanted: frozenset[str]) -> dict[str, list[tuple[int, int, int]]]:
+        """(position, start, end) of each indexed word of the text that is a phrase word, by
+        analysing every token (any text; positions counted from the start)."""
+        same = len(text.lower()) == len(text)
+        source = text.lower() if same else text
+        where: dict[str, list[tuple[int, int, int]]] = {}
+        pos = 0
+        for m in self._token_re.finditer(source):
+            got = self.analyze(m.group(0).lower())
+            if not got:
+                continue  # a stop word: no position, as in the index
+            if got[0] in wanted:
+                where.setdefault(got[0], []).append((pos, m.start(), m.end()))
+            pos += 1
+        return where
+
+    def _positions_near_candidates(
+        self, lowered: str, wanted: frozenset[str], cand_re: re.Pattern[str], slop: int
+    ) -> dict[str, list[tuple[int, int, int]]]:
+        """The same as :meth:`_positions_by_scan` for the distances that matter (up to
+        ``slop``), fast: only the words starting like a phrase word are analysed, and between
+        two of them the indexed words are counted only up to ``slop``. Positions are relative
+        (a gap wider than ``slop`` counts as ``slop`` + 1)."""
+        where: dict[str, list[tuple[int, int, int]]] = {}
+        analyze = self.analyze
+        pos = 0
+        prev_end: int | None = None
+        for m in cand_re.finditer(lowered):
+            start, end = m.span()
+            if prev_end is not None:
+                between = 0
+                for tok in self._token_re.finditer(lowered, prev_end, start):
+                    if analyze(tok.group(0)):
+                        between += 1
+                        if between > slop:
+                            break
+                pos += between
+            got = analyze(m.group(0))
+            if not got:
+                prev_end = end
+                continue
+            if got[0] in wanted:
+                where.setdefault(got[0], []).append((pos, start, end))
+            pos += 1
+            prev_end = end
+        return where
+
+    def mark(self, text: str, marks: Marks | frozenset[str]) -> str:
+        """The whole text, escaped, with every matching word and phrase marked."""
+        return render(text, self.spans(text, marks), 0, len(text))
+
+    def snippet(
+        self,
+        text: str,
+        marks: Marks | frozenset[str],
+        width: int = 240,
+        max_fragments: int = 2,
+        lead: str | None = None,
+    ) -> str:
         """Up to ``max_fragments`` windows of about ``width`` characters with the most distinct
         matching words, escaped and marked, joined with " … ". Without matches: the opening of
-        the text."""
+        ``lead`` when given (the cable's summary or first real paragraph), else of the text."""
         text = text.strip()
         # the best windows are chosen among the first matches: a word that occurs hundreds of
         # times in a long cable need not be located hundreds of times for two fragments
-        spans = self.spans(text, terms, limit=SNIPPET_SPANS)
+        spans = self.spans(text, marks, limit=SNIPPET_SPANS) if marks else []
         if not spans:
+            if lead and lead.strip():
+                text = lead.strip()
             return _escape_window(text, 0, min(len(text), width))
         windows = _best_windows(text, spans, width, max_fragments)
         parts = []
@@ -141,6 +270,39 @@ class Highlighter:
                 piece = piece + " …"
             parts.append(piece)
         return " ".join(parts).replace("… …", "…")
+
+
+def _phrase_occurrences(
+    words: tuple[str, ...], slop: int, where: dict[str, list[tuple[int, int, int]]]
+) -> list[tuple[int, int]]:
+    """Spans of one phrase: each word within ``slop`` positions after the one before (exactly
+    the next position for slop 1). An exact phrase gives one span per occurrence; with slop,
+    each word of an occurrence is a span."""
+    lists = [where.get(w, []) for w in words]
+    if not all(lists):
+        return []
+    by_pos = [{p: (s, e) for p, s, e in lst} for lst in lists]
+    reach = [set(by_pos[0])]
+    for i in range(1, len(words)):
+        prev = reach[-1]
+        reach.append({p for p in by_pos[i] if any(p - step in prev for step in range(1, slop + 1))})
+    keep = [reach[-1]]
+    for i in range(len(words) - 2, -1, -1):
+        nxt = keep[0]
+        keep.insert(0, {p for p in reach[i] if any(p + step in nxt for step in range(1, slop + 1))})
+    if slop == 1:
+        return [(by_pos[0][p][0], by_pos[-1][p + len(words) - 1][1]) for p in keep[0]]
+    return [by_pos[i][p] for i in range(len(words)) for p in keep[i]]
+
+
+def _merge(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of both lists in order, a span inside (or overlapping) an earlier one left out."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(set(a) | set(b), key=lambda x: (x[0], -x[1])):
+        if out and s < out[-1][1]:
+            continue
+        out.append((s, e))
+    return out
 
 
 def render(text: str, spans: Iterable[tuple[int, int]], start: int, end: int) -> str:

@@ -216,9 +216,7 @@ def check_balance(text: str) -> None:
     """Raise QuerySyntaxError for an unbalanced double quote, parenthesis or bracket (Whoosh's
     parser silently guesses instead)."""
     if text.count('"') % 2:
-        raise QuerySyntaxError(
-            f'unbalanced double quote in {text!r}; close the phrase ("human rights") or remove the quote'
-        )
+        raise QuerySyntaxError(f"unbalanced double quote in {text!r}; {_close_quote_hint(text)}")
     stack: list[tuple[str, int]] = []
     pairs = {")": "(", "]": "[", "}": "{"}
     in_quote = False
@@ -249,6 +247,18 @@ def check_balance(text: str) -> None:
             f"unbalanced {opener!r} at position {pos + 1} in {text!r}: add the missing {closer!r} "
             f"or quote the text"
         )
+
+
+def _close_quote_hint(text: str) -> str:
+    """What to do about the unpaired (last) double quote: close the user's own phrase."""
+    last = text.rindex('"')
+    phrase = " ".join(text[last + 1 :].split())
+    if phrase:
+        return f'close the phrase ("{phrase}") or remove the quote'
+    before = " ".join(text[text.rfind('"', 0, last) + 1 : last].split())
+    return (
+        f'remove the last quote, or open the phrase it closes ("{before}")' if before else "remove the quote"
+    )
 
 
 def check_fields(text: str, schema: Schema) -> None:

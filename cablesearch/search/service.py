@@ -33,8 +33,8 @@ from cablesearch.model import Cable
 from cablesearch.results import FACETS, Hit, SearchRequest, SearchResult
 from cablesearch.search import cables, overview
 from cablesearch.search.execution import execute, page_docs
-from cablesearch.search.facets import count_facets
-from cablesearch.search.highlight import Highlighter
+from cablesearch.search.facets import check_filter_values, count_facets
+from cablesearch.search.highlight import Highlighter, Marks, render
 from cablesearch.search.hits import make_hit, stored_cable
 from cablesearch.search.query import BuiltQuery, build, parse_query
 from cablesearch.search.since import SinceMatches, match_since
@@ -59,6 +59,28 @@ def _index_dir(index: Any) -> Path | None:
     return Path(folder) if folder else None
 
 
+def _check_deadline(deadline: float, limit: float) -> None:
+    if time.monotonic() > deadline:
+        raise QueryTimeout(f"listing the cables ran past the {limit:g} s time limit; ask for fewer")
+
+
+def check_page(result: SearchResult) -> None:
+    """Raise QuerySyntaxError when ``result`` is a page past the last one (page 1 of nothing is
+    a fine answer: no cable matches)."""
+    last = max(1, -(-result.total // result.page_size))
+    if result.page <= last:
+        return
+    if result.total == 0:
+        raise QuerySyntaxError(
+            f"there is no page {result.page}: no cable matches, so page 1 is the only page"
+        )
+    matches = "1 cable matches" if result.total == 1 else f"{result.total:,} cables match"
+    raise QuerySyntaxError(
+        f"there is no page {result.page}: {matches}, on {last:,} page{'s' if last != 1 else ''} "
+        f"of {result.page_size}; the last page is {last:,}"
+    )
+
+
 class SearchService:
     """Searches one index (a CableIndex, or anything with ``searcher()`` and a generation).
 
@@ -68,12 +90,17 @@ class SearchService:
       date, sort, page) or QueryTimeout. ``result.facets`` has tag/origin/classification/year
       (``[(value, count)]`` most frequent first, ``request.facet_limit`` each) and ``month``
       (``[("YYYY-MM", count)]`` chronological, every month with matches: the timeline);
-      ``result.notice`` says when the query had only stop words.
+      ``result.notice`` says when the query had only stop words; ``result.suggestions``
+      ``[(corrected query, cables)]`` ("did you mean", most cables first; ``suggestion`` is
+      the first). A filter value no cable has: ``UnknownFilterValue`` (a QuerySyntaxError
+      with ``.suggestions``, the nearest values with their counts).
     * ``get(reference_id) -> Cable`` (CableNotFound), ``cited_by(id) -> list[Hit]`` (cables
       whose REF line cites it, oldest first), ``similar(id, limit) -> list[Hit]``,
       ``stats() -> dict``, ``browse() -> dict``, ``facet_counts(limit) -> dict``,
       ``known_ids(ids) -> set`` (which IDs are in the index),
-      ``highlight_text(text, query) -> str`` (escaped HTML, query terms in <mark>).
+      ``highlight_text(text, query, reference_id=None) -> str`` (escaped HTML, what the
+      query matched in <mark>; unmarked past the time limit).
+    * ``check_page(result)`` (module function): QuerySyntaxError for a page past the last.
     * ``warm()`` builds the arrays and word lists now; ``close()`` closes the searcher.
     """
 
@@ -155,22 +182,30 @@ class SearchService:
             return build(request, snap.schema, self.config.max_page_size)
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search: total, one page of hits with snippets, facets and a suggestion."""
+        """Run a search: total, one page of hits with snippets, facets and suggestions.
+
+        The time limit covers all of it: matching, then the snippets (QueryTimeout). A filter
+        value no cable has raises :class:`~cablesearch.search.facets.UnknownFilterValue`."""
         t0 = time.perf_counter()
         with self.snapshot() as snap:
             built = build(request, snap.schema, self.config.max_page_size)
+            check_filter_values(
+                snap.arrays,
+                {"tags": built.tags, "origins": built.origins, "classifications": built.classifications},
+            )
             run = execute(snap, built, self.config.query_time_limit)
-            terms = run.highlight_terms if built.highlight else frozenset()
             h = self.highlighter(snap)
             scores = run.scores
-            hits = [
-                make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, terms, h)
-                for d in page_docs(snap, built, run)
-            ]
+            hits = []
+            for d in page_docs(snap, built, run):
+                if run.matcher is not None:
+                    run.matcher.check_time()
+                marks = run.marks(d) if built.highlight else Marks()
+                hits.append(make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, marks, h))
             facets = count_facets(snap.arrays, run.mask, built.facet_limit, FACETS + ("month",))
-            suggestion = None
+            suggestions: list[tuple[str, int]] = []
             if run.matcher is not None and run.matcher.missing_terms:
-                suggestion = self.suggester.suggest(snap, built, run.matcher, h)
+                suggestions = self.suggester.suggestions(snap, built, run.matcher, h)
         return SearchResult(
             query=request.query,
             total=run.total,
@@ -178,7 +213,8 @@ class SearchService:
             page_size=built.page_size,
             hits=hits,
             facets=facets,
-            suggestion=suggestion,
+            suggestion=suggestions[0][0] if suggestions else None,
+            suggestions=suggestions,
             notice=built.notice,
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
@@ -213,21 +249,33 @@ class SearchService:
                 with_cables=with_cables,
             )
 
-    def highlight_text(self, text: str, query: str) -> str:
-        """``text`` escaped as HTML with the query's words marked (e.g. a whole cable body when
-        arriving from a search). A query that does not parse marks nothing."""
+    def highlight_text(self, text: str, query: str, reference_id: str | None = None) -> str:
+        """``text`` escaped as HTML with what the query matched marked (e.g. a whole cable body
+        when arriving from a search): phrases as phrases, and, given the ``reference_id`` of
+        the cable the text comes from, only the words of the query's branches that matched
+        that cable (without it, every positive word and phrase of the query).
+
+        Never raises for the query: one that does not parse, or that runs past the time limit
+        (a fuzzy or wildcard expansion, or the marking itself), gives the text escaped and
+        unmarked -- the cable page still shows the cable."""
         with self.snapshot() as snap:
+            unmarked = render(text, [], 0, len(text))
             try:
                 q = parse_query(query, snap.schema)
             except QuerySyntaxError:
-                q = None
+                return unmarked
+            if q is None:
+                return unmarked
             matcher = Matcher(snap, self.config.query_time_limit)
-            if q is not None:
-                try:
-                    matcher.run(q)
-                except QueryTimeout:
-                    pass
-            return self.highlighter(snap).mark(text, frozenset(matcher.highlight_terms))
+            try:
+                matcher.run(q)
+                doc = cables.docnum(snap, reference_id) if reference_id else None
+                marks = Marks.from_units(matcher.units(doc))
+                marked = self.highlighter(snap).mark(text, marks)
+                matcher.check_time()
+            except QueryTimeout:
+                return unmarked
+            return marked
 
     # -- single cables ----------------------------------------------------------------------
 
@@ -254,22 +302,32 @@ class SearchService:
         """Cables whose REF line cites ``reference_id``, oldest first (no snippets' marks)."""
         with self.snapshot() as snap:
             h = self.highlighter(snap)
-            return [make_hit(snap, d, 0.0, frozenset(), h) for d in cables.citing(snap, reference_id, limit)]
+            deadline = time.monotonic() + self.config.query_time_limit
+            hits = []
+            for d in cables.citing(snap, reference_id, limit):
+                _check_deadline(deadline, self.config.query_time_limit)
+                hits.append(make_hit(snap, d, 0.0, Marks(), h))
+            return hits
 
     def similar(self, reference_id: str, limit: int = 10) -> list[Hit]:
         """Cables like this one: the cable's key terms (tf·idf over subject and body) searched
         as an OR query, the cable itself left out. Raises CableNotFound."""
         if limit < 1 or limit > self.config.max_page_size:
             raise QuerySyntaxError(f"limit must be a whole number from 1 to {self.config.max_page_size}")
+        deadline = time.monotonic() + self.config.query_time_limit
         cable = self.get(reference_id)
         with self.snapshot() as snap:
             terms = cables.key_terms(snap, cable)
             if not terms:
                 return []
             found = cables.similar_docs(snap, terms, cables.docnum(snap, reference_id), limit)
-            hl = frozenset(t for t, _ in terms)
+            hl = Marks(frozenset(t for t, _ in terms))
             h = self.highlighter(snap)
-            return [make_hit(snap, d, score, hl, h) for d, score in found]
+            hits = []
+            for d, score in found:
+                _check_deadline(deadline, self.config.query_time_limit)
+                hits.append(make_hit(snap, d, score, hl, h))
+            return hits
 
     # -- overviews --------------------------------------------------------------------------
 

@@ -106,10 +106,20 @@ class Speller:
         self._segment_words(reader)
 
     def closest(self, reader: Any, term: str) -> str | None:
-        """The word nearest to ``term`` (fewest edits, then most documents), or None. The word
-        itself is never returned."""
+        """The best correction of ``term`` (see :meth:`candidates`), or None."""
+        found = self.candidates(reader, term, 1)
+        return found[0][0] if found else None
+
+    def candidates(self, reader: Any, term: str, limit: int = 3) -> list[tuple[str, int, int]]:
+        """Up to ``limit`` corrections of ``term`` as ``(word, distance, documents)``, best
+        first; the word itself is never among them. The nearest word (fewest edits, then most
+        documents) comes with its spelling variants -- words of its length one substitution or
+        transposition away that are corrections too -- and of those the one in more documents
+        leads: ``gaddafi`` is one edit from "qaddafi" (1 cable) and two from "qadhafi" (8),
+        variants of each other, so "qadhafi" comes first, the spelling the cables use. Other,
+        unrelated corrections are left out (``embasy`` gives "embassy", not also "easy")."""
         if len(term) < MIN_LENGTH or not term.isalpha() or not term.isascii():
-            return None
+            return []
         segments = self._segment_words(reader)
         passes = (False, True) if len(term) >= ANY_FIRST_MIN_LENGTH else (False,)
         for any_first in passes:
@@ -121,5 +131,13 @@ class Speller:
                     d0, df0 = totals.get(word, (dist, 0))
                     totals[word] = (min(d0, dist), df0 + df)
             if totals:
-                return min(totals.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0]))[0]
-        return None
+                ranked = sorted(totals.items(), key=lambda kv: (kv[1][0], -kv[1][1], kv[0]))
+                best = ranked[0][0]
+                variants = [
+                    kv
+                    for kv in ranked
+                    if kv[0] == best or (len(kv[0]) == len(best) and OSA.distance(kv[0], best) <= 1)
+                ]
+                variants.sort(key=lambda kv: (-kv[1][1], kv[1][0], kv[0]))
+                return [(word, d, df) for word, (d, df) in variants[:limit]]
+        return []

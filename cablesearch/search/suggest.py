@@ -1,11 +1,13 @@
 """ "Did you mean": a corrected query text when a word of the query has no match anywhere and a
 close, frequent word of the index does -- offered only when the corrected query finds
-something (with the same filters)."""
+something (with the same filters). Spelling variants are offered together with their counts
+("qadhafi (8), qaddafi (1)"), the one finding more cables first."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from cablesearch.engine.matcher import FULL_TEXT_FIELDS, Matcher
@@ -31,7 +33,18 @@ class Suggester:
             self.speller.prepare(snap.reader)
 
     def suggest(self, snap: Snapshot, built: BuiltQuery, matcher: Matcher, h: Highlighter) -> str | None:
-        """The corrected query text, or None."""
+        """The best corrected query text, or None."""
+        found = self.suggestions(snap, built, matcher, h)
+        return found[0][0] if found else None
+
+    def suggestions(
+        self, snap: Snapshot, built: BuiltQuery, matcher: Matcher, h: Highlighter, limit: int = 3
+    ) -> list[tuple[str, int]]:
+        """Corrected query texts with the number of cables each finds (with the request's
+        filters), best first (:meth:`Speller.candidates`' order: the nearest word and its
+        spelling variants, the one in more cables first): one per candidate for
+        the first misspelt word (the others take their best correction). Only corrections that
+        find something."""
         missing = {
             text
             for _f, text in matcher.missing_terms
@@ -43,34 +56,47 @@ class Suggester:
             )
         }
         if not missing:
-            return None
-        replacements: dict[str, str] = {}
+            return []
+        choices: dict[str, list[str]] = {}
         for word in re.findall(r"\w+", built.text):
             analysed = h.analyze(word.lower())
-            if not analysed or analysed[0] not in missing:
+            if not analysed or analysed[0] not in missing or word in choices:
                 continue
             with snap.io:
-                best = self.speller.closest(snap.reader, analysed[0])
-            if best is None:
-                return None
-            replacements[word] = self._surface(snap, best, word, h) or best
-        text = built.text
-        for word, surface in replacements.items():
-            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", surface, text)
+                found = self.speller.candidates(snap.reader, analysed[0], limit if not choices else 1)
+            if not found:
+                return []
+            surfaces = [self._surface(snap, best, word, h) or best for best, _d, _df in found]
+            choices[word] = list(dict.fromkeys(surfaces))
+        if not choices:
+            return []
+        first = next(iter(choices))
+        out: dict[str, int] = {}
+        for variant in choices[first]:
+            text = built.text
+            for word, surfaces in choices.items():
+                surface = variant if word == first else surfaces[0]
+                text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", surface, text)
+            count = self._count(snap, built, text)
+            if count and text not in out:
+                out[text] = count
+        return list(out.items())
+
+    def _count(self, snap: Snapshot, built: BuiltQuery, text: str) -> int:
+        """Cables a corrected text finds with the request's filters (0: none, or it failed)."""
         if text == built.text:
-            return None
+            return 0
         try:
             q = parse_query(text, snap.schema)
         except QuerySyntaxError:
-            return None
+            return 0
         if q is None:
-            return None
+            return 0
         try:
             mask, _ = Matcher(snap, self.time_limit).run(q)
         except QueryTimeout:
-            return None
-        mask = mask & snap.arrays.live & filter_mask(snap, built)
-        return text if mask.any() else None
+            return 0
+        return int(np.count_nonzero(mask & snap.arrays.live & filter_mask(snap, built)))
 
     @staticmethod
     def _surface(snap: Snapshot, term: str, typed: str, h: Highlighter) -> str | None:

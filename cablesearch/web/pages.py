@@ -4,6 +4,7 @@ Each handler checks its parameters, hands its work to a search thread
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -97,11 +98,21 @@ def render_cable_page(
     ctx: WebContext, request: Request, ref: str, q: str, svc: Service, template: str
 ) -> Response:
     cable = svc.get(ref)
-    view = build_view(cable, q, svc.highlight_text)
+    # marks only what matched THIS cable: the branches of the query it satisfies, phrases whole
+    view = build_view(cable, q, functools.partial(svc.highlight_text, reference_id=cable.reference_id))
     view.known = svc.known_ids(cable.references) if cable.references else set()
     if template == "cable.html":
-        view.cited_by = svc.cited_by(ref)
-        view.similar = svc.similar(ref, limit=8)
+        # the side lists are extras: past the time limit the cable is still shown, without them
+        try:
+            view.cited_by = svc.cited_by(ref)
+            view.similar = svc.similar(ref, limit=8)
+        except QueryTimeout:
+            view.note = " ".join(
+                filter(
+                    None,
+                    [view.note, "The citing and similar cables could not be listed within the time limit."],
+                )
+            )
     return ctx.render.page(request, template, cable=cable, view=view, q=q, state=SearchState(q=q))
 
 
