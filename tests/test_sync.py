@@ -268,9 +268,9 @@ def test_worker_pool_pipes_hold_a_batch_of_results() -> None:
     batch's results), as far as this system lets a process; the pool still works."""
     import fcntl
 
-    from cablesearch.index import sync
+    from cablesearch import workers
 
-    limit = min(sync.PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
+    limit = min(workers.PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
     pool = make_pool(2)
     try:
         for q in (pool._outqueue, pool._inqueue):  # type: ignore[attr-defined]
@@ -290,16 +290,16 @@ def test_no_garbage_collection_until_the_commit_is_written(
     collector is off while the segment is flushed, and on again after the sync."""
     import gc
 
-    from cablesearch.index import store as indexer
+    from cablesearch.engine import writer as engine_writer
 
     seen: list[bool] = []
-    real = indexer.FastSegmentWriter._flush_segment
+    real = engine_writer.FastSegmentWriter._flush_segment
 
-    def flush(self: indexer.FastSegmentWriter) -> None:
+    def flush(self: engine_writer.FastSegmentWriter) -> None:
         seen.append(gc.isenabled())
         real(self)
 
-    monkeypatch.setattr(indexer.FastSegmentWriter, "_flush_segment", flush)
+    monkeypatch.setattr(engine_writer.FastSegmentWriter, "_flush_segment", flush)
     assert gc.isenabled()
     r = make_syncer(tmp_path / "ix").apply(sorted(telegrams.iterdir())[:3], [])
     assert r.added == 3 and seen == [False]
