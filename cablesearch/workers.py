@@ -1,6 +1,6 @@
 """Worker processes, one way for the whole program: the pool that parses files and cables.csv
-rows in parallel (:func:`make_pool`, :func:`worker_pool`), and the fork-server context every
-process started beside other threads comes from (:func:`start_context`).
+rows in parallel (:func:`make_pool`, :func:`worker_pool`), started from the context
+:func:`start_context` chooses.
 
 Forking a process that runs other threads is unsafe (a lock held by another thread stays held
 in the child) and Python 3.12+ warns about it; so a process with one thread forks (fast: the
@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# What a worker or flush helper started by the fork server needs (imported once, there).
-PRELOAD = ["cablesearch.index.work", "cablesearch.engine.flush"]
+# What a worker started by the fork server needs (imported once, there).
+PRELOAD = ["cablesearch.index.work"]
 PIPE_BYTES = 1 << 20
 
 

@@ -8,22 +8,28 @@ second half into files in the index folder (named ``FLUSH_PREFIX...``) while thi
 encodes the first; the second half's postings are then appended, their offsets shifted. If the
 helper fails, this process encodes that half itself.
 
-The helper is a fork of this process when this process runs one thread (it has the postings
-already; nothing is copied). With other threads alive (a worker pool's handler threads, a
-daemon's observer) forking is unsafe, and Python 3.12+ warns about it: then the half is
-written to a file with ``marshal`` and encoded by a process started from a fork server.
+The helper is a fork of this process (it has the postings already; nothing is copied). Forking
+beside other threads (a worker pool's handler threads, a daemon's observer) is what Python
+3.12+ warns about, as a lock held by another thread stays held in the child: the child here
+only encodes, writes its own two files and leaves with ``os._exit``, touching nothing other
+threads hold. So on 3.11 the helper forks beside threads as before (a bulk ``cablesearch
+index`` has its pool's threads, and encoding the half here instead makes its flushes about a
+third slower);
+on 3.12+ it forks only when this process runs one thread, and otherwise this process encodes
+the whole flush itself. (Handing the half to a process started afresh was measured: writing
+the postings out with ``marshal`` costs half as much as encoding them, and reading them in
+as much again, so it saved nothing.)
 """
 
 from __future__ import annotations
 
 import logging
-import marshal
-import multiprocessing
 import operator
 import os
 import pickle
 import signal
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -65,7 +71,7 @@ Entries = list[tuple[bytes, bytes, int]]
 
 class Encoding:
     """What encoding needs besides the postings: the codec's block size and zlib level and
-    the term table's hash type (plain values, so a helper started afresh can have them)."""
+    the term table's hash type."""
 
     def __init__(self, blocklimit: int, compression: int, hashtype: int):
         self.blocklimit = blocklimit
@@ -134,70 +140,51 @@ def clear_leftovers(index_dir: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def can_fork() -> bool:
+    """Whether the flush helper may fork now (see the module docstring)."""
+    if not hasattr(os, "fork"):
+        return False
+    return threading.active_count() == 1 or sys.version_info < (3, 12)
+
+
 class Helper:
-    """A process encoding part of a flush into files in ``workdir``: ``.pst`` (the postings),
-    ``.trm`` (the term entries, pickled) and, when started afresh, ``.in`` (its work)."""
+    """A forked copy of this process encoding part of a flush into two files in ``workdir``:
+    ``.pst`` (the postings) and ``.trm`` (the term entries, pickled)."""
 
     def __init__(self, base: Path):
         self.posts = base.with_suffix(".pst")
         self.terms = base.with_suffix(".trm")
-        self.input = base.with_suffix(".in")
         self._pid = 0
-        self._process: Any = None
 
     @classmethod
     def start(cls, work: Work, enc: Encoding, workdir: Path) -> Helper | None:
+        """A forked helper encoding ``work``; None where forking is not safe or fails."""
+        if not can_fork():
+            return None
         helper = cls(workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}")
         try:
-            if threading.active_count() == 1 and hasattr(os, "fork"):
-                helper._fork(work, enc)
-            else:
-                helper._start_afresh(work, enc)
-        except (OSError, ValueError, RuntimeError) as exc:
+            pid = os.fork()
+        except OSError as exc:
             log.warning("cannot start the flush helper (%s); writing its half here", exc)
-            helper.close()
             return None
-        return helper
-
-    def _fork(self, work: Work, enc: Encoding) -> None:
-        # Only this thread runs (checked by the caller): the copy encodes, writes its own two
-        # files and leaves with os._exit, running no cleanup of this process.
-        pid = os.fork()
-        if pid == 0:
+        if pid == 0:  # the helper: encode, save, leave without running any cleanup
             code = 1
             try:
-                _encode_to_files(work, enc, self.posts, self.terms)
+                with open(helper.posts, "wb") as f:
+                    entries = encode(work, enc, f, 0)
+                with open(helper.terms, "wb") as f:
+                    pickle.dump(entries, f, PICKLE_PROTOCOL)
                 code = 0
             finally:
                 os._exit(code)
-        self._pid = pid
-
-    def _start_afresh(self, work: Work, enc: Encoding) -> None:
-        payload = (
-            enc.blocklimit,
-            enc.compression,
-            enc.hashtype,
-            [(fid, fixed, [(k, terms[k]) for k in keys]) for fid, fixed, terms, keys in work],
-        )
-        with open(self.input, "wb") as f:
-            marshal.dump(payload, f)
-        ctx = multiprocessing.get_context("forkserver")
-        process = ctx.Process(target=_helper_main, args=(str(self.input), str(self.posts), str(self.terms)))
-        process.daemon = True
-        process.start()
-        self._process = process
+        helper._pid = pid
+        return helper
 
     def join(self) -> tuple[Path, Entries] | None:
         """Wait for the helper: its postings file and term entries, or None if it failed."""
-        if self._process is not None:
-            self._process.join()
-            ok, status = self._process.exitcode == 0, self._process.exitcode
-            self._process = None
-        else:
-            _, status = os.waitpid(self._pid, 0)
-            self._pid = 0
-            ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        if not ok:
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             log.warning("the flush helper failed (status %s); writing its half here", status)
             return None
         try:
@@ -209,10 +196,6 @@ class Helper:
 
     def close(self) -> None:
         """Stop the helper if it still runs, and remove its files."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.join()
-            self._process = None
         if self._pid:
             try:
                 os.kill(self._pid, signal.SIGKILL)
@@ -220,27 +203,8 @@ class Helper:
             except (ProcessLookupError, ChildProcessError):
                 pass
             self._pid = 0
-        for path in (self.posts, self.terms, self.input):
+        for path in (self.posts, self.terms):
             path.unlink(missing_ok=True)
-
-
-def _helper_main(input_path: str, posts_path: str, terms_path: str) -> None:
-    """The helper started afresh: read its work, encode it into its two files."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the writer stops it
-    with open(input_path, "rb") as f:
-        blocklimit, compression, hashtype, items = marshal.load(f)
-    work: Work = []
-    for fid, fixed, pairs in items:
-        terms = dict(pairs)
-        work.append((fid, fixed, terms, [k for k, _ in pairs]))
-    _encode_to_files(work, Encoding(blocklimit, compression, hashtype), Path(posts_path), Path(terms_path))
-
-
-def _encode_to_files(work: Work, enc: Encoding, posts: Path, terms: Path) -> None:
-    with open(posts, "wb") as f:
-        entries = encode(work, enc, f, 0)
-    with open(terms, "wb") as f:
-        pickle.dump(entries, f, PICKLE_PROTOCOL)
 
 
 def _shifted(entries: Entries, shift: int) -> Entries:
