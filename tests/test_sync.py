@@ -4,6 +4,7 @@ cables.csv, the daemon's apply(), and an interrupted run."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -446,3 +447,28 @@ def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
     assert done == ["index committed", "manifest committed"]
     with interrupts_held():
         pass  # nothing caught: nothing raised
+
+
+def test_report_as_json_names_each_rejected_file_and_row(tmp_path: Path, data_dir: Path) -> None:
+    """``SyncReport.to_dict()``, the one JSON form of a report (the daemon's answers use it):
+    every count, and each rejected file or cables.csv row with its path, row and reason."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = [row for _, row in csvfile.iter_rows(data_dir / "cables.csv", lambda e: None)][:3]
+    with open(src / "cables.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL, escapechar="\\", doublequote=False)
+        w.writerows(rows[:2] + [rows[2][:5]])  # the third row lacks three columns
+    (src / "notes.txt").write_text("shopping list: milk, eggs\n", encoding="utf-8")
+    data = make_syncer(tmp_path / "ix").sync_paths([src]).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert (data["added"], data["updated"], data["removed"], data["files_seen"], data["commits"]) == (
+        2,
+        0,
+        0,
+        2,
+        1,
+    )
+    rejected = sorted(data["rejected"], key=lambda e: e["path"])
+    assert [(Path(e["path"]).name, e["row"]) for e in rejected] == [("cables.csv", 3), ("notes.txt", None)]
+    assert "expected 8 columns, found 5" in rejected[0]["reason"]
+    assert rejected[0]["message"] == f"{src / 'cables.csv'}, row 3: {rejected[0]['reason']}"

@@ -10,15 +10,11 @@ helper fails, this process encodes that half itself.
 
 The helper is a fork of this process (it has the postings already; nothing is copied). Forking
 beside other threads (a worker pool's handler threads, a daemon's observer) is what Python
-3.12+ warns about, as a lock held by another thread stays held in the child: the child here
-only encodes, writes its own two files and leaves with ``os._exit``, touching nothing other
-threads hold. So on 3.11 the helper forks beside threads as before (a bulk ``cablesearch
-index`` has its pool's threads, and encoding the half here instead makes its flushes about a
-third slower);
-on 3.12+ it forks only when this process runs one thread, and otherwise this process encodes
-the whole flush itself. (Handing the half to a process started afresh was measured: writing
-the postings out with ``marshal`` costs half as much as encoding them, and reading them in
-as much again, so it saved nothing.)
+3.12+ warns about, as a lock held by another thread stays held in the child; the child here only
+encodes, writes its own two files and leaves with ``os._exit``, touching nothing other threads
+hold. So on 3.11 the helper forks beside threads as before (a bulk ``cablesearch index`` has its
+pool's threads); on 3.12+ it forks only when this process runs one thread, and otherwise this
+process encodes the whole flush itself (see docs/ARCHITECTURE.md for why not another process).
 """
 
 from __future__ import annotations
