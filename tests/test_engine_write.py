@@ -107,6 +107,8 @@ def test_a_segment_written_by_plain_whoosh_is_read_searched_and_grown(
         assert w.put(dataclasses.replace(extra, subject="QUUXWORD replaced")) is True
         w.put(cables[11])
     assert ix.doc_count() == 12
+    assert [s.doc_count_all for s in ix.segments()] == [12]  # the compound segment merged in
+    assert not list(index_dir.glob("*.seg"))
     with ix.searcher() as s:
         assert hits(s, "subject", "quuxword") == {extra.reference_id}
         assert len(stored_by_id(s.reader())) == 12
