@@ -58,7 +58,7 @@ report = Syncer(ix, Config(procs={procs})).sync_paths([{str(src)!r}])
 secs = time.perf_counter() - t
 size = sum(f.stat().st_size for f in (d / "index").iterdir())
 n = ix.doc_count()
-segs = len(ix.whoosh_index._segments())
+segs = len(ix.segments())
 shutil.rmtree(d)
 me = resource.getrusage(resource.RUSAGE_SELF)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)

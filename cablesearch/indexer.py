@@ -2,6 +2,6 @@
 ``cablesearch.indexer.FastCodec`` in their table of contents; they must keep opening, so the
 name stays importable here. New code imports cablesearch.engine."""
 
-from cablesearch.index.store import FastCodec
+from cablesearch.engine.writer import FastCodec
 
 __all__ = ["FastCodec"]

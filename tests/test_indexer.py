@@ -18,7 +18,8 @@ from whoosh import index as whoosh_index
 from whoosh.qparser import QueryParser
 
 from cablesearch import parse
-from cablesearch.engine import schema
+from cablesearch.engine import flush, merge, schema
+from cablesearch.engine import writer as engine_writer
 from cablesearch.engine.schema import unpack_cable
 from cablesearch.errors import IndexLocked, IndexNotFound
 from cablesearch.index import store as indexer
@@ -73,7 +74,6 @@ def test_replacing_finds_every_copy_by_term_or_by_id_map(
     """After ID_MAP_AFTER lookups a writer finds reference IDs through each segment's column
     read into a dict (kept with the index per segment) instead of the term table: the same
     answers, over several segments, deleted copies and an ID twice in one segment."""
-    from cablesearch.index import store as indexer
 
     monkeypatch.setattr(indexer, "ID_MAP_AFTER", id_map_after)
     ix = CableIndex.open(tmp_path / "ix")
@@ -221,7 +221,7 @@ def test_flush_split_with_a_forked_helper_writes_the_same_bytes(
     docs = copies_of(cables, 8)
     written = {}
     for mode, threshold in (("one process", 10**12), ("with a helper", 0)):
-        monkeypatch.setattr(indexer, "PARALLEL_POSTINGS", threshold)
+        monkeypatch.setattr(flush, "PARALLEL_POSTINGS", threshold)
         ix = CableIndex.open(tmp_path / mode)
         with ix.writer() as w:
             for c in docs:
@@ -251,13 +251,15 @@ def test_flush_helper_that_fails_is_replaced_by_this_process(
     """If the helper cannot write its half (here: its folder does not exist), this process
     encodes that half itself: a warning, and the same index."""
     docs = copies_of(cables, 8)
-    monkeypatch.setattr(indexer, "PARALLEL_POSTINGS", 0)
-    real = indexer.write_terms
+    monkeypatch.setattr(flush, "PARALLEL_POSTINGS", 0)
+    real = engine_writer.write_terms
     monkeypatch.setattr(
-        indexer, "write_terms", lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder")
+        engine_writer,
+        "write_terms",
+        lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder"),
     )
     ix = CableIndex.open(tmp_path / "ix")
-    with caplog.at_level(logging.WARNING, logger="cablesearch.index.store"), ix.writer() as w:
+    with caplog.at_level(logging.WARNING, logger="cablesearch.engine.flush"), ix.writer() as w:
         for c in docs:
             w.put(c)
     assert any("flush helper failed" in r.getMessage() for r in caplog.records)
@@ -396,12 +398,12 @@ def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable])
             w.put(c)
     with ix.writer() as w:  # a replacement: a segment to be merged carries a deletion
         w.put(cables[0])
-    assert sum(s.has_deletions() for s in ix.whoosh_index._segments()) == 1
+    assert sum(s.deleted > 0 for s in ix.segments()) == 1
     for c in cables[8:12]:
         with ix.writer() as w:
             w.put(c)
-    assert len(ix.whoosh_index._segments()) < 12
-    assert not any(s.has_deletions() for s in ix.whoosh_index._segments())
+    assert len(ix.segments()) < 12
+    assert not any(s.deleted for s in ix.segments())
     assert ix.doc_count() == 12
     plain = whoosh_index.create_in(str(tmp_path), schema.build_schema(), indexname="plain")
     pw = plain.writer()
@@ -421,7 +423,7 @@ def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
     """The commit that fills a tier is searchable before the tier is merged (a second
     generation merges it); a merge that fails leaves the committed cables and says so, and a
     later commit merges."""
-    monkeypatch.setattr(indexer, "MERGE_FANOUT", 3)
+    monkeypatch.setattr(merge, "MERGE_FANOUT", 3)
     ix = CableIndex.open(tmp_path / "ix")
     for c in cables[:2]:
         with ix.writer() as w:
@@ -430,13 +432,13 @@ def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
     with ix.writer() as w:
         w.put(cables[2])
     assert ix.generation == gen + 2  # the cables' commit, then the merge
-    assert [s.doc_count_all() for s in ix.whoosh_index._segments()] == [3]
-    real = indexer.merge_tiers
+    assert [s.doc_count_all for s in ix.segments()] == [3]
+    real = engine_writer.merge_tiers
 
     def failing(writer, segments):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(indexer, "merge_tiers", failing)
+    monkeypatch.setattr(engine_writer, "merge_tiers", failing)
     with caplog.at_level(logging.WARNING, logger="cablesearch.index.store"):
         for c in cables[3:6]:
             with ix.writer() as w:
@@ -444,11 +446,11 @@ def test_merges_follow_the_commit_in_their_own_and_a_failed_one_loses_nothing(
     assert ix.doc_count() == 6 and sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:6])
     # the tier is full after the 5th and the 6th commit: each tried, warned, and went on
     assert sum("merging small segments failed" in r.getMessage() for r in caplog.records) == 2
-    assert len(ix.whoosh_index._segments()) == 4
-    monkeypatch.setattr(indexer, "merge_tiers", real)
+    assert len(ix.segments()) == 4
+    monkeypatch.setattr(engine_writer, "merge_tiers", real)
     with ix.writer() as w:
         w.put(cables[6])
-    assert [s.doc_count_all() for s in ix.whoosh_index._segments()] == [7]
+    assert [s.doc_count_all for s in ix.segments()] == [7]
     assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:7])
 
 
@@ -469,20 +471,18 @@ def test_index_of_another_schema_is_refused(tmp_path: Path) -> None:
 def test_merge_policy_leaves_big_segments_alone(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cablesearch.index import store as indexer
-
-    monkeypatch.setattr(indexer, "MERGE_MAX_DOCS", 5)
-    monkeypatch.setattr(indexer, "MERGE_FANOUT", 3)
+    monkeypatch.setattr(merge, "MERGE_MAX_DOCS", 5)
+    monkeypatch.setattr(merge, "MERGE_FANOUT", 3)
     ix = CableIndex.open(tmp_path / "ix")
     for k in range(4):  # four "bulk" segments of 6 cables
         with ix.writer() as w:
             for c in cables[6 * k : 6 * k + 6]:
                 w.put(c)
-    assert len(ix.whoosh_index._segments()) == 4
+    assert len(ix.segments()) == 4
     for c in cables[24:28]:  # small commits: the third of them is followed by their merge
         with ix.writer() as w:
             w.put(c)
-    sizes = sorted(s.doc_count_all() for s in ix.whoosh_index._segments())
+    sizes = sorted(s.doc_count_all for s in ix.segments())
     assert sizes == [1, 3, 6, 6, 6, 6]
     assert ix.doc_count() == 28
     assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:28])

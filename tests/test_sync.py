@@ -4,6 +4,7 @@ cables.csv, the daemon's apply(), and an interrupted run."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -268,9 +269,9 @@ def test_worker_pool_pipes_hold_a_batch_of_results() -> None:
     batch's results), as far as this system lets a process; the pool still works."""
     import fcntl
 
-    from cablesearch.index import sync
+    from cablesearch import workers
 
-    limit = min(sync.PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
+    limit = min(workers.PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
     pool = make_pool(2)
     try:
         for q in (pool._outqueue, pool._inqueue):  # type: ignore[attr-defined]
@@ -290,16 +291,16 @@ def test_no_garbage_collection_until_the_commit_is_written(
     collector is off while the segment is flushed, and on again after the sync."""
     import gc
 
-    from cablesearch.index import store as indexer
+    from cablesearch.engine import writer as engine_writer
 
     seen: list[bool] = []
-    real = indexer.FastSegmentWriter._flush_segment
+    real = engine_writer.FastSegmentWriter._flush_segment
 
-    def flush(self: indexer.FastSegmentWriter) -> None:
+    def flush(self: engine_writer.FastSegmentWriter) -> None:
         seen.append(gc.isenabled())
         real(self)
 
-    monkeypatch.setattr(indexer.FastSegmentWriter, "_flush_segment", flush)
+    monkeypatch.setattr(engine_writer.FastSegmentWriter, "_flush_segment", flush)
     assert gc.isenabled()
     r = make_syncer(tmp_path / "ix").apply(sorted(telegrams.iterdir())[:3], [])
     assert r.added == 3 and seen == [False]
@@ -446,3 +447,28 @@ def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
     assert done == ["index committed", "manifest committed"]
     with interrupts_held():
         pass  # nothing caught: nothing raised
+
+
+def test_report_as_json_names_each_rejected_file_and_row(tmp_path: Path, data_dir: Path) -> None:
+    """``SyncReport.to_dict()``, the one JSON form of a report (the daemon's answers use it):
+    every count, and each rejected file or cables.csv row with its path, row and reason."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = [row for _, row in csvfile.iter_rows(data_dir / "cables.csv", lambda e: None)][:3]
+    with open(src / "cables.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL, escapechar="\\", doublequote=False)
+        w.writerows(rows[:2] + [rows[2][:5]])  # the third row lacks three columns
+    (src / "notes.txt").write_text("shopping list: milk, eggs\n", encoding="utf-8")
+    data = make_syncer(tmp_path / "ix").sync_paths([src]).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert (data["added"], data["updated"], data["removed"], data["files_seen"], data["commits"]) == (
+        2,
+        0,
+        0,
+        2,
+        1,
+    )
+    rejected = sorted(data["rejected"], key=lambda e: e["path"])
+    assert [(Path(e["path"]).name, e["row"]) for e in rejected] == [("cables.csv", 3), ("notes.txt", None)]
+    assert "expected 8 columns, found 5" in rejected[0]["reason"]
+    assert rejected[0]["message"] == f"{src / 'cables.csv'}, row 3: {rejected[0]['reason']}"

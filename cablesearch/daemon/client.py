@@ -14,8 +14,6 @@ The daemon (``watch.Daemon``) keeps three things in the index folder:
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import time
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cablesearch.errors import DaemonError
+from cablesearch.index.lock import Flock, is_held
 
 STATUS_FILE = "daemon.json"
 LOCK_FILE = "daemon.lock"
@@ -106,52 +105,30 @@ class DaemonLock:
 
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / LOCK_FILE
-        self._fd: int | None = None
+        self._lock = Flock(self.path)
 
     def acquire(self) -> None:
         """Take the lock or raise DaemonError naming the daemon that holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            taken = self._lock.try_acquire()
         except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                status = read_status(self.path.parent) or {}
-                pid = status.get("pid", "?")
-                raise DaemonError(
-                    f"another indexing daemon (pid {pid}) already keeps the index "
-                    f"{self.path.parent} current; stop it first, or use `cablesearch status`"
-                ) from None
             raise DaemonError(f"cannot lock {self.path}: {exc.strerror}") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+        if not taken:
+            status = read_status(self.path.parent) or {}
+            pid = status.get("pid", "?")
+            raise DaemonError(
+                f"another indexing daemon (pid {pid}) already keeps the index "
+                f"{self.path.parent} current; stop it first, or use `cablesearch status`"
+            )
+        self._lock.write(f"{os.getpid()}\n")
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        self._lock.release()
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
-
-
-def _lock_is_held(index_dir: Path) -> bool:
-    path = Path(index_dir) / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing drops our probe lock too
-    return False
+        return self._lock.held
 
 
 def find_running(index_dir: Path) -> DaemonInfo | None:
@@ -160,7 +137,7 @@ def find_running(index_dir: Path) -> DaemonInfo | None:
     Liveness is the daemon's ``flock`` on ``daemon.lock`` — released by the kernel when the
     process dies in any way — so a status file left by a killed daemon does not count.
     """
-    if not _lock_is_held(index_dir):
+    if not is_held(Path(index_dir) / LOCK_FILE):
         return None
     status = read_status(index_dir) or {}
     pid = status.get("pid")

@@ -1,11 +1,12 @@
 """The engine: every line of cablesearch that knows Whoosh's internals lives in this package.
 
-(Contract being written while the code moves in; see docs/ARCHITECTURE.md.)
+The rest of cablesearch calls only what this contract names; docs/ARCHITECTURE.md shows where
+the engine sits in the pipeline.
 
 Read side
 ---------
 Modules: :mod:`~cablesearch.engine.postings` (posting lists, positions, field lengths, date
-columns, deletions, ``per_segment``), :mod:`~cablesearch.engine.columns` (``IndexArrays``:
+columns, deletions), :mod:`~cablesearch.engine.columns` (``IndexArrays``:
 per-document facet ids and dates), :mod:`~cablesearch.engine.snapshot` (``Snapshot``: one open
 searcher with its arrays and per-term caches, BM25F per term), :mod:`~cablesearch.engine.matcher`
 (``Matcher``: a parsed query tree evaluated on arrays), :mod:`~cablesearch.engine.schema`
@@ -35,4 +36,32 @@ What the search package may rely on:
 * Analysis: a field's analyzer is the one pickled in the index (``snap.schema``); queries are
   analysed with it, so old indexes (no accent folding) keep matching what they indexed.
   ``tests/test_engine_compare.py`` holds this contract against plain Whoosh.
+
+Write side
+----------
+What the rest of the program may call (all of it used by ``cablesearch.index.store``):
+
+- ``storage``: ``exists(dir)``, ``open_existing(dir)`` (refuses another schema with
+  ``IndexError_``), ``create(dir)`` (caller holds the write lock), ``open_searcher(ix, dir)``
+  (every column file open at once), ``while_files_change(dir, verb, fn)`` with ``Vanished``
+  (retry while another process's commit replaces files), ``generation(ix)``, ``segments(ix)``
+  (``SegmentInfo``: documents and deletions), ``per_segment(cache, reader, build)``,
+  ``term_docnums(reader, field, text)``, ``default_schema()``.
+- ``writer``: ``prepare(cable) -> PreparedDoc`` (picklable; runs in workers),
+  ``open_writer(ix, limitmb) -> FastSegmentWriter`` (``add_prepared``, ``delete_document``,
+  ``delete_added``, ``is_deleted``, ``docnum``, ``committed_reader``,
+  ``has_committed_documents``), ``commit(w, merge=False)`` (cancels on failure),
+  ``cancel(w)``, ``merges_due(ix)``, ``SegmentIds.read(leaf)``, ``FastCodec``.
+- ``flush``: ``write_terms`` (called by the writer at commit), ``clear_leftovers(dir)`` (the
+  files of a flush helper killed with its writer; call holding the lock).
+- ``merge``: ``merge_tiers`` / ``tier_merges``, the size-tier merge policy.
+
+File format guarantees: every segment is Whoosh 2.7's W3 codec, postings in the ``Positions``
+format, separate (non-compound) files; plain Whoosh (``whoosh-reloaded==2.7.5``) opens, searches
+and merges an index cablesearch wrote, with the same documents, stored fields and hits. Any
+segment Whoosh writes (compound ``.seg`` ones included) is read, searched and merged by
+cablesearch. The table of contents pickles the codec as ``cablesearch.engine.writer.FastCodec``
+(older indexes: ``cablesearch.indexer.FastCodec`` or ``cablesearch.index.store.FastCodec``,
+both kept importable) and the analyzers as ``cablesearch.schema.*``. Segment and column files
+are never changed once written: a commit writes new ones and replaces the table of contents.
 """

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import marshal
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
-
-T = TypeVar("T")
 
 MISSING = np.iinfo(np.int64).max  # a date column's value where the document has no date
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
@@ -53,28 +51,6 @@ EMPTY_POSTINGS = Postings(np.zeros(0, np.int64), np.zeros(0, np.float32))
 def leaves(reader: IndexReader) -> list[tuple[Any, int]]:
     """(segment reader, first doc number) for every segment of a reader."""
     return list(reader.leaf_readers())
-
-
-def per_segment(cache: dict[str, T], reader: Any, build: Callable[[Any], T]) -> list[tuple[int, T]]:
-    """(document number offset, ``build(segment reader)``) for each segment of ``reader``, built
-    once per segment and kept in ``cache`` by segment id (a segment never changes; deletions are
-    kept apart); the entries of segments no longer in ``reader`` are dropped. The reader of an
-    empty index has no segment."""
-    out: list[tuple[int, T]] = []
-    seen: set[str] = set()
-    for leaf, offset in reader.leaf_readers():
-        segment = leaf.segment()
-        if segment is None:
-            continue
-        seg_id = segment.segment_id()
-        seen.add(seg_id)
-        value = cache.get(seg_id)
-        if value is None:
-            value = cache[seg_id] = build(leaf)
-        out.append((offset, value))
-    for gone in set(cache) - seen:
-        del cache[gone]
-    return out
 
 
 def segment_count(reader: IndexReader) -> int:

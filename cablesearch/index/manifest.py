@@ -120,10 +120,6 @@ class Manifest:
 
     # files
 
-    def file(self, path: str) -> FileRecord | None:
-        row = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
-        return _file_record(row) if row else None
-
     def files(self) -> dict[str, FileRecord]:
         """Every recorded file by path."""
         return {r[0]: _file_record(r) for r in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")}
@@ -239,8 +235,3 @@ class Manifest:
     def indexed_ids(self) -> Iterator[tuple[str, str]]:
         """(reference ID, path) of every cable the manifest says is in the index."""
         yield from self._db.execute("SELECT reference_id, path FROM entries WHERE indexed = 1")
-
-    def counts(self) -> dict[str, int]:
-        files = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
-        ids = self._db.execute("SELECT count(*) FROM entries WHERE indexed = 1").fetchone()[0]
-        return {"files": files, "cables": ids}

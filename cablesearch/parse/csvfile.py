@@ -12,15 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-import signal
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import ParseError
 from ..model import Cable
+from ..workers import worker_pool
 from . import deadline, telegram
 from .files import open_regular
 from .ids import canonical_id
@@ -191,8 +191,9 @@ def iter_csv(
     """Stream the cables of a cables.csv.
 
     Bad rows go to ``on_error`` (default: raise the ``ParseError``, which ends the iteration).
-    With ``procs > 1`` rows are parsed in that many worker processes while this process reads
-    the file; at most ``2 * procs`` batches are in flight, so memory stays flat.
+    With ``procs > 1`` rows are parsed in that many worker processes (the program's one
+    worker pool, :mod:`cablesearch.workers`) while this process reads the file; at most
+    ``2 * procs`` batches are in flight, so memory stays flat.
     """
     source = str(path)
 
@@ -224,23 +225,20 @@ def iter_csv(
         if chunk:
             yield chunk
 
-    with ProcessPoolExecutor(max_workers=procs, initializer=_worker_init) as pool:
-        pending: deque[Future[list[Cable | tuple[int, str]]]] = deque()
+    with worker_pool(procs) as pool:
+        pending: deque[AsyncResult[list[Cable | tuple[int, str]]]] = deque()
         for chunk in batches():
-            pending.append(pool.submit(parse_rows, source, chunk))
+            pending.append(pool.apply_async(parse_rows, (source, chunk)))
             while len(pending) >= 2 * procs:
                 yield from _results(pending.popleft(), source, report)
         while pending:
             yield from _results(pending.popleft(), source, report)
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the reading process, which stops them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _results(future: Future[list[Cable | tuple[int, str]]], source: str, report: OnError) -> Iterator[Cable]:
-    for item in future.result():
+def _results(
+    result: AsyncResult[list[Cable | tuple[int, str]]], source: str, report: OnError
+) -> Iterator[Cable]:
+    for item in result.get():
         if isinstance(item, Cable):
             yield item
         else:

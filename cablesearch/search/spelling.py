@@ -24,7 +24,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from cablesearch.engine.postings import per_segment
+from cablesearch.engine.storage import per_segment
 
 MIN_LENGTH = 3
 ANY_FIRST_MIN_LENGTH = 5  # shorter words only look among words of their own first letter

@@ -1,0 +1,90 @@
+"""What a sync did (:class:`SyncReport`), as the ``index`` command prints it and as JSON-ready
+data (:meth:`SyncReport.to_dict`, the one conversion the CLI and the daemon use), and the
+progress passed to a running sync's callback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cablesearch.errors import ParseError
+
+
+@dataclass
+class SyncReport:
+    """What one sync did. Counts are cables; ``rejected`` names each file (or row) that could
+    not be read, with the reason."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    # cables read whose reference ID is indexed from another file (a later release of it)
+    duplicates: int = 0
+    rejected: list[ParseError] = field(default_factory=list)
+    files_seen: int = 0
+    files_parsed: int = 0
+    files_skipped: int = 0  # unchanged by size and mtime: not read at all
+    commits: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed
+
+    def summary(self) -> str:
+        """The one-line summary the ``index`` command prints."""
+        return (
+            counts_line(
+                self.added, self.updated, self.unchanged, self.removed, len(self.rejected), self.duplicates
+            )
+            + f" ({self.files_seen} files, {self.seconds:.1f}s)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data: every count, the seconds, and ``rejected`` as
+        ``{"path", "row", "reason", "message"}`` objects (``row``: the cables.csv row or None;
+        ``message``: the one-line ``"path[, row N]: reason"`` shown to users)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "duplicates": self.duplicates,
+            "files_seen": self.files_seen,
+            "files_parsed": self.files_parsed,
+            "files_skipped": self.files_skipped,
+            "commits": self.commits,
+            "seconds": round(self.seconds, 3),
+            "rejected": [
+                {"path": e.source, "row": e.row, "reason": e.reason, "message": str(e)} for e in self.rejected
+            ],
+        }
+
+
+def counts_line(
+    added: int, updated: int, unchanged: int, removed: int, rejected: int, duplicates: int
+) -> str:
+    """ "3 added, 0 updated, ..." — a sync's counts as ``index`` prints them, whether it ran the
+    sync itself or handed it to the daemon."""
+    dups = (
+        f", {duplicates} duplicate{'s' if duplicates != 1 else ''} of cables indexed from other files"
+        if duplicates
+        else ""
+    )
+    return (
+        f"{added} added, {updated} updated, {unchanged} unchanged, {removed} removed, "
+        f"{rejected} rejected{dups}"
+    )
+
+
+@dataclass
+class SyncProgress:
+    """Passed to the ``progress`` callback: work done so far, in bytes of input and cables."""
+
+    bytes_done: int
+    bytes_total: int
+    cables: int
+    files_done: int
+    files_total: int
+    elapsed: float
