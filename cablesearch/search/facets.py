@@ -1,6 +1,7 @@
 """Facet counts over a matching set: ``np.bincount`` over the per-document value ids of
 :class:`~cablesearch.engine.columns.IndexArrays` (all matches are counted, not only a page).
-Tags are multi-valued: a cable with three tags counts once for each."""
+Tags are multi-valued: a cable with three tags counts once for each. A search counts its
+facets multi-select style (:func:`count_search_facets`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from cablesearch.engine.columns import IndexArrays, value_ranks
+from cablesearch.search.execution import Run
 
 
 def top_counts(
@@ -48,4 +50,18 @@ def count_facets(
             out[name] = chronological(f.values, counts)
         else:
             out[name] = top_counts(f.values, counts, limit, f.ranks)
+    return out
+
+
+def count_search_facets(
+    arrays: IndexArrays, run: Run, limit: int, names: Iterable[str]
+) -> dict[str, list[tuple[str, int]]]:
+    """Facet counts of a search, multi-select style: each facet counted over the query and
+    every filter except its own (:meth:`Run.facet_mask`), so with ``tag:PREL`` chosen the tag
+    counts still show what choosing another tag adds (values of one facet are OR'ed), and
+    other origins stay choosable after one is chosen. Facets without a filter of their own,
+    and ``month`` (the timeline), are counted over the results."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name in names:
+        out.update(count_facets(arrays, run.facet_mask(name), limit, (name,)))
     return out

@@ -30,10 +30,11 @@ from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
 from cablesearch.model import Cable
-from cablesearch.results import FACETS, Hit, SearchRequest, SearchResult
+from cablesearch.results import FACETS, SEARCH_FACETS, Hit, SearchRequest, SearchResult
 from cablesearch.search import cables, overview
 from cablesearch.search.execution import execute, page_docs
-from cablesearch.search.facets import count_facets
+from cablesearch.search.facets import count_facets, count_search_facets
+from cablesearch.search.graph import Thread, thread
 from cablesearch.search.highlight import Highlighter
 from cablesearch.search.hits import make_hit, stored_cable
 from cablesearch.search.query import BuiltQuery, build, parse_query
@@ -67,7 +68,11 @@ class SearchService:
       date, sort, page) or QueryTimeout. ``result.facets`` has tag/origin/classification/year
       (``[(value, count)]`` most frequent first, ``request.facet_limit`` each) and ``month``
       (``[("YYYY-MM", count)]`` chronological, every month with matches: the timeline);
-      ``result.notice`` says when the query had only stop words.
+      ``result.notice`` says when the query had only stop words, or what a citation-graph
+      operator could not do (unknown ID, thread cut by the caps). Facets are counted
+      multi-select style: each with every filter but its own; ``warning`` counts the kinds
+      of parse warnings (filter: ``request.warnings``).
+    * ``thread(reference_id, depth=None) -> Thread`` (``Thread.to_json()`` for the web).
     * ``get(reference_id) -> Cable`` (CableNotFound), ``cited_by(id) -> list[Hit]`` (cables
       whose REF line cites it, oldest first), ``similar(id, limit) -> list[Hit]``,
       ``stats() -> dict``, ``browse() -> dict``, ``facet_counts(limit) -> dict``,
@@ -166,7 +171,7 @@ class SearchService:
                 make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, terms, h)
                 for d in page_docs(snap, built, run)
             ]
-            facets = count_facets(snap.arrays, run.mask, built.facet_limit, FACETS + ("month",))
+            facets = count_search_facets(snap.arrays, run, built.facet_limit, SEARCH_FACETS + ("month",))
             suggestion = None
             if run.matcher is not None and run.matcher.missing_terms:
                 suggestion = self.suggester.suggest(snap, built, run.matcher, h)
@@ -178,7 +183,7 @@ class SearchService:
             hits=hits,
             facets=facets,
             suggestion=suggestion,
-            notice=built.notice,
+            notice=run.notice,
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
 
@@ -239,6 +244,14 @@ class SearchService:
         with self.snapshot() as snap:
             h = self.highlighter(snap)
             return [make_hit(snap, d, 0.0, frozenset(), h) for d in cables.citing(snap, reference_id, limit)]
+
+    def thread(self, reference_id: str, depth: int | None = None) -> Thread:
+        """The cables connected to ``reference_id`` through citations either way (at most
+        ``depth`` steps; None: up to the caps), oldest first, with who cites whom and the
+        cited IDs missing from the index (:mod:`cablesearch.search.graph`). Raises
+        CableNotFound for an ID neither in the index nor cited by a cable in it."""
+        with self.snapshot() as snap:
+            return thread(snap, reference_id, depth)
 
     def similar(self, reference_id: str, limit: int = 10) -> list[Hit]:
         """Cables like this one: the cable's key terms (tf·idf over subject and body) searched
