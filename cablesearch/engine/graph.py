@@ -24,14 +24,18 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.matching import NullMatcher
+from whoosh.reading import IndexReader
 
-from cablesearch.engine.columns import multi_valued
+from cablesearch.engine.columns import MultiValued, multi_valued
+from cablesearch.engine.postings import leaves
 from cablesearch.engine.snapshot import Snapshot
 
 THREAD_MAX_NODES = 5_000  # cables (in the index or missing) a thread query may reach
@@ -55,6 +59,39 @@ def _gather(ptr: np.ndarray, idx: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     return idx[offsets]
+
+
+def _field_pairs(reader: IndexReader, fieldname: str, n: int) -> MultiValued:
+    """Every (document, term) pair of an ID/KEYWORD field, read in term order straight from
+    each W3 segment's term table (a term seen in one document has its posting inlined there),
+    not term by term: ~20x faster than a postings lookup per term. Other segment kinds go
+    through :func:`~cablesearch.engine.columns.multi_valued`."""
+    if fieldname not in reader.schema:
+        return multi_valued(reader, fieldname, n)
+    segments = leaves(reader)
+    if not all(isinstance(getattr(leaf, "_terms", None), W3TermsReader) for leaf, _ in segments):
+        return multi_valued(reader, fieldname, n)
+    value_id: dict[bytes, int] = {}
+    docs: list[int] = []
+    vals: list[int] = []
+    for leaf, offset in segments:
+        terms = leaf._terms
+        fmt = leaf.schema[fieldname].format
+        for (name, btext), info in terms.items_from(fieldname, b""):
+            if name != fieldname:
+                break
+            if info.is_inlined():
+                found: Iterable[int] = info.inlined_postings()[0]
+            else:
+                found = list(terms._codec.postings_reader(terms._postfile, info, fmt).all_ids())
+            vid = value_id.setdefault(btext, len(value_id))
+            before = len(docs)
+            docs.extend(offset + d for d in found)
+            vals.extend([vid] * (len(docs) - before))
+    d_arr = np.asarray(docs, np.int64)
+    v_arr = np.asarray(vals, np.int32)
+    order = np.argsort(d_arr, kind="stable")
+    return MultiValued([b.decode("utf-8") for b in value_id], d_arr[order], v_arr[order], n)
 
 
 @dataclass
@@ -85,8 +122,8 @@ class CitationGraph:
     def build(cls, snap: Snapshot) -> CitationGraph:
         n, live = snap.n, snap.arrays.live
         with snap.io:
-            ids = multi_valued(snap.reader, "reference_id", n)
-            refs = multi_valued(snap.reader, "references", n)
+            ids = _field_pairs(snap.reader, "reference_id", n)
+            refs = _field_pairs(snap.reader, "references", n)
         keep = live[ids.pair_docs]
         id_doc: dict[str, int] = {}
         for d, v in zip(ids.pair_docs[keep].tolist(), ids.pair_values[keep].tolist(), strict=True):
