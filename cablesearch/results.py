@@ -13,6 +13,8 @@ from cablesearch.errors import QuerySyntaxError
 
 SORTS = ("relevance", "created", "-created", "released", "-released")
 FACETS = ("tag", "origin", "classification", "year")
+#: Facets a search counts: FACETS and ``warning`` (kinds of parse warnings, records to distrust).
+SEARCH_FACETS = FACETS + ("warning",)
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,13 @@ class SearchRequest:
     origins: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()  # kinds of parse warnings ("subject", "reference_id", ...)
     date_from: str | None = None  # "2008", "2008-06", "2008-06-26" (created)
     date_to: str | None = None
     sort: str = "relevance"
     page: int = 1
     page_size: int = 10
-    facet_limit: int = 20  # values per facet returned (counted over all)
+    facet_limit: int = 20  # values per facet returned (counted over all; 0: every value)
     highlight: bool = True
 
 
@@ -99,7 +102,7 @@ class SearchResult:
             "page": self.page,
             "page_size": self.page_size,
             "hits": [h.to_json() for h in self.hits],
-            "facets": {k: [[v, n] for v, n in self.facets.get(k, [])] for k in FACETS},
+            "facets": {k: [[v, n] for v, n in self.facets.get(k, [])] for k in SEARCH_FACETS},
             "suggestion": self.suggestion,
             "suggestions": [[text, n] for text, n in self.suggestions],
             "notice": self.notice,
@@ -137,7 +140,7 @@ def check_request(
         raise QuerySyntaxError(
             f"facet limit must be a whole number from 0 to {limits.max_facet_limit}, not {request.facet_limit!r}"
         )
-    for name in ("tags", "origins", "classifications"):
+    for name in ("tags", "origins", "classifications", "warnings"):
         values = getattr(request, name)
         if len(values) > limits.max_filter_values:
             raise QuerySyntaxError(f"{name}: at most {limits.max_filter_values} values, not {len(values)}")

@@ -156,6 +156,20 @@ def format_cable(cable: Cable) -> str:
     help="Only cables created in this year (repeat: any).",
 )
 @click.option(
+    "--warning",
+    "warnings",
+    multiple=True,
+    metavar="KIND",
+    help="Only cables with a parse warning of this kind, e.g. subject (repeat: any).",
+)
+@click.option(
+    "--facet-limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Values per facet counted and shown in --json (0: every value; the readable list shows 8).",
+)
+@click.option(
     "--from", "date_from", metavar="DATE", help="Created on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)."
 )
 @click.option(
@@ -199,6 +213,8 @@ def search_command(
     origins: tuple[str, ...],
     classifications: tuple[str, ...],
     years: tuple[int, ...],
+    warnings: tuple[str, ...],
+    facet_limit: int,
     date_from: str | None,
     date_to: str | None,
     sort: str,
@@ -234,6 +250,8 @@ def search_command(
         origins=origins,
         classifications=classifications,
         years=years,
+        warnings=warnings,
+        facet_limit=facet_limit,
         date_from=date_from,
         date_to=date_to,
         sort=sort,

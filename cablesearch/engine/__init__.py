@@ -9,7 +9,8 @@ Modules: :mod:`~cablesearch.engine.postings` (posting lists, positions, field le
 columns, deletions), :mod:`~cablesearch.engine.columns` (``IndexArrays``:
 per-document facet ids and dates), :mod:`~cablesearch.engine.snapshot` (``Snapshot``: one open
 searcher with its arrays and per-term caches, BM25F per term), :mod:`~cablesearch.engine.matcher`
-(``Matcher``: a parsed query tree evaluated on arrays), :mod:`~cablesearch.engine.schema`
+(``Matcher``: a parsed query tree evaluated on arrays), :mod:`~cablesearch.engine.graph`
+(``CitationGraph``: who cites whom as CSR arrays, per snapshot), :mod:`~cablesearch.engine.schema`
 (analysis: ``FastStemmingAnalyzer``, ``fold_accents``, ``word_analysis``).
 
 What the search package may rely on:
@@ -32,6 +33,12 @@ What the search package may rely on:
   ``matcher.highlight_terms`` / ``missing_terms`` are the positive full-text terms and those
   with no posting; ``matcher.units(doc)`` the words and phrases ``(words, slop)`` of the
   branches that matched ``doc`` (for highlighting).
+  ``MAX_EXPANSION`` words: ``QueryTimeout``. ``matcher.highlight_terms`` /
+  ``missing_terms`` are the positive full-text terms and those with no posting.
+* ``GraphQuery`` nodes (``cites:``/``citedby:``/``thread:``; :mod:`~cablesearch.engine.graph`)
+  are cablesearch's own: the matcher evaluates them on ``graph_of(snap)`` (built once per
+  snapshot), they do not score, and their notices (unknown ID, thread cut) are in
+  ``matcher.notices``. Plain Whoosh finds nothing for them.
 * Scores of a node count only where the node matches (an AND's children do not leak).
 * Analysis: a field's analyzer is the one pickled in the index (``snap.schema``); queries are
   analysed with it, so old indexes (no accent folding) keep matching what they indexed.

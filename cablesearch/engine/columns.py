@@ -5,7 +5,9 @@ searcher from :mod:`cablesearch.engine.postings` and then only read.
 * ``created`` / ``released`` — int64 microseconds since ``datetime.min`` (``MISSING`` if absent);
 * ``origin`` / ``classification`` / ``year`` / ``month`` / ``released_day`` — a value id per
   document (-1: none) with the value names in ``<facet>.values``;
-* ``tags`` — multi-valued, as parallel arrays ``(doc, value)`` for every (cable, tag) pair.
+* ``tags`` / ``warning`` — multi-valued, as parallel arrays ``(doc, value)`` for every
+  (cable, tag) pair; ``warning`` holds the kinds of parse warnings (empty in indexes built
+  before the field existed).
 
 Facet counts over a matching set (a boolean mask) are ``np.bincount`` over these arrays
 (:mod:`cablesearch.search.facets`), and filters are masks built from them.
@@ -166,6 +168,7 @@ class IndexArrays:
     month: SingleValued
     released_day: SingleValued
     tags: MultiValued
+    warning: MultiValued
 
     @classmethod
     def build(cls, reader: IndexReader) -> IndexArrays:
@@ -183,10 +186,12 @@ class IndexArrays:
             month=_bucket(created, "M"),
             released_day=_bucket(released, "D"),
             tags=multi_valued(reader, "tags", n),
+            warning=multi_valued(reader, "warning", n),
         )
 
     def facet(self, name: str) -> SingleValued | MultiValued:
-        """A facet by its public name: tag, origin, classification, year, month, released."""
+        """A facet by its public name: tag, origin, classification, year, month, released,
+        warning."""
         facets: dict[str, SingleValued | MultiValued] = {
             "tag": self.tags,
             "origin": self.origin,
@@ -194,6 +199,7 @@ class IndexArrays:
             "year": self.year,
             "month": self.month,
             "released": self.released_day,
+            "warning": self.warning,
         }
         return facets[name]
 

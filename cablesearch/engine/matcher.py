@@ -10,7 +10,10 @@ range). The results agree with Whoosh's ``searcher.search(q, limit=None)`` under
   ``constantscore=False``; the parser's default gives every match the same score);
 * in ID and KEYWORD fields a value also matches case-insensitively when the exact value is not
   in the index (``tags:prel``), and ``origin:tripoli`` matches posts named with that word;
-* NOT is evaluated on the arrays (Whoosh's ``AndNot`` matcher miscounts on large indexes).
+* NOT is evaluated on the arrays (Whoosh's ``AndNot`` matcher miscounts on large indexes);
+* ``cites:``/``citedby:``/``thread:`` (:class:`~cablesearch.engine.graph.GraphQuery`) are
+  cablesearch's own: walks over the snapshot's citation graph; they do not score, and what
+  the user should know about them (an unknown ID, a thread cut short) goes to ``notices``.
 
 Scores follow Whoosh's combinations: AND, OR sum their matching children's scores, AND NOT and
 REQUIRE keep the left side's, AND MAYBE adds the right side where it matches, DisjunctionMax
@@ -33,6 +36,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from whoosh import query as wq
 
+from cablesearch.engine.graph import GraphQuery, graph_mask
 from cablesearch.engine.postings import MISSING
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.errors import QuerySyntaxError, QueryTimeout
@@ -59,6 +63,7 @@ class Matcher:
         self._path: list[int] = []  # positive nodes being evaluated (indexes in _masks)
         self._masks: list[np.ndarray | None] = []  # each positive node's mask
         self._units: list[tuple[Unit, tuple[int, ...]]] = []  # (unit, its positive path)
+        self.notices: list[str] = []  # for the user (e.g. a graph query's unknown ID)
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -106,6 +111,11 @@ class Matcher:
             return self.empty()
         if isinstance(q, wq.Term):
             return self._term(q.fieldname, q.text, q.boost, positive)
+        if isinstance(q, GraphQuery):
+            mask, notice = graph_mask(self.snap, q)
+            if notice and notice not in self.notices:
+                self.notices.append(notice)
+            return mask, None
         if isinstance(q, wq.Phrase):
             return self._phrase(q, positive)
         if isinstance(q, wq.NumericRange):

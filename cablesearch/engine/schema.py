@@ -29,7 +29,9 @@ Other fields: ``reference_id`` ID (unique, stored, sortable), ``origin`` / ``cla
 ID (stored, sortable; exact, case-sensitive values), ``tags`` / ``references`` KEYWORD
 (space-separated, case kept, stored as the space-joined string), ``created`` / ``released``
 DATETIME (stored, sortable), ``year`` NUMERIC int (the created year; stored, sortable; absent
-when there is no created date), ``record`` STORED (zlib-compressed pickle of the whole Cable;
+when there is no created date), ``warning`` KEYWORD (comma-separated kinds of the parse
+warnings, :func:`warning_kinds`; not stored; absent from indexes built before it, which then
+have an empty warning facet), ``record`` STORED (zlib-compressed pickle of the whole Cable;
 :func:`unpack_cable`). ``body`` is not stored: read it from ``record``.
 """
 
@@ -271,7 +273,22 @@ def build_schema() -> fields.Schema:
         recipients=FastText(analyzer=NAME_ANALYZER, stored=False, phrase=True),
         signers=FastText(analyzer=NAME_ANALYZER, stored=True, phrase=True),
         record=fields.STORED(),  # zlib-compressed pickle of the whole Cable, for show/cable view
+        warning=fields.KEYWORD(stored=False, commas=True, lowercase=False, scorable=False),
     )
+
+
+def warning_kinds(warnings: list[str]) -> list[str]:
+    """The kinds of a cable's parse warnings: each warning's text before its first ':'
+    (``"subject: the telegram says ..."`` -> ``subject``), ``other`` for a warning without
+    one (or whose colon comes inside a quoted value); distinct, in first-seen order. Commas (the field's separator) become spaces."""
+    kinds: dict[str, None] = {}
+    for w in warnings:
+        head, sep, _ = w.partition(":")
+        kind = " ".join(head.replace(",", " ").split()) if sep else ""
+        if len(kind) > 60 or "'" in kind or '"' in kind:  # a colon inside a quoted value
+            kind = ""
+        kinds[kind or "other"] = None
+    return list(kinds)
 
 
 def pack_cable(cable: Cable) -> bytes:
@@ -297,6 +314,7 @@ def cable_to_doc(cable: Cable) -> dict[str, Any]:
         "recipients": "\n".join(cable.to + cable.info),
         "signers": "\n".join(cable.signers),
         "record": pack_cable(cable),
+        "warning": ",".join(warning_kinds(cable.warnings)),
     }
     if cable.created:
         doc["created"] = cable.created

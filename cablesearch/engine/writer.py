@@ -58,6 +58,8 @@ def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
     stored: dict[str, Any] = {}
     columns = []
     for name in sorted(doc):
+        if name not in schema:  # a field newer than the index (e.g. warning): left out
+            continue
         value = doc[name]
         field = schema[name]
         if field.indexed:

@@ -3,7 +3,7 @@ its scores, and the documents of the asked page in the asked order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,15 +13,29 @@ from cablesearch.engine.snapshot import Snapshot
 from cablesearch.search.highlight import Marks
 from cablesearch.search.query import BuiltQuery
 
+#: The filters of a request that are facets: facet name -> BuiltQuery attribute.
+FACET_FILTERS = {
+    "tag": "tags",
+    "origin": "origins",
+    "classification": "classifications",
+    "year": "years",
+    "warning": "warnings",
+}
+
 
 @dataclass
 class Run:
     """What running a built query produced, before hits are read. ``matcher`` is None when
-    the query text was empty (browsing)."""
+    the query text was empty (browsing). ``mask`` is the matching set; ``base`` the same
+    without the facet filters, and ``filters`` each facet filter's own mask (by facet name),
+    so a facet can be counted with every filter but its own (:func:`facet_mask`)."""
 
     mask: np.ndarray
     scores: np.ndarray | None
     matcher: Matcher | None
+    base: np.ndarray | None = None
+    filters: dict[str, np.ndarray] = field(default_factory=dict)
+    notice: str | None = None  # the built query's and the matcher's notices, one line
 
     @property
     def total(self) -> int:
@@ -36,6 +50,17 @@ class Run:
         that matched it (nothing when browsing)."""
         return Marks.from_units(self.matcher.units(doc)) if self.matcher else Marks()
 
+    def facet_mask(self, name: str) -> np.ndarray:
+        """The documents a facet's values are counted over: the query and every filter
+        except the facet's own (multi-select: a value's count is what choosing it adds)."""
+        if name not in self.filters or self.base is None:
+            return self.mask
+        mask = self.base
+        for other, m in self.filters.items():
+            if other != name:
+                mask = mask & m
+        return mask
+
 
 def execute(snap: Snapshot, built: BuiltQuery, time_limit: float) -> Run:
     """Evaluate the query and the filters (QueryTimeout past ``time_limit`` seconds)."""
@@ -47,29 +72,46 @@ def execute(snap: Snapshot, built: BuiltQuery, time_limit: float) -> Run:
         mask = mask & snap.arrays.live
     else:
         mask = snap.arrays.live.copy()
-    mask &= filter_mask(snap, built)
-    return Run(mask, scores, matcher)
+    dates = date_mask(snap, built)
+    if dates is not True:
+        mask &= dates
+    filters = facet_filters(snap, built)
+    base = mask.copy() if filters else None
+    for m in filters.values():
+        mask &= m
+    notices = [n for n in [built.notice, *(matcher.notices if matcher else [])] if n]
+    return Run(mask, scores, matcher, base, filters, "; ".join(notices) or None)
+
+
+def facet_filters(snap: Snapshot, built: BuiltQuery) -> dict[str, np.ndarray]:
+    """Each facet filter of the request as a mask (values of one facet OR'ed), by facet name."""
+    out = {}
+    for name, attr in FACET_FILTERS.items():
+        values = getattr(built, attr)
+        if values:
+            out[name] = snap.arrays.facet(name).mask([str(v) for v in values])
+    return out
+
+
+def date_mask(snap: Snapshot, built: BuiltQuery) -> np.ndarray | bool:
+    """The documents inside ``--from``/``--to`` (True: no date filter)."""
+    if not (built.date_from or built.date_to):
+        return True
+    a = snap.arrays
+    dm = a.created != MISSING
+    if built.date_from:
+        dm &= a.created >= datetime_us(built.date_from)
+    if built.date_to:
+        dm &= a.created <= datetime_us(built.date_to)
+    return dm
 
 
 def filter_mask(snap: Snapshot, built: BuiltQuery) -> np.ndarray | bool:
-    """The documents passing the request's filters (True: no filter)."""
-    a = snap.arrays
-    mask: np.ndarray | bool = True
-    if built.tags:
-        mask = mask & a.tags.mask(built.tags)
-    if built.origins:
-        mask = mask & a.origin.mask(built.origins)
-    if built.classifications:
-        mask = mask & a.classification.mask(built.classifications)
-    if built.years:
-        mask = mask & a.year.mask([str(y) for y in built.years])
-    if built.date_from or built.date_to:
-        dm = a.created != MISSING
-        if built.date_from:
-            dm &= a.created >= datetime_us(built.date_from)
-        if built.date_to:
-            dm &= a.created <= datetime_us(built.date_to)
-        mask = mask & dm
+    """The documents passing the request's filters (True: no filter): facet filters AND-ed
+    across facets and OR-ed within one, and the dates."""
+    mask: np.ndarray | bool = date_mask(snap, built)
+    for m in facet_filters(snap, built).values():
+        mask = mask & m
     return mask
 
 

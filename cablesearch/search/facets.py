@@ -1,6 +1,7 @@
 """Facet counts over a matching set: ``np.bincount`` over the per-document value ids of
 :class:`~cablesearch.engine.columns.IndexArrays` (all matches are counted, not only a page).
-Tags are multi-valued: a cable with three tags counts once for each.
+Tags are multi-valued: a cable with three tags counts once for each. A search counts its
+facets multi-select style (:func:`count_search_facets`).
 
 A filter value no cable has (``--tag NOSUCHTAG``) is an :class:`UnknownFilterValue` error
 carrying the nearest existing values (:func:`check_filter_values`), so the CLI, the API and the
@@ -15,6 +16,7 @@ from rapidfuzz.distance import OSA
 
 from cablesearch.engine.columns import IndexArrays, value_ranks
 from cablesearch.errors import QuerySyntaxError
+from cablesearch.search.execution import Run
 
 
 def top_counts(
@@ -125,3 +127,17 @@ def check_filter_values(arrays: IndexArrays, filters: dict[str, tuple[str, ...]]
             ids = f.lookup([value])
             if not any(counts[i] > 0 for i in ids):
                 raise UnknownFilterValue(label, value, nearest_values(f.values, counts, value))
+
+
+def count_search_facets(
+    arrays: IndexArrays, run: Run, limit: int, names: Iterable[str]
+) -> dict[str, list[tuple[str, int]]]:
+    """Facet counts of a search, multi-select style: each facet counted over the query and
+    every filter except its own (:meth:`Run.facet_mask`), so with ``tag:PREL`` chosen the tag
+    counts still show what choosing another tag adds (values of one facet are OR'ed), and
+    other origins stay choosable after one is chosen. Facets without a filter of their own,
+    and ``month`` (the timeline), are counted over the results."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name in names:
+        out.update(count_facets(arrays, run.facet_mask(name), limit, (name,)))
+    return out

@@ -15,7 +15,13 @@ Query language (Whoosh's, with a few additions):
 * dates: ``created:2008``, ``created:2008-06``, ``created:[2008 to 2009-06]``,
   ``created:>=2009``, the same for ``released``;
 * a reference ID as a word (``08TRIPOLI505``) finds that cable first, then the cables citing
-  it, then the text mentioning it (``expand_reference_ids``).
+  it, then the text mentioning it (``expand_reference_ids``);
+* the citation graph (:mod:`cablesearch.engine.graph`): ``cites:ID`` the cables whose REF
+  line cites ID, ``citedby:ID`` the cables ID cites, ``thread:ID`` every cable connected to
+  ID through citations either way (``thread:ID~2``: at most 2 steps; a thread stops at
+  ``THREAD_MAX_NODES`` cables / ``THREAD_MAX_LEVELS`` steps, with a notice). IDs in any case,
+  canonicalised (``08tripoli0505`` = ``08TRIPOLI505``); an unknown ID matches nothing, with a
+  notice. They combine with everything (``thread:08TRIPOLI505 AND tag:MARR``).
 
 Default fields are subject (weighted ``SUBJECT_BOOST``) and body.
 """
@@ -38,9 +44,11 @@ from whoosh.qparser import (
     GtLtPlugin,
     MultifieldParser,
     PlusMinusPlugin,
+    TaggingPlugin,
     syntax,
 )
 
+from cablesearch.engine.graph import GRAPH_KINDS, GraphQuery
 from cablesearch.engine.matcher import FULL_TEXT_FIELDS
 from cablesearch.errors import QuerySyntaxError
 from cablesearch.parse.ids import canonical_id
@@ -56,7 +64,6 @@ FIELD_ALIASES: dict[str, str] = {
     "id": "reference_id",
     "ref": "references",
     "refs": "references",
-    "cites": "references",
     "from": "origin",
     "post": "origin",
     "class": "classification",
@@ -97,6 +104,7 @@ class BuiltQuery:
     origins: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
     date_from: datetime | None = None
     date_to: datetime | None = None
     sort: str = "relevance"
@@ -113,7 +121,7 @@ class BuiltQuery:
     def explain(self) -> str:
         """A one-line, human-readable description of what will run."""
         parts = [f"query={self.query!r}" if self.query is not None else "query=<all cables>"]
-        for name in ("tags", "origins", "classifications", "years"):
+        for name in ("tags", "origins", "classifications", "years", "warnings"):
             values = getattr(self, name)
             if values:
                 parts.append(f"{name}={list(values)}")
@@ -177,6 +185,56 @@ class _PlusMinus(PlusMinusPlugin):
         return group
 
 
+class _GraphNode(syntax.SyntaxNode):
+    """``cites:ID`` / ``citedby:ID`` / ``thread:ID~N`` in a parsed query."""
+
+    def __init__(self, kind: str, rid: str, depth: str | None):
+        self.kind = kind
+        self.rid = canonical_id(rid)
+        self.depth = int(depth) if depth else None
+
+    def r(self) -> str:
+        return f"{self.kind}:{self.rid}" + (f"~{self.depth}" if self.depth is not None else "")
+
+    def query(self, parser: Any) -> wq.Query:
+        return GraphQuery(self.kind, self.rid, self.depth)
+
+
+_GRAPH_NAMES = "|".join(GRAPH_KINDS)
+_GRAPH_EXPR = rf"(?<![\w.])(?P<kind>{_GRAPH_NAMES}):(?P<rid>[A-Za-z0-9]+)(?:~(?P<depth>\d+))?(?=$|[\s)])"
+
+
+class _GraphPlugin(TaggingPlugin):
+    """Tags the citation-graph operators before field names are (their names are no fields)."""
+
+    priority = -10
+    expr = _GRAPH_EXPR
+
+    def create(self, parser: Any, match: re.Match[str]) -> _GraphNode:
+        return _GraphNode(match.group("kind"), match.group("rid"), match.group("depth"))
+
+
+_GRAPH_ANY_RE = re.compile(rf"(?<![\w.])({_GRAPH_NAMES}):(\S*)")
+
+
+def check_graph(text: str) -> None:
+    """Raise QuerySyntaxError for a citation-graph operator whose value is no reference ID, or
+    ``~N`` after anything but ``thread:``."""
+    unquoted = re.sub(r'"[^"]*"', lambda m: " " * len(m.group(0)), text)
+    for m in _GRAPH_ANY_RE.finditer(unquoted):
+        kind, value = m.group(1), m.group(2).rstrip(")")
+        ok = re.fullmatch(r"[A-Za-z0-9]+(?:~\d+)?", value)
+        if not ok or not canonical_id(value.split("~")[0])[:2].isdigit():
+            raise QuerySyntaxError(
+                f"{kind}: needs a reference ID such as 08TRIPOLI505 in {text!r}, not {value!r}"
+                + ("; add ~N for at most N steps (thread:08TRIPOLI505~2)" if kind == "thread" else "")
+            )
+        if "~" in value and kind != "thread":
+            raise QuerySyntaxError(
+                f"~N (steps) only goes with thread: in {text!r}; write {kind}:{value.split('~')[0]}"
+            )
+
+
 def make_parser(schema: Schema) -> MultifieldParser:
     """The Whoosh parser used for every query: subject and body by default, AND between words,
     field aliases, ``-``/``+`` prefixes, ``<``/``>`` on dates and fuzzy ``~``."""
@@ -187,6 +245,7 @@ def make_parser(schema: Schema) -> MultifieldParser:
         if target in schema and alias not in schema:
             aliases.setdefault(target, []).append(alias)
     parser.add_plugin(FieldAliasPlugin(aliases))
+    parser.add_plugin(_GraphPlugin())
     parser.add_plugin(GtLtPlugin())
     parser.add_plugin(_PlusMinus(plusexpr=r"(?:(?<=[\s(])|^)\+", minusexpr=r"(?:(?<=[\s(])|^)-"))
     parser.add_plugin(FuzzyTermPlugin())
@@ -209,7 +268,7 @@ def _parser(schema: Schema) -> MultifieldParser:
 def searchable_fields(schema: Schema) -> list[str]:
     """Names that may appear before ``:`` in a query: indexed fields and their aliases."""
     names = [n for n, f in schema.items() if f.indexed]
-    return names + [a for a, t in FIELD_ALIASES.items() if t in schema]
+    return names + [a for a, t in FIELD_ALIASES.items() if t in schema] + list(GRAPH_KINDS)
 
 
 def check_balance(text: str) -> None:
@@ -392,6 +451,7 @@ def _parse_uncached(text: str, schema: Schema) -> wq.Query:
     check_empty_fields(text, schema)
     check_dates(text)
     check_numbers(text, schema)
+    check_graph(text)
     try:
         q = _parser(schema).parse(expand_reference_ids(text))
     except QuerySyntaxError:
@@ -458,6 +518,7 @@ def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> B
         origins=tuple(o.strip() for o in request.origins if o.strip()),
         classifications=tuple(c.strip() for c in request.classifications if c.strip()),
         years=tuple(request.years),
+        warnings=tuple(w.strip() for w in request.warnings if w.strip()),
         date_from=date_from,
         date_to=date_to,
         sort=request.sort,

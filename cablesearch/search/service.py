@@ -30,10 +30,11 @@ from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
 from cablesearch.model import Cable
-from cablesearch.results import FACETS, Hit, SearchRequest, SearchResult
+from cablesearch.results import FACETS, SEARCH_FACETS, Hit, SearchRequest, SearchResult
 from cablesearch.search import cables, overview
 from cablesearch.search.execution import execute, page_docs
-from cablesearch.search.facets import check_filter_values, count_facets
+from cablesearch.search.facets import check_filter_values, count_facets, count_search_facets
+from cablesearch.search.graph import Thread, thread
 from cablesearch.search.highlight import Highlighter, Marks, render
 from cablesearch.search.hits import make_hit, stored_cable
 from cablesearch.search.query import BuiltQuery, build, parse_query
@@ -90,10 +91,14 @@ class SearchService:
       date, sort, page) or QueryTimeout. ``result.facets`` has tag/origin/classification/year
       (``[(value, count)]`` most frequent first, ``request.facet_limit`` each) and ``month``
       (``[("YYYY-MM", count)]`` chronological, every month with matches: the timeline);
-      ``result.notice`` says when the query had only stop words; ``result.suggestions``
+      ``result.notice`` says when the query had only stop words, or what a citation-graph
+      operator could not do (unknown ID, thread cut by the caps); ``result.suggestions``
       ``[(corrected query, cables)]`` ("did you mean", most cables first; ``suggestion`` is
       the first). A filter value no cable has: ``UnknownFilterValue`` (a QuerySyntaxError
-      with ``.suggestions``, the nearest values with their counts).
+      with ``.suggestions``, the nearest values with their counts). Facets are counted
+      multi-select style: each with every filter but its own; ``warning`` counts the kinds
+      of parse warnings (filter: ``request.warnings``).
+    * ``thread(reference_id, depth=None) -> Thread`` (``Thread.to_json()`` for the web).
     * ``get(reference_id) -> Cable`` (CableNotFound), ``cited_by(id) -> list[Hit]`` (cables
       whose REF line cites it, oldest first), ``similar(id, limit) -> list[Hit]``,
       ``stats() -> dict``, ``browse() -> dict``, ``facet_counts(limit) -> dict``,
@@ -202,7 +207,7 @@ class SearchService:
                     run.matcher.check_time()
                 marks = run.marks(d) if built.highlight else Marks()
                 hits.append(make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, marks, h))
-            facets = count_facets(snap.arrays, run.mask, built.facet_limit, FACETS + ("month",))
+            facets = count_search_facets(snap.arrays, run, built.facet_limit, SEARCH_FACETS + ("month",))
             suggestions: list[tuple[str, int]] = []
             if run.matcher is not None and run.matcher.missing_terms:
                 suggestions = self.suggester.suggestions(snap, built, run.matcher, h)
@@ -215,7 +220,7 @@ class SearchService:
             facets=facets,
             suggestion=suggestions[0][0] if suggestions else None,
             suggestions=suggestions,
-            notice=built.notice,
+            notice=run.notice,
             elapsed_ms=(time.perf_counter() - t0) * 1000,
         )
 
@@ -308,6 +313,14 @@ class SearchService:
                 _check_deadline(deadline, self.config.query_time_limit)
                 hits.append(make_hit(snap, d, 0.0, Marks(), h))
             return hits
+
+    def thread(self, reference_id: str, depth: int | None = None) -> Thread:
+        """The cables connected to ``reference_id`` through citations either way (at most
+        ``depth`` steps; None: up to the caps), oldest first, with who cites whom and the
+        cited IDs missing from the index (:mod:`cablesearch.search.graph`). Raises
+        CableNotFound for an ID neither in the index nor cited by a cable in it."""
+        with self.snapshot() as snap:
+            return thread(snap, reference_id, depth)
 
     def similar(self, reference_id: str, limit: int = 10) -> list[Hit]:
         """Cables like this one: the cable's key terms (tf·idf over subject and body) searched
