@@ -108,6 +108,8 @@ def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
     stored: dict[str, Any] = {}
     columns = []
     for name in sorted(doc):
+        if name not in schema:  # a field newer than the index (e.g. warning): left out
+            continue
         value = doc[name]
         field = schema[name]
         if field.indexed:
@@ -926,10 +928,9 @@ class CableWriter:
 def _check_schema(index_dir: Path, found: Schema) -> None:
     """Refuse an index built with another schema (older code): its fields or analysis differ."""
     expected = _default_schema()
-    same = sorted(found.names()) == sorted(expected.names()) and all(
-        type(found[n]) is type(expected[n])
-        and getattr(found[n], "analyzer", None) == getattr(expected[n], "analyzer", None)
-        for n in expected.names()
+    names = [n for n in expected.names() if n in found or n not in schema_mod.LATER_FIELDS]
+    same = sorted(found.names()) == sorted(names) and all(
+        schema_mod.same_field(n, found[n], expected[n]) for n in names
     )
     if not same:
         raise IndexError_(

@@ -57,6 +57,8 @@ def filter_mask(snap: Snapshot, built: BuiltQuery) -> np.ndarray | bool:
         mask = mask & a.classification.mask(built.classifications)
     if built.years:
         mask = mask & a.year.mask([str(y) for y in built.years])
+    if built.persons:
+        mask = mask & a.person.mask(built.persons)
     if built.date_from or built.date_to:
         dm = a.created != MISSING
         if built.date_from:
