@@ -80,9 +80,9 @@ def get_config(ctx: click.Context, **overrides: Any) -> Config:
 
 
 def _register() -> None:
-    from . import batch_cmd, index_cmd, parse_cmd, search_cmd, serve_cmd, watch_cmd
+    from . import batch_cmd, index_cmd, parse_cmd, person_cmd, search_cmd, serve_cmd, watch_cmd
 
-    for module in (parse_cmd, index_cmd, search_cmd, batch_cmd, watch_cmd, serve_cmd):
+    for module in (parse_cmd, index_cmd, search_cmd, person_cmd, batch_cmd, watch_cmd, serve_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

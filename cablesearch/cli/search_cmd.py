@@ -86,7 +86,7 @@ def format_result(result: SearchResult, sort: str) -> str:
         lines.append(format_hit(i, hit, show_score=sort == "relevance" and bool(result.query)))
     if result.total and result.facets:
         lines.append("")
-        for name in ("tag", "origin", "classification", "year"):
+        for name in ("tag", "person", "origin", "classification", "year"):
             values = result.facets.get(name) or []
             if values:
                 if name == "tag":  # codes explained: "PREL (External Political Relations) 12"
@@ -142,6 +142,13 @@ def format_cable(cable: Cable) -> str:
     help="Only cables with this classification (repeat: any).",
 )
 @click.option(
+    "--person",
+    "persons",
+    multiple=True,
+    metavar="NAME",
+    help='Only cables naming this person: a surname or a whole name, e.g. "Burns, William J." (repeat: any).',
+)
+@click.option(
     "--year",
     "years",
     multiple=True,
@@ -193,6 +200,7 @@ def search_command(
     origins: tuple[str, ...],
     classifications: tuple[str, ...],
     years: tuple[int, ...],
+    persons: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
     sort: str,
@@ -208,7 +216,7 @@ def search_command(
 
     QUERY (one argument, or several words joined by spaces) uses Whoosh's query language: words (all must match), AND / OR / NOT, -word,
     "a phrase", "a phrase"~3, wildcards (embass*), fuzzy (embasy~), field:value for any field
-    (tag:PREL, from:Tripoli, id:08TRIPOLI505, ref:08TRIPOLI505, classification:SECRET) and
+    (tag:PREL, tag:"HUMAN RIGHTS", person:burns, from:Tripoli, id:08TRIPOLI505, ref:08TRIPOLI505, classification:SECRET) and
     dates (created:2008-06, created:[2008 to 2009-06], released:>=2011). An empty QUERY with
     filters lists the matching cables, newest first.
 
@@ -228,6 +236,7 @@ def search_command(
         origins=origins,
         classifications=classifications,
         years=years,
+        persons=persons,
         date_from=date_from,
         date_to=date_to,
         sort=sort,

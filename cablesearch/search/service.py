@@ -36,6 +36,7 @@ from cablesearch.search.execution import execute, page_docs
 from cablesearch.search.facets import count_facets
 from cablesearch.search.highlight import Highlighter
 from cablesearch.search.hits import make_hit, stored_cable
+from cablesearch.search.person import PersonProfile, person_profile
 from cablesearch.search.query import BuiltQuery, build, parse_query
 from cablesearch.search.suggest import Suggester
 
@@ -214,6 +215,10 @@ class SearchService:
             return self.highlighter(snap).mark(text, frozenset(matcher.highlight_terms))
 
     # -- single cables ----------------------------------------------------------------------
+
+    def person(self, name: str) -> PersonProfile:
+        """A person's cables, posts and roles (:mod:`cablesearch.search.person`)."""
+        return person_profile(self, name)
 
     def get(self, reference_id: str) -> Cable:
         """The whole cable as indexed (from the stored record). Raises CableNotFound."""
