@@ -12,7 +12,7 @@ from typing import Any
 from cablesearch.errors import QuerySyntaxError
 
 SORTS = ("relevance", "created", "-created", "released", "-released")
-FACETS = ("tag", "origin", "classification", "year", "person")
+FACETS = ("tag", "origin", "classification", "year")
 
 
 @dataclass(frozen=True)

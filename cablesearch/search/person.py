@@ -79,9 +79,9 @@ def resolve(values: list[str], counts: np.ndarray, name: str) -> str:
     if wanted is None:
         raise PersonNotFound(f'{name!r} is no person\'s name; write e.g. BURNS or "Burns, William J."')
     by_fold = {v.casefold(): v for v, n in zip(values, counts.tolist(), strict=True) if n}
-    if wanted.casefold() in by_fold:
-        return by_fold[wanted.casefold()]
     sur = wanted.partition(",")[0].casefold()
+    if "," in wanted and wanted.casefold() in by_fold:
+        return by_fold[wanted.casefold()]
     same = sorted(
         (v for v in by_fold.values() if v.partition(",")[0].casefold() == sur),
         key=lambda v: -int(counts[values.index(v)]),

@@ -167,7 +167,7 @@ class SearchService:
                 make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, terms, h)
                 for d in page_docs(snap, built, run)
             ]
-            facets = count_facets(snap.arrays, run.mask, built.facet_limit, FACETS + ("month",))
+            facets = count_facets(snap.arrays, run.mask, built.facet_limit, FACETS + ("person", "month"))
             suggestion = None
             if run.matcher is not None and run.matcher.missing_terms:
                 suggestion = self.suggester.suggest(snap, built, run.matcher, h)
