@@ -47,6 +47,7 @@ class SearchRequest:
     classifications: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()  # kinds of parse warnings ("subject", "reference_id", ...)
+    persons: tuple[str, ...] = ()  # whole names (any spelling) or bare surnames
     date_from: str | None = None  # "2008", "2008-06", "2008-06-26" (created)
     date_to: str | None = None
     sort: str = "relevance"
@@ -140,7 +141,7 @@ def check_request(
         raise QuerySyntaxError(
             f"facet limit must be a whole number from 0 to {limits.max_facet_limit}, not {request.facet_limit!r}"
         )
-    for name in ("tags", "origins", "classifications", "warnings"):
+    for name in ("tags", "origins", "classifications", "warnings", "persons"):
         values = getattr(request, name)
         if len(values) > limits.max_filter_values:
             raise QuerySyntaxError(f"{name}: at most {limits.max_filter_values} values, not {len(values)}")

@@ -80,9 +80,29 @@ def get_config(ctx: click.Context, **overrides: Any) -> Config:
 
 
 def _register() -> None:
-    from . import alerts_cmd, batch_cmd, index_cmd, parse_cmd, search_cmd, serve_cmd, thread_cmd, watch_cmd
+    from . import (
+        alerts_cmd,
+        batch_cmd,
+        index_cmd,
+        parse_cmd,
+        person_cmd,
+        search_cmd,
+        serve_cmd,
+        thread_cmd,
+        watch_cmd,
+    )
 
-    for module in (parse_cmd, index_cmd, search_cmd, thread_cmd, batch_cmd, watch_cmd, serve_cmd, alerts_cmd):
+    for module in (
+        parse_cmd,
+        index_cmd,
+        search_cmd,
+        thread_cmd,
+        person_cmd,
+        batch_cmd,
+        watch_cmd,
+        serve_cmd,
+        alerts_cmd,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

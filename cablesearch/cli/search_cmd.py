@@ -92,7 +92,7 @@ def format_result(result: SearchResult, sort: str) -> str:
         lines.append(format_hit(i, hit, show_score=sort == "relevance" and bool(result.query)))
     if result.total and result.facets:
         lines.append("")
-        for name in ("tag", "origin", "classification", "year"):
+        for name in ("tag", "person", "origin", "classification", "year"):
             values = result.facets.get(name) or []
             if values:
                 if name == "tag":  # codes explained: "PREL (External Political Relations) 12"
@@ -146,6 +146,13 @@ def format_cable(cable: Cable) -> str:
     multiple=True,
     metavar="CLASS",
     help="Only cables with this classification (repeat: any).",
+)
+@click.option(
+    "--person",
+    "persons",
+    multiple=True,
+    metavar="NAME",
+    help='Only cables naming this person: a surname or a whole name, e.g. "Burns, William J." (repeat: any).',
 )
 @click.option(
     "--year",
@@ -215,6 +222,7 @@ def search_command(
     years: tuple[int, ...],
     warnings: tuple[str, ...],
     facet_limit: int,
+    persons: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
     sort: str,
@@ -230,7 +238,7 @@ def search_command(
 
     QUERY (one argument, or several words joined by spaces) uses Whoosh's query language: words (all must match), AND / OR / NOT, -word,
     "a phrase", "a phrase"~3, wildcards (embass*), fuzzy (embasy~), field:value for any field
-    (tag:PREL, from:Tripoli, id:08TRIPOLI505, ref:08TRIPOLI505, classification:SECRET) and
+    (tag:PREL, tag:"HUMAN RIGHTS", person:burns, from:Tripoli, id:08TRIPOLI505, ref:08TRIPOLI505, classification:SECRET) and
     dates (created:2008-06, created:[2008 to 2009-06], released:>=2011). An empty QUERY with
     filters lists the matching cables, newest first.
 
@@ -252,6 +260,7 @@ def search_command(
         years=years,
         warnings=warnings,
         facet_limit=facet_limit,
+        persons=persons,
         date_from=date_from,
         date_to=date_to,
         sort=sort,

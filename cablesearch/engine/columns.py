@@ -8,6 +8,10 @@ searcher from :mod:`cablesearch.engine.postings` and then only read.
 * ``tags`` / ``warning`` — multi-valued, as parallel arrays ``(doc, value)`` for every
   (cable, tag) pair; ``warning`` holds the kinds of parse warnings (empty in indexes built
   before the field existed).
+* ``person`` — multi-valued like tags, its values the people after merging spellings
+  (:class:`PersonFacet`: the names as indexed per cable, folded by
+  :func:`cablesearch.people.fold_names` over (name, origin, year) the first time the facet is
+  used in a snapshot; empty in indexes built before the field existed).
 
 Facet counts over a matching set (a boolean mask) are ``np.bincount`` over these arrays
 (:mod:`cablesearch.search.facets`), and filters are masks built from them.
@@ -15,7 +19,8 @@ Facet counts over a matching set (a boolean mask) are ``np.bincount`` over these
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +28,7 @@ import numpy as np
 from whoosh.reading import IndexReader
 
 from cablesearch.engine.postings import MISSING, date_column, field_terms, live_mask, read_postings
+from cablesearch.people import fold_names, normalise_name, surname_key
 
 _EPOCH_US = (datetime(1970, 1, 1) - datetime.min).days * 86_400_000_000
 
@@ -111,17 +117,23 @@ class MultiValued:
         return np.bincount(vals, minlength=len(self.values))
 
 
-def _value_pairs(reader: IndexReader, fieldname: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(value names, docs, value ids) over every term of a field (one pass over the lexicon)."""
+def _value_pairs(
+    reader: IndexReader, fieldname: str, keep: Callable[[str], bool] | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(value names, docs, value ids) over every term of a field (one pass over the lexicon);
+    with ``keep``, only the terms it accepts."""
     values: list[str] = []
     doc_parts: list[np.ndarray] = []
     val_parts: list[np.ndarray] = []
     for btext in field_terms(reader, fieldname):
+        value = btext.decode("utf-8")
+        if keep is not None and not keep(value):
+            continue
         p = read_postings(reader, fieldname, btext)
         if not p.df:
             continue
         vid = len(values)
-        values.append(btext.decode("utf-8"))
+        values.append(value)
         doc_parts.append(p.docs)
         val_parts.append(np.full(p.df, vid, np.int32))
     docs = np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int64)
@@ -140,6 +152,116 @@ def multi_valued(reader: IndexReader, fieldname: str, n: int) -> MultiValued:
     values, docs, vals = _value_pairs(reader, fieldname)
     order = np.argsort(docs, kind="stable")
     return MultiValued(values, docs[order], vals[order], n)
+
+
+class PersonFacet:
+    """The people facet: the multi-valued facet of merged names, built on first use from the
+    names as indexed (``raw``) and each document's origin and year (see the module doc).
+
+    ``lookup`` takes a whole name (any spelling :func:`cablesearch.people.normalise_name`
+    reads) or a bare surname, which means everyone of that surname. ``spellings(value)`` are
+    the indexed names merged into a value; ``merged(raw_name, doc)`` is what one cable's
+    name became."""
+
+    def __init__(self, raw: MultiValued, origin: SingleValued, year: SingleValued):
+        self.raw = raw
+        self._origin = origin
+        self._year = year
+        self._lock = threading.Lock()
+        self._folded: tuple[MultiValued, np.ndarray] | None = None
+
+    def _build(self) -> tuple[MultiValued, np.ndarray]:
+        raw = self.raw
+        o = self._origin.ids[raw.pair_docs].astype(np.int64)
+        y = self._year.ids[raw.pair_docs].astype(np.int64)
+        key = (
+            (raw.pair_values.astype(np.int64) * (len(self._origin.values) + 1) + o + 1)
+            * (len(self._year.values) + 1)
+            + y
+            + 1
+        )
+        uniq, inv = np.unique(key, return_inverse=True)
+        ny, no = len(self._year.values) + 1, len(self._origin.values) + 1
+        triples = [(raw.values[int(k // ny // no)], int(k // ny % no), int(k % ny)) for k in uniq.tolist()]
+        folded = fold_names(triples)
+        names = sorted(set(folded.values()))
+        ids = {n: i for i, n in enumerate(names)}
+        per_key = np.asarray([ids[folded[t]] for t in triples], np.int32)
+        pair_values = per_key[inv] if inv.size else np.zeros(0, np.int32)
+        pairs = np.unique(np.stack([raw.pair_docs.astype(np.int64), pair_values.astype(np.int64)]), axis=1)
+        facet = MultiValued(names, pairs[0], pairs[1].astype(np.int32), raw.n)
+        return facet, pair_values
+
+    def _get(self) -> tuple[MultiValued, np.ndarray]:
+        got = self._folded
+        if got is None:
+            with self._lock:
+                got = self._folded
+                if got is None:
+                    got = self._folded = self._build()
+        return got
+
+    @property
+    def folded(self) -> MultiValued:
+        return self._get()[0]
+
+    @property
+    def values(self) -> list[str]:
+        return self.folded.values
+
+    @property
+    def ranks(self) -> np.ndarray:
+        return self.folded.ranks
+
+    def lookup(self, wanted: Iterable[str]) -> list[int]:
+        """Value ids of whole names (any spelling) or of everyone with a bare surname."""
+        values = self.values
+        out: set[int] = set(_lookup(values, wanted))
+        for w in wanted:
+            name = normalise_name(w)
+            if name is None:
+                continue
+            if "," in name:
+                out.update(_lookup(values, [name]))
+            else:
+                key = surname_key(name)
+                out.update(i for i, v in enumerate(values) if surname_key(v) == key)
+        return sorted(out)
+
+    def mask(self, wanted: Iterable[str]) -> np.ndarray:
+        ids = self.lookup(wanted)
+        f = self.folded
+        out = np.zeros(f.n, bool)
+        if ids:
+            out[f.pair_docs[np.isin(f.pair_values, np.asarray(ids))]] = True
+        return out
+
+    def present(self) -> np.ndarray:
+        return self.folded.present()
+
+    def counts(self, mask: np.ndarray | None) -> np.ndarray:
+        return self.folded.counts(mask)
+
+    def spellings(self, value: str) -> list[str]:
+        """The names as indexed that were merged into ``value``."""
+        f, pair_values = self._get()
+        vid = f.values.index(value) if value in f.values else -1
+        raw_ids = np.unique(self.raw.pair_values[pair_values == vid])
+        return sorted(self.raw.values[i] for i in raw_ids.tolist())
+
+    def merged(self, raw_name: str, doc: int) -> str | None:
+        """What ``raw_name`` in document ``doc`` was merged into (None: not in that document)."""
+        f, pair_values = self._get()
+        if raw_name not in self.raw.values:
+            return None
+        rid = self.raw.values.index(raw_name)
+        hit = np.flatnonzero((self.raw.pair_docs == doc) & (self.raw.pair_values == rid))
+        return f.values[int(pair_values[hit[0]])] if hit.size else None
+
+
+def _is_name(term: str) -> bool:
+    # the person field holds names (upper case) and their surname keys (lower case)
+    return term != term.casefold()
 
 
 def _bucket(us: np.ndarray, unit: str) -> SingleValued:
@@ -169,29 +291,38 @@ class IndexArrays:
     released_day: SingleValued
     tags: MultiValued
     warning: MultiValued
+    person: PersonFacet
 
     @classmethod
     def build(cls, reader: IndexReader) -> IndexArrays:
         n = reader.doc_count_all()
         created = date_column(reader, "created", n)
         released = date_column(reader, "released", n)
+        origin = single_valued(reader, "origin", n)
+        year = _bucket(created, "Y")
+        values, docs, vals = _value_pairs(reader, "person", _is_name)
+        order = np.argsort(docs, kind="stable")
+        person = PersonFacet(MultiValued(values, docs[order], vals[order], n), origin, year)
         return cls(
             n=n,
             live=live_mask(reader),
             created=created,
             released=released,
-            origin=single_valued(reader, "origin", n),
+            origin=origin,
             classification=single_valued(reader, "classification", n),
-            year=_bucket(created, "Y"),
+            year=year,
             month=_bucket(created, "M"),
             released_day=_bucket(released, "D"),
             tags=multi_valued(reader, "tags", n),
             warning=multi_valued(reader, "warning", n),
+            person=person,
         )
 
-    def facet(self, name: str) -> SingleValued | MultiValued:
+    def facet(self, name: str) -> SingleValued | MultiValued | PersonFacet:
         """A facet by its public name: tag, origin, classification, year, month, released,
-        warning."""
+        warning, person."""
+        if name == "person":
+            return self.person
         facets: dict[str, SingleValued | MultiValued] = {
             "tag": self.tags,
             "origin": self.origin,

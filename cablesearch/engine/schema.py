@@ -26,8 +26,12 @@ and are pickled with the schema into the index, so ``QueryParser(..., ix.schema)
 generator chain by calling :func:`analyze_terms` directly (same function, same result).
 
 Other fields: ``reference_id`` ID (unique, stored, sortable), ``origin`` / ``classification``
-ID (stored, sortable; exact, case-sensitive values), ``tags`` / ``references`` KEYWORD
-(space-separated, case kept, stored as the space-joined string), ``created`` / ``released``
+ID (stored, sortable; exact, case-sensitive values), ``references`` KEYWORD (space-separated,
+case kept, stored as the space-joined string), ``tags`` KEYWORD of whole values
+(:class:`WholeValueAnalyzer`: one term per tag, ``HUMAN RIGHTS`` and ``STEINBERG, JAMES B.``
+included; the value is the tags joined by newlines, stored), ``person`` KEYWORD
+(:class:`PersonAnalyzer`: the people of the cable, :func:`cablesearch.people.cable_people`,
+each as its whole normalised name plus a lower-case surname key; not stored), ``created`` / ``released``
 DATETIME (stored, sortable), ``year`` NUMERIC int (the created year; stored, sortable; absent
 when there is no created date), ``warning`` KEYWORD (comma-separated kinds of the parse
 warnings, :func:`warning_kinds`; not stored; absent from indexes built before it, which then
@@ -51,6 +55,7 @@ from whoosh import fields
 from whoosh.analysis import STOP_WORDS, Analyzer, Token
 
 from cablesearch.model import Cable
+from cablesearch.people import cable_people, normalise_name, surname_key
 
 SCHEMA_VERSION = 2
 
@@ -227,6 +232,87 @@ class FastStemmingAnalyzer(Analyzer):
             yield t
 
 
+class WholeValueAnalyzer(Analyzer):
+    """One token per line of the value, whole and as written (``HUMAN RIGHTS``,
+    ``STEINBERG, JAMES B.``): the analyzer of the ``tags`` field. Tags never hold a newline
+    (:func:`cable_to_doc` joins them with one and collapses the white space inside each).
+
+    It is pickled into the schema of every index written since tags are whole values, so this
+    class must stay importable here under this name. Indexes written before keep Whoosh's
+    space-splitting KeywordAnalyzer (pickled in their TOC) and so their word-split tags, until
+    ``cablesearch index --rebuild``. In queries, a term or a phrase (``tag:PREL``,
+    ``tag:"HUMAN RIGHTS"``) is one whole value."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def values(self, value: str, tokenize: bool, mode: str) -> list[str]:
+        """The terms of a value."""
+        if not tokenize:
+            return [value.strip()] if value.strip() else []
+        return [v for v in (line.strip() for line in value.split("\n")) if v]
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, text in enumerate(self.values(value, tokenize, mode)):
+            t.text = t.original = text
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                at = max(0, value.find(text))
+                t.startchar = start_char + at
+                t.endchar = start_char + at + len(text)
+            yield t
+
+
+class PersonAnalyzer(WholeValueAnalyzer):
+    """The ``person`` field's analyzer (pickled in the schema: keep this name importable here).
+
+    Indexing: each line is a normalised name (``BURNS, WILLIAM J.``); it gives that name as
+    one term and its surname key (``burns``, lower case, so keys never equal a name).
+    Queries: a text with a comma or several words is normalised to one whole name
+    (``person:"William J. Burns"`` = ``BURNS, WILLIAM J.``); one word is a surname
+    (``person:Burns`` -> ``burns``: everyone of that surname); wildcards are lower-cased
+    (``person:bur*`` runs over surnames)."""
+
+    def values(self, value: str, tokenize: bool, mode: str) -> list[str]:
+        if mode != "query":
+            out: list[str] = []
+            for name in super().values(value, True, mode):
+                out.append(name)
+                key = surname_key(name)
+                if key:
+                    out.append(key)
+            return out
+        text = " ".join(value.split())
+        if not text:
+            return []
+        if not tokenize or ("," not in text and " " not in text):
+            return [surname_key(text) or text.lower()] if tokenize else [text.lower()]
+        whole = normalise_name(text)
+        return [whole] if whole else []
+
+
 TEXT_ANALYZER = FastStemmingAnalyzer(stem=True, fold=True)
 NAME_ANALYZER = FastStemmingAnalyzer(stem=False, fold=True)
 
@@ -263,7 +349,7 @@ def build_schema() -> fields.Schema:
         reference_id=fields.ID(stored=True, unique=True, sortable=True),
         subject=FastText(analyzer=TEXT_ANALYZER, stored=True, phrase=True),
         body=FastText(analyzer=TEXT_ANALYZER, stored=False, phrase=True),
-        tags=fields.KEYWORD(stored=True, lowercase=False, scorable=False),
+        tags=fields.KEYWORD(stored=True, scorable=False, analyzer=WholeValueAnalyzer()),
         origin=fields.ID(stored=True, sortable=True),
         classification=fields.ID(stored=True, sortable=True),
         created=fields.DATETIME(stored=True, sortable=True),
@@ -274,6 +360,7 @@ def build_schema() -> fields.Schema:
         signers=FastText(analyzer=NAME_ANALYZER, stored=True, phrase=True),
         record=fields.STORED(),  # zlib-compressed pickle of the whole Cable, for show/cable view
         warning=fields.KEYWORD(stored=False, commas=True, lowercase=False, scorable=False),
+        person=fields.KEYWORD(stored=False, scorable=False, analyzer=PersonAnalyzer()),
     )
 
 
@@ -289,6 +376,24 @@ def warning_kinds(warnings: list[str]) -> list[str]:
             kind = ""
         kinds[kind or "other"] = None
     return list(kinds)
+
+
+#: Fields added after indexes were first written: an index without them still opens and grows
+#: (their values are left out when writing to it; a facet of such a field is empty).
+LATER_FIELDS = frozenset({"warning", "person"})
+
+
+def same_field(name: str, found: Any, expected: Any) -> bool:
+    """Whether an index's field ``found`` may stand for this version's field ``expected``:
+    the same type and analysis, or a form older indexes keep (``tags`` split on spaces, from
+    before tags were whole values: searched and grown as they were written)."""
+    if type(found) is not type(expected):
+        return False
+    mine = getattr(expected, "analyzer", None)
+    theirs = getattr(found, "analyzer", None)
+    if theirs == mine:
+        return True
+    return name == "tags" and not isinstance(theirs, WholeValueAnalyzer)
 
 
 def pack_cable(cable: Cable) -> bytes:
@@ -307,7 +412,7 @@ def cable_to_doc(cable: Cable) -> dict[str, Any]:
         "reference_id": cable.reference_id,
         "subject": cable.subject,
         "body": cable.body,
-        "tags": " ".join(cable.tags),
+        "tags": "\n".join(" ".join(t.split()) for t in cable.tags if t.strip()),
         "origin": cable.origin,
         "classification": cable.classification,
         "references": " ".join(cable.references),
@@ -315,6 +420,7 @@ def cable_to_doc(cable: Cable) -> dict[str, Any]:
         "signers": "\n".join(cable.signers),
         "record": pack_cable(cable),
         "warning": ",".join(warning_kinds(cable.warnings)),
+        "person": "\n".join(p.name for p in cable_people(cable)),
     }
     if cable.created:
         doc["created"] = cable.created

@@ -81,20 +81,14 @@ def create(index_dir: Path) -> FileIndex:
     return FileStorage(str(index_dir)).create_index(schema_mod.build_schema())
 
 
-#: Fields added after indexes were first written: an index without them still opens and grows
-#: (their values are left out when writing to it; a facet of such a field is empty).
-LATER_FIELDS = frozenset({"warning"})
-
-
 def check_schema(index_dir: Path, found: Schema) -> None:
     """Refuse an index built with another schema (older code): its fields or analysis differ.
-    A field of ``LATER_FIELDS`` may be missing (an index written before it existed)."""
+    A field of ``schema.LATER_FIELDS`` may be missing (an index written before it existed), and
+    a field may keep a form older indexes have (``schema.same_field``)."""
     expected = default_schema()
-    names = [n for n in expected.names() if n in found or n not in LATER_FIELDS]
+    names = [n for n in expected.names() if n in found or n not in schema_mod.LATER_FIELDS]
     same = sorted(found.names()) == sorted(names) and all(
-        type(found[n]) is type(expected[n])
-        and getattr(found[n], "analyzer", None) == getattr(expected[n], "analyzer", None)
-        for n in names
+        schema_mod.same_field(n, found[n], expected[n]) for n in names
     )
     if not same:
         raise IndexError_(

@@ -20,6 +20,7 @@ FACET_FILTERS = {
     "classification": "classifications",
     "year": "years",
     "warning": "warnings",
+    "person": "persons",
 }
 
 

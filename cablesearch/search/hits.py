@@ -72,8 +72,10 @@ def make_hit(
     record = sf.get("record")
     cable: Cable | None = unpack_cable(record) if record else None
     text = (cable.body or cable.summary or cable.subject) if cable is not None else ""
+    # the cable's own tags (whole values); the stored field holds them joined by newlines, or
+    # by spaces in documents written before tags were whole values
     tags = sf.get("tags", "")
-    tag_list = tags.split() if isinstance(tags, str) else list(tags or [])
+    tag_list = list(cable.tags) if cable is not None else tags.split("\n" if "\n" in tags else None)
     snippet = ""
     if highlighter is not None and text:
         snippet = highlighter.snippet(text, marks, lead=lead_text(cable) if cable is not None else None)

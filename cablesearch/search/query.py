@@ -12,6 +12,11 @@ Query language (Whoosh's, with a few additions):
 * ``"a phrase"`` and ``"a phrase"~3`` (words within 3 positions);
 * wildcards ``embass*``, ``wom?n``; fuzzy ``embasy~`` / ``embasy~2``; boosts ``oil^3``;
 * ``field:value`` for every indexed field, with friendly aliases (see ``FIELD_ALIASES``);
+* ``tag:PREL``, ``tag:"HUMAN RIGHTS"``, ``tag:"STEINBERG, JAMES B."``: a tag is one whole value
+  (``tag:human`` matches only a tag HUMAN; ``tag:HUMAN*`` every tag starting so) -- in indexes
+  built since tags are whole; older ones split tags on spaces until rebuilt;
+* ``person:burns`` everyone of that surname; ``person:"William J. Burns"`` that one name
+  (see :class:`cablesearch.engine.schema.PersonAnalyzer`);
 * dates: ``created:2008``, ``created:2008-06``, ``created:[2008 to 2009-06]``,
   ``created:>=2009``, the same for ``released``;
 * a reference ID as a word (``08TRIPOLI505``) finds that cable first, then the cables citing
@@ -71,6 +76,7 @@ FIELD_ALIASES: dict[str, str] = {
     "to": "recipients",
     "signer": "signers",
     "signed": "signers",
+    "people": "person",
     "text": "body",
     "title": "subject",
 }
@@ -105,6 +111,7 @@ class BuiltQuery:
     classifications: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
+    persons: tuple[str, ...] = ()
     date_from: datetime | None = None
     date_to: datetime | None = None
     sort: str = "relevance"
@@ -121,7 +128,7 @@ class BuiltQuery:
     def explain(self) -> str:
         """A one-line, human-readable description of what will run."""
         parts = [f"query={self.query!r}" if self.query is not None else "query=<all cables>"]
-        for name in ("tags", "origins", "classifications", "years", "warnings"):
+        for name in ("tags", "origins", "classifications", "years", "warnings", "persons"):
             values = getattr(self, name)
             if values:
                 parts.append(f"{name}={list(values)}")
@@ -519,6 +526,7 @@ def build(request: SearchRequest, schema: Schema, max_page_size: int = 100) -> B
         classifications=tuple(c.strip() for c in request.classifications if c.strip()),
         years=tuple(request.years),
         warnings=tuple(w.strip() for w in request.warnings if w.strip()),
+        persons=tuple(p.strip() for p in request.persons if p.strip()),
         date_from=date_from,
         date_to=date_to,
         sort=request.sort,

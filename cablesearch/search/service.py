@@ -37,6 +37,7 @@ from cablesearch.search.facets import check_filter_values, count_facets, count_s
 from cablesearch.search.graph import Thread, thread
 from cablesearch.search.highlight import Highlighter, Marks, render
 from cablesearch.search.hits import make_hit, stored_cable
+from cablesearch.search.person import PersonProfile, person_profile
 from cablesearch.search.query import BuiltQuery, build, parse_query
 from cablesearch.search.since import SinceMatches, match_since
 from cablesearch.search.suggest import Suggester
@@ -207,7 +208,9 @@ class SearchService:
                     run.matcher.check_time()
                 marks = run.marks(d) if built.highlight else Marks()
                 hits.append(make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, marks, h))
-            facets = count_search_facets(snap.arrays, run, built.facet_limit, SEARCH_FACETS + ("month",))
+            facets = count_search_facets(
+                snap.arrays, run, built.facet_limit, SEARCH_FACETS + ("person", "month")
+            )
             suggestions: list[tuple[str, int]] = []
             if run.matcher is not None and run.matcher.missing_terms:
                 suggestions = self.suggester.suggestions(snap, built, run.matcher, h)
@@ -283,6 +286,10 @@ class SearchService:
             return marked
 
     # -- single cables ----------------------------------------------------------------------
+
+    def person(self, name: str) -> PersonProfile:
+        """A person's cables, posts and roles (:mod:`cablesearch.search.person`)."""
+        return person_profile(self, name)
 
     def get(self, reference_id: str) -> Cable:
         """The whole cable as indexed (from the stored record). Raises CableNotFound."""
