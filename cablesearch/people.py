@@ -192,7 +192,8 @@ def normalise_name(text: str) -> str | None:
         sur, given = words[-1:], words[:-1]
     given = [g for g in given if g.rstrip(".") not in _SUFFIXES]
     last = " ".join(sur)
-    if sum(ch.isalpha() for ch in last) < 2:
+    # a surname of initials only ("A. A.") is no surname: read again it would split differently
+    if not any(sum(ch.isalpha() for ch in w) >= 2 for w in sur):
         return None
     return f"{last}, {' '.join(given)}" if given else last
 
