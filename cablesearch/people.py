@@ -175,13 +175,16 @@ def normalise_name(text: str) -> str | None:
     ``Ambassador William J. Burns``, ``Burns, William J.`` and ``BURNS, WILLIAM J., JR`` all
     give ``BURNS, WILLIAM J.``; idempotent; the surname keeps at least two letters."""
     text = " ".join(text.split())
+    given: list[str] = []
     if "," in text:
         head, _, rest = text.partition(",")
         sur = [w for w in (_word(t) for t in head.split()) if w]
         given = [w for w in (_word(t) for t in rest.replace(",", " ").split()) if w]
         if not sur:
             return None
-    else:
+        if not [g for g in given if g.rstrip(".") not in _SUFFIXES]:
+            text = head  # "SURNAME," reads as "SURNAME": the output must read back the same
+    if "," not in text or not given:
         words = [w for w in (_word(t) for t in text.split()) if w]
         while words and words[-1].rstrip(".") in _SUFFIXES and len(words) > 1:
             words.pop()
