@@ -538,3 +538,30 @@ def test_index_written_by_an_earlier_version_opens_and_grows(tmp_path: Path, cab
             word = max(re.findall(r"[a-z]{6,}", body.lower()), key=len)
             found = s.search(QueryParser("body", ix.schema).parse(word), limit=None)
             assert rid in {hit["reference_id"] for hit in found}, word
+
+
+def test_an_older_index_grows_with_its_own_analysis(tmp_path: Path, cables: list[Cable]) -> None:
+    """Cables added to an index written before tags were whole values and accents were folded
+    are analysed with THAT index's schema (workers prepare them with this version's): tag terms
+    stay space-split and accented words unfolded, so the index's own query analysis finds them."""
+    from cablesearch.engine.storage import default_schema
+    from cablesearch.engine.writer import analysed_differently
+
+    shutil.copytree(Path(__file__).parent / "indexes" / "v1c893c8", tmp_path / "old")
+    ix = CableIndex.open(tmp_path / "old", create=False)
+    assert analysed_differently(ix.schema, default_schema())
+    fresh = CableIndex.open(tmp_path / "new")
+    assert not analysed_differently(fresh.schema, default_schema())
+    cable = dataclasses.replace(
+        cables[0],
+        reference_id="09CORDOBA77",
+        tags=["HUMAN RIGHTS", "PREL"],
+        body=cables[0].body + "\nMeeting in Córdoba with the governor.",
+    )
+    with ix.writer() as w:
+        w.put(cable)
+    with ix.searcher() as s:
+        tag_terms = {t.decode() for t in s.lexicon("tags")}
+        assert {"HUMAN", "RIGHTS"} <= tag_terms and "HUMAN RIGHTS" not in tag_terms
+        found = s.search(QueryParser("body", ix.schema).parse("Córdoba"), limit=None)
+        assert "09CORDOBA77" in {hit["reference_id"] for hit in found}

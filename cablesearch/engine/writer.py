@@ -84,6 +84,27 @@ class FastCodec(W3Codec):
     earlier versions recorded)."""
 
 
+def analysed_differently(found: Schema, expected: Schema) -> bool:
+    """Whether an index's schema analyses any field otherwise than ``expected`` (this version's
+    schema): another analyzer class, or the same class with other settings."""
+    for name in found.names():
+        if name not in expected:
+            continue
+        a, b = getattr(found[name], "analyzer", None), getattr(expected[name], "analyzer", None)
+        if type(a) is not type(b) or getattr(a, "__dict__", None) != getattr(b, "__dict__", None):
+            return True
+    return False
+
+
+def reprepare(prep: PreparedDoc, schema: Schema) -> PreparedDoc:
+    """``prep`` prepared again for ``schema`` (an older index's), from the whole cable it stores."""
+    stored = pickle.loads(zlib.decompress(prep.stored_blob))
+    record = stored.get("record")
+    if not record:
+        return prep
+    return prepare(schema_mod.unpack_cable(record), schema)
+
+
 class FastSegmentWriter(SegmentWriter):
     """A Whoosh ``SegmentWriter`` that takes :class:`PreparedDoc` objects and writes postings
     without the posting pool (see the module docstring). Documents come in through
@@ -93,6 +114,11 @@ class FastSegmentWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         # field -> term -> flat [docnum, weight, value bytes, field length, docnum, ...]
         self._terms: dict[str, dict[bytes, list[Any]]] = {}
+        # An index written by an older version analyses some fields its own way (tags split on
+        # spaces, text without accent folding): documents prepared with this version's schema
+        # (in worker processes) are analysed again with the index's own, so a field's terms
+        # never mix two analyses and queries (analysed with the index's schema) find them.
+        self._legacy = analysed_differently(self.schema, default_schema())
 
     def add_document(self, **fields: Any) -> None:  # type: ignore[override]
         raise NotImplementedError("use add_prepared(prepare(cable))")
@@ -112,6 +138,8 @@ class FastSegmentWriter(SegmentWriter):
     def add_prepared(self, prep: PreparedDoc) -> None:
         """Add one prepared document as the next document of the new segment."""
         self._check_state()
+        if self._legacy:
+            prep = reprepare(prep, self.schema)
         docnum = self.docnum
         pdw = self.perdocwriter
         schema = self.schema
