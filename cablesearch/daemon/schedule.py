@@ -1,0 +1,466 @@
+"""Scheduling: what the indexer does next, and what the daemon makes of its replies.
+
+In order: a scan the daemon wants (the catch-up at start, rescans: every ``rescan_seconds``,
+on SIGHUP, after an inotify overflow or a restarted watcher), the recorded files of folders
+that went away, a hand-off request from ``<index_dir>/inbox/``, then a batch of ready paths
+(one ``Apply``, one commit). While the indexer writes a batch it asks for more
+(``MoreWanted``) and the paths that became ready since join it (``top_up``), so a burst is one
+stream of work and one commit. A failure is retried after a growing pause; a full disk is
+waited out; a damaged manifest stops the daemon with the one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat as stat_module
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cablesearch.config import Config
+from cablesearch.parse import is_skipped
+
+from . import client
+from .messages import (
+    DAMAGED,
+    DISK_FULL,
+    Apply,
+    BatchResult,
+    Done,
+    Failed,
+    Known,
+    KnownFiles,
+    More,
+    MoreWanted,
+    Progress,
+    Rejection,
+    Reply,
+    SyncPaths,
+)
+from .settle import Settler, Sig, special_kind
+from .status import StatusBoard
+from .worker import Backend, BackendDied
+
+log = logging.getLogger("cablesearch.daemon.service")
+
+INBOX_INTERVAL = 0.5  # seconds between looks into the hand-off inbox
+QUIET_SECONDS = 0.05  # no event for this long and nothing settling: commit what is ready
+TOP_UP_SECONDS = 10.0  # a batch takes in newly ready files for this long after it started
+BATCH_KINDS = ("batch", "catch-up", "rescan")
+
+
+@dataclass
+class Job:
+    """A request in the indexer's hands, with what the daemon needs to settle its reply."""
+
+    request: Apply | SyncPaths | Known
+    kind: str  # batch | catch-up | rescan | hand-off | known
+    scan: str = ""  # Known: catch-up | rescan | gone
+    sigs: dict[str, Sig] = field(default_factory=dict)
+    inbox_path: Path | None = None
+    refused: list[Rejection] = field(default_factory=list)  # hand-off paths never sent on
+    started: float = 0.0
+    waited: float = 0.0  # top-up waits granted
+
+    @property
+    def size(self) -> int:
+        if isinstance(self.request, Apply):
+            return len(self.request.changed) + len(self.request.removed)
+        return 0
+
+
+class Scheduler:
+    """Runs on the daemon's worker thread; ``backend`` is replaced when the indexer dies."""
+
+    def __init__(
+        self,
+        config: Config,
+        settler: Settler,
+        board: StatusBoard,
+        index_dir: Path,
+        roots: list[str],
+        max_batch: int,
+        refresh: Callable[[float], None],
+    ):
+        self.config = config
+        self.settler = settler
+        self.board = board
+        self.index_dir = index_dir
+        self.roots = roots
+        self.max_batch = max_batch
+        self.refresh = refresh  # takes in new hints and settles (for top-ups)
+        self.backend: Backend | None = None
+        self.stopping = False
+        self.fatal: str | None = None  # set when the daemon must stop (damaged manifest)
+        self.inflight: Job | None = None
+        self.scan_wanted: str | None = "catch-up"
+        self.catching_up = True
+        self.gone_dirs: list[str] = []
+        self.retry_at = 0.0
+        self.failures = 0
+        self.disk_full = False
+        self.next_rescan = 0.0
+        self.next_inbox = 0.0
+        self.ready_since = 0.0  # when the ready set last became non-empty
+        self.last_hint = 0.0  # when the observer last reported something
+        self.queue_length: Callable[[], int] = lambda: 0  # for the log line of each commit
+        self.changed: Callable[[], None] = lambda: None  # something worth a status write now
+        self.rescan_every = config.rescan_seconds  # 0: no periodic rescans
+
+    def want_scan(self, kind: str) -> None:
+        if self.scan_wanted is None:
+            self.scan_wanted = kind
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.backend is not None and self.backend.streaming)
+
+    # ---- what next ---------------------------------------------------------------------
+
+    def submit_next(self, now: float) -> None:
+        s = self.settler
+        if now < self.retry_at:
+            return
+        if self.scan_wanted is not None and not s.ready and not s.removed:
+            self._submit(Job(Known(list(self.roots)), "known", scan=self.scan_wanted))
+            return
+        if self.gone_dirs:
+            dirs, self.gone_dirs = self.gone_dirs, []
+            self._submit(Job(Known(dirs), "known", scan="gone"))
+            return
+        if now >= self.next_inbox:
+            self.next_inbox = now + INBOX_INTERVAL
+            requests = client.pending_requests(self.index_dir)
+            if requests:
+                self._submit_handoff(requests[0])
+                return
+        if (s.ready or s.removed) and self.batch_due(now):
+            sigs = s.take_ready(self.max_batch)
+            removed, s.removed = s.removed, set()
+            kind = (
+                "catch-up" if self.catching_up else "rescan" if self.board.state == "rescanning" else "batch"
+            )
+            self._submit(Job(Apply(sorted(sigs), sorted(removed), self.streaming), kind, sigs=sigs))
+            return
+        if self.catching_up and not s.pending:
+            self.catching_up = False
+            self.board.state = "watching"
+            self.changed()
+        elif self.board.state == "rescanning":
+            self.board.state = "watching"
+
+    def batch_due(self, now: float) -> bool:
+        """Start a batch now? With the indexer in its child process, at once: the batch takes
+        in what becomes ready while it is written (top_up). In-thread, at once when things are
+        quiet (an isolated drop is searchable within the settle time plus one commit); during a
+        burst, once the oldest ready path has waited ``batch_seconds``, so a burst becomes a few
+        large commits, not thousands."""
+        if len(self.settler.ready) >= self.max_batch or self.stopping or self.streaming:
+            return True
+        if now - self.ready_since >= self.config.batch_seconds:
+            return True
+        quiet = min(QUIET_SECONDS, self.config.batch_seconds)
+        return not self.settler.pending and now - self.last_hint >= quiet
+
+    def _submit_handoff(self, request_path: Path) -> None:
+        try:
+            data = json.loads(client.read_regular(request_path))
+            paths = [str(p) for p in data["paths"]]
+            prune = bool(data.get("prune", False))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.board.error(str(request_path), f"unreadable hand-off request ({exc}); removed")
+            request_path.unlink(missing_ok=True)
+            return
+        sent, refused = vet_paths(paths)
+        self._submit(Job(SyncPaths(sent, prune), "hand-off", inbox_path=request_path, refused=refused))
+
+    def _submit(self, job: Job) -> None:
+        assert self.backend is not None
+        job.started = time.monotonic()
+        self.inflight = job
+        try:
+            self.backend.submit(job.request)
+        except BackendDied as exc:
+            self.backend_died(str(exc))
+            return
+        if job.kind != "known":
+            self.changed()  # the status shows the batch in hand
+
+    # ---- replies ------------------------------------------------------------------------
+
+    def wait_for_reply(self, timeout: float) -> None:
+        assert self.backend is not None and self.inflight is not None
+        try:
+            reply = self.backend.poll(timeout)
+        except BackendDied as exc:
+            self.backend_died(str(exc))
+            return
+        if reply is None:
+            return
+        if isinstance(reply, MoreWanted):
+            self.top_up(self.inflight, reply.idle)
+            return
+        if isinstance(reply, Progress):
+            self.handoff_progress(self.inflight, reply)
+            return
+        job, self.inflight = self.inflight, None
+        self.answer(job, reply)
+
+    def answer(self, job: Job, reply: Reply) -> None:
+        if isinstance(reply, Failed):
+            self.failed(job, reply)
+            return
+        if self.failures or self.disk_full:
+            if self.disk_full:
+                log.info("the index's disk has room again; going on")
+            self.failures, self.disk_full = 0, False
+        if isinstance(reply, KnownFiles):
+            self.scan_done(job, set(reply.paths))
+        elif isinstance(reply, Done) and job.kind == "hand-off":
+            self.handoff_done(job, reply.result)
+        elif isinstance(reply, Done):
+            self.batch_done(job, reply.result)
+
+    def top_up(self, job: Job, idle: bool) -> None:
+        """The indexer asks for more paths for the batch it is writing: give it those that
+        became ready since (up to ``max_batch`` in all, for ``TOP_UP_SECONDS`` after the batch
+        started, none once stopping), so a burst is written as one stream, one commit. When it
+        has nothing else in hand and files are still settling, it is told to wait for them (at
+        most ``batch_seconds`` in all per batch, the longest an isolated drop could wait)."""
+        assert self.backend is not None
+        now = time.monotonic()
+        self.refresh(now)
+        paths: list[str] = []
+        wait = 0.0
+        request = job.request
+        if isinstance(request, Apply) and not self.stopping and now - job.started < TOP_UP_SECONDS:
+            room = self.max_batch - len(request.changed)
+            for path in self.settler.ready:
+                if len(paths) >= room:
+                    break
+                if path not in job.sigs:  # changed again while in this batch: the next one has it
+                    paths.append(path)
+            for path in paths:
+                job.sigs[path] = self.settler.ready.pop(path)
+            request.changed.extend(paths)
+            budget = self.config.batch_seconds - job.waited
+            soonest = self.settler.next_check()
+            if not paths and idle and soonest is not None and room > 0 and budget > 0:
+                wait = min(budget, max(0.005, soonest - now))
+                job.waited += wait
+        try:
+            self.backend.submit(More(paths, wait))
+        except BackendDied as exc:
+            self.backend_died(str(exc))
+
+    def backend_died(self, reason: str) -> None:
+        """The indexer process is gone: its batch goes back to the queue, a rescan follows
+        (the daemon makes a new indexer)."""
+        job, self.inflight = self.inflight, None
+        self.board.error("", f"{reason}; restarting it and rescanning")
+        log.error("%s; restarting it and rescanning", reason)
+        if job is not None:
+            self._requeue(job)
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:
+                log.exception("closing the indexer failed")
+        self.want_scan("rescan")
+
+    def _requeue(self, job: Job) -> None:
+        if isinstance(job.request, Apply):
+            self.settler.requeue(job.request.changed, job.sigs, job.request.removed)
+        elif isinstance(job.request, Known):
+            if job.scan == "gone":
+                self.gone_dirs.extend(job.request.roots)
+            else:
+                self.want_scan(job.scan)
+        # a hand-off stays in the inbox and is tried again
+
+    def failed(self, job: Job, failure: Failed) -> None:
+        if failure.kind == DAMAGED:
+            self.fatal = failure.message
+            self.board.error("", failure.message)
+            self._requeue(job)
+            return
+        self.failures += 1
+        if failure.kind == DISK_FULL:
+            delay = min(60.0, 2.0 * 2 ** min(self.failures, 6))
+            first = not self.disk_full
+            self.disk_full = True
+            text = f"{job.kind} failed: {failure.message}; the committed index is intact; retrying in {delay:.0f} s"
+        else:
+            delay = min(30.0, 0.5 * 2 ** min(self.failures, 6))
+            first = True
+            text = f"{job.kind} failed: {failure.message}; retrying in {delay:.0f} s"
+        self.retry_at = time.monotonic() + delay
+        if first:
+            self.board.error("", text)
+            log.error("%s", text)
+        else:
+            log.debug("%s", text)
+        self._requeue(job)
+
+    def scan_done(self, job: Job, known: set[str]) -> None:
+        s = self.settler
+        if job.scan == "gone":
+            for path in known:
+                if not os.path.lexists(path):
+                    s.gone(path)
+            return
+        now = time.monotonic()
+        self.scan_wanted = None
+        if job.scan != "catch-up":
+            self.board.state = "rescanning"
+            self.board.count("rescans")
+        found: set[str] = set()
+        for root in self.roots:
+            s.walk_into(root, now, found)
+        for path in known - found:
+            if path not in s.pending and s.scope.inside(path) and not os.path.lexists(path):
+                s.removed.add(path)
+        for path in list(s.rejected):
+            if path not in found:
+                del s.rejected[path]
+        if self.rescan_every:
+            self.next_rescan = now + self.rescan_every
+        log.info(
+            "%s: %d files under %s, %d to check, %d gone",
+            job.scan,
+            len(found),
+            ", ".join(self.roots),
+            len(s.ready),
+            len(s.removed),
+        )
+
+    def batch_done(self, job: Job, result: BatchResult) -> None:
+        assert isinstance(job.request, Apply)
+        changed = set(job.request.changed)
+        # A file deleted after it settled is "rejected" as missing: its removal is queued.
+        result.rejected = [
+            r for r in result.rejected if not (r.path in changed and not os.path.lexists(r.path))
+        ]
+        for item in result.rejected:
+            if item.path in job.sigs:
+                self.settler.rejected[item.path] = job.sigs[item.path]  # once: skipped until it changes
+            log.warning("skipped %s: %s", item.path, item.reason)
+            self.board.error(item.path, item.reason)
+        for path in changed - {r.path for r in result.rejected}:
+            self.settler.rejected.pop(path, None)
+        self._record(job, len(changed), len(job.request.removed), result)
+
+    def handoff_progress(self, job: Job, progress: Progress) -> None:
+        if job.inbox_path is None:
+            return
+        try:
+            client.write_json_atomic(job.inbox_path.with_suffix(client.PROGRESS_SUFFIX), vars(progress))
+        except OSError:
+            pass  # progress is a courtesy; the report still comes
+
+    def handoff_done(self, job: Job, result: BatchResult) -> None:
+        assert isinstance(job.request, SyncPaths) and job.inbox_path is not None
+        result.rejected = job.refused + result.rejected
+        for item in result.rejected:
+            self.board.error(item.path, item.reason)
+        self.board.count("handoffs")
+        self._record(job, len(job.request.paths), 0, result)
+        done = job.inbox_path.with_suffix(client.DONE_SUFFIX)
+        report: dict[str, Any] = result.counts() | {
+            "doc_count": result.doc_count,
+            "seconds": result.seconds,
+            "pid": os.getpid(),
+            "paths": job.request.paths,
+            "rejected": [r.line for r in result.rejected],  # as SyncReport.to_json() gives them
+        }
+        try:
+            client.write_json_atomic(done, report)
+            job.inbox_path.unlink(missing_ok=True)
+            job.inbox_path.with_suffix(client.PROGRESS_SUFFIX).unlink(missing_ok=True)
+        except OSError as exc:
+            self.board.error(str(job.inbox_path), f"cannot answer the hand-off: {exc}")
+
+    def _record(self, job: Job, files: int, removed: int, result: BatchResult) -> None:
+        seconds = time.monotonic() - job.started
+        self.board.record_commit(job.kind, files, result, seconds)
+        log.info(
+            "%s: %d files, %d removed paths -> %d added, %d updated, %d removed, "
+            "%d rejected, %d unchanged in %.2f s; %s cables; %d queued",
+            job.kind,
+            files,
+            removed,
+            result.added,
+            result.updated,
+            result.removed,
+            len(result.rejected),
+            result.unchanged,
+            seconds,
+            result.doc_count if result.doc_count is not None else "?",
+            self.queue_length(),
+        )
+        self.changed()
+
+
+def vet_paths(paths: list[str]) -> tuple[list[str], list[Rejection]]:
+    """The hand-off paths that may go to the indexer, and the refused ones: a FIFO, socket or
+    device would block (or never end) when opened, so only regular files and folders go on; a
+    folder holding special files is handed on as its regular files (walked without recursion)."""
+    sent: list[str] = []
+    refused: list[Rejection] = []
+
+    def refuse(path: str, mode: int) -> None:
+        reason = f"{special_kind(mode)}, not a regular file; skipped"
+        refused.append(Rejection(path, reason, f"{path}: {reason}"))
+
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            sent.append(path)  # missing: the indexer names it
+            continue
+        if stat_module.S_ISREG(st.st_mode):
+            sent.append(path)
+        elif stat_module.S_ISDIR(st.st_mode):
+            files, specials = _walk_regular(path)
+            if not specials:
+                sent.append(path)
+                continue
+            sent.extend(files)
+            for special, mode in specials:
+                refuse(special, mode)
+        else:
+            refuse(path, st.st_mode)
+    return sent, refused
+
+
+def _walk_regular(top: str) -> tuple[list[str], list[tuple[str, int]]]:
+    files: list[str] = []
+    specials: list[tuple[str, int]] = []
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for e in entries:
+            if is_skipped(e.name):
+                continue
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                    continue
+                mode = e.stat().st_mode
+            except OSError:
+                continue
+            if stat_module.S_ISREG(mode):
+                files.append(e.path)
+            elif not stat_module.S_ISDIR(mode):
+                specials.append((e.path, mode))
+    return files, specials

@@ -1,0 +1,96 @@
+"""The daemon's status: counts, the last commit, recent errors, and ``daemon.json``.
+
+``StatusBoard`` is written by the worker thread and read by anyone (``Daemon.status()``, the
+web app); a lock keeps reads whole. ``cablesearch status`` renders the file it writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from . import client
+from .messages import BatchResult
+
+log = logging.getLogger(__name__)
+
+RECENT_ERRORS = 20
+STATUS_INTERVAL = 2.0  # seconds between status writes while idle
+TOTALS = ("added", "updated", "unchanged", "removed", "rejected", "batches", "handoffs", "rescans")
+
+
+class StatusBoard:
+    """What the daemon has done since it started."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state = "starting"
+        self.started_at = time.time()
+        self.last_commit: dict[str, Any] | None = None
+        self.totals = dict.fromkeys(TOTALS, 0)
+        self.doc_count: int | None = None
+        self.errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
+        self.commits = 0
+        self._next_write = 0.0
+
+    def error(self, path: str, message: str) -> None:
+        with self.lock:
+            self.errors.append({"at": time.time(), "path": path, "message": message})
+
+    def count(self, key: str) -> None:
+        with self.lock:
+            self.totals[key] += 1
+
+    def record_commit(self, kind: str, files: int, result: BatchResult, seconds: float) -> None:
+        rejected = len(result.rejected)
+        with self.lock:
+            for key in ("added", "updated", "unchanged", "removed"):
+                self.totals[key] += getattr(result, key)
+            self.totals["rejected"] += rejected
+            self.totals["batches"] += 1
+            if result.doc_count is not None:
+                self.doc_count = result.doc_count
+            self.last_commit = {
+                "at": time.time(),
+                "kind": kind,
+                "files": files,
+                "added": result.added,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "removed": result.removed,
+                "rejected": rejected,
+                "seconds": round(seconds, 3),
+            }
+            self.commits += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """The part of the status this board keeps (the daemon adds the rest)."""
+        with self.lock:
+            return {
+                "state": self.state,
+                "started_at": self.started_at,
+                "updated_at": time.time(),
+                "last_commit": self.last_commit,
+                "totals": dict(self.totals),
+                "doc_count": self.doc_count,
+                "recent_errors": list(self.errors),
+            }
+
+    def due(self, force: bool) -> bool:
+        """Whether to write the status file now (always when forced, else every few seconds)."""
+        now = time.monotonic()
+        if not force and now < self._next_write:
+            return False
+        self._next_write = now + STATUS_INTERVAL
+        return True
+
+
+def write_status_file(index_dir: Path, data: dict[str, Any]) -> None:
+    try:
+        client.write_json_atomic(index_dir / client.STATUS_FILE, data)
+    except OSError as exc:
+        log.warning("cannot write the status file: %s", exc)
