@@ -21,7 +21,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,13 +64,25 @@ class HandOff:
     def done_path(self) -> Path:
         return self.path.with_suffix(DONE_SUFFIX)
 
-    def wait(self, timeout: float, poll: float = 0.1) -> dict[str, Any] | None:
-        """The daemon's report for this request, or None if it is not done within ``timeout``."""
+    def wait(
+        self,
+        timeout: float,
+        poll: float = 0.1,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any] | None:
+        """The daemon's report for this request, or None if it is not done within ``timeout``.
+        ``on_progress`` gets each new ``progress()`` the daemon writes meanwhile."""
         deadline = time.monotonic() + timeout
+        shown: dict[str, Any] | None = None
         while True:
             report = self.result()
             if report is not None:
                 return report
+            if on_progress is not None:
+                progress = self.progress()
+                if progress is not None and progress != shown:
+                    shown = progress
+                    on_progress(progress)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(poll)

@@ -31,7 +31,7 @@ from . import client as daemon_files
 from .events import Handler, Hints, OverflowSpy, Watcher, inotify_limit_message
 from .schedule import INBOX_INTERVAL, QUIET_SECONDS, Scheduler
 from .settle import Scope, Settler
-from .status import STATUS_INTERVAL, StatusBoard, write_status_file
+from .status import STATUS_INTERVAL, StatusBoard
 from .worker import Backend, IndexService, InlineBackend, ProcessBackend, SyncService
 
 __all__ = ["Daemon", "inotify_limit_message"]
@@ -102,6 +102,7 @@ class Daemon:
         self._go = threading.Event()  # ... and may begin: the observer runs
         self._start_error: BaseException | None = None
         self._failure: str | None = None
+        self._foreground = False  # run(), not start(): the failure is raised, not logged
 
     # ---- public ------------------------------------------------------------------------
 
@@ -153,6 +154,7 @@ class Daemon:
     def run(self) -> None:
         """Run in the foreground until SIGTERM or SIGINT; raises DaemonError if it had to stop
         (a damaged index). SIGHUP asks for a rescan. A second SIGINT/SIGTERM aborts at once."""
+        self._foreground = True
         self.start()
         stopping = {"count": 0}
 
@@ -248,9 +250,11 @@ class Daemon:
     def _make_backend(self) -> Backend:
         backend: Backend
         if self._service is not None:
-            backend = InlineBackend(self._service, self._inline_progress)
+            backend = InlineBackend(self._service, self.index_dir, self._inline_progress)
         elif not self.isolate:
-            backend = InlineBackend(SyncService(self.config, self._index), self._inline_progress)
+            backend = InlineBackend(
+                SyncService(self.config, self._index), self.index_dir, self._inline_progress
+            )
         else:
             backend = ProcessBackend(self.config)
         self.board.doc_count = backend.doc_count
@@ -324,7 +328,8 @@ class Daemon:
                 s.wait_for_reply(0.02 if self.settler.pending else 0.2)
             if s.fatal is not None:
                 self._failure = f"the daemon stopped: {s.fatal}"
-                log.error("%s", s.fatal)
+                if not self._foreground:  # run() raises it: one line at the edge
+                    log.error("%s", self._failure)
                 self._stop.set()
             now = time.monotonic()
             self._refresh(now)
@@ -417,4 +422,4 @@ class Daemon:
 
     def _write_status(self, force: bool = False) -> None:
         if self.board.due(force):
-            write_status_file(self.index_dir, self.status())
+            self.board.write(self.index_dir, self.status())

@@ -36,6 +36,7 @@ class StatusBoard:
         self.errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
         self.commits = 0
         self._next_write = 0.0
+        self._write_failed = False
 
     def error(self, path: str, message: str) -> None:
         with self.lock:
@@ -88,9 +89,15 @@ class StatusBoard:
         self._next_write = now + STATUS_INTERVAL
         return True
 
-
-def write_status_file(index_dir: Path, data: dict[str, Any]) -> None:
-    try:
-        client.write_json_atomic(index_dir / client.STATUS_FILE, data)
-    except OSError as exc:
-        log.warning("cannot write the status file: %s", exc)
+    def write(self, index_dir: Path, data: dict[str, Any]) -> None:
+        """Write ``daemon.json``; a failure (a full disk) is logged once, not every time."""
+        try:
+            client.write_json_atomic(index_dir / client.STATUS_FILE, data)
+        except OSError as exc:
+            if not self._write_failed:
+                log.warning("cannot write the status file: %s", exc)
+            self._write_failed = True
+            return
+        if self._write_failed:
+            log.info("the status file is written again")
+            self._write_failed = False

@@ -110,7 +110,7 @@ class SyncService:
         except DaemonGone:
             raise
         except Exception as exc:
-            return failure(exc)
+            return failure(exc, self.index.index_dir)
         return Done(BatchResult.from_report(report, self.doc_count(), time.monotonic() - started))
 
     def doc_count(self) -> int | None:
@@ -145,9 +145,14 @@ def _progress_fn(progress: ProgressFn | None) -> Callable[[SyncProgress], None] 
     return on_progress
 
 
-def failure(exc: BaseException) -> Failed:
+LOW_SPACE = 1 << 20  # bytes free on the index's disk below which a failure counts as "disk full"
+
+
+def failure(exc: BaseException, index_dir: Path | str | None = None) -> Failed:
     """The ``Failed`` reply for an exception: a full disk and a damaged manifest are named
-    (the daemon waits for space, or stops and says to rebuild); anything else is retried."""
+    (the daemon waits for space, or stops and says to rebuild); anything else is retried.
+    A full disk does not always say ENOSPC (SQLite says "disk I/O error"), so with
+    ``index_dir`` the free space there is looked at too."""
     chain: list[BaseException] = []
     seen: BaseException | None = exc
     while seen is not None and seen not in chain:
@@ -160,14 +165,30 @@ def failure(exc: BaseException) -> Failed:
             return Failed(f"no space left on the index's disk ({err})", DISK_FULL)
         if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
             return Failed(
-                f"the index's manifest (manifest.sqlite) is damaged ({err}); stop the daemon and "
-                "run `cablesearch index --rebuild`",
+                f"the index's manifest (manifest.sqlite) is damaged ({err}); "
+                "rebuild the index with `cablesearch index --rebuild`",
                 DAMAGED,
             )
+    free = _free_bytes(index_dir)
+    if free is not None and free < LOW_SPACE:
+        return Failed(
+            f"no space left on the index's disk ({free // 1024} KB free; {type(exc).__name__}: {exc})",
+            DISK_FULL,
+        )
     if isinstance(exc, CablesearchError):
         return Failed(str(exc))
     where = traceback.format_exception(exc, limit=-3)
     return Failed(f"{type(exc).__name__}: {exc} ({[line.strip() for line in where[-3:-1]]})")
+
+
+def _free_bytes(index_dir: Path | str | None) -> int | None:
+    if index_dir is None:
+        return None
+    try:
+        st = os.statvfs(index_dir)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
 
 
 class DaemonGone(Exception):
@@ -205,7 +226,7 @@ def child_main(conn: Connection, config: Config) -> None:
     try:
         service = SyncService(config, keep_pool=True)
     except Exception as exc:
-        conn.send(failure(exc))
+        conn.send(failure(exc, config.index_dir))
         return
     conn.send(Hello(os.getpid(), service.doc_count()))
     held: list[Request] = []  # a request that came while More was awaited
@@ -317,8 +338,9 @@ class InlineBackend:
 
     streaming = False
 
-    def __init__(self, service: IndexService, on_progress: ProgressFn | None = None):
+    def __init__(self, service: IndexService, index_dir: Path, on_progress: ProgressFn | None = None):
         self.service = service
+        self.index_dir = index_dir
         self.on_progress = on_progress
         self._request: Request | None = None
         self.doc_count = service.doc_count()
@@ -333,7 +355,7 @@ class InlineBackend:
         try:
             return self.service.handle(request, None, self.on_progress)
         except Exception as exc:
-            return failure(exc)
+            return failure(exc, self.index_dir)
 
     def close(self) -> None:
         self.service.close()
