@@ -50,6 +50,10 @@ EVENT_FILTER = [
     DirMovedEvent,
 ]
 
+HEALTH_INTERVAL = 1.0  # seconds between looks at the observer's threads
+RESTART_DELAYS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # after the 1st, 2nd... death in a row
+STEADY_SECONDS = 60.0  # up this long after a restart: healthy again
+
 CREATED, MODIFIED, CLOSED, MOVED_IN, GONE = "created", "modified", "closed", "moved_in", "gone"
 
 # watchdog (inotify) re-adds the watches of a folder renamed within the tree when it missed the
@@ -216,6 +220,10 @@ class Watcher:
         self.spy = spy
         self.poll = poll
         self.observer: BaseObserver | None = None
+        self.down: str | None = None  # why the observer died, until it has stayed up a while
+        self.restarts = 0  # restarts in the current episode of trouble
+        self._since = 0.0
+        self._next_look = 0.0
 
     @property
     def kind(self) -> str:
@@ -247,6 +255,13 @@ class Watcher:
                 raise DaemonError(inotify_limit_message(exc, self.roots)) from None
             where = ", ".join(str(r) for r in self.roots)
             raise DaemonError(f"cannot watch {where}: {exc.strerror or exc}") from None
+        except Exception as exc:
+            # watchdog sets up its watches on the caller's thread, walking the tree recursively:
+            # a very deep tree raises RecursionError here. Not fatal: supervise() retries, and
+            # the daemon rescans meanwhile.
+            self.stop()
+            self.down = f"the file watcher could not start: {type(exc).__name__}: {exc}"
+            return
         logging.getLogger("watchdog").addHandler(self.spy)
 
     def stop(self) -> None:
@@ -287,3 +302,30 @@ class Watcher:
         """Stop the broken observer and start a fresh one (which may fail the same way)."""
         self.stop()
         self.start()
+
+    def supervise(self, now: float) -> str | None:
+        """Look at the observer's threads (at most every HEALTH_INTERVAL); when one has died,
+        restart the observer — after a growing pause when it dies again at once — and return
+        why (the caller reports it and rescans). ``down`` keeps the reason until the observer
+        has stayed up for STEADY_SECONDS."""
+        if now < self._next_look:
+            return None
+        self._next_look = now + HEALTH_INTERVAL
+        trouble = (
+            self.trouble() if self.observer is not None else self.down or "the file watcher is not running"
+        )
+        if trouble is None:
+            if self.down and now - self._since > STEADY_SECONDS:
+                self.down, self.restarts = None, 0
+            return None
+        self.restarts += 1
+        delay = RESTART_DELAYS[min(self.restarts - 1, len(RESTART_DELAYS) - 1)]
+        self.down, self._since = trouble, now
+        self._next_look = now + max(HEALTH_INTERVAL, delay)
+        try:
+            self.restart()
+        except DaemonError as exc:
+            trouble += f" (restarting it failed: {exc})"
+        if self.observer is None and self.down != trouble:
+            trouble += f" ({self.down})"
+        return trouble

@@ -11,20 +11,16 @@ waited out; a damaged manifest stops the daemon with the one line that says what
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import stat as stat_module
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cablesearch.config import Config
-from cablesearch.parse import is_skipped
 
-from . import client
+from . import client, handoff
 from .messages import (
     DAMAGED,
     DISK_FULL,
@@ -41,8 +37,8 @@ from .messages import (
     Reply,
     SyncPaths,
 )
-from .settle import Settler, Sig, special_kind
-from .status import StatusBoard
+from .settle import Settler, Sig
+from .status import STATUS_INTERVAL, StatusBoard
 from .worker import Backend, BackendDied
 
 log = logging.getLogger("cablesearch.daemon.service")
@@ -50,7 +46,6 @@ log = logging.getLogger("cablesearch.daemon.service")
 INBOX_INTERVAL = 0.5  # seconds between looks into the hand-off inbox
 QUIET_SECONDS = 0.05  # no event for this long and nothing settling: commit what is ready
 TOP_UP_SECONDS = 10.0  # a batch takes in newly ready files for this long after it started
-BATCH_KINDS = ("batch", "catch-up", "rescan")
 
 
 @dataclass
@@ -111,6 +106,23 @@ class Scheduler:
         self.changed: Callable[[], None] = lambda: None  # something worth a status write now
         self.rescan_every = config.rescan_seconds  # 0: no periodic rescans
 
+    def take_hints(
+        self, files: dict[str, str], new_dirs: list[str], gone_dirs: list[str], now: float
+    ) -> None:
+        """What the observer saw: changed files settle, new folders are walked, the recorded
+        files of folders that went away are looked up; then settle what is due."""
+        if files or new_dirs or gone_dirs:
+            self.last_hint = now
+        for path, kind in files.items():
+            self.settler.hint(path, kind, now)
+        for path in new_dirs:
+            self.settler.walk_into(path, now)
+        self.gone_dirs.extend(gone_dirs)
+        had_ready = bool(self.settler.ready or self.settler.removed)
+        self.settler.settle(now)
+        if not had_ready and (self.settler.ready or self.settler.removed):
+            self.ready_since = now
+
     def want_scan(self, kind: str) -> None:
         if self.scan_wanted is None:
             self.scan_wanted = kind
@@ -136,7 +148,9 @@ class Scheduler:
             self.next_inbox = now + INBOX_INTERVAL
             requests = client.pending_requests(self.index_dir)
             if requests:
-                self._submit_handoff(requests[0])
+                read = handoff.read_request(requests[0], self.board)
+                if read is not None:
+                    self._submit(Job(read[0], "hand-off", inbox_path=requests[0], refused=read[1]))
                 return
         if (s.ready or s.removed) and self.batch_due(now):
             sigs = s.take_ready(self.max_batch)
@@ -166,17 +180,20 @@ class Scheduler:
         quiet = min(QUIET_SECONDS, self.config.batch_seconds)
         return not self.settler.pending and now - self.last_hint >= quiet
 
-    def _submit_handoff(self, request_path: Path) -> None:
-        try:
-            data = json.loads(client.read_regular(request_path))
-            paths = [str(p) for p in data["paths"]]
-            prune = bool(data.get("prune", False))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.board.error(str(request_path), f"unreadable hand-off request ({exc}); removed")
-            request_path.unlink(missing_ok=True)
-            return
-        sent, refused = vet_paths(paths)
-        self._submit(Job(SyncPaths(sent, prune), "hand-off", inbox_path=request_path, refused=refused))
+    def sleep_time(self, longest: float) -> float:
+        """How long the worker may wait for events before something here is due."""
+        now = time.monotonic()
+        waits = [longest, STATUS_INTERVAL, INBOX_INTERVAL]
+        soonest = self.settler.next_check()
+        if soonest is not None:
+            waits.append(soonest - now)
+        if self.settler.ready or self.settler.removed:
+            quiet = min(QUIET_SECONDS, self.config.batch_seconds)
+            due = min(self.ready_since + self.config.batch_seconds, self.last_hint + quiet)
+            waits.append(max(due, self.retry_at) - now)
+        if self.scan_wanted or self.gone_dirs:
+            waits.append(self.retry_at - now)
+        return max(0.002, min(waits))
 
     def _submit(self, job: Job) -> None:
         assert self.backend is not None
@@ -205,7 +222,8 @@ class Scheduler:
             self.top_up(self.inflight, reply.idle)
             return
         if isinstance(reply, Progress):
-            self.handoff_progress(self.inflight, reply)
+            if self.inflight.inbox_path is not None:
+                handoff.write_progress(self.inflight.inbox_path, reply)
             return
         job, self.inflight = self.inflight, None
         self.answer(job, reply)
@@ -220,8 +238,14 @@ class Scheduler:
             self.failures, self.disk_full = 0, False
         if isinstance(reply, KnownFiles):
             self.scan_done(job, set(reply.paths))
-        elif isinstance(reply, Done) and job.kind == "hand-off":
-            self.handoff_done(job, reply.result)
+        elif isinstance(reply, Done) and isinstance(job.request, SyncPaths) and job.inbox_path:
+            result = reply.result
+            result.rejected = job.refused + result.rejected
+            for item in result.rejected:
+                self.board.error(item.path, item.reason)
+            self.board.count("handoffs")
+            self._record(job, len(job.request.paths), 0, result)
+            handoff.answer(job.inbox_path, job.request.paths, result, self.board)
         elif isinstance(reply, Done):
             self.batch_done(job, reply.result)
 
@@ -355,36 +379,6 @@ class Scheduler:
             self.settler.rejected.pop(path, None)
         self._record(job, len(changed), len(job.request.removed), result)
 
-    def handoff_progress(self, job: Job, progress: Progress) -> None:
-        if job.inbox_path is None:
-            return
-        try:
-            client.write_json_atomic(job.inbox_path.with_suffix(client.PROGRESS_SUFFIX), vars(progress))
-        except OSError:
-            pass  # progress is a courtesy; the report still comes
-
-    def handoff_done(self, job: Job, result: BatchResult) -> None:
-        assert isinstance(job.request, SyncPaths) and job.inbox_path is not None
-        result.rejected = job.refused + result.rejected
-        for item in result.rejected:
-            self.board.error(item.path, item.reason)
-        self.board.count("handoffs")
-        self._record(job, len(job.request.paths), 0, result)
-        done = job.inbox_path.with_suffix(client.DONE_SUFFIX)
-        report: dict[str, Any] = result.counts() | {
-            "doc_count": result.doc_count,
-            "seconds": result.seconds,
-            "pid": os.getpid(),
-            "paths": job.request.paths,
-            "rejected": [r.line for r in result.rejected],  # as SyncReport.to_json() gives them
-        }
-        try:
-            client.write_json_atomic(done, report)
-            job.inbox_path.unlink(missing_ok=True)
-            job.inbox_path.with_suffix(client.PROGRESS_SUFFIX).unlink(missing_ok=True)
-        except OSError as exc:
-            self.board.error(str(job.inbox_path), f"cannot answer the hand-off: {exc}")
-
     def _record(self, job: Job, files: int, removed: int, result: BatchResult) -> None:
         seconds = time.monotonic() - job.started
         self.board.record_commit(job.kind, files, result, seconds)
@@ -404,63 +398,3 @@ class Scheduler:
             self.queue_length(),
         )
         self.changed()
-
-
-def vet_paths(paths: list[str]) -> tuple[list[str], list[Rejection]]:
-    """The hand-off paths that may go to the indexer, and the refused ones: a FIFO, socket or
-    device would block (or never end) when opened, so only regular files and folders go on; a
-    folder holding special files is handed on as its regular files (walked without recursion)."""
-    sent: list[str] = []
-    refused: list[Rejection] = []
-
-    def refuse(path: str, mode: int) -> None:
-        reason = f"{special_kind(mode)}, not a regular file; skipped"
-        refused.append(Rejection(path, reason, f"{path}: {reason}"))
-
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            sent.append(path)  # missing: the indexer names it
-            continue
-        if stat_module.S_ISREG(st.st_mode):
-            sent.append(path)
-        elif stat_module.S_ISDIR(st.st_mode):
-            files, specials = _walk_regular(path)
-            if not specials:
-                sent.append(path)
-                continue
-            sent.extend(files)
-            for special, mode in specials:
-                refuse(special, mode)
-        else:
-            refuse(path, st.st_mode)
-    return sent, refused
-
-
-def _walk_regular(top: str) -> tuple[list[str], list[tuple[str, int]]]:
-    files: list[str] = []
-    specials: list[tuple[str, int]] = []
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        for e in entries:
-            if is_skipped(e.name):
-                continue
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                    continue
-                mode = e.stat().st_mode
-            except OSError:
-                continue
-            if stat_module.S_ISREG(mode):
-                files.append(e.path)
-            elif not stat_module.S_ISDIR(mode):
-                specials.append((e.path, mode))
-    return files, specials

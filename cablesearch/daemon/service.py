@@ -28,10 +28,11 @@ from cablesearch.config import Config
 from cablesearch.errors import DaemonError
 
 from . import client as daemon_files
-from .events import Handler, Hints, OverflowSpy, Watcher, inotify_limit_message
-from .schedule import INBOX_INTERVAL, QUIET_SECONDS, Scheduler
+from . import handoff
+from .events import HEALTH_INTERVAL, Handler, Hints, OverflowSpy, Watcher, inotify_limit_message
+from .schedule import Scheduler
 from .settle import Scope, Settler
-from .status import STATUS_INTERVAL, StatusBoard
+from .status import StatusBoard
 from .worker import Backend, IndexService, InlineBackend, ProcessBackend, SyncService
 
 __all__ = ["Daemon", "inotify_limit_message"]
@@ -39,8 +40,7 @@ __all__ = ["Daemon", "inotify_limit_message"]
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 5000  # paths per commit: bounds commit time and what a kill -9 can lose
-HEALTH_INTERVAL = 1.0  # seconds between looks at the watcher's threads
-RESTART_DELAYS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # after the 1st, 2nd... failure in a row
+RESTART_DELAYS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # the worker loop's, after each failure
 DEGRADED_RESCAN = 30.0  # while the watcher is down, rescan this often
 
 
@@ -92,10 +92,6 @@ class Daemon:
         self._stop = threading.Event()
         handler = Handler(self.hints, self.scope.wants, self.scope.inside)
         self.watcher = Watcher(self.roots, handler, OverflowSpy(self._overflow, self.hints.wake), poll)
-        self._watch_trouble: str | None = None
-        self._watch_failures = 0
-        self._watch_since = 0.0
-        self._next_health = 0.0
         self._lock = daemon_files.DaemonLock(self.index_dir)
         self._thread: threading.Thread | None = None
         self._started = threading.Event()  # the worker thread has made the indexer (or failed)
@@ -156,24 +152,7 @@ class Daemon:
         (a damaged index). SIGHUP asks for a rescan. A second SIGINT/SIGTERM aborts at once."""
         self._foreground = True
         self.start()
-        stopping = {"count": 0}
-
-        def on_signal(signum: int, _frame: Any) -> None:
-            stopping["count"] += 1
-            if stopping["count"] > 1:
-                log.warning("second signal: aborting without finishing the batch")
-                os._exit(130)
-            log.info(
-                "%s: finishing the current batch, then stopping (again to abort)", signal.Signals(signum).name
-            )
-            self._stop.set()
-            self.hints.wake.set()
-
-        def on_hup(_signum: int, _frame: Any) -> None:
-            self.request_rescan()
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
+        previous = _handle_signals(self)
         try:
             while not self._stop.wait(0.5):
                 if self._thread is None or not self._thread.is_alive():
@@ -185,6 +164,14 @@ class Daemon:
         if self._failure is not None:
             raise DaemonError(self._failure)
         log.info("stopped")
+
+    def signalled(self, signum: int) -> None:
+        """SIGTERM/SIGINT in the foreground: finish the batch in hand, then stop."""
+        log.info(
+            "%s: finishing the current batch, then stopping (again to abort)", signal.Signals(signum).name
+        )
+        self._stop.set()
+        self.hints.wake.set()
 
     def request_rescan(self) -> None:
         """Ask for a reconciling scan of all watched folders (thread- and signal-safe)."""
@@ -230,8 +217,8 @@ class Daemon:
         """The status as written to ``daemon.json``."""
         job = self.scheduler.inflight
         observer = self.watcher.kind
-        if self._watch_trouble:
-            observer += f" (down: {self._watch_trouble}; rescanning every {DEGRADED_RESCAN:.0f} s)"
+        if self.watcher.down:
+            observer += f" (down: {self.watcher.down}; restarted; rescanning every {DEGRADED_RESCAN:.0f} s)"
         return self.board.snapshot() | {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -262,8 +249,8 @@ class Daemon:
 
     def _inline_progress(self, progress: Any) -> None:
         job = self.scheduler.inflight
-        if job is not None:
-            self.scheduler.handoff_progress(job, progress)
+        if job is not None and job.inbox_path is not None:
+            handoff.write_progress(job.inbox_path, progress)
 
     def _join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -339,23 +326,12 @@ class Daemon:
                 s.submit_next(time.monotonic())
             self._write_status()
             if s.inflight is None:
-                self.hints.wake.wait(self._sleep_time())
+                self.hints.wake.wait(0.0 if self._stop.is_set() else s.sleep_time(HEALTH_INTERVAL))
                 self.hints.wake.clear()
 
     def _refresh(self, now: float) -> None:
         """Take in the observer's hints and settle what is due."""
-        files, new_dirs, gone_dirs = self.hints.take()
-        if files or new_dirs or gone_dirs:
-            self.scheduler.last_hint = now
-        for path, kind in files.items():
-            self.settler.hint(path, kind, now)
-        for path in new_dirs:
-            self.settler.walk_into(path, now)
-        self.scheduler.gone_dirs.extend(gone_dirs)
-        had_ready = bool(self.settler.ready or self.settler.removed)
-        self.settler.settle(now)
-        if not had_ready and (self.settler.ready or self.settler.removed):
-            self.scheduler.ready_since = now
+        self.scheduler.take_hints(*self.hints.take(), now)
         self.scheduler.stopping = self._stop.is_set()
 
     def _take_flags(self, now: float) -> None:
@@ -371,49 +347,21 @@ class Daemon:
             s.want_scan("rescan")
 
     def _check_watcher(self, now: float) -> None:
-        """A watcher whose thread died is named in the status and restarted (after a growing
-        pause when it dies again at once), with a rescan for what it missed."""
-        if now < self._next_health or self._stop.is_set():
+        """A watcher whose thread died is named in the status and restarted, with a rescan
+        for what it missed, and rescans every DEGRADED_RESCAN seconds while it is unsteady."""
+        if self._stop.is_set():
             return
-        self._next_health = now + HEALTH_INTERVAL
-        trouble = self.watcher.trouble()
+        trouble = self.watcher.supervise(now)
         if trouble is None:
-            if self._watch_trouble and now - self._watch_since > 60:
-                self._watch_trouble, self._watch_failures = None, 0
+            if self.watcher.down is None:
                 self.scheduler.rescan_every = self.config.rescan_seconds
             return
-        self._watch_failures += 1
-        delay = RESTART_DELAYS[min(self._watch_failures - 1, len(RESTART_DELAYS) - 1)]
-        if self._watch_trouble is None or self._watch_failures == 2:
+        if self.watcher.restarts <= 2:
             log.error("%s; restarting it and rescanning", trouble)
             self._error("", f"{trouble}; restarted, and rescanning every {DEGRADED_RESCAN:.0f} s meanwhile")
-        self._watch_trouble = trouble
-        self._watch_since = now
         every = self.config.rescan_seconds
         self.scheduler.rescan_every = min(every, DEGRADED_RESCAN) if every else DEGRADED_RESCAN
-        self._next_health = now + max(HEALTH_INTERVAL, delay)
-        try:
-            self.watcher.restart()
-        except DaemonError as exc:
-            self._error("", str(exc))
         self.scheduler.want_scan("rescan")
-
-    def _sleep_time(self) -> float:
-        if self._stop.is_set():
-            return 0.0
-        s = self.scheduler
-        now = time.monotonic()
-        waits = [STATUS_INTERVAL, INBOX_INTERVAL, HEALTH_INTERVAL]
-        soonest = self.settler.next_check()
-        if soonest is not None:
-            waits.append(soonest - now)
-        if self.settler.ready or self.settler.removed:
-            quiet = min(QUIET_SECONDS, self.config.batch_seconds)
-            due = min(s.ready_since + self.config.batch_seconds, s.last_hint + quiet)
-            waits.append(max(due, s.retry_at) - now)
-        if s.scan_wanted or s.gone_dirs:
-            waits.append(s.retry_at - now)
-        return max(0.002, min(waits))
 
     # ---- status ---------------------------------------------------------------------
 
@@ -423,3 +371,20 @@ class Daemon:
     def _write_status(self, force: bool = False) -> None:
         if self.board.due(force):
             self.board.write(self.index_dir, self.status())
+
+
+def _handle_signals(daemon: Daemon) -> dict[int, Any]:
+    """Install run()'s signal handlers; returns the previous ones. A second SIGTERM/SIGINT
+    aborts at once (exit 130); SIGHUP asks for a rescan."""
+    count = [0]
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        count[0] += 1
+        if count[0] > 1:
+            log.warning("second signal: aborting without finishing the batch")
+            os._exit(130)
+        daemon.signalled(signum)
+
+    previous: dict[int, Any] = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda _s, _f: daemon.request_rescan())
+    return previous
