@@ -22,7 +22,7 @@ from watch_support import CableMaker, wait_until
 
 from cablesearch.config import Config
 from cablesearch.daemon import client
-from cablesearch.daemon.messages import Apply, Progress, Reply, Request
+from cablesearch.daemon.messages import Apply, Known, KnownFiles, Progress, Reply, Request
 from cablesearch.daemon.service import Daemon
 from cablesearch.daemon.worker import SyncService
 from cablesearch.index.store import CableIndex
@@ -244,6 +244,48 @@ def test_a_very_deep_tree_moved_in_does_not_silence_the_daemon(
     MAKER.write(root / "later", 2)
     wait_until(lambda: MAKER.ref(2) in _ids(d.index_dir), 60, message="a cable dropped after the deep tree")
     assert d.running
+
+
+class _OneBadAnswer:
+    """The real SyncService, but its first answer to a rescan's Known is malformed (as a bug
+    on the index side would make it): the daemon's worker loop fails on it."""
+
+    def __init__(self, config: Config):
+        self.real = SyncService(config)
+        self.broken = False
+
+    def handle(self, request: Request, more: Any = None, progress: Any = None) -> Reply:
+        reply = self.real.handle(request, more, progress)
+        if isinstance(request, Known) and not self.broken and _ids_any(self.real):
+            self.broken = True
+            return KnownFiles(None)  # type: ignore[arg-type]
+        return reply
+
+    def doc_count(self) -> int | None:
+        return self.real.doc_count()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def _ids_any(service: SyncService) -> bool:
+    return bool(service.doc_count())
+
+
+def test_a_failing_worker_loop_is_named_and_restarted(tmp_path: Path, daemons: list[Daemon]) -> None:
+    root = tmp_path / "cables"
+    MAKER.write(root, 60)
+    config = _config(tmp_path)
+    d = _start(daemons, config, root, service=_OneBadAnswer(config))
+    d.request_rescan()
+    wait_until(
+        lambda: any("the daemon's worker failed (TypeError" in e for e in _errors(d)),
+        30,
+        message="the failure",
+    )
+    MAKER.write(root, 61)
+    wait_until(lambda: MAKER.ref(61) in _ids(d.index_dir), 60, message="a cable after the restart")
+    assert d.running and _ids(d.index_dir) == {MAKER.ref(60), MAKER.ref(61)}
 
 
 # ------------------------------------------------------------------------------------ FIFOs

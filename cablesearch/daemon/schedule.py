@@ -39,7 +39,7 @@ from .messages import (
 )
 from .settle import Settler, Sig
 from .status import STATUS_INTERVAL, StatusBoard
-from .worker import Backend, BackendDied
+from .worker import Backend, BackendDied, ProcessBackend
 
 log = logging.getLogger("cablesearch.daemon.service")
 
@@ -295,6 +295,17 @@ class Scheduler:
                 backend.close()
             except Exception:
                 log.exception("closing the indexer failed")
+        self.want_scan("rescan")
+
+    def abandon(self) -> None:
+        """After an unexpected error in the worker loop: the job in hand goes back to the
+        queue, an indexer process is restarted (its pipe may hold half a conversation), and
+        a rescan follows."""
+        job, self.inflight = self.inflight, None
+        if job is not None:
+            self._requeue(job)
+        if isinstance(self.backend, ProcessBackend):
+            self.backend_died("the indexer process is restarted with the worker")
         self.want_scan("rescan")
 
     def _requeue(self, job: Job) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cablesearch.config import Config
-from cablesearch.errors import DaemonError
+from cablesearch.errors import CablesearchError, DaemonError
 
 from . import client as daemon_files
 from . import handoff
@@ -286,9 +286,14 @@ class Daemon:
                 except Exception as exc:
                     failures += 1
                     delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
-                    log.exception("the daemon's worker failed; restarting it in %.0f s", delay)
-                    self._error("", f"the daemon's worker failed ({type(exc).__name__}: {exc}); restarted")
-                    self.scheduler.backend_died("the worker restarts its indexer")
+                    what = str(exc) if isinstance(exc, CablesearchError) else f"{type(exc).__name__}: {exc}"
+                    message = f"the daemon's worker failed ({what}); restarting it in {delay:.0f} s"
+                    if isinstance(exc, CablesearchError):
+                        log.error("%s", message)  # a known trouble (e.g. the indexer cannot start)
+                    else:
+                        log.exception("%s", message)  # a bug: with where it happened
+                    self._error("", message)
+                    self.scheduler.abandon()
                     if self._stop.wait(delay):
                         break
         finally:
