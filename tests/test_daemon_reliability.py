@@ -485,3 +485,19 @@ def test_a_hand_off_shows_its_progress(tmp_path: Path, daemons: list[Daemon]) ->
     assert seen and seen[0]["files_total"] == 10 and 1 <= seen[0]["files_done"] <= 10
     assert set(seen[0]) >= {"bytes_done", "bytes_total", "cables", "elapsed"}
     assert not handoff.path.with_suffix(client.PROGRESS_SUFFIX).exists()
+
+
+def test_a_damaged_manifest_in_process_lets_go_of_the_index(tmp_path: Path, daemons: list[Daemon]) -> None:
+    """Embedded (serve --watch), the daemon stops on a damaged manifest, says why in its
+    status, and releases its lock so that the rebuild can run."""
+    root = tmp_path / "cables"
+    MAKER.write(root, 41)
+    d = _start(daemons, _config(tmp_path), root)
+    (d.index_dir / "manifest.sqlite").write_bytes(b"not a database " * 200)
+    MAKER.write(root, 42)
+    d.request_rescan()
+    wait_until(lambda: not d.running, 30, message="the daemon to stop")
+    assert client.find_running(d.index_dir) is None
+    status = client.read_status(d.index_dir) or {}
+    assert status["state"] == "failed"
+    assert any("cablesearch index --rebuild" in e["message"] for e in status["recent_errors"])

@@ -306,6 +306,11 @@ class Daemon:
                     backend.close()
                 except Exception:
                     log.exception("closing the indexer failed")
+            if self._failure is not None:
+                # it had to stop (a damaged index): let go of the index at once, so that the
+                # rebuild it asks for can run while the program embedding it (serve) goes on
+                self.watcher.stop()
+                self._teardown()
 
     def _loop(self) -> None:
         s = self.scheduler
