@@ -222,11 +222,16 @@ class Scheduler:
             self.top_up(self.inflight, reply.idle)
             return
         if isinstance(reply, Progress):
-            if self.inflight.inbox_path is not None:
-                handoff.write_progress(self.inflight.inbox_path, reply)
+            self.progress(reply)
             return
         job, self.inflight = self.inflight, None
         self.answer(job, reply)
+
+    def progress(self, progress: Progress) -> None:
+        """A hand-off's progress, for the waiting `cablesearch index` to show."""
+        job = self.inflight
+        if job is not None and job.inbox_path is not None:
+            handoff.write_progress(job.inbox_path, progress)
 
     def answer(self, job: Job, reply: Reply) -> None:
         if isinstance(reply, Failed):
@@ -354,15 +359,7 @@ class Scheduler:
         if job.scan != "catch-up":
             self.board.state = "rescanning"
             self.board.count("rescans")
-        found: set[str] = set()
-        for root in self.roots:
-            s.walk_into(root, now, found)
-        for path in known - found:
-            if path not in s.pending and s.scope.inside(path) and not os.path.lexists(path):
-                s.removed.add(path)
-        for path in list(s.rejected):
-            if path not in found:
-                del s.rejected[path]
+        found = s.reconcile(self.roots, known, now)
         if self.rescan_every:
             self.next_rescan = now + self.rescan_every
         log.info(
@@ -377,35 +374,13 @@ class Scheduler:
     def batch_done(self, job: Job, result: BatchResult) -> None:
         assert isinstance(job.request, Apply)
         changed = set(job.request.changed)
-        # A file deleted after it settled is "rejected" as missing: its removal is queued.
-        result.rejected = [
-            r for r in result.rejected if not (r.path in changed and not os.path.lexists(r.path))
-        ]
+        result.rejected = self.settler.after_batch(changed, result.rejected, job.sigs)
         for item in result.rejected:
-            if item.path in job.sigs:
-                self.settler.rejected[item.path] = job.sigs[item.path]  # once: skipped until it changes
             log.warning("skipped %s: %s", item.path, item.reason)
             self.board.error(item.path, item.reason)
-        for path in changed - {r.path for r in result.rejected}:
-            self.settler.rejected.pop(path, None)
         self._record(job, len(changed), len(job.request.removed), result)
 
     def _record(self, job: Job, files: int, removed: int, result: BatchResult) -> None:
         seconds = time.monotonic() - job.started
-        self.board.record_commit(job.kind, files, result, seconds)
-        log.info(
-            "%s: %d files, %d removed paths -> %d added, %d updated, %d removed, "
-            "%d rejected, %d unchanged in %.2f s; %s cables; %d queued",
-            job.kind,
-            files,
-            removed,
-            result.added,
-            result.updated,
-            result.removed,
-            len(result.rejected),
-            result.unchanged,
-            seconds,
-            result.doc_count if result.doc_count is not None else "?",
-            self.queue_length(),
-        )
+        self.board.record_commit(job.kind, files, removed, result, seconds, self.queue_length())
         self.changed()

@@ -28,12 +28,11 @@ from cablesearch.config import Config
 from cablesearch.errors import CablesearchError, DaemonError
 
 from . import client as daemon_files
-from . import handoff
 from .events import HEALTH_INTERVAL, Handler, Hints, OverflowSpy, Watcher, inotify_limit_message
 from .schedule import Scheduler
 from .settle import Scope, Settler
 from .status import StatusBoard
-from .worker import Backend, IndexService, InlineBackend, ProcessBackend, SyncService
+from .worker import Backend, IndexService, SyncService, make_backend
 
 __all__ = ["Daemon", "inotify_limit_message"]
 
@@ -235,22 +234,12 @@ class Daemon:
     # ---- setup / teardown -------------------------------------------------------------
 
     def _make_backend(self) -> Backend:
-        backend: Backend
-        if self._service is not None:
-            backend = InlineBackend(self._service, self.index_dir, self._inline_progress)
-        elif not self.isolate:
-            backend = InlineBackend(
-                SyncService(self.config, self._index), self.index_dir, self._inline_progress
-            )
-        else:
-            backend = ProcessBackend(self.config)
+        service = self._service
+        if service is None and not self.isolate:
+            service = SyncService(self.config, self._index)
+        backend = make_backend(self.config, service, self.scheduler.progress)
         self.board.doc_count = backend.doc_count
         return backend
-
-    def _inline_progress(self, progress: Any) -> None:
-        job = self.scheduler.inflight
-        if job is not None and job.inbox_path is not None:
-            handoff.write_progress(job.inbox_path, progress)
 
     def _join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

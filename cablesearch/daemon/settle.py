@@ -20,6 +20,7 @@ from pathlib import Path
 from cablesearch.parse import is_skipped
 
 from .events import CLOSED, MODIFIED, MOVED_IN
+from .messages import Rejection
 
 OPEN_GRACE = 30.0  # a file modified but never closed is indexed after this long quiet
 
@@ -201,6 +202,35 @@ class Settler:
             entry.sig = sig
             entry.stable_since = now
         entry.next_check = entry.stable_since + quiet
+
+    def reconcile(self, roots: list[str], known: set[str], now: float) -> set[str]:
+        """A scan: queue what changed under ``roots``; recorded files (``known``, from the
+        manifest) that are gone are removed; rejections of files gone are forgotten. Returns
+        the files found."""
+        found: set[str] = set()
+        for root in roots:
+            self.walk_into(root, now, found)
+        for path in known - found:
+            if path not in self.pending and self.scope.inside(path) and not os.path.lexists(path):
+                self.removed.add(path)
+        for path in list(self.rejected):
+            if path not in found:
+                del self.rejected[path]
+        return found
+
+    def after_batch(
+        self, changed: set[str], rejected: list[Rejection], sigs: dict[str, Sig]
+    ) -> list[Rejection]:
+        """Remember the batch's rejected files (skipped until they change; a file deleted after
+        it settled is "rejected" as missing, but its removal is queued: not one of them) and
+        forget earlier rejections of the files it indexed. Returns the real rejections."""
+        real = [r for r in rejected if not (r.path in changed and not os.path.lexists(r.path))]
+        for item in real:
+            if item.path in sigs:
+                self.rejected[item.path] = sigs[item.path]
+        for path in changed - {r.path for r in real}:
+            self.rejected.pop(path, None)
+        return real
 
     def take_ready(self, limit: int) -> dict[str, Sig]:
         sigs: dict[str, Sig] = {}

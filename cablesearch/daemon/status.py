@@ -16,7 +16,7 @@ from typing import Any
 from . import client
 from .messages import BatchResult
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("cablesearch.daemon.service")  # one logger for the daemon's lines
 
 RECENT_ERRORS = 20
 STATUS_INTERVAL = 2.0  # seconds between status writes while idle
@@ -46,8 +46,26 @@ class StatusBoard:
         with self.lock:
             self.totals[key] += 1
 
-    def record_commit(self, kind: str, files: int, result: BatchResult, seconds: float) -> None:
+    def record_commit(
+        self, kind: str, files: int, removed: int, result: BatchResult, seconds: float, queued: int
+    ) -> None:
+        """Count a commit, and log its one line."""
         rejected = len(result.rejected)
+        log.info(
+            "%s: %d files, %d removed paths -> %d added, %d updated, %d removed, "
+            "%d rejected, %d unchanged in %.2f s; %s cables; %d queued",
+            kind,
+            files,
+            removed,
+            result.added,
+            result.updated,
+            result.removed,
+            rejected,
+            result.unchanged,
+            seconds,
+            result.doc_count if result.doc_count is not None else "?",
+            queued,
+        )
         with self.lock:
             for key in ("added", "updated", "unchanged", "removed"):
                 self.totals[key] += getattr(result, key)

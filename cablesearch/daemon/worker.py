@@ -362,3 +362,10 @@ class InlineBackend:
 
 
 Backend = ProcessBackend | InlineBackend
+
+
+def make_backend(config: Config, service: IndexService | None, on_progress: ProgressFn) -> Backend:
+    """The indexer: ``service`` on the calling thread, or (None) the indexer process."""
+    if service is not None:
+        return InlineBackend(service, Path(config.index_dir), on_progress)
+    return ProcessBackend(config)
