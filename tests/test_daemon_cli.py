@@ -253,3 +253,48 @@ def test_index_command_hands_off_to_the_running_daemon(cli_env: dict[str, Any]) 
     assert server.returncode == 1
     assert f"another indexing daemon (pid {daemon.popen.pid}) already keeps" in server.stderr
     assert "serving" not in server.stdout and "Traceback" not in server.stderr
+
+
+def test_index_hand_off_shows_the_daemons_progress_on_a_terminal(cli_env: dict[str, Any]) -> None:
+    """On a terminal, `index` draws the daemon's progress on the hand-off (count, rate, ETA)
+    as it draws its own sync's, then prints the report."""
+    import pty
+
+    index_dir, tmp = cli_env["index"], cli_env["tmp"]
+    cli_env["start"]()
+    folder = tmp / "many"
+    MAKER.burst(folder, 7000, 400, per_dir=400)
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        result = subprocess.run(
+            CLI + ["--index", str(index_dir), "index", str(folder)],
+            cwd=tmp,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert result.returncode == 0, shown
+    assert result.stdout.strip().startswith("400 added"), result.stdout
+    assert "handed 1 path(s)" in shown
+    assert "cables" in shown and "/s  ETA " in shown, shown

@@ -178,7 +178,7 @@ def test_file_written_in_chunks_is_indexed_once_when_complete(each_env: Env) -> 
     with open(path, "w", encoding="utf-8") as f:
         f.write(text[: len(text) // 3])
         f.flush()
-        wait_until(lambda: str(path) in d._pending, 10, message="the daemon to see the write")
+        wait_until(lambda: d.settling(str(path)), 10, message="the daemon to see the write")
         # Another file, moved in (no `closed` event: it settles by size+mtime); once it is
         # indexed, settle_seconds have passed since the first chunk — still not indexed.
         env.barrier(d, idle=False)
@@ -353,7 +353,7 @@ def test_files_arriving_while_a_batch_is_written_join_it(env: Env) -> None:
     d = env.start(isolate=True, procs=2)
     before = d.commits
     refs = MAKER.burst(env.root / "first", 3000, 1000, per_dir=500)
-    wait_until(lambda: d._inflight is not None and d._inflight.op == "apply", 30, message="a batch in hand")
+    wait_until(lambda: d.status()["in_batch"] > 0, 30, message="a batch in hand")
     refs += [MAKER.ref(n) for n in range(4000, 4050)]
     for n in range(4000, 4050):  # 50 more while ~1,000 are being written
         MAKER.write(env.root / "second", n)

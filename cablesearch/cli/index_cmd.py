@@ -68,7 +68,22 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
         f"handed {handoff.count} path(s) to it. Waiting for its report...",
         err=True,
     )
-    report = handoff.wait(timeout=max(timeout, 600.0))
+    progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    fields = ("bytes_done", "bytes_total", "cables", "files_done", "files_total", "elapsed")
+
+    def show(data: dict[str, Any]) -> None:
+        # the daemon's progress, drawn as this command draws its own sync's
+        if progress is not None:
+            try:
+                progress(SyncProgress(**{k: data[k] for k in fields}))
+            except (KeyError, TypeError, ZeroDivisionError):
+                pass
+
+    try:
+        report = handoff.wait(timeout=max(timeout, 600.0), on_progress=show)
+    finally:
+        if progress is not None:
+            progress.close()
     if report is None:
         click.echo(
             "The daemon has not finished yet; it goes on in the background (see `cablesearch status`).",

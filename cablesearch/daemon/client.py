@@ -1,6 +1,6 @@
 """Finding the running indexing daemon and handing work to it.
 
-The daemon (``watch.Daemon``) keeps three things in the index folder:
+The daemon (``daemon.service.Daemon``) keeps three things in the index folder:
 
 - ``daemon.lock`` — an advisory ``flock`` held for as long as the daemon lives. The kernel drops
   it when the process dies, even by ``kill -9``, so "can I take the lock?" is the liveness check
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ LOCK_FILE = "daemon.lock"
 INBOX_DIR = "inbox"
 REQUEST_SUFFIX = ".json"
 DONE_SUFFIX = ".done"
+PROGRESS_SUFFIX = ".progress"
+READ_LIMIT = 16 << 20  # no status, request or report is near this big
 
 
 @dataclass
@@ -60,22 +63,43 @@ class HandOff:
     def done_path(self) -> Path:
         return self.path.with_suffix(DONE_SUFFIX)
 
-    def wait(self, timeout: float, poll: float = 0.1) -> dict[str, Any] | None:
-        """The daemon's report for this request, or None if it is not done within ``timeout``."""
+    def wait(
+        self,
+        timeout: float,
+        poll: float = 0.1,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any] | None:
+        """The daemon's report for this request, or None if it is not done within ``timeout``.
+        ``on_progress`` gets each new ``progress()`` the daemon writes meanwhile."""
         deadline = time.monotonic() + timeout
+        shown: dict[str, Any] | None = None
         while True:
             report = self.result()
             if report is not None:
                 return report
+            if on_progress is not None:
+                progress = self.progress()
+                if progress is not None and progress != shown:
+                    shown = progress
+                    on_progress(progress)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(poll)
 
+    def progress(self) -> dict[str, Any] | None:
+        """How far the daemon has got with this request (the fields of ``SyncProgress``:
+        bytes_done, bytes_total, cables, files_done, files_total, elapsed), or None."""
+        try:
+            data = json.loads(read_regular(self.path.with_suffix(PROGRESS_SUFFIX)))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     def result(self) -> dict[str, Any] | None:
         """The daemon's report if the request is done (and then removes it), else None."""
         try:
-            data = json.loads(self.done_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            data = json.loads(read_regular(self.done_path))
+        except (OSError, ValueError):
             return None
         try:
             self.done_path.unlink()
@@ -87,14 +111,39 @@ class HandOff:
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no partial file behind
+        raise
+
+
+def read_regular(path: Path, limit: int = READ_LIMIT) -> str:
+    """The text of ``path`` if it is a regular file: opened without blocking and checked
+    before reading, so a FIFO (or device) put in its place cannot hang the reader.
+    Raises OSError (ValueError for a special file) otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8")
 
 
 def read_status(index_dir: Path) -> dict[str, Any] | None:
     """The last status the daemon wrote for this index (running or not), or None."""
     try:
-        data = json.loads((Path(index_dir) / STATUS_FILE).read_text(encoding="utf-8"))
+        data = json.loads(read_regular(Path(index_dir) / STATUS_FILE))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
