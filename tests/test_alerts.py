@@ -355,3 +355,48 @@ def test_after_commit_costs_nothing_without_alerts(tmp_path: Path, batches: tupl
         "notified": 0,
     }
     assert not AlertStore.exists(ix)
+
+
+@pytest.mark.parametrize("isolate", [False, True], ids=["inline", "indexer-process"])
+def test_the_daemon_evaluates_saved_searches_after_each_commit(
+    tmp_path: Path, batches: tuple[Path, Path], isolate: bool
+) -> None:
+    """A running daemon records a saved search's new matches after the commit that brought
+    them, with no `alerts` command run: files dropped into the watched folder, matches there."""
+    from watch_support import wait_until
+
+    from cablesearch.daemon.service import Daemon
+
+    a, b = batches
+    index_dir = tmp_path / "ix"
+    sync(index_dir, a)
+    add(index_dir, "embassy", query="embassy")
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    config = Config(index_dir=index_dir, settle_seconds=0.1, batch_seconds=0.2, rescan_seconds=0.0, procs=1)
+    daemon = Daemon(config, [watched], isolate=isolate)
+    daemon.start()
+    try:
+        wait_until(lambda: daemon.idle, 30, message="the catch-up scan")
+        for f in b.iterdir():
+            (watched / f.name).write_bytes(f.read_bytes())
+        want = expected_after(index_dir, "embassy", b, wait_for=len(list(b.iterdir())))
+        assert want, "the second batch has cables about an embassy"
+        wait_until(lambda: found(index_dir, "embassy") == want, 30, message="the alert's matches")
+    finally:
+        daemon.stop()
+
+
+def expected_after(index_dir: Path, query: str, within: Path, wait_for: int) -> set[str]:
+    """``expected`` once the ``wait_for`` cables of ``within`` are all in the index."""
+    from watch_support import wait_until
+
+    names = {p.stem for p in within.iterdir()}
+
+    def indexed() -> bool:
+        ix = CableIndex.open(index_dir, create=False)
+        with ix.searcher() as s:
+            return len(names & {f["reference_id"] for f in s.all_stored_fields()}) >= wait_for
+
+    wait_until(indexed, 30, message="the dropped cables indexed")
+    return expected(index_dir, query, within)

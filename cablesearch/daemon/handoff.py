@@ -51,7 +51,7 @@ def answer(request_path: Path, paths: list[str], result: BatchResult, board: Sta
         "seconds": result.seconds,
         "pid": os.getpid(),
         "paths": paths,
-        "rejected": [r.line for r in result.rejected],  # as SyncReport.to_json() gives them
+        "rejected": [r.line for r in result.rejected],  # as SyncReport.to_dict() words them
     }
     try:
         client.write_json_atomic(request_path.with_suffix(client.DONE_SUFFIX), report)

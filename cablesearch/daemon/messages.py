@@ -70,7 +70,7 @@ class Rejection:
 
 @dataclass
 class BatchResult:
-    """What one ``Apply`` or ``SyncPaths`` did (the counts of ``SyncReport.to_json()``)."""
+    """What one ``Apply`` or ``SyncPaths`` did (the counts of ``SyncReport.to_dict()``)."""
 
     added: int = 0
     updated: int = 0
@@ -85,13 +85,9 @@ class BatchResult:
 
     @classmethod
     def from_report(cls, report: Any, doc_count: int | None, seconds: float) -> BatchResult:
-        """From a ``SyncReport``: its counts and rejection lines as ``to_json()`` gives them."""
-        data = report.to_json()
-        lines = data["rejected"]
-        rejected = [
-            Rejection(str(getattr(err, "source", "")), str(getattr(err, "reason", err)), line)
-            for err, line in zip(report.rejected, lines, strict=True)
-        ]
+        """From a ``SyncReport``: its counts and rejections as ``to_dict()`` gives them."""
+        data = report.to_dict()
+        rejected = [Rejection(str(r["path"]), str(r["reason"]), str(r["message"])) for r in data["rejected"]]
         counts = {k: int(data.get(k, 0)) for k in cls.count_keys()}
         return cls(**counts, rejected=rejected, doc_count=doc_count, seconds=round(seconds, 3))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 import multiprocessing
 import os
 import signal
@@ -49,6 +50,8 @@ from .messages import (
     SyncPaths,
 )
 
+log = logging.getLogger(__name__)
+
 START_TIMEOUT = 120.0  # the indexer process must open the index within this
 QUIT_TIMEOUT = 30.0  # after Quit, how long the indexer may take to close before it is killed
 PROGRESS_INTERVAL = 0.5  # seconds between Progress messages of a hand-off
@@ -80,9 +83,11 @@ class SyncService:
         from cablesearch.index.store import CableIndex
         from cablesearch.index.sync import Syncer, make_pool
 
+        self.config = config
         self.index = index if index is not None else CableIndex.open(Path(config.index_dir), create=True)
         self.pool = make_pool(config.procs) if keep_pool and config.procs > 1 else None
         self.syncer = Syncer(self.index, config, pool=self.pool)
+        self._alerts_service: Any = None  # a search service kept for the saved searches
 
     def handle(
         self, request: Request, more: MoreFn | None = None, progress: ProgressFn | None = None
@@ -111,7 +116,21 @@ class SyncService:
             raise
         except Exception as exc:
             return failure(exc, self.index.index_dir)
+        if report.changed:
+            self._evaluate_alerts()
         return Done(BatchResult.from_report(report, self.doc_count(), time.monotonic() - started))
+
+    def _evaluate_alerts(self) -> None:
+        """After a commit: the saved searches evaluated on what it added or changed (never
+        raises; a failure is logged and the next commit evaluates again)."""
+        from cablesearch.alerts import AlertStore, after_commit
+        from cablesearch.search import SearchService
+
+        if not AlertStore.exists(self.index.index_dir):
+            return
+        if self._alerts_service is None:
+            self._alerts_service = SearchService(self.index, self.config)
+        after_commit(self.index, self.config, log=log.warning, service=self._alerts_service)
 
     def doc_count(self) -> int | None:
         try:
@@ -120,6 +139,9 @@ class SyncService:
             return None
 
     def close(self) -> None:
+        if self._alerts_service is not None:
+            self._alerts_service.close()
+            self._alerts_service = None
         if self.pool is not None:
             self.pool.terminate()
             self.pool.join()
