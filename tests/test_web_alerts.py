@@ -133,7 +133,8 @@ def test_save_errors_are_shown_by_the_form_on_the_results_page(client: TestClien
     assert save(client, "isle", q="zanzibar").status_code == 303
     r = save(client, "isle", q="cloves")
     assert r.status_code == 409
-    assert 'id="save-error"' in r.text and "exists already" in r.text
+    assert 'id="save-error"' in r.text and "delete it on the Alerts page first" in r.text
+    assert '<a href="/" aria-current="page">Search</a>' in r.text  # the results page, not /alerts
     assert '<details class="save-search" id="save-search" open>' in r.text
     assert 'value="isle"' in r.text and "<q>cloves</q>" in r.text  # the results of that search
     r = save(client, "no spaces/please", q="zanzibar")

@@ -33,6 +33,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from ..alerts import (
     FEED_ENTRIES,
+    AlertExists,
     AlertNotFound,
     AlertStore,
     SavedSearch,
@@ -248,7 +249,10 @@ async def save_search(request: Request, ctx: WebContext = Depends(web)) -> Respo
         except CablesearchError as exc:
             if exc.http_status >= 500:
                 raise
-            save = {"name": name, "error": str(exc), "status": exc.http_status}
+            message = str(exc)
+            if isinstance(exc, AlertExists):  # the library's message names the CLI command
+                message = f"an alert named {name!r} exists already; pick another name or delete it on the Alerts page first"
+            save = {"name": name, "error": message, "status": exc.http_status}
             return render_search_page(ctx, request, st, svc, save=save)
         return RedirectResponse(f"/alerts?saved={quote(name)}", status_code=303)
 

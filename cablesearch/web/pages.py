@@ -67,6 +67,7 @@ def render_search_page(
         facets=facet_lists(result, st),
         save=save,
         status=save["status"] if save else 200,
+        **({"request_path": "/"} if save else {}),
     )
 
 

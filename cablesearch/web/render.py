@@ -58,7 +58,7 @@ class Renderer:
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         with Timer("render"):
-            html = self.env.get_template(template).render(request_path=request.url.path, **context)
+            html = self.env.get_template(template).render(**{"request_path": request.url.path, **context})
         return HTMLResponse(html, status_code=status)
 
     def error(
