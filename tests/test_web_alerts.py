@@ -212,6 +212,16 @@ def test_the_feed_is_atom_with_links_to_the_cables(client: TestClient, index_dir
     assert client.get("/alerts/nope.atom").status_code == 404
 
 
+def test_an_alert_named_like_a_feed_keeps_its_page(client: TestClient) -> None:
+    assert save(client, "news.atom", q="zanzibar").status_code == 303
+    page = client.get("/alerts/news.atom")
+    assert page.status_code == 200 and "<h1>Alert news.atom</h1>" in page.text
+    assert 'href="/alerts/news.atom.atom"' in page.text
+    feed = client.get("/alerts/news.atom.atom")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    assert "news.atom" in feedparser.parse(feed.content).feed.title
+
+
 # -------------------------------------------------------------------------------------- API
 
 

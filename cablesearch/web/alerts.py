@@ -261,15 +261,24 @@ async def save_search(request: Request, ctx: WebContext = Depends(web)) -> Respo
 
 @router.get("/alerts/{name}.atom")
 async def alert_feed(request: Request, name: str, ctx: WebContext = Depends(web)) -> Response:
+    """The feed of alert NAME -- or, for an alert whose own name ends in ``.atom`` and no alert
+    named NAME, that alert's page (its feed is ``/alerts/NAME.atom.atom``)."""
     known_name(name)
     base = str(request.base_url).rstrip("/")
 
-    def job(svc: Service, store: AlertStore) -> str:
-        store.get(name)
+    def job(svc: Service, store: AlertStore) -> str | None:
+        try:
+            store.get(name)
+        except AlertNotFound:
+            if f"{name}.atom" in {a.name for a in store.all()}:
+                return None
+            raise
         _catch_up(ctx, svc, store)
         return atom_feed(store.get(name), store.matches(name, limit=FEED_ENTRIES), base, str(request.url))
 
     xml = await ctx.run(_store_job(ctx, job))
+    if xml is None:
+        return await alert_page(request, f"{name}.atom", ctx)
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
 
