@@ -451,3 +451,35 @@ def test_batch_page_uploads_a_file_and_links_each_row(page: object, server: str,
     rows.first.locator(".batch-query a").click()
     page.wait_for_url(re.compile(r"/\?q=zanzibar$"))
     assert total(page) == 2
+
+
+def test_save_a_search_from_the_results_page_and_see_it_on_alerts(page: object, server: str) -> None:
+    page.goto(server + "/?q=zanzibar&tag=ZZTEST")
+    page.locator("#save-search summary").click()
+    page.locator("#save-name").fill("zanzibar-watch")
+    page.screenshot(path=str(shot("alerts-save-form.png")))
+    page.locator("#save-search button", has_text="Save").click()
+    page.wait_for_url(re.compile(r"/alerts\?saved=zanzibar-watch$"))
+    row = page.locator("#alert-zanzibar-watch")
+    assert row.locator(".alert-name").inner_text() == "zanzibar-watch"
+    assert "zanzibar" in row.locator(".alert-search").inner_text()
+    assert "ZZTEST" in row.locator(".alert-search").inner_text()
+    assert row.locator(".feed-link").get_attribute("href") == "/alerts/zanzibar-watch.atom"
+    assert page.locator("nav.mainnav a[aria-current=page]").inner_text().startswith("Alerts")
+    page.screenshot(path=str(shot("alerts-list.png")), full_page=True)
+
+    # the same name again: the results page comes back with the error by the form
+    page.goto(server + "/?q=cloves")
+    page.locator("#save-search summary").click()
+    page.locator("#save-name").fill("zanzibar-watch")
+    page.locator("#save-search button", has_text="Save").click()
+    assert "exists already" in page.locator("#save-error").inner_text()
+    assert page.locator("#save-name").input_value() == "zanzibar-watch"
+    page.screenshot(path=str(shot("alerts-save-error.png")))
+
+    page.goto(server + "/alerts/zanzibar-watch")
+    assert "No new match" in page.locator("#new-heading").inner_text()
+    page.screenshot(path=str(shot("alert-page.png")), full_page=True)
+    page.locator("button", has_text="Delete this alert").click()
+    page.wait_for_url(re.compile(r"/alerts\?deleted=zanzibar-watch$"))
+    assert page.locator("#alert-zanzibar-watch").count() == 0

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import batch, export
+from . import alerts, batch, export
 from .context import WebContext, web
 from .render import jsonable
 from .services import Service
@@ -89,7 +89,7 @@ async def api_stats(ctx: WebContext = Depends(web)) -> JSONResponse:
 async def api_unknown(request: Request, rest: str) -> None:
     """Unknown API paths are 404; a method an endpoint does not take is 405 with its Allow."""
     allowed: set[str] = set()
-    for route in (*router.routes, *batch.router.routes, *export.router.routes):
+    for route in (*router.routes, *batch.router.routes, *export.router.routes, *alerts.api_router.routes):
         if getattr(route, "name", "") != "api_unknown" and _matches(route, request.url.path):
             allowed |= set(getattr(route, "methods", None) or ())
     if allowed and request.method not in allowed:

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Config
 from ..errors import CableNotFound, CablesearchError, QueryTimeout
-from . import api, batch, export, pages
+from . import alerts, api, batch, export, pages
 from .context import WebContext
 from .limits import LIMITS
 from .middleware import TimingMiddleware
@@ -108,19 +108,23 @@ def create_app(
         version=__version__,
         description="Full-text search over the Cablegate diplomatic cables. Every error has the "
         'shape {"error": {"status": <int>, "message": <str>}}. Every endpoint is GET but batch '
-        "search (POST /api/batch).",
+        "search (POST /api/batch) and saved searches (POST and DELETE under /api/alerts).",
         lifespan=lifespan,
         docs_url=None,  # Swagger UI loads its scripts from a CDN; /api/docs is our own page
         redoc_url=None,
     )
     app.state.config = config
-    app.state.web = WebContext(config, pool, Renderer(watching), exports)
+    app.state.web = WebContext(
+        config, pool, Renderer(watching, alerts.UnseenCount(config.index_dir)), exports
+    )
     app.add_middleware(TimingMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(batch.router)
     app.include_router(export.router)
+    app.include_router(alerts.router)
+    app.include_router(alerts.api_router)
     app.include_router(api.fallback)  # last: it answers every other /api/ path
     _add_error_handlers(app)
     return app

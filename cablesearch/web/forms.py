@@ -41,7 +41,8 @@ class Body:
 
     media_type: str
     raw: bytes
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # the last value of each field
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # every field, in order
     files: dict[str, Upload] = field(default_factory=dict)
 
     def json(self) -> Any:
@@ -81,7 +82,8 @@ async def read_body(request: Request, max_bytes: int) -> Body:
     body = Body(media_type, raw)
     if media_type == "application/x-www-form-urlencoded":
         text = decode_text(raw, "the form")
-        body.fields = dict(parse_qsl(text, keep_blank_values=True))
+        body.pairs = parse_qsl(text, keep_blank_values=True)
+        body.fields = dict(body.pairs)
     elif media_type == "multipart/form-data":
         _parse_multipart(content_type, raw, body)
     return body
@@ -105,3 +107,4 @@ def _parse_multipart(content_type: str, raw: bytes, body: Body) -> None:
             body.files[name] = Upload(filename, data)
         else:
             body.fields[name] = decode_text(data, f"form field {name!r}")
+            body.pairs.append((name, body.fields[name]))

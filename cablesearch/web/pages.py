@@ -29,7 +29,11 @@ async def search_page(
     return await ctx.run(lambda svc: render_search_page(ctx, request, st, svc))
 
 
-def render_search_page(ctx: WebContext, request: Request, st: SearchState, svc: Service) -> HTMLResponse:
+def render_search_page(
+    ctx: WebContext, request: Request, st: SearchState, svc: Service, save: dict[str, Any] | None = None
+) -> HTMLResponse:
+    """The results page; ``save``: the "Save this search" form's name and error to show again
+    (its ``status`` is the page's)."""
     page_size = st.limit or ctx.config.page_size
     try:
         result = svc.search(st.to_request(ctx.config.page_size))
@@ -47,6 +51,7 @@ def render_search_page(ctx: WebContext, request: Request, st: SearchState, svc: 
             timeline=None,
             paging=None,
             facets=[],
+            save=None,
         )
         if status == 503:
             response.headers["Retry-After"] = str(LIMITS.retry_after)
@@ -60,6 +65,9 @@ def render_search_page(ctx: WebContext, request: Request, st: SearchState, svc: 
         timeline=build_timeline(result.facets.get("month", []), st),
         paging=page_links(st, result.total, page_size),
         facets=facet_lists(result, st),
+        save=save,
+        status=save["status"] if save else 200,
+        **({"request_path": "/"} if save else {}),
     )
 
 

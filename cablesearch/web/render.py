@@ -3,6 +3,7 @@ the one JSON error shape of the API, and values made JSON-ready."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ SORT_LABELS = {
 class Renderer:
     """The pages' templates (autoescaped, strict about undefined names)."""
 
-    def __init__(self, watching: bool):
+    def __init__(self, watching: bool, unseen: Callable[[], int] | None = None):
+        """``unseen``: the alerts' unseen matches for the navigation (read on every page)."""
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=True,
@@ -46,6 +48,7 @@ class Renderer:
             MONTHS=MONTHS,
             urlencode=urlencode,
             watching=watching,
+            alerts_unseen=unseen or (lambda: 0),
             describe_tag=lambda code: describe_tag(code) or "",
         )
         env.filters["date"] = lambda d: d.strftime("%Y-%m-%d") if d else "—"
@@ -55,7 +58,7 @@ class Renderer:
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         with Timer("render"):
-            html = self.env.get_template(template).render(request_path=request.url.path, **context)
+            html = self.env.get_template(template).render(**{"request_path": request.url.path, **context})
         return HTMLResponse(html, status_code=status)
 
     def error(

@@ -285,3 +285,28 @@ def check_reference_id(raw: str) -> str:
     if not REFERENCE_ID.match(ref):
         raise CableNotFound(f"{raw[:80]!r} is not a cable reference ID (like 08TRIPOLI505)")
     return ref
+
+
+def filters_state(
+    q: str,
+    tags: list[str],
+    origins: list[str],
+    classifications: list[str],
+    years: list[int],
+    date_from: str | None,
+    date_to: str | None,
+) -> SearchState:
+    """A search's query and filters given outside a GET request (a form or JSON body: a saved
+    search), checked as :func:`search_state` checks them (:class:`BadParameter`)."""
+    if len(q) > LIMITS.max_query_length:
+        raise BadParameter(f"parameter 'q': at most {LIMITS.max_query_length} characters")
+    _check_scalars("relevance", years, 1, 1, q)
+    return SearchState(
+        q=q.strip(),
+        tags=_clean_values("tag", tags),
+        origins=_clean_values("origin", origins),
+        classifications=_clean_values("classification", classifications),
+        years=tuple(dict.fromkeys(years)),
+        date_from=check_date("from", date_from),
+        date_to=check_date("to", date_to),
+    )
