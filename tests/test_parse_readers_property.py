@@ -157,3 +157,11 @@ def test_ref_reader(value: str, year: str | None) -> None:
         for i, r in enumerate(refs)
     )
     assert parse_refs(written, year) == refs
+
+
+def test_a_stray_bracket_never_stays_in_a_tag() -> None:
+    """Found by the property above: `OVIP, MOPPS 0),` gave the person tag 'MOPPS, 0)', which
+    read back as 'MOPPS, 0' (brackets left over once balanced groups are taken are noise)."""
+    tags = read_tags("OVIP, MOPPS 0), PREL")
+    assert not any(c in t for t in tags for c in "()")
+    assert read_tags(_as_line(tags)) == tags

@@ -44,7 +44,7 @@ _FIELD_LINE = re.compile(
 )
 _MAX_LINES = 5
 _CONNECT = frozenset(("AND", "OF", "WITH", "FOR", "THE"))
-_STRIP = ".;:'\"*"
+_STRIP = ".;:'\"*()[]"  # a bracket left over once balanced (person) groups are taken is noise
 
 
 def find_tags(top: str) -> list[str]:
