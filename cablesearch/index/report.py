@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cablesearch.errors import ParseError
+from cablesearch.index.conflicts import CONFLICT, Conflict
 
 
 @dataclass
@@ -22,11 +23,23 @@ class SyncReport:
     # cables read whose reference ID is indexed from another file (a later release of it)
     duplicates: int = 0
     rejected: list[ParseError] = field(default_factory=list)
+    # IDs that a file read in this sync shares with another file (copies and conflicts)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
     files_seen: int = 0
     files_parsed: int = 0
     files_skipped: int = 0  # unchanged by size and mtime: not read at all
     commits: int = 0
     seconds: float = 0.0
+
+    @property
+    def true_conflicts(self) -> list[Conflict]:
+        """The shared IDs whose files give different texts (the ones users must hear of)."""
+        return [c for c in self.conflicts.values() if c.kind == CONFLICT]
+
+    @property
+    def copies(self) -> int:
+        """How many shared IDs have the same text in every file."""
+        return len(self.conflicts) - len(self.true_conflicts)
 
     @property
     def changed(self) -> int:
@@ -44,7 +57,9 @@ class SyncReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data: every count, the seconds, and ``rejected`` as
         ``{"path", "row", "reason", "message"}`` objects (``row``: the cables.csv row or None;
-        ``message``: the one-line ``"path[, row N]: reason"`` shown to users)."""
+        ``message``: the one-line ``"path[, row N]: reason"`` shown to users), ``conflicts`` as
+        :meth:`Conflict.to_dict` objects (every shared ID, copies included; ``kind`` tells them
+        apart)."""
         return {
             "added": self.added,
             "updated": self.updated,
@@ -59,6 +74,7 @@ class SyncReport:
             "rejected": [
                 {"path": e.source, "row": e.row, "reason": e.reason, "message": str(e)} for e in self.rejected
             ],
+            "conflicts": [c.to_dict() for c in self.conflicts.values()],
         }
 
 
