@@ -82,6 +82,8 @@ class BatchResult:
     rejected: list[Rejection] = field(default_factory=list)
     doc_count: int | None = None
     seconds: float = 0.0
+    # IDs shared with another file, as ``Conflict.to_dict()`` gives them (copies included)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_report(cls, report: Any, doc_count: int | None, seconds: float) -> BatchResult:
@@ -89,7 +91,13 @@ class BatchResult:
         data = report.to_dict()
         rejected = [Rejection(str(r["path"]), str(r["reason"]), str(r["message"])) for r in data["rejected"]]
         counts = {k: int(data.get(k, 0)) for k in cls.count_keys()}
-        return cls(**counts, rejected=rejected, doc_count=doc_count, seconds=round(seconds, 3))
+        return cls(
+            **counts,
+            rejected=rejected,
+            doc_count=doc_count,
+            seconds=round(seconds, 3),
+            conflicts=list(data.get("conflicts", [])),
+        )
 
     @staticmethod
     def count_keys() -> tuple[str, ...]:
