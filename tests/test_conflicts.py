@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from watch_support import wait_until
+from watch_support import CableMaker, wait_until
 
 from cablesearch.cli import main
 from cablesearch.cli.watch_cmd import render_status
@@ -81,12 +81,13 @@ def test_two_different_cables_parsed_to_one_id_are_named(tmp_path: Path, two_cab
     assert line.endswith(conflict.files[1].path)
     kept_subject = "FRANCE: 2005" if conflict.kept == str(impostor) else "DEPUTY FOREIGN MINISTER"
     assert subject(ix, REF).startswith(kept_subject)
+    assert report.to_dict()["conflict_count"] == 1
     data = report.to_dict()["conflicts"]
     assert data[0]["kind"] == "conflict" and data[0]["indexed"] == conflict.kept
     assert [f["indexed"] for f in data[0]["files"]] == [True, False]
     # nothing read again: nothing reported again; but the manifest still lists it
     again = index(ix, src)
-    assert again.conflicts == {} and again.unchanged == 2
+    assert again.conflicts == {} and again.copy_ids == set() and again.unchanged == 2
     assert [c.reference_id for c in read_conflicts(ix)] == [REF]
 
 
@@ -100,7 +101,7 @@ def test_same_file_read_again_is_no_conflict(tmp_path: Path, data_dir: Path) -> 
     assert index(ix, src).conflicts == {}
     path.write_text(text.replace("REGRETS", "DEPLORES"), encoding="utf-8")  # changed: re-read
     report = index(ix, src)
-    assert report.updated == 1 and report.conflicts == {}
+    assert report.updated == 1 and report.conflicts == {} and report.copy_ids == set()
     assert read_conflicts(ix, copies=True) == []
 
 
@@ -125,10 +126,10 @@ def test_cables_csv_and_a_file_of_the_same_cable_are_copies(tmp_path: Path, data
     ix = tmp_path / "ix"
     index(ix, src)
     report = index(ix, data_dir / "cables.csv")
-    assert report.true_conflicts == []
-    assert "10MADRID49" in report.conflicts and report.conflicts["10MADRID49"].kind == COPIES
-    paths = {e.path for e in report.conflicts["10MADRID49"].files}
-    assert paths == {str(src / "10MADRID49.txt"), str(data_dir / "cables.csv")}
+    assert report.true_conflicts == [] and report.copy_ids == {"10MADRID49"}
+    assert report.to_dict()["copy_count"] == 1
+    (copy,) = read_conflicts(ix, copies=True)
+    assert {e.path for e in copy.files} == {str(src / "10MADRID49.txt"), str(data_dir / "cables.csv")}
 
 
 def test_three_files_the_kept_text_shared_and_removal_resolves(
@@ -225,6 +226,24 @@ def test_cli_index_names_both_files_and_conflicts_lists_them(
     assert {f["path"] for f in data["ids"][0]["files"]} == {str(real), str(impostor)}
 
 
+def test_cli_index_names_at_most_20_conflicts_and_says_how_many_more(tmp_path: Path) -> None:
+    maker = CableMaker()
+    src = tmp_path / "src"
+    for n in range(25):  # 25 IDs, each in two files with different texts
+        maker.write(src / "a", n, marker="firstversion")
+        maker.write(src / "b", n, released="2011-02-01 09:30", marker="secondversion")
+    ix = str(tmp_path / "ix")
+    code, out, err = run(["--index", ix, "index", str(src)])
+    assert code == 0, err
+    lines = [x for x in err.splitlines() if x.startswith("conflict: ")]
+    assert len(lines) == 21 and "(kept: released later)" in lines[0] and str(src / "b") in lines[0]
+    assert lines[-1] == "conflict: ... and 5 more (`cablesearch conflicts` lists them all)"
+    code, out, _ = run(["--index", ix, "conflicts"])
+    assert len(out.splitlines()) == 26 and out.splitlines()[-1].startswith(
+        "25 conflicts (different texts), 0 IDs"
+    )
+
+
 def test_cli_conflicts_without_an_index(tmp_path: Path) -> None:
     code, out, err = run(["--index", str(tmp_path / "none"), "conflicts"])
     assert code != 0 and out == ""
@@ -270,6 +289,13 @@ def test_daemon_status_names_recent_conflicts(
         text = render_status(True, status, ix)
         assert "recent conflicts (1; the index keeps one text" in text
         assert f"{REF}: 2 files give this ID, different texts: " in text and str(impostor) in text
+        # `index` hands its paths to the running daemon and prints the conflicts of its answer
+        outside = write_impostor(data_dir, tmp_path / "outside")
+        outside.write_text(outside.read_text(encoding="utf-8") + "\nA THIRD VERSION.\n", encoding="utf-8")
+        code, out, err = run(["--index", str(ix), "index", str(outside)])
+        assert code == 0 and "0 rejected" in out, err
+        assert "handed 1 path(s) to it" in err
+        assert f"conflict: {REF}: 3 files give this ID, different texts: " in err and str(outside) in err
     finally:
         d.stop()
 

@@ -49,18 +49,20 @@ class ProgressLine:
 SHOWN_CONFLICTS = 20  # conflict lines printed by one run; `cablesearch conflicts` lists all
 
 
-def _print_conflicts(conflicts: list[dict[str, Any]]) -> None:
-    """Name each ID whose files give different texts (on stderr, like rejections); count the
-    IDs whose files give the same text (copies)."""
-    true = [c for c in conflicts if c.get("kind") == "conflict"]
-    for c in true[:SHOWN_CONFLICTS]:
+def _print_conflicts(report: dict[str, Any]) -> None:
+    """Name each ID whose files give different texts (on stderr, like rejections; the first
+    ones), and count the IDs whose files give the same text (copies), from a report's dict."""
+    listed = report.get("conflicts") or []
+    total = int(report.get("conflict_count") or len(listed))
+    for c in listed[:SHOWN_CONFLICTS]:
         click.echo(f"conflict: {c.get('message', c.get('reference_id'))}", err=True)
-    if len(true) > SHOWN_CONFLICTS:
+    if total > min(len(listed), SHOWN_CONFLICTS):
         click.echo(
-            f"conflict: ... and {len(true) - SHOWN_CONFLICTS} more (`cablesearch conflicts` lists them all)",
+            f"conflict: ... and {total - min(len(listed), SHOWN_CONFLICTS)} more "
+            "(`cablesearch conflicts` lists them all)",
             err=True,
         )
-    copies = len(conflicts) - len(true)
+    copies = int(report.get("copy_count") or 0)
     if copies:
         click.echo(
             f"{copies} reference ID{'s are' if copies != 1 else ' is'} given by several files with the "
@@ -72,7 +74,7 @@ def _print_conflicts(conflicts: list[dict[str, Any]]) -> None:
 def _print_report(report: SyncReport) -> None:
     for err in report.rejected:
         click.echo(f"rejected: {err}", err=True)
-    _print_conflicts(report.to_dict()["conflicts"])
+    _print_conflicts(report.to_dict())
     click.echo(report.summary())
 
 
@@ -117,7 +119,7 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
     rejected = report.get("rejected") or []  # "path: reason" lines
     for item in rejected:
         click.echo(f"rejected: {item}", err=True)
-    _print_conflicts(report.get("conflicts") or [])
+    _print_conflicts(report)
     count = {
         k: int(report.get(k, 0) or 0) for k in ("added", "updated", "unchanged", "removed", "duplicates")
     }

@@ -82,7 +82,9 @@ class BatchResult:
     rejected: list[Rejection] = field(default_factory=list)
     doc_count: int | None = None
     seconds: float = 0.0
-    # IDs shared with another file, as ``Conflict.to_dict()`` gives them (copies included)
+    conflict_count: int = 0  # IDs shared with another file that gives a different text
+    copy_count: int = 0  # IDs shared with another file that gives the same text
+    # the first conflicts, as ``Conflict.to_dict()`` gives them
     conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
@@ -101,7 +103,17 @@ class BatchResult:
 
     @staticmethod
     def count_keys() -> tuple[str, ...]:
-        return ("added", "updated", "unchanged", "removed", "duplicates", "files_parsed", "files_skipped")
+        return (
+            "added",
+            "updated",
+            "unchanged",
+            "removed",
+            "duplicates",
+            "files_parsed",
+            "files_skipped",
+            "conflict_count",
+            "copy_count",
+        )
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.count_keys()}

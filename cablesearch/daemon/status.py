@@ -83,12 +83,9 @@ class StatusBoard:
             for key in ("added", "updated", "unchanged", "removed"):
                 self.totals[key] += getattr(result, key)
             self.totals["rejected"] += rejected
-            for conflict in result.conflicts:
-                if conflict.get("kind") == "conflict":
-                    self.totals["conflicts"] += 1
-                    self.conflicts.append({"at": time.time(), **conflict})
-                else:
-                    self.totals["copies"] += 1
+            self.totals["conflicts"] += result.conflict_count
+            self.totals["copies"] += result.copy_count
+            self.conflicts.extend({"at": time.time(), **c} for c in result.conflicts)
             self.totals["batches"] += 1
             if result.doc_count is not None:
                 self.doc_count = result.doc_count

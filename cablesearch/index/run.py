@@ -156,8 +156,12 @@ class SyncRun:
         """Describe the IDs shared by files read since the last call in the report (an ID
         seen again later in the sync is described again, as it then is)."""
         if self.shared:
-            for conflict in conflicts_of(self.manifest, self.shared):
-                self.report.conflicts[conflict.reference_id] = conflict
+            found = conflicts_of(self.manifest, self.shared)
+            for conflict in found:
+                self.report.note_conflict(conflict)
+            for rid in self.shared - {c.reference_id for c in found}:  # one file left
+                self.report.conflicts.pop(rid, None)
+                self.report.copy_ids.discard(rid)
             self.shared.clear()
 
     def due(self) -> bool:
