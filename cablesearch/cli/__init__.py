@@ -83,6 +83,7 @@ def _register() -> None:
     from . import (
         alerts_cmd,
         batch_cmd,
+        conflicts_cmd,
         index_cmd,
         parse_cmd,
         person_cmd,
@@ -95,6 +96,7 @@ def _register() -> None:
     for module in (
         parse_cmd,
         index_cmd,
+        conflicts_cmd,
         search_cmd,
         thread_cmd,
         person_cmd,

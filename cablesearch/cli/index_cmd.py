@@ -46,9 +46,35 @@ class ProgressLine:
             self.stream.flush()
 
 
+SHOWN_CONFLICTS = 20  # conflict lines printed by one run; `cablesearch conflicts` lists all
+
+
+def _print_conflicts(report: dict[str, Any]) -> None:
+    """Name each ID whose files give different texts (on stderr, like rejections; the first
+    ones), and count the IDs whose files give the same text (copies), from a report's dict."""
+    listed = report.get("conflicts") or []
+    total = int(report.get("conflict_count") or len(listed))
+    for c in listed[:SHOWN_CONFLICTS]:
+        click.echo(f"conflict: {c.get('message', c.get('reference_id'))}", err=True)
+    if total > min(len(listed), SHOWN_CONFLICTS):
+        click.echo(
+            f"conflict: ... and {total - min(len(listed), SHOWN_CONFLICTS)} more "
+            "(`cablesearch conflicts` lists them all)",
+            err=True,
+        )
+    copies = int(report.get("copy_count") or 0)
+    if copies:
+        click.echo(
+            f"{copies} reference ID{'s are' if copies != 1 else ' is'} given by several files with the "
+            "same text (copies, one indexed; `cablesearch conflicts --copies` lists them)",
+            err=True,
+        )
+
+
 def _print_report(report: SyncReport) -> None:
     for err in report.rejected:
         click.echo(f"rejected: {err}", err=True)
+    _print_conflicts(report.to_dict())
     click.echo(report.summary())
 
 
@@ -93,6 +119,7 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
     rejected = report.get("rejected") or []  # "path: reason" lines
     for item in rejected:
         click.echo(f"rejected: {item}", err=True)
+    _print_conflicts(report)
     count = {
         k: int(report.get(k, 0) or 0) for k in ("added", "updated", "unchanged", "removed", "duplicates")
     }

@@ -166,6 +166,15 @@ def render_status(info_running: bool, status: dict[str, Any] | None, index_dir: 
             lines.append(f"  {at} {where}{err.get('message', '')}")
     else:
         lines.append("recent errors: none")
+    conflicts = status.get("recent_conflicts", [])
+    if conflicts:
+        lines.append(
+            f"recent conflicts ({len(conflicts)}; the index keeps one text, "
+            "`cablesearch conflicts` lists them all):"
+        )
+        for c in conflicts[-10:]:
+            at = time.strftime("%H:%M:%S", time.localtime(c.get("at", 0)))
+            lines.append(f"  {at} {c.get('message', c.get('reference_id', ''))}")
     return "\n".join(lines)
 
 

@@ -52,6 +52,7 @@ def answer(request_path: Path, paths: list[str], result: BatchResult, board: Sta
         "pid": os.getpid(),
         "paths": paths,
         "rejected": [r.line for r in result.rejected],  # as SyncReport.to_dict() words them
+        "conflicts": result.conflicts,
     }
     try:
         client.write_json_atomic(request_path.with_suffix(client.DONE_SUFFIX), report)

@@ -82,6 +82,10 @@ class BatchResult:
     rejected: list[Rejection] = field(default_factory=list)
     doc_count: int | None = None
     seconds: float = 0.0
+    conflict_count: int = 0  # IDs shared with another file that gives a different text
+    copy_count: int = 0  # IDs shared with another file that gives the same text
+    # the first conflicts, as ``Conflict.to_dict()`` gives them
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_report(cls, report: Any, doc_count: int | None, seconds: float) -> BatchResult:
@@ -89,11 +93,27 @@ class BatchResult:
         data = report.to_dict()
         rejected = [Rejection(str(r["path"]), str(r["reason"]), str(r["message"])) for r in data["rejected"]]
         counts = {k: int(data.get(k, 0)) for k in cls.count_keys()}
-        return cls(**counts, rejected=rejected, doc_count=doc_count, seconds=round(seconds, 3))
+        return cls(
+            **counts,
+            rejected=rejected,
+            doc_count=doc_count,
+            seconds=round(seconds, 3),
+            conflicts=list(data.get("conflicts", [])),
+        )
 
     @staticmethod
     def count_keys() -> tuple[str, ...]:
-        return ("added", "updated", "unchanged", "removed", "duplicates", "files_parsed", "files_skipped")
+        return (
+            "added",
+            "updated",
+            "unchanged",
+            "removed",
+            "duplicates",
+            "files_parsed",
+            "files_skipped",
+            "conflict_count",
+            "copy_count",
+        )
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.count_keys()}

@@ -19,8 +19,20 @@ from .messages import BatchResult
 log = logging.getLogger("cablesearch.daemon.service")  # one logger for the daemon's lines
 
 RECENT_ERRORS = 20
+RECENT_CONFLICTS = 20  # IDs whose files give different texts, the latest kept
 STATUS_INTERVAL = 2.0  # seconds between status writes while idle
-TOTALS = ("added", "updated", "unchanged", "removed", "rejected", "batches", "handoffs", "rescans")
+TOTALS = (
+    "added",
+    "updated",
+    "unchanged",
+    "removed",
+    "rejected",
+    "conflicts",
+    "copies",
+    "batches",
+    "handoffs",
+    "rescans",
+)
 
 
 class StatusBoard:
@@ -34,6 +46,7 @@ class StatusBoard:
         self.totals = dict.fromkeys(TOTALS, 0)
         self.doc_count: int | None = None
         self.errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
+        self.conflicts: deque[dict[str, Any]] = deque(maxlen=RECENT_CONFLICTS)
         self.commits = 0
         self._next_write = 0.0
         self._write_failed = False
@@ -70,6 +83,9 @@ class StatusBoard:
             for key in ("added", "updated", "unchanged", "removed"):
                 self.totals[key] += getattr(result, key)
             self.totals["rejected"] += rejected
+            self.totals["conflicts"] += result.conflict_count
+            self.totals["copies"] += result.copy_count
+            self.conflicts.extend({"at": time.time(), **c} for c in result.conflicts)
             self.totals["batches"] += 1
             if result.doc_count is not None:
                 self.doc_count = result.doc_count
@@ -97,6 +113,8 @@ class StatusBoard:
                 "totals": dict(self.totals),
                 "doc_count": self.doc_count,
                 "recent_errors": list(self.errors),
+                # the latest IDs given by several files with different texts (Conflict.to_dict)
+                "recent_conflicts": list(self.conflicts),
             }
 
     def due(self, force: bool) -> bool:

@@ -12,6 +12,7 @@ are Whoosh's (codec W3, format ``Positions``), so every Whoosh reader and merge 
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import zlib
 from dataclasses import dataclass
@@ -48,6 +49,16 @@ class PreparedDoc:
     inverted: list[tuple[str, list[tuple[bytes, int, float, bytes]], int]]
     stored_blob: bytes
     columns: list[tuple[str, Any]]
+    # of the subject and body with whitespace runs as one space: equal for the same cable read
+    # from any of the four forms (see :func:`text_digest`); the manifest tells copies from conflicts
+    text_digest: str = ""
+
+
+def text_digest(cable: Cable) -> str:
+    """A digest of the cable's subject and body, whitespace-insensitive (a csv row, an HTML
+    page and a telegram of one cable give the same one)."""
+    text = " ".join(f"{cable.subject}\n{cable.body}".split())
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
@@ -74,7 +85,7 @@ def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
     # is compressed already); readers decompress whatever the level. Pickle protocol 5, not
     # Whoosh's 2 (~10x slower to write and to read back); any Python 3.8+ reads either.
     blob = zlib.compress(pickle.dumps(stored, PICKLE_PROTOCOL), 1)
-    return PreparedDoc(cable.reference_id, cable.released, inverted, blob, columns)
+    return PreparedDoc(cable.reference_id, cable.released, inverted, blob, columns, text_digest(cable))
 
 
 class FastCodec(W3Codec):

@@ -7,8 +7,10 @@ An SQLite database in the index folder (``manifest.sqlite``) with two tables:
   cables committed so far and ``complete = 0``, so the next run reads it again), its cable count.
 - ``entries``: one row per (file, reference ID) with the cable's released date, whether this
   file's text is the one in the index (``indexed``) and, for cables.csv rows, a digest of the
-  row (so a changed cables.csv only re-reads the rows that changed). The same ID in several files has several
-  entries; the one with the latest release is indexed.
+  row (so a changed cables.csv only re-reads the rows that changed) and ``text``, a digest of
+  the cable's subject and body (``engine.writer.text_digest``; "" in entries written before it
+  existed). The same ID in several files has several entries; the one with the latest release
+  is indexed (:mod:`.conflicts` reports them: identical texts are copies, others conflicts).
 
 The manifest is written in the same rhythm as the index: the sync layer changes it inside one
 transaction and commits that transaction right after the index commit, so what the manifest
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS entries (
     released TEXT NOT NULL DEFAULT '',
     indexed INTEGER NOT NULL DEFAULT 0,
     digest TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (path, reference_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_id ON entries (reference_id);
@@ -73,6 +76,7 @@ class Entry:
     released: str  # "YYYY-MM-DDTHH:MM" or ""
     indexed: bool
     digest: str = ""  # of the cables.csv row the cable came from ("" for other files)
+    text: str = ""  # digest of the subject and body ("" when not known: an older manifest)
 
     @property
     def rank(self) -> tuple[str, str]:
@@ -91,6 +95,8 @@ class Manifest:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
         if "digest" not in columns:  # a manifest written before row digests existed
             self._db.execute("ALTER TABLE entries ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
+        if "text" not in columns:  # a manifest written before text digests existed
+            self._db.execute("ALTER TABLE entries ADD COLUMN text TEXT NOT NULL DEFAULT ''")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.commit()
@@ -184,18 +190,30 @@ class Manifest:
 
     def entries_of_file(self, path: str) -> dict[str, Entry]:
         return {
-            r[1]: Entry(r[0], r[1], r[2], bool(r[3]), r[4])
+            r[1]: Entry(r[0], r[1], r[2], bool(r[3]), r[4], r[5])
             for r in self._db.execute(
-                "SELECT path, reference_id, released, indexed, digest FROM entries WHERE path = ?", (path,)
+                "SELECT path, reference_id, released, indexed, digest, text FROM entries WHERE path = ?",
+                (path,),
             )
         }
 
     def entries_of_id(self, reference_id: str) -> list[Entry]:
         return [
-            Entry(r[0], r[1], r[2], bool(r[3]))
+            Entry(r[0], r[1], r[2], bool(r[3]), r[4], r[5])
             for r in self._db.execute(
-                "SELECT path, reference_id, released, indexed FROM entries WHERE reference_id = ?",
+                "SELECT path, reference_id, released, indexed, digest, text FROM entries "
+                "WHERE reference_id = ?",
                 (reference_id,),
+            )
+        ]
+
+    def ids_in_several_files(self) -> list[str]:
+        """The reference IDs that more than one file (or cables.csv) gives, sorted."""
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT reference_id FROM entries GROUP BY reference_id HAVING count(*) > 1 "
+                "ORDER BY reference_id"
             )
         ]
 
@@ -210,18 +228,19 @@ class Manifest:
         indexed: bool,
         digest: str = "",
         others_indexed: bool = True,
+        text: str = "",
     ) -> None:
         """Record that ``path`` has the cable; ``indexed``: it is the copy in the index (any
         other file's entry for the ID stops being it; ``others_indexed=False`` says the caller
-        knows there is none, which saves a statement per cable)."""
+        knows there is none, which saves a statement per cable; ``text``: the cable's text digest)."""
         if indexed and others_indexed:
             self._db.execute(
                 "UPDATE entries SET indexed = 0 WHERE reference_id = ? AND indexed = 1", (reference_id,)
             )
         self._db.execute(
-            "INSERT OR REPLACE INTO entries (path, reference_id, released, indexed, digest) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (path, reference_id, released, int(indexed), digest),
+            "INSERT OR REPLACE INTO entries (path, reference_id, released, indexed, digest, text) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (path, reference_id, released, int(indexed), digest, text),
         )
 
     def set_indexed(self, path: str, reference_id: str) -> None:

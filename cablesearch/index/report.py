@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cablesearch.errors import ParseError
+from cablesearch.index.conflicts import CONFLICT, Conflict
+
+LISTED_CONFLICTS = 100  # conflicts a report lists (all of them: `cablesearch conflicts`)
 
 
 @dataclass
@@ -22,11 +25,35 @@ class SyncReport:
     # cables read whose reference ID is indexed from another file (a later release of it)
     duplicates: int = 0
     rejected: list[ParseError] = field(default_factory=list)
+    # IDs that a file read in this sync shares with another file: with different texts
+    # (conflicts, described) and with the same text (copies, only their IDs)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+    copy_ids: set[str] = field(default_factory=set)
     files_seen: int = 0
     files_parsed: int = 0
     files_skipped: int = 0  # unchanged by size and mtime: not read at all
     commits: int = 0
     seconds: float = 0.0
+
+    @property
+    def true_conflicts(self) -> list[Conflict]:
+        """The shared IDs whose files give different texts (the ones users must hear of)."""
+        return [self.conflicts[k] for k in sorted(self.conflicts)]
+
+    @property
+    def copies(self) -> int:
+        """How many shared IDs have the same text in every file."""
+        return len(self.copy_ids)
+
+    def note_conflict(self, conflict: Conflict) -> None:
+        """Record what a shared ID is now (a later file of the sync may change it)."""
+        rid = conflict.reference_id
+        if conflict.kind == CONFLICT:
+            self.copy_ids.discard(rid)
+            self.conflicts[rid] = conflict
+        else:
+            self.conflicts.pop(rid, None)
+            self.copy_ids.add(rid)
 
     @property
     def changed(self) -> int:
@@ -44,7 +71,10 @@ class SyncReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data: every count, the seconds, and ``rejected`` as
         ``{"path", "row", "reason", "message"}`` objects (``row``: the cables.csv row or None;
-        ``message``: the one-line ``"path[, row N]: reason"`` shown to users)."""
+        ``message``: the one-line ``"path[, row N]: reason"`` shown to users), ``conflicts``: the
+        first :data:`LISTED_CONFLICTS` conflicts by ID as :meth:`Conflict.to_dict` objects, with
+        ``conflict_count`` and ``copy_count`` (copies are counted, never listed: re-indexing a
+        release in several forms makes hundreds of thousands)."""
         return {
             "added": self.added,
             "updated": self.updated,
@@ -59,6 +89,9 @@ class SyncReport:
             "rejected": [
                 {"path": e.source, "row": e.row, "reason": e.reason, "message": str(e)} for e in self.rejected
             ],
+            "conflicts": [c.to_dict() for c in self.true_conflicts[:LISTED_CONFLICTS]],
+            "conflict_count": len(self.conflicts),
+            "copy_count": len(self.copy_ids),
         }
 
 

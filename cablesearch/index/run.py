@@ -4,7 +4,9 @@ the two in step (:func:`interrupts_held`).
 
 A reference ID present in several files is indexed from the one with the latest ``released``
 date; when that file loses the cable (changed or removed), the ID is re-read from the best
-other file still having it.
+other file still having it. Each ID that a file read in this sync shares with another file is
+described in the report (``report.conflicts``, see :mod:`.conflicts`) once the sync's decisions
+for it are made (before each commit).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from cablesearch import parse
 from cablesearch.engine.writer import PreparedDoc, prepare
 from cablesearch.errors import ParseError
+from cablesearch.index.conflicts import conflicts_of
 from cablesearch.index.manifest import Manifest
 from cablesearch.index.report import SyncReport
 from cablesearch.index.store import CableWriter
@@ -51,6 +54,7 @@ class SyncRun:
         self.manifest_empty = not manifest.has_entries()
         self.done_in_file: dict[str, dict[str, str]] = {}
         self.run_ids: set[str] = set()
+        self.shared: set[str] = set()  # IDs a file read now shares with another file
 
     # decisions for one cable / one vanished ID
 
@@ -67,6 +71,8 @@ class SyncRun:
             entries = self.manifest.entries_of_id(rid)
         self.run_ids.add(rid)
         others = [e for e in entries if e.path != path]
+        if others:
+            self.shared.add(rid)
         currently = next((e for e in entries if e.indexed), None)
         best_other = max(others, key=lambda e: e.rank, default=None)
         if best_other is None or (released, path) >= best_other.rank:
@@ -82,11 +88,12 @@ class SyncRun:
                 indexed=True,
                 digest=digest,
                 others_indexed=any(e.indexed for e in others),
+                text=prep.text_digest,
             )
             self.since_commit += 1
         else:
             self.report.duplicates += 1
-            self.manifest.put_entry(path, rid, released, indexed=False, digest=digest)
+            self.manifest.put_entry(path, rid, released, indexed=False, digest=digest, text=prep.text_digest)
             if currently is not None and currently.path == path:
                 self.reload.setdefault(best_other.path, set()).add(rid)
 
@@ -143,6 +150,19 @@ class SyncRun:
             for rid in ids - found:
                 # The file no longer has it: forget that entry and look again.
                 self.vanish(path, rid, True)
+        self.note_conflicts()
+
+    def note_conflicts(self) -> None:
+        """Describe the IDs shared by files read since the last call in the report (an ID
+        seen again later in the sync is described again, as it then is)."""
+        if self.shared:
+            found = conflicts_of(self.manifest, self.shared)
+            for conflict in found:
+                self.report.note_conflict(conflict)
+            for rid in self.shared - {c.reference_id for c in found}:  # one file left
+                self.report.conflicts.pop(rid, None)
+                self.report.copy_ids.discard(rid)
+            self.shared.clear()
 
     def due(self) -> bool:
         """Whether enough was written since the last commit to commit again."""

@@ -1,14 +1,17 @@
-"""The JSON API: ``/api/search``, ``/api/facets``, ``/api/cables/{id}``, ``/api/stats``
+"""The JSON API: ``/api/search``, ``/api/facets``, ``/api/cables/{id}``, ``/api/stats``,
+``/api/conflicts``
 (described at ``/openapi.json``). Every error leaves as ``{"error": {"status", "message"}}``."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..index.conflicts import COPIES, read_conflicts
 from . import alerts, batch, export
 from .context import WebContext, web
 from .render import jsonable
@@ -81,6 +84,22 @@ async def api_cable(ref_id: str, ctx: WebContext = Depends(web)) -> JSONResponse
 async def api_stats(ctx: WebContext = Depends(web)) -> JSONResponse:
     """Counts, date range, index size and last update (`cablesearch stats --json`)."""
     return await ctx.run(lambda svc: JSONResponse(jsonable(svc.stats())))
+
+
+@router.get("/conflicts", tags=["index"], summary="Reference IDs given by several files")
+async def api_conflicts(
+    copies: bool = Query(False, description="Also list IDs whose files all give the same text"),
+    ctx: WebContext = Depends(web),
+) -> JSONResponse:
+    """`cablesearch conflicts --json`'s object: `conflicts` and `copies` (counts) and `ids`,
+    one object per ID with `kind` ("conflict": the files give different texts; "copies"),
+    `files` (path, released, indexed) and `indexed`, the file the index shows."""
+    found = await run_in_threadpool(read_conflicts, ctx.config.index_dir, True)
+    true = [c for c in found if c.kind != COPIES]
+    shown = found if copies else true
+    return JSONResponse(
+        {"conflicts": len(true), "copies": len(found) - len(true), "ids": [c.to_dict() for c in shown]}
+    )
 
 
 @fallback.api_route(
