@@ -166,7 +166,7 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path, src: Path) -> None
 
 
 def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None:
-    from test_sync import assert_manifest_matches_index, write_big_csv
+    from test_sync import assert_manifest_matches_index, default_sigint, write_big_csv
 
     src = tmp_path / "src"
     src.mkdir()
@@ -188,6 +188,7 @@ def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # a suite started with SIGINT ignored (nohup, &) passes that on
     )
     deadline = time.monotonic() + 60
     count = 0

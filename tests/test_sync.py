@@ -410,6 +410,7 @@ def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # a suite started with SIGINT ignored (nohup, &) passes that on
     )
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -433,6 +434,14 @@ def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: 
     assert_manifest_matches_index(ix)
 
 
+def default_sigint() -> None:
+    """For a child process (``preexec_fn``): Ctrl-C acts by default. A suite started in the
+    background or under nohup ignores SIGINT, and an ignored signal stays ignored across exec."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
     """An index commit and the manifest commit recording it are never cut in two by Ctrl-C."""
     import signal
@@ -440,13 +449,18 @@ def test_ctrl_c_inside_a_held_block_takes_effect_at_its_end() -> None:
     from cablesearch.index.sync import interrupts_held
 
     done = []
-    with pytest.raises(KeyboardInterrupt), interrupts_held():
-        signal.raise_signal(signal.SIGINT)
-        done.append("index committed")
-        done.append("manifest committed")
-    assert done == ["index committed", "manifest committed"]
-    with interrupts_held():
-        pass  # nothing caught: nothing raised
+    # Python's own Ctrl-C handler, even when the suite was started with SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_held():
+            signal.raise_signal(signal.SIGINT)
+            done.append("index committed")
+            done.append("manifest committed")
+        assert done == ["index committed", "manifest committed"]
+        with interrupts_held():
+            pass  # nothing caught: nothing raised
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_report_as_json_names_each_rejected_file_and_row(tmp_path: Path, data_dir: Path) -> None:
