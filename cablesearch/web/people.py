@@ -73,7 +73,8 @@ def candidates(svc: Service, name: str) -> list[tuple[str, int]]:
     if not wanted:
         return []
     surname = wanted.partition(",")[0]
-    result = svc.search(SearchRequest(persons=(surname,), page_size=1, facet_limit=0, highlight=False))
+    # every person, counted over all cables (a person filter would not narrow its own facet)
+    result = svc.search(SearchRequest(page_size=1, facet_limit=0, highlight=False))
     return [
         (value, n)
         for value, n in result.facets.get("person", [])
