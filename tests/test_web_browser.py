@@ -460,7 +460,8 @@ def test_thread_page_from_the_cable_page(page: object, server: str) -> None:
     link.click()
     page.wait_for_url(re.compile(rf"/cable/{XSS_ID}/thread$"))
     rows = page.locator("#thread tbody tr")
-    assert rows.count() == size
+    assert page.locator("#thread tbody tr:not(.thread-missing)").count() == size
+    assert rows.count() > size  # the cited cables missing from the index are listed too
     page.screenshot(path=str(shot("thread-all.png")), full_page=True)
     # the depth selector narrows the thread to the cables one step away
     page.locator(".depth-choice a", has_text=re.compile(r"^1$")).click()

@@ -97,7 +97,7 @@ class CableView:
     cited_by: list[Hit] = field(default_factory=list)
     similar: list[Hit] = field(default_factory=list)
     note: str = ""  # e.g. that the terms could not be marked in time
-    thread_size: int | None = None  # cables of the whole thread (None: not counted)
+    thread_size: int | None = None  # indexed cables of the whole thread (None: not counted)
     signers: list[Any] = field(default_factory=list)  # people.PersonLink per signer
     classified_by: Any = None  # people.PersonLink of the "Classified by" line
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import CablesearchError, QueryTimeout
+from ..results import SearchRequest
 from ..search.facets import UnknownFilterValue
 from .cable_view import build_view
 from .context import WebContext, web
@@ -127,7 +128,7 @@ def render_cable_page(
         try:
             view.cited_by = svc.cited_by(ref)
             view.similar = svc.similar(ref, limit=8)
-            view.thread_size = len(svc.thread(ref).cables)
+            view.thread_size = thread_size(svc, ref)
         except QueryTimeout:
             view.note = " ".join(
                 filter(
@@ -136,6 +137,13 @@ def render_cable_page(
                 )
             )
     return ctx.render.page(request, template, cable=cable, view=view, q=q, state=SearchState(q=q))
+
+
+def thread_size(svc: Service, ref: str) -> int:
+    """The cables of ``ref``'s thread that are in the index (itself included), counted by the
+    ``thread:`` query on the index's arrays: no record of the thread is read."""
+    request = SearchRequest(query=f"thread:{ref}", page_size=1, facet_limit=1, highlight=False)
+    return svc.search(request).total
 
 
 @router.get("/browse", response_class=HTMLResponse)
