@@ -120,7 +120,7 @@ def test_search_answers_in_the_cli_json_shape(client: TestClient) -> None:
     assert r.status_code == 200
     data = r.json()
     assert set(data) >= {"query", "total", "page", "hits", "facets", "suggestion"}
-    assert set(data["facets"]) == {"tag", "origin", "classification", "year", "warning"}
+    assert set(data["facets"]) == {"tag", "origin", "classification", "year", "warning", "person"}
     assert data["hits"][0]["reference_id"] == "08TUNIS679"
     hit = data["hits"][0]
     assert set(hit) >= {

@@ -483,3 +483,64 @@ def test_save_a_search_from_the_results_page_and_see_it_on_alerts(page: object, 
     page.locator("button", has_text="Delete this alert").click()
     page.wait_for_url(re.compile(r"/alerts\?deleted=zanzibar-watch$"))
     assert page.locator("#alert-zanzibar-watch").count() == 0
+
+
+def test_thread_page_from_the_cable_page(page: object, server: str) -> None:
+    page.goto(server + f"/cable/{XSS_ID}")
+    link = page.locator("#thread-link")
+    size = int(re.search(r"\((\d+) cables\)", link.inner_text()).group(1))  # type: ignore[union-attr]
+    link.click()
+    page.wait_for_url(re.compile(rf"/cable/{XSS_ID}/thread$"))
+    rows = page.locator("#thread tbody tr")
+    assert page.locator("#thread tbody tr:not(.thread-missing)").count() == size
+    assert rows.count() > size  # the cited cables missing from the index are listed too
+    page.screenshot(path=str(shot("thread-all.png")), full_page=True)
+    # the depth selector narrows the thread to the cables one step away
+    page.locator(".depth-choice a", has_text=re.compile(r"^1$")).click()
+    page.wait_for_url(re.compile(rf"/cable/{XSS_ID}/thread\?depth=1$"))
+    assert rows.count() == 4
+    assert page.locator(".depth-choice a.current").inner_text() == "1"
+    start = page.locator(f"tr#t-{XSS_ID}")
+    assert start.locator(".badge").inner_text() == "this cable"
+    assert start.locator(".thread-depth").inner_text() == "0"
+    # the missing reference is marked and is no link, anywhere
+    missing = page.locator("tr#t-99NOWHERE1")
+    assert "not in the index" in missing.inner_text() and missing.locator(".thread-cable a").count() == 0
+    assert page.locator('a[href$="99NOWHERE1"]').count() == 0
+    page.screenshot(path=str(shot("thread-depth-1.png")), full_page=True)
+    # who cites whom: the cable citing the start links to its row, and the row to its cable
+    page.locator(f"tr#t-{XSS_ID} td.thread-links a", has_text=CITER_ID).click()
+    page.wait_for_url(re.compile(rf"#t-{CITER_ID}$"))
+    page.locator(f"tr#t-{CITER_ID} .thread-cable a.refid").click()
+    page.wait_for_url(re.compile(rf"/cable/{CITER_ID}$"))
+
+
+def test_person_facet_click_and_the_person_page(page: object, server: str) -> None:
+    page.goto(server + "/")
+    everything = total(page)
+    facet = page.locator("#facet-person")
+    facet.scroll_into_view_if_needed()
+    clinton = facet.locator("li", has_text="CLINTON")
+    count = int(clinton.locator(".facet-count").inner_text())
+    clinton.locator("a.facet-link").click()
+    page.wait_for_url(re.compile(r"/\?person=CLINTON$"))
+    assert total(page) == count < everything
+    assert page.locator(".chip").get_attribute("aria-label") == "Remove filter Person: CLINTON"
+    assert "any of" in page.locator("#facet-person summary").inner_text()
+    page.locator("#facet-person").scroll_into_view_if_needed()
+    page.locator(".facets").screenshot(path=str(shot("person-facet.png")))
+    # the arrow beside the name opens the person's page: their cables by date, posts, roles
+    page.locator("#facet-person li", has_text="CLINTON").locator("a.facet-profile").click()
+    page.wait_for_url(re.compile(r"/person/CLINTON$"))
+    assert page.locator("#person-name").inner_text() == "CLINTON"
+    assert page.locator("#person-cables tbody tr").count() == count
+    assert "signer" in page.locator("#roles").inner_text()
+    page.screenshot(path=str(shot("person-page.png")), full_page=True)
+    page.locator("#person-search").click()
+    page.wait_for_url(re.compile(r"/\?person=CLINTON&sort=created$"))
+    assert total(page) == count
+    # a signer on the cable page links to their person page
+    page.goto(server + "/cable/08TUNIS679")
+    page.locator(".fact-signed a.person", has_text="GODEC").click()
+    page.wait_for_url(re.compile(r"/person/GODEC%2C%20ROBERT%20F\.$"))
+    assert page.locator("#person-name").inner_text() == "GODEC, ROBERT F."

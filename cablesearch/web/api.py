@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..index.conflicts import COPIES, read_conflicts
-from . import alerts, batch, export
+from ..results import SearchResult
+from . import alerts, batch, export, people, threads
 from .context import WebContext, web
 from .render import jsonable
 from .services import Service
@@ -29,18 +31,29 @@ _SEARCH_ERRORS = {
 }
 
 
+def result_json(result: SearchResult) -> dict[str, Any]:
+    """``result.to_json()`` with the person facet among the facets, in the same shape
+    (``[[value, cables], ...]``): the web lists people, the CLI's object does not."""
+    data = result.to_json()
+    data["facets"]["person"] = [[v, n] for v, n in result.facets.get("person", [])]
+    return data
+
+
 @router.get("/search", tags=["search"], summary="Search cables", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
 async def api_search(st: SearchState = Depends(search_state), ctx: WebContext = Depends(web)) -> JSONResponse:
     """Search with the CLI's parameters; the answer is `cablesearch search --json`'s object:
-    query, total, page, page_size, hits (with HTML-safe snippets), facets over all matches,
-    suggestion and elapsed_ms. Without a query, the hits are listed newest first."""
+    query, total, page, page_size, hits (with HTML-safe snippets), facets over all matches
+    (tag, origin, classification, year, warning — kinds of parse warnings, records to
+    distrust — and person, each `[[value, cables], ...]`), suggestion(s), notice and
+    elapsed_ms. A filter value no cable has is a 400 whose `error.details` gives the nearest
+    values that exist. Without a query, the hits are listed newest first."""
     request = st.to_request(ctx.config.page_size)
-    return await ctx.run(lambda svc: JSONResponse(svc.search(request).to_json()))
+    return await ctx.run(lambda svc: JSONResponse(result_json(svc.search(request))))
 
 
 @router.get("/facets", tags=["search"], summary="Facet counts for a search", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
 async def api_facets(st: SearchState = Depends(search_state), ctx: WebContext = Depends(web)) -> JSONResponse:
-    """Counts per tag, origin, classification and year over all matches of the search (all
+    """Counts per tag, origin, classification, year, person and parse warning over all matches of the search (all
     cables when no query or filter is given), and the matches by month created."""
     req = replace(st.to_request(ctx.config.page_size, highlight=False), page=1, page_size=1)
 
@@ -50,7 +63,7 @@ async def api_facets(st: SearchState = Depends(search_state), ctx: WebContext = 
             {
                 "query": result.query,
                 "total": result.total,
-                "facets": result.to_json()["facets"],
+                "facets": result_json(result)["facets"],
                 "months": [[m, n] for m, n in result.facets.get("month", [])],
             }
         )
@@ -108,7 +121,13 @@ async def api_conflicts(
 async def api_unknown(request: Request, rest: str) -> None:
     """Unknown API paths are 404; a method an endpoint does not take is 405 with its Allow."""
     allowed: set[str] = set()
-    for route in (*router.routes, *batch.router.routes, *export.router.routes, *alerts.api_router.routes):
+    for route in (
+        *router.routes,
+        *batch.router.routes,
+        *export.router.routes,
+        *alerts.api_router.routes,
+        *_graph_routes(),
+    ):
         if getattr(route, "name", "") != "api_unknown" and _matches(route, request.url.path):
             allowed |= set(getattr(route, "methods", None) or ())
     if allowed and request.method not in allowed:
@@ -116,6 +135,15 @@ async def api_unknown(request: Request, rest: str) -> None:
     raise StarletteHTTPException(
         404, f"no API endpoint /api/{rest[:100]}; the API is described at /openapi.json"
     )
+
+
+def _graph_routes() -> list[object]:
+    """The API routes of the thread and people routers (their pages are not under /api/)."""
+    return [
+        r
+        for r in (*threads.router.routes, *people.router.routes)
+        if getattr(r, "path", "").startswith("/api/")
+    ]
 
 
 def _matches(route: object, path: str) -> bool:

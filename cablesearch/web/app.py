@@ -28,7 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Config
 from ..errors import CableNotFound, CablesearchError, QueryTimeout
-from . import alerts, api, batch, export, pages
+from ..search.facets import UnknownFilterValue
+from . import alerts, api, batch, export, pages, people, threads
 from .context import WebContext
 from .limits import LIMITS
 from .middleware import TimingMiddleware
@@ -125,6 +126,8 @@ def create_app(
     app.include_router(export.router)
     app.include_router(alerts.router)
     app.include_router(alerts.api_router)
+    app.include_router(threads.router)
+    app.include_router(people.router)
     app.include_router(api.fallback)  # last: it answers every other /api/ path
     _add_error_handlers(app)
     return app
@@ -161,7 +164,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             # the library's message names a CLI command; a reader on the site gets a search link
             message = f"There is no cable {ref} in the index."
             return render(request).error(request, 404, message, search_for=ref)
-        return render(request).error(request, exc.http_status, str(exc))
+        return render(request).error(request, exc.http_status, str(exc), _error_details(exc))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -187,6 +190,20 @@ def _add_error_handlers(app: FastAPI) -> None:
         return render(request).error(
             request, 500, f"internal error ({type(exc).__name__}); the server log has the details"
         )
+
+
+def _error_details(exc: CablesearchError) -> list[dict[str, Any]] | None:
+    """The machine-readable part of an error, where it has one: a filter value no cable has
+    gives the parameter, the value and the nearest values that exist."""
+    if isinstance(exc, UnknownFilterValue):
+        return [
+            {
+                "parameter": exc.field,
+                "value": exc.value,
+                "suggestions": [[value, count] for value, count in exc.suggestions],
+            }
+        ]
+    return None
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:

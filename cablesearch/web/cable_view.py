@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
@@ -96,6 +97,9 @@ class CableView:
     cited_by: list[Hit] = field(default_factory=list)
     similar: list[Hit] = field(default_factory=list)
     note: str = ""  # e.g. that the terms could not be marked in time
+    thread_size: int | None = None  # indexed cables of the whole thread (None: not counted)
+    signers: list[Any] = field(default_factory=list)  # people.PersonLink per signer
+    classified_by: Any = None  # people.PersonLink of the "Classified by" line
 
     @property
     def marks(self) -> list[tuple[str, str, str]]:

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..results import FACETS, SearchResult
+from ..results import SearchResult
 from ..vocab import describe_tag
 from .limits import LIMITS
-from .state import DEFAULT_FACET_LIMIT, FACET_ATTR, SearchState
+from .state import DEFAULT_FACET_LIMIT, FACET_ATTR, WEB_FACETS, SearchState, person_url
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -22,6 +22,7 @@ class FacetValue:
     active: bool
     link: str  # adds the value to the filters, or removes it when active
     description: str = ""  # what a tag code means ("External Political Relations")
+    profile: str = ""  # a person's page (person facet only)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def facet_lists(result: SearchResult, state: SearchState) -> list[FacetGroup]:
     stay listed as the library counts them, so a second value can be added (OR)."""
     limit = state.facet_limit or DEFAULT_FACET_LIMIT
     out: list[FacetGroup] = []
-    for facet in FACETS:
+    for facet in WEB_FACETS:
         pairs: list[tuple[str, int | None]] = [(str(v), n) for v, n in result.facets.get(facet, [])]
         listed = len(pairs)
         attr = FACET_ATTR[facet]
@@ -65,7 +66,8 @@ def facet_lists(result: SearchResult, state: SearchState) -> list[FacetGroup]:
             active = typed in current
             changed = tuple(v for v in current if v != typed) if active else current + (typed,)
             described = (describe_tag(value) or "") if facet == "tag" else ""
-            items.append(FacetValue(value, count, active, state.url(**{attr: changed}), described))
+            profile = person_url(value) if facet == "person" else ""
+            items.append(FacetValue(value, count, active, state.url(**{attr: changed}), described, profile))
         if not items:
             continue
         group = FacetGroup(facet, items, any_of=bool(current))

@@ -12,12 +12,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import CablesearchError, QueryTimeout
+from ..results import SearchRequest
+from ..search.facets import UnknownFilterValue
 from .cable_view import build_view
 from .context import WebContext, web
 from .limits import LIMITS
 from .listing import browse_groups, build_timeline, facet_lists, page_links
+from .people import cable_person_links
 from .services import Service
-from .state import SearchState, check_reference_id, search_state
+from .state import FACET_ATTR, SearchState, check_reference_id, search_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +44,7 @@ def render_search_page(
         if exc.http_status == 404 or (exc.http_status >= 500 and not isinstance(exc, QueryTimeout)):
             raise
         status = 503 if isinstance(exc, QueryTimeout) else exc.http_status
+        fixes, fix_remove = filter_fixes(exc, st)
         response = ctx.render.page(
             request,
             "search.html",
@@ -48,6 +52,8 @@ def render_search_page(
             state=st,
             result=None,
             error=str(exc),
+            fixes=fixes,
+            fix_remove=fix_remove,
             timeline=None,
             paging=None,
             facets=[],
@@ -62,6 +68,8 @@ def render_search_page(
         state=st,
         result=result,
         error=None,
+        fixes=[],
+        fix_remove=None,
         timeline=build_timeline(result.facets.get("month", []), st),
         paging=page_links(st, result.total, page_size),
         facets=facet_lists(result, st),
@@ -69,6 +77,19 @@ def render_search_page(
         status=save["status"] if save else 200,
         **({"request_path": "/"} if save else {}),
     )
+
+
+def filter_fixes(exc: Exception, st: SearchState) -> tuple[list[tuple[str, int, str]], str | None]:
+    """For a filter value no cable has (:class:`UnknownFilterValue`): each suggested value with
+    its count and the link that puts it in place of the wrong one, and the link without the
+    wrong value; ``([], None)`` for any other error."""
+    if not isinstance(exc, UnknownFilterValue) or exc.field not in FACET_ATTR:
+        return [], None
+    attr = FACET_ATTR[exc.field]
+    current = getattr(st, attr)
+    rest = tuple(v for v in current if v.casefold() != exc.value.casefold())
+    fixes = [(value, count, st.url(**{attr: (*rest, value)})) for value, count in exc.suggestions]
+    return fixes, st.url(**{attr: rest})
 
 
 async def _cable(
@@ -109,11 +130,13 @@ def render_cable_page(
     # marks only what matched THIS cable: the branches of the query it satisfies, phrases whole
     view = build_view(cable, q, functools.partial(svc.highlight_text, reference_id=cable.reference_id))
     view.known = svc.known_ids(cable.references) if cable.references else set()
+    view.signers, view.classified_by = cable_person_links(cable)
     if template == "cable.html":
         # the side lists are extras: past the time limit the cable is still shown, without them
         try:
             view.cited_by = svc.cited_by(ref)
             view.similar = svc.similar(ref, limit=8)
+            view.thread_size = thread_size(svc, ref)
         except QueryTimeout:
             view.note = " ".join(
                 filter(
@@ -122,6 +145,13 @@ def render_cable_page(
                 )
             )
     return ctx.render.page(request, template, cable=cable, view=view, q=q, state=SearchState(q=q))
+
+
+def thread_size(svc: Service, ref: str) -> int:
+    """The cables of ``ref``'s thread that are in the index (itself included), counted by the
+    ``thread:`` query on the index's arrays: no record of the thread is read."""
+    request = SearchRequest(query=f"thread:{ref}", page_size=1, facet_limit=1, highlight=False)
+    return svc.search(request).total
 
 
 @router.get("/browse", response_class=HTMLResponse)

@@ -17,7 +17,7 @@ from .. import __version__
 from ..vocab import describe_tag
 from .listing import MONTHS
 from .middleware import Timer
-from .state import FACET_LABELS, SearchState
+from .state import FACET_LABELS, NO_FILTERS, SearchState, person_url, thread_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SORT_LABELS = {
@@ -44,6 +44,9 @@ class Renderer:
         env.globals.update(
             version=__version__,
             FACET_LABELS=FACET_LABELS,
+            NO_FILTERS=NO_FILTERS,
+            person_url=person_url,
+            thread_url=thread_url,
             SORT_LABELS=SORT_LABELS,
             MONTHS=MONTHS,
             urlencode=urlencode,

@@ -33,12 +33,16 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import CablesearchError
 from ..model import Cable
 from ..results import Hit, SearchRequest, SearchResult
 from .middleware import add_timing
+
+if TYPE_CHECKING:
+    from ..search.graph import Thread
+    from ..search.person import PersonProfile
 
 T = TypeVar("T")
 
@@ -56,6 +60,8 @@ class Service(Protocol):
     def highlight_text(self, text: str, query: str, reference_id: str | None = None) -> str: ...
     def warm(self) -> None: ...
     def iter_matches(self, request: SearchRequest) -> Iterator[tuple[Cable, float]]: ...
+    def thread(self, reference_id: str, depth: int | None = None) -> Thread: ...
+    def person(self, name: str) -> PersonProfile: ...
 
 
 class ServerBusy(CablesearchError):

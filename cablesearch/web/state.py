@@ -8,7 +8,7 @@ import functools
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from fastapi import Query, Request
 
@@ -24,8 +24,31 @@ DEFAULT_FACET_LIMIT = SearchRequest().facet_limit
 REFERENCE_ID = re.compile(r"^[0-9]{2}[A-Z0-9]{2,60}$")
 DATE_PARAM = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
 DATE_HELP = "YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2008, 2008-06 or 2008-06-26)"
-FACET_LABELS = {"tag": "Tag", "origin": "Origin", "classification": "Classification", "year": "Year"}
-FACET_ATTR = {"tag": "tags", "origin": "origins", "classification": "classifications", "year": "years"}
+#: The facets of the sidebar and their URL parameters, in the order shown: the library's FACETS,
+#: then the people named in the cables and the kinds of parse warnings (records to distrust).
+WEB_FACETS = FACETS + ("person", "warning")
+FACET_LABELS = {
+    "tag": "Tag",
+    "origin": "Origin",
+    "classification": "Classification",
+    "year": "Year",
+    "person": "Person",
+    "warning": "Parse warnings",
+}
+FACET_ATTR = {
+    "tag": "tags",
+    "origin": "origins",
+    "classification": "classifications",
+    "year": "years",
+    "person": "persons",
+    "warning": "warnings",
+}
+#: Every filter a search page can carry, set to "none": ``state.url(**NO_FILTERS)`` clears them.
+NO_FILTERS: dict[str, Any] = {
+    **{attr: () for attr in FACET_ATTR.values()},
+    "date_from": None,
+    "date_to": None,
+}
 
 
 class BadParameter(CablesearchError):
@@ -43,6 +66,8 @@ class SearchState:
     origins: tuple[str, ...] = ()
     classifications: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    persons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
     sort: str = "relevance"
@@ -57,6 +82,8 @@ class SearchState:
             origins=self.origins,
             classifications=self.classifications,
             years=self.years,
+            persons=self.persons,
+            warnings=self.warnings,
             date_from=self.date_from,
             date_to=self.date_to,
             sort=self.sort,
@@ -69,7 +96,7 @@ class SearchState:
     @property
     def has_filters(self) -> bool:
         return bool(
-            self.tags or self.origins or self.classifications or self.years or self.date_from or self.date_to
+            any(getattr(self, attr) for attr in FACET_ATTR.values()) or self.date_from or self.date_to
         )
 
     @property
@@ -93,6 +120,8 @@ class SearchState:
         out += [("origin", v) for v in get("origins")]
         out += [("classification", v) for v in get("classifications")]
         out += [("year", str(v)) for v in get("years")]
+        out += [("person", v) for v in get("persons")]
+        out += [("warning", v) for v in get("warnings")]
         if get("date_from"):
             out.append(("from", get("date_from")))
         if get("date_to"):
@@ -136,7 +165,7 @@ class SearchState:
     def chips(self) -> list[tuple[str, str, str]]:
         """(label, value, removal link) for each active filter."""
         out: list[tuple[str, str, str]] = []
-        for facet in FACETS:
+        for facet in WEB_FACETS:
             attr = FACET_ATTR[facet]
             for value in getattr(self, attr):
                 rest = tuple(v for v in getattr(self, attr) if v != value)
@@ -151,6 +180,16 @@ class SearchState:
 def _pair(name: str, value: str) -> str:
     """``name=value`` URL-encoded as a form would (cached: the same values recur on a page)."""
     return f"{name}={quote_plus(value)}"
+
+
+def person_url(name: str) -> str:
+    """The person page of ``name`` (any spelling; a surname alone if only one person has it)."""
+    return "/person/" + quote(name, safe="")
+
+
+def thread_url(reference_id: str, depth: int | None = None) -> str:
+    """The thread page of a cable, walked ``depth`` citation steps (None: the whole thread)."""
+    return f"/cable/{reference_id}/thread" + (f"?depth={depth}" if depth is not None else "")
 
 
 def date_range_label(date_from: str | None, date_to: str | None) -> str:
@@ -229,6 +268,16 @@ async def search_state(  # async: cheap checks, no trip through the search threa
     origin: list[str] = Query([], description="Filter by origin, e.g. 'Embassy Paris' (repeatable)."),
     classification: list[str] = Query([], description="Filter by classification (repeatable)."),
     year: list[int] = Query([], description="Filter by year created (repeatable)."),
+    person: list[str] = Query(
+        [],
+        description="Filter by a person named in the cable (signer, classified by, tag): a whole "
+        "name as the person facet lists it, e.g. 'GODEC, ROBERT F.', or a surname (repeatable).",
+    ),
+    warning: list[str] = Query(
+        [],
+        description="Filter by a kind of parse warning, as the warning facet lists it: records "
+        "whose fields the parser had to guess or repair (repeatable).",
+    ),
     date_from: str | None = Query(
         None,
         alias="from",
@@ -270,6 +319,8 @@ async def search_state(  # async: cheap checks, no trip through the search threa
         origins=_clean_values("origin", origin),
         classifications=_clean_values("classification", classification),
         years=tuple(dict.fromkeys(year)),
+        persons=_clean_values("person", person),
+        warnings=_clean_values("warning", warning),
         date_from=check_date("from", date_from),
         date_to=check_date("to", date_to),
         sort=sort,
