@@ -13,8 +13,9 @@ from cablesearch.errors import QuerySyntaxError
 
 SORTS = ("relevance", "created", "-created", "released", "-released")
 FACETS = ("tag", "origin", "classification", "year")
-#: Facets a search counts: FACETS and ``warning`` (kinds of parse warnings, records to distrust).
-SEARCH_FACETS = FACETS + ("warning",)
+#: Facets a search counts: FACETS, ``warning`` (kinds of parse warnings, records to distrust)
+#: and ``person`` (people after merging spellings).
+SEARCH_FACETS = FACETS + ("warning", "person")
 
 
 @dataclass(frozen=True)

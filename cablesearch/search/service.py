@@ -208,9 +208,7 @@ class SearchService:
                     run.matcher.check_time()
                 marks = run.marks(d) if built.highlight else Marks()
                 hits.append(make_hit(snap, d, float(scores[d]) if scores is not None else 0.0, marks, h))
-            facets = count_search_facets(
-                snap.arrays, run, built.facet_limit, SEARCH_FACETS + ("person", "month")
-            )
+            facets = count_search_facets(snap.arrays, run, built.facet_limit, SEARCH_FACETS + ("month",))
             suggestions: list[tuple[str, int]] = []
             if run.matcher is not None and run.matcher.missing_terms:
                 suggestions = self.suggester.suggestions(snap, built, run.matcher, h)

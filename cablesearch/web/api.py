@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..index.conflicts import COPIES, read_conflicts
-from ..results import SearchResult
 from . import alerts, batch, export, people, threads
 from .context import WebContext, web
 from .render import jsonable
@@ -31,14 +29,6 @@ _SEARCH_ERRORS = {
 }
 
 
-def result_json(result: SearchResult) -> dict[str, Any]:
-    """``result.to_json()`` with the person facet among the facets, in the same shape
-    (``[[value, cables], ...]``): the web lists people, the CLI's object does not."""
-    data = result.to_json()
-    data["facets"]["person"] = [[v, n] for v, n in result.facets.get("person", [])]
-    return data
-
-
 @router.get("/search", tags=["search"], summary="Search cables", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
 async def api_search(st: SearchState = Depends(search_state), ctx: WebContext = Depends(web)) -> JSONResponse:
     """Search with the CLI's parameters; the answer is `cablesearch search --json`'s object:
@@ -48,7 +38,7 @@ async def api_search(st: SearchState = Depends(search_state), ctx: WebContext = 
     elapsed_ms. A filter value no cable has is a 400 whose `error.details` gives the nearest
     values that exist. Without a query, the hits are listed newest first."""
     request = st.to_request(ctx.config.page_size)
-    return await ctx.run(lambda svc: JSONResponse(result_json(svc.search(request))))
+    return await ctx.run(lambda svc: JSONResponse(svc.search(request).to_json()))
 
 
 @router.get("/facets", tags=["search"], summary="Facet counts for a search", responses=_SEARCH_ERRORS)  # type: ignore[arg-type]
@@ -63,7 +53,7 @@ async def api_facets(st: SearchState = Depends(search_state), ctx: WebContext = 
             {
                 "query": result.query,
                 "total": result.total,
-                "facets": result_json(result)["facets"],
+                "facets": result.to_json()["facets"],
                 "months": [[m, n] for m, n in result.facets.get("month", [])],
             }
         )
