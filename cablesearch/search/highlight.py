@@ -27,6 +27,28 @@ from cablesearch.engine.schema import word_analysis
 
 _DEFAULT_TOKEN = r"\w+(?:\.?\w+)*"
 MARK_OPEN = "<mark>"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _non_ascii_words(lowered: str) -> set[str]:
+    """The words of ``lowered`` that hold a non-ASCII letter ("córdoba"), found from those
+    letters outwards: cables are ASCII but for a few marks (¶, ’), so this is ten times cheaper
+    than tokenizing the whole text."""
+    out: set[str] = set()
+    n = len(lowered)
+    for m in _NON_ASCII.finditer(lowered):
+        i = m.start()
+        if not lowered[i].isalnum():
+            continue
+        start = end = i
+        while start > 0 and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):
+            start -= 1
+        while end < n and (lowered[end].isalnum() or lowered[end] == "_"):
+            end += 1
+        out.add(lowered[start:end])
+    return out
+
+
 MARK_CLOSE = "</mark>"
 SNIPPET_SPANS = 100  # matches looked at when choosing a snippet's windows
 MAX_MARK_WORDS = 500  # single words (index terms) used for marking, at most
@@ -121,8 +143,10 @@ class Highlighter:
         cand_re = self._candidates_re(terms)
         words = set(cand_re.findall(lowered)) if cand_re is not None else set(self._token_re.findall(lowered))
         if cand_re is not None and not lowered.isascii():
-            # "córdoba" folds to the term "cordoba" but does not start with its letters
-            words.update(w for w in self._token_re.findall(lowered) if not w.isascii())
+            # "córdoba" folds to the term "cordoba" but does not start with its letters: the
+            # words holding a non-ASCII letter are looked at too (found directly, not by
+            # tokenizing the whole text)
+            words.update(_non_ascii_words(lowered))
         found = set()
         analyze = self.analyze
         for word in words:
@@ -246,16 +270,18 @@ class Highlighter:
         marks: Marks | frozenset[str],
         width: int = 240,
         max_fragments: int = 2,
-        lead: str | None = None,
+        lead: str | Callable[[], str] | None = None,
     ) -> str:
         """Up to ``max_fragments`` windows of about ``width`` characters with the most distinct
         matching words, escaped and marked, joined with " … ". Without matches: the opening of
-        ``lead`` when given (the cable's summary or first real paragraph), else of the text."""
+        ``lead`` when given (the cable's summary or first real paragraph; a callable is called
+        only then), else of the text."""
         text = text.strip()
         # the best windows are chosen among the first matches: a word that occurs hundreds of
         # times in a long cable need not be located hundreds of times for two fragments
         spans = self.spans(text, marks, limit=SNIPPET_SPANS) if marks else []
         if not spans:
+            lead = lead() if callable(lead) else lead
             if lead and lead.strip():
                 text = lead.strip()
             return _escape_window(text, 0, min(len(text), width))

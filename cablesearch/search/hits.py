@@ -78,7 +78,9 @@ def make_hit(
     tag_list = list(cable.tags) if cable is not None else tags.split("\n" if "\n" in tags else None)
     snippet = ""
     if highlighter is not None and text:
-        snippet = highlighter.snippet(text, marks, lead=lead_text(cable) if cable is not None else None)
+        # the lead is found only when nothing is marked (a scan of the body's paragraphs)
+        lead = (lambda: lead_text(cable)) if cable is not None else None
+        snippet = highlighter.snippet(text, marks, lead=lead)
     return Hit(
         reference_id=sf.get("reference_id", ""),
         subject=sf.get("subject", "") or (cable.subject if cable else ""),
