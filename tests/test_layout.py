@@ -43,7 +43,9 @@ def test_whoosh_internals_only_in_the_engine(path: Path) -> None:
         return
     tree = ast.parse(path.read_text(encoding="utf-8"))
     wrong = [(line, mod) for line, mod in _whoosh_imports(tree) if mod not in PUBLIC_WHOOSH]
-    assert not wrong, f"{rel} imports Whoosh beyond its public query API: {wrong}; move it into cablesearch/engine/"
+    assert not wrong, (
+        f"{rel} imports Whoosh beyond its public query API: {wrong}; move it into cablesearch/engine/"
+    )
 
 
 def _units(tree: ast.AST, prefix: str = "") -> list[tuple[str, str, int]]:
@@ -68,10 +70,14 @@ def test_no_class_or_function_outgrows_its_limit() -> None:
             limit = MAX_CLASS_LINES if kind == "class" else MAX_FUNCTION_LINES
             if lines > limit and f"{rel}:{name}" not in ALLOWED_LONG:
                 too_long.append(f"{rel}:{name} ({kind}, {lines} lines > {limit})")
-    assert not too_long, "split these (or explain them in docs/ARCHITECTURE.md and ALLOWED_LONG):\n" + "\n".join(too_long)
+    assert not too_long, (
+        "split these (or explain them in docs/ARCHITECTURE.md and ALLOWED_LONG):\n" + "\n".join(too_long)
+    )
 
 
 def test_allowed_long_units_are_explained_in_the_architecture() -> None:
     text = (PACKAGE.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     for unit in ALLOWED_LONG:
-        assert unit.split(":")[1] in text, f"{unit} is allowed to be long but ARCHITECTURE.md does not say why"
+        assert unit.split(":")[1] in text, (
+            f"{unit} is allowed to be long but ARCHITECTURE.md does not say why"
+        )
