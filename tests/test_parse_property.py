@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -83,6 +84,7 @@ def _check(result: Cable) -> None:
     assert tuple(result.to_json()) == JSON_KEYS
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts, st.sampled_from([None, "08TRIPOLI505.txt", "x.html", "cables.csv"]))
 @example("", None)
@@ -95,6 +97,7 @@ def test_parse_text_raises_only_parse_error(text: str, name: str | None) -> None
         assert str(err).startswith("<hypothesis>")
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blobs)
 @example(b"")
@@ -107,6 +110,7 @@ def test_parse_text_of_bytes_raises_only_parse_error(data: bytes) -> None:
         assert str(err).startswith("<hypothesis>")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

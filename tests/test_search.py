@@ -594,6 +594,7 @@ def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
         assert int(mask.sum()) == 1
 
 
+@pytest.mark.slow
 def test_concurrent_searches_give_the_same_answers(tmp_path: Path, data_cables: list[Cable]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
