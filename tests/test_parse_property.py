@@ -13,6 +13,8 @@ from cablesearch.errors import ParseError
 from cablesearch.model import JSON_KEYS, Cable
 from cablesearch.parse import parse_file, parse_text
 
+pytestmark = pytest.mark.slow  # hundreds of generated inputs per test
+
 DATA = Path(__file__).resolve().parent / "data"
 
 # Pieces of real cables in every form, so that generated inputs get deep into each reader.
@@ -84,7 +86,6 @@ def _check(result: Cable) -> None:
     assert tuple(result.to_json()) == JSON_KEYS
 
 
-@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts, st.sampled_from([None, "08TRIPOLI505.txt", "x.html", "cables.csv"]))
 @example("", None)
@@ -97,7 +98,6 @@ def test_parse_text_raises_only_parse_error(text: str, name: str | None) -> None
         assert str(err).startswith("<hypothesis>")
 
 
-@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blobs)
 @example(b"")
@@ -110,7 +110,6 @@ def test_parse_text_of_bytes_raises_only_parse_error(data: bytes) -> None:
         assert str(err).startswith("<hypothesis>")
 
 
-@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,
