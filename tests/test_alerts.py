@@ -294,6 +294,7 @@ def _wait_line(proc: subprocess.Popen[str], wanted: str) -> None:
     assert line.strip() == wanted, line
 
 
+@pytest.mark.slow
 def test_kill_9_between_index_commit_and_evaluation_loses_nothing(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
@@ -317,6 +318,7 @@ def test_kill_9_between_index_commit_and_evaluation_loses_nothing(
     assert after_commit(index, Config(index_dir=ix)).new == {}
 
 
+@pytest.mark.slow
 def test_kill_9_during_alert_command_offers_the_matches_again(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
@@ -357,7 +359,9 @@ def test_after_commit_costs_nothing_without_alerts(tmp_path: Path, batches: tupl
     assert not AlertStore.exists(ix)
 
 
-@pytest.mark.parametrize("isolate", [False, True], ids=["inline", "indexer-process"])
+@pytest.mark.parametrize(
+    "isolate", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["inline", "indexer-process"]
+)
 def test_the_daemon_evaluates_saved_searches_after_each_commit(
     tmp_path: Path, batches: tuple[Path, Path], isolate: bool
 ) -> None:

@@ -78,6 +78,7 @@ def test_queries_round_trip_through_a_file(corpus: Path, tmp_path: Path) -> None
     assert cold_queries.load(tmp_path / "q.jsonl") == queries
 
 
+@pytest.mark.slow
 def test_runs_answer_the_same_questions(corpus: Path, tmp_path: Path) -> None:
     queries = cold_queries.make_queries(corpus, 30, seed=3)
     built = cold_runners.index_cablesearch(corpus, tmp_path / "cs")

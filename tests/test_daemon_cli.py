@@ -130,6 +130,7 @@ def test_watch_a_missing_folder_is_one_error_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_watch_logs_batches_status_and_sigterm_exits_0(cli_env: dict[str, Any]) -> None:
     root, index_dir, tmp = cli_env["root"], cli_env["index"], cli_env["tmp"]
     for n in range(3):
@@ -168,6 +169,7 @@ def test_watch_logs_batches_status_and_sigterm_exits_0(cli_env: dict[str, Any]) 
     assert f"daemon: not running (last pid {daemon.popen.pid} stopped;" in result.stdout
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_burst_commits_the_batch_in_hand(cli_env: dict[str, Any]) -> None:
     root, index_dir = cli_env["root"], cli_env["index"]
     daemon = cli_env["start"]()
@@ -187,6 +189,7 @@ def test_sigterm_during_a_burst_commits_the_batch_in_hand(cli_env: dict[str, Any
     assert sorted(index_ids(index_dir)) == sorted(refs)
 
 
+@pytest.mark.slow
 def test_kill9_in_the_middle_of_a_burst_then_restart_loses_nothing(cli_env: dict[str, Any]) -> None:
     root, index_dir, tmp = cli_env["root"], cli_env["index"], cli_env["tmp"]
     daemon = cli_env["start"]()
@@ -219,6 +222,7 @@ def test_kill9_in_the_middle_of_a_burst_then_restart_loses_nothing(cli_env: dict
     assert "Traceback" not in again.stderr()
 
 
+@pytest.mark.slow
 def test_index_command_hands_off_to_the_running_daemon(cli_env: dict[str, Any]) -> None:
     index_dir, tmp = cli_env["index"], cli_env["tmp"]
     daemon = cli_env["start"]()
@@ -255,6 +259,7 @@ def test_index_command_hands_off_to_the_running_daemon(cli_env: dict[str, Any]) 
     assert "serving" not in server.stdout and "Traceback" not in server.stderr
 
 
+@pytest.mark.slow
 def test_index_hand_off_shows_the_daemons_progress_on_a_terminal(cli_env: dict[str, Any]) -> None:
     """On a terminal, `index` draws the daemon's progress on the hand-off (count, rate, ETA)
     as it draws its own sync's, then prints the report."""

@@ -121,6 +121,7 @@ def _state(pid: int) -> str:
     return ""
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_process_group_stops_watch_with_no_process_left(tmp_path: Path) -> None:
     """What `timeout`, `kill -TERM -- -PGID` and systemd do: every process of the group gets
     SIGTERM. The daemon stops at once (it was idle) and leaves no indexer, pool worker or
@@ -219,6 +220,7 @@ def deep_places(tmp_path: Path) -> Iterator[list[Path]]:
         _remove_tree(place)
 
 
+@pytest.mark.slow
 def test_a_very_deep_tree_moved_in_does_not_silence_the_daemon(
     tmp_path: Path, daemons: list[Daemon], deep_places: list[Path]
 ) -> None:
@@ -291,6 +293,7 @@ def test_a_failing_worker_loop_is_named_and_restarted(tmp_path: Path, daemons: l
 # ------------------------------------------------------------------------------------ FIFOs
 
 
+@pytest.mark.slow
 def test_a_fifo_never_wedges_the_daemon(tmp_path: Path, daemons: list[Daemon]) -> None:
     """A FIFO handed off, a FIFO in a handed-off folder, a FIFO in the watched tree and a FIFO
     in the inbox: each is named in one line, and the daemon goes on indexing."""
@@ -352,6 +355,7 @@ class _DiskFullFirst:
         self.real.close()
 
 
+@pytest.mark.slow
 def test_enospc_at_the_batch_boundary_is_waited_out(tmp_path: Path, daemons: list[Daemon]) -> None:
     root = tmp_path / "cables"
     root.mkdir()
@@ -380,6 +384,7 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.mark.slow
 def test_a_really_full_disk_is_waited_out_and_the_index_stays_intact(
     tmp_path: Path, small_tmpfs: Path, daemons: list[Daemon]
 ) -> None:
@@ -411,6 +416,7 @@ def test_a_really_full_disk_is_waited_out_and_the_index_stays_intact(
 # --------------------------------------------------------------------------- a damaged manifest
 
 
+@pytest.mark.slow
 def test_a_damaged_manifest_is_one_line_that_says_to_rebuild(tmp_path: Path) -> None:
     root = tmp_path / "cables"
     MAKER.write(root, 40)

@@ -208,6 +208,7 @@ def test_the_index_has_several_segments_and_deletions(service: SearchService, co
 _STRATEGIES: dict[int, st.SearchStrategy[str]] = {}
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_totals_and_top_scores_agree_with_whoosh(
@@ -253,6 +254,7 @@ def shared_service(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path
         yield svc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [

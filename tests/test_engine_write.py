@@ -116,6 +116,7 @@ def test_a_segment_written_by_plain_whoosh_is_read_searched_and_grown(
         assert s.doc_count() == 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", ["one thread", "other threads alive"])
 def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, threads: str

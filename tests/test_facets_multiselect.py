@@ -48,7 +48,7 @@ FILTER_OF = {
 }
 
 
-@pytest.fixture(scope="module", params=["tests-data", "shared-corpus"])
+@pytest.fixture(scope="module", params=["tests-data", pytest.param("shared-corpus", marks=pytest.mark.slow)])
 def corpus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     root = (
         request.getfixturevalue("data_dir")

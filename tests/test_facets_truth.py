@@ -31,7 +31,7 @@ def index_of(folder: Path, path: Path) -> SearchService:
     return SearchService(ix, Config())
 
 
-@pytest.fixture(scope="module", params=["tests-data", "shared-corpus"])
+@pytest.fixture(scope="module", params=["tests-data", pytest.param("shared-corpus", marks=pytest.mark.slow)])
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[SearchService, list[dict]]:

@@ -212,6 +212,7 @@ def deep() -> object:
     shutil.rmtree(base)
 
 
+@pytest.mark.slow
 def test_tree_deeper_than_the_recursion_limit_is_walked(deep, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     levels = sys.getrecursionlimit() + 200
     top = deep(levels, (data_dir / GOOD).read_text(encoding="utf-8"))
@@ -222,6 +223,7 @@ def test_tree_deeper_than_the_recursion_limit_is_walked(deep, data_dir: Path) ->
     assert result.stdout.rstrip().endswith("1 cable parsed")
 
 
+@pytest.mark.slow
 def test_tree_deeper_than_path_max_gets_a_clear_line(deep, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     path_max = os.pathconf("/", "PC_PATH_MAX")
     top = deep(path_max // 2 + 10, (data_dir / GOOD).read_text(encoding="utf-8"))

@@ -165,6 +165,7 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path, src: Path) -> None
     assert "41 added, 0 updated, 0 unchanged, 0 removed, 0 rejected" in text
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None:
     from test_sync import assert_manifest_matches_index, default_sigint, write_big_csv
 
@@ -210,6 +211,7 @@ def test_ctrl_c_keeps_what_was_committed(tmp_path: Path, data_dir: Path) -> None
     assert_manifest_matches_index(ix)
 
 
+@pytest.mark.slow
 def test_paths_are_handed_to_a_running_daemon(tmp_path: Path, data_dir: Path) -> None:
     from cablesearch.daemon.client import find_running
 

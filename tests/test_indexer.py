@@ -191,6 +191,7 @@ def copies_of(cables: list[Cable], copies: int) -> list[Cable]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("copies", [1, 8], ids=["41-cables", "328-cables"])
 def test_fast_writer_matches_whoosh_writer(tmp_path: Path, cables: list[Cable], copies: int) -> None:
     """With 328 cables the common terms' posting lists span several blocks of 128."""
@@ -212,6 +213,7 @@ def segment_files(index_dir: Path) -> dict[str, bytes]:
     return {p.suffix: p.read_bytes() for p in index_dir.iterdir() if p.suffix in (".pst", ".trm")}
 
 
+@pytest.mark.slow
 def test_flush_split_with_a_forked_helper_writes_the_same_bytes(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,6 +247,7 @@ def test_files_of_a_killed_flush_helper_are_removed_by_the_next_writer(
     assert ids_in(ix) == [cables[0].reference_id]
 
 
+@pytest.mark.slow
 def test_flush_helper_that_fails_is_replaced_by_this_process(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -389,6 +392,7 @@ def _postings_by_id(reader: object) -> dict[tuple[str, bytes], list[tuple[str, f
     return out
 
 
+@pytest.mark.slow
 def test_small_commits_are_merged_correctly(tmp_path: Path, cables: list[Cable]) -> None:
     """Many one-cable commits: Whoosh's merge policy folds small segments into the new one
     (through the ordinary posting pool); the merged index holds the same postings."""
@@ -488,6 +492,7 @@ def test_merge_policy_leaves_big_segments_alone(
     assert sorted(ids_in(ix)) == sorted(c.reference_id for c in cables[:28])
 
 
+@pytest.mark.slow
 def test_readers_open_the_index_while_another_process_commits(tmp_path: Path, cables: list[Cable]) -> None:
     """Each commit replaces the table of contents and merges delete old segment files: opening
     the index and a searcher meanwhile reads the newer commit instead of failing."""

@@ -230,6 +230,7 @@ def test_cp1252_and_latin1_bytes_are_read_with_a_warning(
     assert any("not valid UTF-8" in w for w in obj["warnings"])
 
 
+@pytest.mark.slow
 def test_several_bad_inputs_in_one_batch_exit_1_without_traceback(data_dir: Path, tmp_path: Path) -> None:
     """The installed command, in a real process: every bad input one line, no traceback."""
     empty, blob = tmp_path / "empty.txt", tmp_path / "blob.bin"

@@ -150,6 +150,7 @@ def test_all_forms_of_test_data_match_truth(data_corpus: Corpus, data_truth: dic
     check_bar(shares, misses)
 
 
+@pytest.mark.slow
 def test_all_forms_of_shared_corpus_match_truth(full_corpus: Corpus, full_truth: dict[str, dict]) -> None:
     assert all(len(full_corpus[form]) == len(full_truth) == 364 for form in FORMS)
     shares, misses = accuracy(full_corpus, full_truth)
@@ -254,6 +255,7 @@ def test_four_forms_agree_on_test_data(data_corpus: Corpus, data_truth: dict[str
     assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems[:80])
 
 
+@pytest.mark.slow
 def test_four_forms_agree_on_shared_corpus(full_corpus: Corpus, full_truth: dict[str, dict]) -> None:
     problems = consistency(full_corpus, sorted(full_truth))
     assert not problems, f"{len(problems)} disagreements:\n" + "\n".join(problems[:80])

@@ -214,6 +214,7 @@ def test_origin_from_post(post: str, want: str) -> None:
     assert origin_from_post(post) == want
 
 
+@pytest.mark.slow
 def test_post_tokens_cover_real_ids(shared_corpus: Path) -> None:
     """Every reference ID of the 2011 release with a well-formed post maps to a known token,
     except a handful of one-off misspellings (BRUSSLS, NSSAU ...)."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cablesearch.errors import ParseError
 from cablesearch.model import JSON_KEYS, Cable
 from cablesearch.parse import parse_file, parse_text
+
+pytestmark = pytest.mark.slow  # hundreds of generated inputs per test
 
 DATA = Path(__file__).resolve().parent / "data"
 

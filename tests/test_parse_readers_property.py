@@ -3,6 +3,7 @@ no empty tag, and reading what they return once more gives it back unchanged."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -125,6 +126,7 @@ def _as_line(tags: list[str]) -> str:
     return ", ".join(f"({t})" if "," in t else t for t in tags) + ","
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_line(_TAG_WORDS))
 def test_tags_reader(value: str) -> None:
@@ -146,6 +148,7 @@ def test_subject_reader(value: str) -> None:
         assert again.subject == subject
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_line(_REF_WORDS), st.sampled_from(["09", "2009", None]))
 def test_ref_reader(value: str, year: str | None) -> None:

@@ -90,6 +90,7 @@ def test_tripoli_941_summary_marks_and_paragraphs(shared_corpus: Path, form: str
     assert_nothing_lost(cable)
 
 
+@pytest.mark.slow
 def test_every_real_cable_is_laid_out_without_loss(shared_corpus: Path) -> None:
     cables = list(parse.iter_cables([shared_corpus / "telegram", shared_corpus / "page"]))
     assert len(cables) > 700

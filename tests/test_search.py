@@ -560,12 +560,14 @@ def test_new_commits_are_seen_and_old_searchers_closed(tmp_path: Path) -> None:
     ix = build_index(tmp_path / "ix", SMALL[:2])
     with SearchService(ix, Config()) as svc:
         assert search(svc, "egypt").total == 0
-        first = svc._snap
+        with svc.snapshot() as first:  # the one the search used
+            pass
+        assert not first.closed
         with ix.writer(timeout=10) as w:
             w.put(SMALL[2])
         result = search(svc, "egypt")
         assert ids(result) == ["09CAIRO3"]
-        assert first is not None and first.closed
+        assert first.closed
         assert result.facets["origin"] == [("Embassy Cairo", 1)]
         with ix.writer(timeout=10) as w:
             w.delete("08TRIPOLI1")
@@ -582,19 +584,17 @@ def test_new_commits_are_seen_and_old_searchers_closed(tmp_path: Path) -> None:
 
 def test_whoosh_query_types_outside_the_parser(small: SearchService) -> None:
     """Queries the engine handles through Whoosh's own matcher still agree."""
-    snap = small._current()
-    try:
-        from cablesearch.engine.matcher import Matcher
+    from cablesearch.engine.matcher import Matcher
 
+    with small.snapshot() as snap:
         engine = Matcher(snap, 60.0)
         mask, _ = engine.run(wq.Or([wq.Term("body", "oil"), wq.Every("subject")]))
         assert int((mask & snap.arrays.live).sum()) == 6
         mask, _ = engine.run(wq.Regex("body", "^pip.*"))
         assert int(mask.sum()) == 1
-    finally:
-        small._release(snap)
 
 
+@pytest.mark.slow
 def test_concurrent_searches_give_the_same_answers(tmp_path: Path, data_cables: list[Cable]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -370,6 +370,7 @@ def write_big_csv(data_dir: Path, out: Path, copies: int) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_small_commits_keep_manifest_and_index_in_step(tmp_path: Path, data_dir: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -394,6 +395,7 @@ INTERRUPTED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["csv", "files"])
 def test_ctrl_c_leaves_a_consistent_index(tmp_path: Path, data_dir: Path, form: str) -> None:
     src = tmp_path / "src"

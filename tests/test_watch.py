@@ -122,10 +122,10 @@ def env(tmp_path: Path) -> Iterator[Env]:
     e.stop()
 
 
-@pytest.fixture(params=["in-thread", "child-process"])
+@pytest.fixture(params=["in-thread", pytest.param("child-process", marks=pytest.mark.slow)])
 def each_env(request: pytest.FixtureRequest, env: Env) -> Env:
     """``env`` twice: the indexer on the worker thread, then in its child process with two
-    kept pool workers (`cablesearch watch`'s set-up)."""
+    kept pool workers (`cablesearch watch`'s set-up; slower, so only in the full suite)."""
     if request.param == "child-process":
         env.isolate, env.procs = True, 2
     return env
@@ -335,6 +335,7 @@ def test_a_file_that_is_no_cable_is_reported_once(each_env: Env) -> None:
     wait_until(lambda: MAKER.ref(75) in env.ids(), 10)
 
 
+@pytest.mark.slow
 def test_burst_of_2000_files_becomes_a_few_commits(env: Env) -> None:
     d = env.start(isolate=True, procs=2)  # the real set-up: indexing in a child process
     before = d.commits
@@ -348,6 +349,7 @@ def test_burst_of_2000_files_becomes_a_few_commits(env: Env) -> None:
     assert d.status()["totals"]["rejected"] == 0
 
 
+@pytest.mark.slow
 def test_files_arriving_while_a_batch_is_written_join_it(env: Env) -> None:
     """While the indexer writes a batch, files that become ready join it: one commit."""
     d = env.start(isolate=True, procs=2)
@@ -362,6 +364,7 @@ def test_files_arriving_while_a_batch_is_written_join_it(env: Env) -> None:
     assert d.commits - before == 1
 
 
+@pytest.mark.slow
 def test_batch_waits_for_files_still_settling(env: Env) -> None:
     """Files moved in from outside get no `closed` event and settle first; a batch started by
     a file that is ready at once waits for them (at most batch_seconds) instead of ending
@@ -399,6 +402,7 @@ def test_same_reference_id_in_two_files_latest_release_wins(each_env: Env) -> No
     wait_until(lambda: ref not in env.ids(), 10)
 
 
+@pytest.mark.slow
 def test_polling_observer(env: Env) -> None:
     d = env.start(poll=True)
     path = MAKER.write(env.root / "sub", 85)

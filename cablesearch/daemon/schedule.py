@@ -21,9 +21,9 @@ from pathlib import Path
 from cablesearch.config import Config
 
 from . import client, handoff
+from .backoff import Backoff
 from .messages import (
     DAMAGED,
-    DISK_FULL,
     Apply,
     BatchResult,
     Done,
@@ -67,6 +67,22 @@ class Job:
             return len(self.request.changed) + len(self.request.removed)
         return 0
 
+    def take_ready(self, ready: dict[str, Sig], room: int) -> list[str]:
+        """Move up to ``room`` paths from ``ready`` into this batch (an ``Apply``) and return
+        them. A path already in the batch stays in ``ready``: it changed again while being
+        written, and the next batch has it."""
+        assert isinstance(self.request, Apply)
+        paths: list[str] = []
+        for path in ready:
+            if len(paths) >= room:
+                break
+            if path not in self.sigs:
+                paths.append(path)
+        for path in paths:
+            self.sigs[path] = ready.pop(path)
+        self.request.changed.extend(paths)
+        return paths
+
 
 class Scheduler:
     """Runs on the daemon's worker thread; ``backend`` is replaced when the indexer dies."""
@@ -95,9 +111,7 @@ class Scheduler:
         self.scan_wanted: str | None = "catch-up"
         self.catching_up = True
         self.gone_dirs: list[str] = []
-        self.retry_at = 0.0
-        self.failures = 0
-        self.disk_full = False
+        self.backoff = Backoff()
         self.next_rescan = 0.0
         self.next_inbox = 0.0
         self.ready_since = 0.0  # when the ready set last became non-empty
@@ -135,7 +149,7 @@ class Scheduler:
 
     def submit_next(self, now: float) -> None:
         s = self.settler
-        if now < self.retry_at:
+        if now < self.backoff.retry_at:
             return
         if self.scan_wanted is not None and not s.ready and not s.removed:
             self._submit(Job(Known(list(self.roots)), "known", scan=self.scan_wanted))
@@ -190,9 +204,9 @@ class Scheduler:
         if self.settler.ready or self.settler.removed:
             quiet = min(QUIET_SECONDS, self.config.batch_seconds)
             due = min(self.ready_since + self.config.batch_seconds, self.last_hint + quiet)
-            waits.append(max(due, self.retry_at) - now)
+            waits.append(max(due, self.backoff.retry_at) - now)
         if self.scan_wanted or self.gone_dirs:
-            waits.append(self.retry_at - now)
+            waits.append(self.backoff.retry_at - now)
         return max(0.002, min(waits))
 
     def _submit(self, job: Job) -> None:
@@ -237,10 +251,7 @@ class Scheduler:
         if isinstance(reply, Failed):
             self.failed(job, reply)
             return
-        if self.failures or self.disk_full:
-            if self.disk_full:
-                log.info("the index's disk has room again; going on")
-            self.failures, self.disk_full = 0, False
+        self.backoff.succeeded()
         if isinstance(reply, KnownFiles):
             self.scan_done(job, set(reply.paths))
         elif isinstance(reply, Done) and isinstance(job.request, SyncPaths) and job.inbox_path:
@@ -268,14 +279,7 @@ class Scheduler:
         request = job.request
         if isinstance(request, Apply) and not self.stopping and now - job.started < TOP_UP_SECONDS:
             room = self.max_batch - len(request.changed)
-            for path in self.settler.ready:
-                if len(paths) >= room:
-                    break
-                if path not in job.sigs:  # changed again while in this batch: the next one has it
-                    paths.append(path)
-            for path in paths:
-                job.sigs[path] = self.settler.ready.pop(path)
-            request.changed.extend(paths)
+            paths = job.take_ready(self.settler.ready, room)
             budget = self.config.batch_seconds - job.waited
             soonest = self.settler.next_check()
             if not paths and idle and soonest is not None and room > 0 and budget > 0:
@@ -329,18 +333,8 @@ class Scheduler:
             self.board.error("", failure.message)
             self._requeue(job)
             return
-        self.failures += 1
-        if failure.kind == DISK_FULL:
-            delay = min(60.0, 2.0 * 2 ** min(self.failures, 6))
-            first = not self.disk_full
-            self.disk_full = True
-            text = f"{job.kind} failed: {failure.message}; the committed index is intact; retrying in {delay:.0f} s"
-        else:
-            delay = min(30.0, 0.5 * 2 ** min(self.failures, 6))
-            first = True
-            text = f"{job.kind} failed: {failure.message}; retrying in {delay:.0f} s"
-        self.retry_at = time.monotonic() + delay
-        if first:
+        text, news = self.backoff.failed(job.kind, failure, time.monotonic())
+        if news:
             self.board.error("", text)
             log.error("%s", text)
         else:

@@ -3,9 +3,10 @@
 ``Daemon`` is the lifecycle and the wiring: the lock, start/stop, signals, the worker thread
 and its supervision. The parts: ``events`` (watchdog's observer records hints; ``Watcher``
 restarts it when one of its threads dies), ``settle`` (hints become ready paths), ``schedule``
-(scans, hand-offs, batches, replies, retries), ``worker`` (the indexer process; ``messages``
-are what it and the daemon say), ``status`` (``daemon.json``), ``client`` (finding a running
-daemon and handing work to it). How they came to be so is in docs/daemon.md.
+(scans, hand-offs, batches, replies; ``backoff``: the pauses after a failure), ``rescans``
+(what asks for a rescan), ``worker`` (the indexer process; ``messages`` are what it and the
+daemon say), ``status`` (``daemon.json``), ``client`` (finding a running daemon and handing
+work to it). How they came to be so is in docs/daemon.md.
 
 Events are hints, the folders are the truth: whatever the daemon misses (killed, queue
 overflow, a dead watcher) the next scan finds, and the Syncer skips unchanged files by size,
@@ -29,6 +30,7 @@ from cablesearch.errors import CablesearchError, DaemonError
 
 from . import client as daemon_files
 from .events import HEALTH_INTERVAL, Handler, Hints, OverflowSpy, Watcher, inotify_limit_message
+from .rescans import DEGRADED_RESCAN, Rescans
 from .schedule import Scheduler
 from .settle import Scope, Settler
 from .status import StatusBoard
@@ -40,7 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 5000  # paths per commit: bounds commit time and what a kill -9 can lose
 RESTART_DELAYS = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # the worker loop's, after each failure
-DEGRADED_RESCAN = 30.0  # while the watcher is down, rescan this often
 
 
 class Daemon:
@@ -86,11 +87,11 @@ class Daemon:
         )
         self.scheduler.queue_length = lambda: self.queue_length
         self.scheduler.changed = lambda: self._write_status(force=True)
-        self._overflow = threading.Event()
-        self._rescan_flag = threading.Event()
         self._stop = threading.Event()
         handler = Handler(self.hints, self.scope.wants, self.scope.inside)
-        self.watcher = Watcher(self.roots, handler, OverflowSpy(self._overflow, self.hints.wake), poll)
+        overflow = threading.Event()
+        self.watcher = Watcher(self.roots, handler, OverflowSpy(overflow, self.hints.wake), poll)
+        self.rescans = Rescans(config, self.scheduler, self.watcher, overflow, self._error)
         self._lock = daemon_files.DaemonLock(self.index_dir)
         self._thread: threading.Thread | None = None
         self._started = threading.Event()  # the worker thread has made the indexer (or failed)
@@ -174,7 +175,7 @@ class Daemon:
 
     def request_rescan(self) -> None:
         """Ask for a reconciling scan of all watched folders (thread- and signal-safe)."""
-        self._rescan_flag.set()
+        self.rescans.ask()
         self.hints.wake.set()
 
     @property
@@ -306,8 +307,7 @@ class Daemon:
         while True:
             now = time.monotonic()
             self._refresh(now)
-            self._check_watcher(now)
-            self._take_flags(now)
+            self.rescans.check(now, self._stop.is_set())
             if s.backend is None:
                 s.backend = self._make_backend()
             if s.inflight is not None:
@@ -332,35 +332,6 @@ class Daemon:
         """Take in the observer's hints and settle what is due."""
         self.scheduler.take_hints(*self.hints.take(), now)
         self.scheduler.stopping = self._stop.is_set()
-
-    def _take_flags(self, now: float) -> None:
-        s = self.scheduler
-        if self._overflow.is_set():
-            self._overflow.clear()
-            self._error("", "events were lost (inotify queue overflowed); rescanning")
-            s.want_scan("rescan")
-        if self._rescan_flag.is_set():
-            self._rescan_flag.clear()
-            s.want_scan("rescan")
-        if s.rescan_every and s.next_rescan and now >= s.next_rescan:
-            s.want_scan("rescan")
-
-    def _check_watcher(self, now: float) -> None:
-        """A watcher whose thread died is named in the status and restarted, with a rescan
-        for what it missed, and rescans every DEGRADED_RESCAN seconds while it is unsteady."""
-        if self._stop.is_set():
-            return
-        trouble = self.watcher.supervise(now)
-        if trouble is None:
-            if self.watcher.down is None:
-                self.scheduler.rescan_every = self.config.rescan_seconds
-            return
-        if self.watcher.restarts <= 2:
-            log.error("%s; restarting it and rescanning", trouble)
-            self._error("", f"{trouble}; restarted, and rescanning every {DEGRADED_RESCAN:.0f} s meanwhile")
-        every = self.config.rescan_seconds
-        self.scheduler.rescan_every = min(every, DEGRADED_RESCAN) if every else DEGRADED_RESCAN
-        self.scheduler.want_scan("rescan")
 
     # ---- status ---------------------------------------------------------------------
 

@@ -824,15 +824,41 @@ def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
     split, multi-word and person tags whole); ``created`` from a date-time group is the DTG's own time
     (the site's page shows the minutes differently).
     """
-    if "\r" in body:
-        body = body.replace("\r\n", "\n").replace("\r", "\n")
-    if "\r" in header:
-        header = header.replace("\r\n", "\n").replace("\r", "\n")
-
-    created, fm, to, info = _parse_header(header) if header else (None, "", [], [])
+    body, header = _unix_newlines(body), _unix_newlines(header)
     top = body[:_TOP]
+    created, fm, to, info = _header_fields(header, top)
+    cm = _CLASS_LINE.search(top[:3000])
+    _fill_reference_id(cable, cm, header, body, fm, created, name_id)
+    _fill_container_fields(cable, created, _classification(cm, top, header), fm)
+    if not cable.to:
+        cable.to = to
+    if not cable.info:
+        cable.info = info
+    _fill_body_fields(cable, top, body)
+    if not cable.header and header:
+        cable.header = header.strip("\n")
+    if not cable.body and body:
+        cable.body = clean_body(body)
+    if not cable.reference_id:
+        cable.warnings.append("reference_id: not found and not derivable from the text")
+    return cable
+
+
+def _unix_newlines(text: str) -> str:
+    """``text`` with CR LF and lone CR line ends turned into LF."""
+    if "\r" in text:
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _header_fields(header: str, top: str) -> tuple[datetime | None, str, list[str], list[str]]:
+    """The header's date-time group, FM line, TO and INFO addressees.
+
+    When the header gives no DTG (a header run into the body with no blank line, or a DTG on
+    its own line at the top), the DTG and FM line are looked for at the top of the body.
+    """
+    created, fm, to, info = _parse_header(header) if header else (None, "", [], [])
     if created is None:
-        # a header run into the body (no blank line) or a DTG on its own line at the top
         m = _HEADER_DTG.search(top[:2000])
         if m:
             created = _dtg_from_match(m)
@@ -840,47 +866,59 @@ def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
             f = _FM.search(top[:2000])
             if f:
                 fm = f.group(1)
+    return created, fm, to, info
 
-    cm = _CLASS_LINE.search(top[:3000])
-    classification = _classification(cm, top, header)
 
-    # reference ID
+def _fill_reference_id(
+    cable: Cable,
+    cm: re.Match[str] | None,
+    header: str,
+    body: str,
+    fm: str,
+    created: datetime | None,
+    name_id: str,
+) -> None:
+    """Set the cable's reference ID from the evidence, or check the container's against it.
+
+    The two-digit year comes from the telegram's DTG, else from the container's date.
+    """
     year = ""
     if created:
         year = f"{created.year % 100:02d}"
     elif cable.created:
         year = f"{cable.created.year % 100:02d}"
-    if cable.reference_id:
-        cable.reference_id = canonical_id(cable.reference_id)
-        ev = _evidence(cm, header, body, fm, year, "")
-        if ev.class_post and year and make_id(year, ev.class_post, ev.class_num) == cable.reference_id:
-            disagree = header_disagreement(ev)  # the usual case: the classification line agrees
-            cable.warnings.extend([f"header and body disagree: {disagree}"] if disagree else [])
-        else:
-            derived_id, whys = choose_id(ev)
-            if derived_id and derived_id != cable.reference_id:
-                cable.warnings.append(
-                    f"reference_id: the telegram gives {derived_id!r}, kept {cable.reference_id!r}"
-                )
-            cable.warnings.extend(w for w in whys if w.startswith("header and body disagree:"))
-    else:
+    if not cable.reference_id:
         cable.reference_id, notes = choose_id(_evidence(cm, header, body, fm, year, name_id))
         cable.warnings.extend(notes)
+        return
+    cable.reference_id = canonical_id(cable.reference_id)
+    ev = _evidence(cm, header, body, fm, year, "")
+    if ev.class_post and year and make_id(year, ev.class_post, ev.class_num) == cable.reference_id:
+        disagree = header_disagreement(ev)  # the usual case: the classification line agrees
+        cable.warnings.extend([f"header and body disagree: {disagree}"] if disagree else [])
+        return
+    derived_id, whys = choose_id(ev)
+    if derived_id and derived_id != cable.reference_id:
+        cable.warnings.append(f"reference_id: the telegram gives {derived_id!r}, kept {cable.reference_id!r}")
+    cable.warnings.extend(w for w in whys if w.startswith("header and body disagree:"))
 
-    # created
+
+def _fill_container_fields(cable: Cable, created: datetime | None, classification: str, fm: str) -> None:
+    """Fill created, classification and origin where missing; warn where the telegram disagrees.
+
+    Origin comes from the FM line, else from the reference ID's post.
+    """
     if cable.created is None:
         if created is not None:
             cable.created = created
     elif created is not None and created.date() != cable.created.date():
         _disagree(cable, "created", created.strftime("%Y-%m-%d %H:%M"))
 
-    # classification
     if not cable.classification:
         cable.classification = classification
     elif classification and classification.split("//")[0] != cable.classification.split("//")[0]:
         _disagree(cable, "classification", classification)
 
-    # origin
     origin = origin_from_fm(fm) if fm else ""
     if not origin and cable.reference_id:
         origin = origin_from_post(cable.reference_id)
@@ -889,21 +927,16 @@ def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
     elif origin and origin != cable.origin:
         _disagree(cable, "origin", origin)
 
-    if not cable.to:
-        cable.to = to
-    if not cable.info:
-        cable.info = info
 
-    # E.O. 12958 line
+def _fill_body_fields(cable: Cable, top: str, body: str) -> None:
+    """Fill what the body's opening block gives (E.O. line, TAGS, SUBJECT, REF, CLASSIFIED BY,
+    summary) and the signers at its end, where the cable has none yet."""
     eo = _EO.search(top)
     if eo and not cable.declassify_on:
         cable.declassify_on = _declassify(eo.group("rest"))
-
-    # TAGS
     if not cable.tags:
         cable.tags = find_tags(top)
 
-    # SUBJECT
     subject, subj_end = _subject(top)
     if subject:
         if not cable.subject:
@@ -911,7 +944,6 @@ def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
         elif not subject.startswith(cable.subject[:40]) and not cable.subject.startswith(subject[:40]):
             cable.warnings.append(f"subject: the telegram says {subject!r}, kept {cable.subject!r}")
 
-    # REF
     if not cable.references:
         block = _refs_block(top, subj_end)
         if block:
@@ -925,18 +957,7 @@ def extract(header: str, body: str, cable: Cable, name_id: str = "") -> Cable:
 
     if not cable.classified_by:
         cable.classified_by = _classified_by(top, subj_end)
-
     if not cable.summary:
         cable.summary = _summary(top, max(subj_end, 0))
-
     if not cable.signers:
         cable.signers = _signers(body)
-
-    if not cable.header and header:
-        cable.header = header.strip("\n")
-    if not cable.body and body:
-        cable.body = clean_body(body)
-
-    if not cable.reference_id:
-        cable.warnings.append("reference_id: not found and not derivable from the text")
-    return cable
