@@ -213,14 +213,20 @@ class Matcher:
                 f"the field {fieldname!r} does not support phrases; search the words without quotes"
             )
         btexts = [self.snap.to_bytes(fieldname, w) for w in words]
+        # one read per word, with positions: the scores come from the same postings
+        postings = [self.snap.term_postings(fieldname, b, positions=True) for b in btexts]
+        if any(not p.df for p in postings):
+            return self.empty()
         total = np.zeros(self.n, np.float32)
-        for b in btexts:
-            docs, s = self.snap.term_scores(fieldname, b)
-            if docs.size == 0:
-                return self.empty()
+        for b, p in zip(btexts, postings, strict=True):
+            docs, s = self.snap.term_scores(fieldname, b, p)
             total[docs] += s * q.boost
         self.check_time()
-        keys = [self.snap.position_keys(fieldname, b) for b in btexts]
+        # documents holding every word, the rarest first; positions only there
+        common = _intersect([p.docs for p in sorted(postings, key=lambda p: p.df)])
+        if common.size == 0:
+            return self.empty()
+        keys = [self.snap.phrase_keys(p, common) for p in postings]
         frontier = _phrase_frontier(keys, min(max(1, int(q.slop or 1)), 1000), self.check_time)
         mask = np.zeros(self.n, bool)
         mask[np.unique(frontier >> 32)] = True
@@ -320,6 +326,17 @@ def _phrase_frontier(keys: list[np.ndarray], slop: int, check_time: Callable[[],
         if frontier.size == 0:
             break
     return frontier
+
+
+def _intersect(sorted_arrays: list[np.ndarray]) -> np.ndarray:
+    """The values in every one of these sorted arrays of unique values (smallest first is
+    cheapest: each step only looks up what is left)."""
+    out = sorted_arrays[0]
+    for other in sorted_arrays[1:]:
+        if out.size == 0:
+            break
+        out = out[_member(out, other)]
+    return out
 
 
 def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:

@@ -13,15 +13,18 @@ matcher API, so any readable index still works, only slower.
 
 from __future__ import annotations
 
+import io
 import marshal
 import pickle
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain, repeat
 from typing import Any, TypeVar
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
@@ -34,17 +37,32 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.flo
 @dataclass
 class Postings:
     """One term's postings over the whole index: sorted global doc numbers and term weights
-    (frequencies for text fields). ``positions``/``keys`` are filled on demand for phrases."""
+    (frequencies for text fields). ``values`` (raw per-posting values: encoded positions) are
+    read only when asked for (phrases); ``scores`` is the snapshot's BM25F of the term, kept
+    with it so that both leave the cache together."""
 
     docs: np.ndarray  # int64, sorted
     weights: np.ndarray  # float32
     values: list[Any] | None = None  # raw per-posting values (encoded positions)
-    positions: tuple[np.ndarray, np.ndarray] | None = None  # (doc, position) pairs
-    keys: np.ndarray | None = None  # sorted doc << 32 | position
+    scores: np.ndarray | None = None  # float32, set by the snapshot
+    _values_nbytes: int = -1  # measured once
 
     @property
     def df(self) -> int:
         return int(self.docs.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, roughly: the arrays, and each raw value (a bytes object) with its list
+        slot."""
+        total = self.docs.nbytes + self.weights.nbytes + 120
+        if self.scores is not None:
+            total += self.scores.nbytes
+        if self.values:
+            if self._values_nbytes < 0:
+                self._values_nbytes = sum(map(len, self.values)) + 41 * len(self.values)
+            total += self._values_nbytes
+        return total
 
 
 EMPTY_POSTINGS = Postings(np.zeros(0, np.int64), np.zeros(0, np.float32))
@@ -83,6 +101,7 @@ def segment_count(reader: IndexReader) -> int:
 
 
 def _w3_blocks(m: W3LeafMatcher, offset: int, with_values: bool, out: _Parts) -> None:
+    """Block by block through Whoosh's matcher (the fallback of :func:`_w3_extent`)."""
     while True:
         m._read_data()
         ids, weights, _vals = m._data
@@ -102,6 +121,74 @@ def _w3_blocks(m: W3LeafMatcher, offset: int, with_values: bool, out: _Parts) ->
         m._goto(m._nextoffset)
 
 
+_FRAMED = b"\x80\x05\x95"  # a protocol-5 pickle that starts with one frame: its length is known
+_INFO_MAX = 256  # a block's info pickle is a 6-tuple of numbers: never longer than this
+
+
+def _w3_extent(buf: bytes, offset: int, with_values: bool, out: _Parts) -> bool:
+    """Decode one term's W3 posting blocks from ``buf`` (the term's whole extent, read in one
+    go) into ``out``; False when the bytes are not as expected (the caller then reads through
+    Whoosh's matcher). Per block: the length (negative for the last), the info pickle
+    ``(count, max id, max weight, compression, min length, max length)`` and the data pickle
+    ``(id deltas, weights, values)``, zlib-compressed at the block's level. Doc ids of all
+    blocks become one NumPy array in one pass (each block's first id is absolute, the rest
+    deltas), without building Python tuples per posting."""
+    if buf[:4] != WHOOSH3_HEADER_MAGIC:
+        return False
+    loads = pickle.loads
+    decompress = zlib.decompress
+    ids_parts: list[tuple[int, ...]] = []
+    w_parts: list[Any] = []
+    v_parts: list[Any] = []
+    counts: list[int] = []
+    pos = 4
+    size_total = len(buf)
+    while True:
+        if pos + 4 > size_total:
+            return False
+        size = int.from_bytes(buf[pos : pos + 4], "big", signed=True)
+        start = pos + 4
+        end = start + abs(size)
+        if buf[start : start + 3] == _FRAMED:
+            info_end = start + 11 + int.from_bytes(buf[start + 3 : start + 11], "little")
+            info = loads(buf[start:info_end])
+        else:  # an older protocol: let the unpickler find the end of the info pickle
+            f = io.BytesIO(buf[start : min(end, start + _INFO_MAX)])
+            info = pickle.load(f)
+            info_end = start + f.tell()
+        n = info[0]
+        data = buf[info_end:end]
+        if info[3]:
+            data = decompress(data)
+        ids, weights, values = loads(data)
+        if len(ids) != n:
+            return False
+        counts.append(n)
+        ids_parts.append(ids)
+        w_parts.append(
+            repeat(1.0, n)
+            if weights is None
+            else repeat(weights, n)
+            if isinstance(weights, float)
+            else weights
+        )
+        if with_values:
+            v_parts.append(values)
+        if size < 0:
+            break
+        pos = end
+    total = sum(counts)
+    flat = np.fromiter(chain.from_iterable(ids_parts), np.int64, count=total)
+    csum = np.cumsum(flat)
+    ends = np.cumsum(counts)
+    before = np.concatenate(([0], csum[ends[:-1] - 1]))  # the sum up to each block's start
+    out.docs.append(csum - np.repeat(before, counts) + offset)
+    out.weights.append(np.fromiter(chain.from_iterable(w_parts), np.float32, count=total))
+    if with_values:
+        out.values.extend(chain.from_iterable(v_parts))
+    return True
+
+
 @dataclass
 class _Parts:
     docs: list[np.ndarray]
@@ -109,36 +196,55 @@ class _Parts:
     values: list[Any]
 
 
+def _leaf_postings(
+    leaf: Any, offset: int, fieldname: str, btext: bytes, with_values: bool, out: _Parts
+) -> None:
+    """Append one segment's postings of a term to ``out`` (nothing when it has none)."""
+    terms = getattr(leaf, "_terms", None)
+    fmt = leaf.schema[fieldname].format
+    try:
+        if terms is None:  # not a W3 segment: go through the public API
+            m = leaf.postings(fieldname, btext)
+        else:
+            info = terms.term_info(fieldname, btext)
+            fixed = fmt.fixed_value_size()
+            if not info.is_inlined() and (not with_values or fixed is None or fixed < 0):
+                start, length = info.extent()
+                length = length[0] if isinstance(length, tuple) else length  # W3 unpacks a tuple
+                mark = len(out.docs), len(out.values)
+                if _w3_extent(terms._postfile.get(start, length), offset, with_values, out):
+                    return
+                del out.docs[mark[0] :], out.weights[mark[0] :], out.values[mark[1] :]
+            m = terms.matcher(fieldname, btext, fmt)
+    except (TermNotFound, KeyError):
+        return
+    if isinstance(m, W3LeafMatcher):
+        _w3_blocks(m, offset, with_values, out)
+        return
+    ids_l: list[int] = []
+    w_l: list[float] = []
+    while m.is_active():
+        ids_l.append(m.id())
+        w_l.append(m.weight())
+        if with_values:
+            out.values.append(m.value())
+        m.next()
+    out.docs.append(np.asarray(ids_l, dtype=np.int64) + offset)
+    out.weights.append(np.asarray(w_l, dtype=np.float32))
+
+
 def read_postings(reader: IndexReader, fieldname: str, btext: bytes, with_values: bool = False) -> Postings:
-    """All postings of one term, deleted documents included (mask them with ``live_mask``)."""
+    """All postings of one term, deleted documents included (mask them with ``live_mask``).
+    ``with_values`` also keeps each posting's raw value (encoded positions, for phrases)."""
     out = _Parts([], [], [])
     for leaf, offset in leaves(reader):
-        terms = getattr(leaf, "_terms", None)
-        fmt = leaf.schema[fieldname].format
-        try:
-            if terms is not None:
-                m = terms.matcher(fieldname, btext, fmt)
-            else:  # not a W3 segment: go through the public API
-                m = leaf.postings(fieldname, btext)
-        except (TermNotFound, KeyError):
-            continue
-        if isinstance(m, W3LeafMatcher):
-            _w3_blocks(m, offset, with_values, out)
-            continue
-        ids_l: list[int] = []
-        w_l: list[float] = []
-        while m.is_active():
-            ids_l.append(m.id())
-            w_l.append(m.weight())
-            if with_values:
-                out.values.append(m.value())
-            m.next()
-        out.docs.append(np.asarray(ids_l, dtype=np.int64) + offset)
-        out.weights.append(np.asarray(w_l, dtype=np.float32))
+        _leaf_postings(leaf, offset, fieldname, btext, with_values, out)
     values = out.values if with_values else None
     if not out.docs:
         return Postings(EMPTY_POSTINGS.docs, EMPTY_POSTINGS.weights, values)
-    return Postings(np.concatenate(out.docs), np.concatenate(out.weights), values)
+    docs = out.docs[0] if len(out.docs) == 1 else np.concatenate(out.docs)
+    weights = out.weights[0] if len(out.weights) == 1 else np.concatenate(out.weights)
+    return Postings(docs, weights, values)
 
 
 def field_terms(reader: IndexReader, fieldname: str) -> Iterator[bytes]:
@@ -156,7 +262,7 @@ def field_lengths(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
         count = leaf.doc_count_all()
         col = None
         if perdoc is not None:
-            col = perdoc._cached_reader(f"_{fieldname}_L", LENGTHS_COLUMN)
+            col = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)  # W3's _lenfield
         if col is not None and hasattr(col, "_dbfile"):
             stored = min(col._count, count)
             raw = np.frombuffer(col._dbfile.get(col._basepos, stored), dtype=np.uint8)
