@@ -36,6 +36,7 @@ from cablesearch.engine.postings import (
     leaves,
     read_postings,
     segment_count,
+    segment_terms,
 )
 
 BM25_B = 0.75
@@ -186,11 +187,10 @@ class Snapshot:
         lex = self._lexicons.get(fieldname)
         if lex is None:
             with self.io:
-                lex = (
-                    [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
-                    if fieldname in self.schema
-                    else []
-                )
+                words: set[bytes] = set()
+                for leaf, _offset in leaves(self.reader):
+                    words.update(segment_terms(leaf, fieldname))
+            lex = [t.decode("utf-8") for t in sorted(words)]
             self._lexicons[fieldname] = lex
         return lex
 
