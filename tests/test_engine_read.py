@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cablesearch import parse
-from cablesearch.engine.postings import Postings, decode_positions, field_lengths, live_mask, read_postings
+from cablesearch.engine.postings import (
+    Postings,
+    decode_positions,
+    field_lengths,
+    live_mask,
+    read_postings,
+    segment_terms,
+)
 from cablesearch.engine.snapshot import ByteLRU, Snapshot
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
@@ -173,3 +180,20 @@ def test_snapshot_cache_is_bounded_by_bytes_and_answers_stay_right(index: CableI
     finally:
         small.close()
         big.close()
+
+
+@pytest.mark.parametrize("prefix", [b"", b"a", b"em", b"z", b"\xff", b"qqqq"])
+def test_segment_terms_equal_whooshs_prefix_expansion(reader: Any, prefix: bytes) -> None:
+    for leaf, _offset in reader.leaf_readers():
+        for fieldname in (*FIELDS, "no_such_field"):
+            want = list(leaf.expand_prefix(fieldname, prefix)) if fieldname in leaf.schema else []
+            assert segment_terms(leaf, fieldname, prefix) == want, (fieldname, prefix)
+
+
+def test_snapshot_word_list_is_the_merged_lexicon(index: CableIndex) -> None:
+    snap = Snapshot(index.searcher(), "g")
+    try:
+        assert snap.lexicon("body") == [t.decode("utf-8") for t in snap.reader.lexicon("body")]
+        assert snap.lexicon("no_such_field") == []
+    finally:
+        snap.close()

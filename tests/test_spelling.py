@@ -101,3 +101,17 @@ def test_spelling_variants_of_the_nearest_word_come_together_more_documents_firs
         assert speller.closest(s.reader(), "gaddafi") == "qadhafi"
         # "spoke" is the nearest to "spokx"; "spoken" is not in the index, "leader" too far
         assert speller.candidates(s.reader(), "spokx") == [("spoke", 1, 5)]
+
+
+def test_a_lookup_reads_only_the_words_of_its_first_letter(tmp_path: Path) -> None:
+    from cablesearch.search.spelling import SegmentWords
+
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="pipeline", body="pipeline talks about embassy staff"))
+    with ix.searcher() as s:
+        (leaf, _offset), *_ = list(s.reader().leaf_readers())
+        words = SegmentWords(("subject", "body"))
+        assert words.within(leaf, "piplin", 2) == [("pipelin", 1, 1)]
+        assert words.letters_read == 1
+        assert {w for w, _d, _df in words.within(leaf, "stafff", 2, any_first=True)} == {"staff"}
+        assert words.letters_read == 5  # every first letter (p, t, a, e, s) read at once
