@@ -197,3 +197,62 @@ def test_snapshot_word_list_is_the_merged_lexicon(index: CableIndex) -> None:
         assert snap.lexicon("no_such_field") == []
     finally:
         snap.close()
+
+
+@pytest.fixture(scope="module")
+def snaps(index: CableIndex) -> Iterator[tuple[Snapshot, Snapshot, list[str]]]:
+    """A plain snapshot, one that reads only the candidates' blocks whenever it may, and
+    words of the bodies from the most to the least common."""
+    plain = Snapshot(index.searcher(), "g")
+    eager = Snapshot(index.searcher(), "g")
+    eager.within_ratio = 0
+    lex = plain.lexicon("body")
+    words = sorted((w for w in lex if w.isalpha()), key=lambda w: -plain.doc_frequency("body", w))
+    try:
+        yield plain, eager, words[:40] + words[-40:]
+    finally:
+        plain.close()
+        eager.close()
+
+
+SHAPES = [
+    "{0} AND {1}",
+    "{0} AND ({1} OR {2})",
+    "{0} AND NOT {1}",
+    "{0} {1} AND {2}",
+    '"{0} {1}" AND {2}',
+    "{0} OR {1}",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_restricted_evaluation_is_exact_where_asked(
+    snaps: tuple[Snapshot, Snapshot, list[str]], data: Any
+) -> None:
+    """An AND reads its later words only where the earlier ones matched, and a filter's
+    documents restrict the whole query: the answer is the same where it is asked for."""
+    from cablesearch.engine.matcher import Matcher
+    from cablesearch.search.query import parse_query
+
+    plain, eager, words = snaps
+    shape = data.draw(st.sampled_from(SHAPES))
+    picked = data.draw(st.lists(st.sampled_from(words), min_size=3, max_size=3))
+    q = parse_query(shape.format(*picked), plain.schema)
+    assert q is not None
+    n = plain.n
+    subset = data.draw(st.one_of(st.none(), st.sets(st.integers(0, n - 1), max_size=n)))
+    within = None if subset is None else np.array(sorted(subset), dtype=np.int64)
+    m1, s1 = Matcher(plain, 30).run(q)
+    restricted = Matcher(eager, 30, within=within)
+    m2, s2 = restricted.run(q)
+    where = np.arange(n) if within is None else within
+    assert m1[where].tolist() == m2[where].tolist()
+    hits = where[m1[where]]
+    if s1 is not None:
+        assert s2 is not None
+        assert s2[hits] == pytest.approx(s1[hits], rel=1e-5)
+    plain_units = Matcher(plain, 30)
+    plain_units.run(q)
+    for d in hits.tolist():
+        assert restricted.units(d) == plain_units.units(d)

@@ -48,7 +48,16 @@ MAX_UNIT_WORDS = 200  # words of one wildcard/fuzzy expansion kept for highlight
 class Matcher:
     """Evaluates query trees over one snapshot, within a time limit (QueryTimeout)."""
 
-    def __init__(self, snap: Snapshot, time_limit: float, text_fields: Iterable[str] = FULL_TEXT_FIELDS):
+    def __init__(
+        self,
+        snap: Snapshot,
+        time_limit: float,
+        text_fields: Iterable[str] = FULL_TEXT_FIELDS,
+        within: np.ndarray | None = None,
+    ):
+        """``within`` (sorted document numbers, e.g. those passing the filters): the caller
+        only needs the answer there -- the mask and scores are then exact for those documents
+        only, and common words are read only around them."""
         self.snap = snap
         self.n = snap.n
         self.time_limit = time_limit
@@ -59,6 +68,9 @@ class Matcher:
         self._path: list[int] = []  # positive nodes being evaluated (indexes in _masks)
         self._masks: list[np.ndarray | None] = []  # each positive node's mask
         self._units: list[tuple[Unit, tuple[int, ...]]] = []  # (unit, its positive path)
+        # the documents where the node being evaluated must be exact (None: everywhere); an
+        # AND narrows it for each next child to where the children before it all matched
+        self._within = within
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -133,9 +145,13 @@ class Matcher:
         return self._generic(q)
 
     def _binary(self, q: wq.BinaryQuery, positive: bool) -> Result:
-        if isinstance(q, wq.Otherwise):
-            a, sa = self.run(q.a, positive)
-            return (a, sa) if a.any() else self.run(q.b, positive)
+        if isinstance(q, wq.Otherwise):  # "a matches anything" is about all documents
+            outer, self._within = self._within, None
+            try:
+                a, sa = self.run(q.a, positive)
+                return (a, sa) if a.any() else self.run(q.b, positive)
+            finally:
+                self._within = outer
         a, sa = self.run(q.a, positive)
         if isinstance(q, wq.AndNot):
             b, _ = self.run(q.b, not positive)
@@ -150,17 +166,53 @@ class Matcher:
     def _compound(
         self, children: list[wq.Query], positive: bool, join: np.ufunc, combine: np.ufunc
     ) -> Result:
-        """AND (join and, add), OR (join or, add), DisjunctionMax (join or, maximum)."""
+        """AND (join and, add), OR (join or, add), DisjunctionMax (join or, maximum). An AND
+        evaluates its rarest words first and each next child only where the ones before all
+        matched (see ``_within``); results, scores and highlight units are as in query order."""
         if not children:
             return self.empty()
+        is_and = join is np.logical_and
+        order = sorted(range(len(children)), key=lambda i: self._cost(children[i])) if is_and else None
+        outer = self._within
+        results: dict[int, Result] = {}
+        units: dict[int, list[tuple[Unit, tuple[int, ...]]]] = {}
         mask: np.ndarray | None = None
+        try:
+            for i in order if order is not None else range(len(children)):
+                if is_and and mask is not None:
+                    cand = np.flatnonzero(mask)
+                    self._within = cand if outer is None else cand[_member(cand, outer)]
+                before = len(self._units)
+                results[i] = m, _s = self.run(children[i], positive)  # s is 0 wherever m is False
+                units[i] = self._units[before:]
+                del self._units[before:]
+                mask = m if mask is None else join(mask, m)
+        finally:
+            self._within = outer
         total: np.ndarray | None = None
-        for child in children:
-            m, s = self.run(child, positive)  # s is 0 wherever m is False
-            mask = m if mask is None else join(mask, m)
+        for i in range(len(children)):
+            self._units.extend(units[i])
+            s = results[i][1]
             total = s if total is None else (total if s is None else combine(total, s))
         assert mask is not None
-        return _only(mask, total) if join is np.logical_and else (mask, total)
+        return _only(mask, total) if is_and else (mask, total)
+
+    def _cost(self, q: wq.Query) -> float:
+        """How many documents ``q`` can match, roughly, from document frequencies: a word's
+        (an OR's: the sum over its branches, as a word is one per field; an AND's or a
+        phrase's: its rarest part's); anything else counts as costly (kept in query order after
+        the rest)."""
+        schema = self.snap.schema
+        if isinstance(q, wq.Term) and q.fieldname in schema and schema[q.fieldname].scorable:
+            text = q.text if isinstance(q.text, bytes) else self.snap.to_bytes(q.fieldname, q.text)
+            return float(self.snap.doc_frequency(q.fieldname, text))
+        if isinstance(q, wq.Phrase) and q.words:
+            return min(self._cost(wq.Term(q.fieldname, w)) for w in q.words)
+        if isinstance(q, (wq.Or, wq.DisjunctionMax)) and q.subqueries:
+            return sum(self._cost(c) for c in q.subqueries)
+        if isinstance(q, wq.And) and q.subqueries:
+            return min(self._cost(c) for c in q.subqueries)
+        return float("inf")
 
     # -- leaves -----------------------------------------------------------------------------
 
@@ -187,7 +239,10 @@ class Matcher:
         scores = np.zeros(self.n, np.float32)
         found = False
         for btext in self._btexts_for(fieldname, text):
-            docs, s = self.snap.term_scores(fieldname, btext)
+            if self._within is not None:
+                docs, s = self.snap.term_scores_within(fieldname, btext, self._within)
+            else:
+                docs, s = self.snap.term_scores(fieldname, btext)
             if docs.size:
                 found = True
                 mask[docs] = True
@@ -195,6 +250,8 @@ class Matcher:
         if positive and fieldname in self.text_fields:
             self.highlight_terms.add(text)
             self._unit([text])
+            if not found and self._within is not None:  # maybe only not among the candidates
+                found = any(self.snap.doc_frequency(fieldname, b) for b in self._btexts_for(fieldname, text))
             if not found:
                 self.missing_terms.append((fieldname, text))
         return mask, scores
@@ -224,6 +281,8 @@ class Matcher:
         self.check_time()
         # documents holding every word, the rarest first; positions only there
         common = _intersect([p.docs for p in sorted(postings, key=lambda p: p.df)])
+        if self._within is not None:
+            common = common[_member(common, self._within)]
         if common.size == 0:
             return self.empty()
         keys = [self.snap.phrase_keys(p, common) for p in postings]

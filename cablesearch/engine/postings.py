@@ -18,6 +18,7 @@ import marshal
 import pickle
 import struct
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -127,14 +128,18 @@ _FRAMED = b"\x80\x05\x95"  # a protocol-5 pickle that starts with one frame: its
 _INFO_MAX = 256  # a block's info pickle is a 6-tuple of numbers: never longer than this
 
 
-def _w3_extent(buf: bytes, offset: int, with_values: bool, out: _Parts) -> bool:
+def _w3_extent(
+    buf: bytes, offset: int, with_values: bool, out: _Parts, within: list[int] | None = None
+) -> bool:
     """Decode one term's W3 posting blocks from ``buf`` (the term's whole extent, read in one
     go) into ``out``; False when the bytes are not as expected (the caller then reads through
     Whoosh's matcher). Per block: the length (negative for the last), the info pickle
     ``(count, max id, max weight, compression, min length, max length)`` and the data pickle
     ``(id deltas, weights, values)``, zlib-compressed at the block's level. Doc ids of all
     blocks become one NumPy array in one pass (each block's first id is absolute, the rest
-    deltas), without building Python tuples per posting."""
+    deltas), without building Python tuples per posting. With ``within`` (sorted local doc
+    numbers), only the blocks whose doc range holds one of them are decoded (the info's max id
+    bounds each block), and reading stops after the last of them."""
     if buf[:4] != WHOOSH3_HEADER_MAGIC:
         return False
     loads = pickle.loads
@@ -145,6 +150,7 @@ def _w3_extent(buf: bytes, offset: int, with_values: bool, out: _Parts) -> bool:
     counts: list[int] = []
     pos = 4
     size_total = len(buf)
+    first = 0  # the lowest doc number the next block can hold
     while True:
         if pos + 4 > size_total:
             return False
@@ -159,6 +165,16 @@ def _w3_extent(buf: bytes, offset: int, with_values: bool, out: _Parts) -> bool:
             info = pickle.load(f)
             info_end = start + f.tell()
         n = info[0]
+        if within is not None:
+            i = bisect_left(within, first)
+            if i == len(within):
+                break  # no candidate left
+            first = info[1] + 1
+            if within[i] >= first:  # none in this block
+                if size < 0:
+                    break
+                pos = end
+                continue
         data = buf[info_end:end]
         if info[3]:
             data = decompress(data)
@@ -179,6 +195,8 @@ def _w3_extent(buf: bytes, offset: int, with_values: bool, out: _Parts) -> bool:
         if size < 0:
             break
         pos = end
+    if not counts:
+        return True
     total = sum(counts)
     flat = np.fromiter(chain.from_iterable(ids_parts), np.int64, count=total)
     csum = np.cumsum(flat)
@@ -199,9 +217,16 @@ class _Parts:
 
 
 def _leaf_postings(
-    leaf: Any, offset: int, fieldname: str, btext: bytes, with_values: bool, out: _Parts
+    leaf: Any,
+    offset: int,
+    fieldname: str,
+    btext: bytes,
+    with_values: bool,
+    out: _Parts,
+    within: list[int] | None = None,
 ) -> None:
-    """Append one segment's postings of a term to ``out`` (nothing when it has none)."""
+    """Append one segment's postings of a term to ``out`` (nothing when it has none); with
+    ``within`` (sorted local doc numbers) at least those of its postings (whole W3 blocks)."""
     terms = getattr(leaf, "_terms", None)
     fmt = leaf.schema[fieldname].format
     try:
@@ -214,7 +239,7 @@ def _leaf_postings(
                 start, length = info.extent()
                 length = length[0] if isinstance(length, tuple) else length  # W3 unpacks a tuple
                 mark = len(out.docs), len(out.values)
-                if _w3_extent(terms._postfile.get(start, length), offset, with_values, out):
+                if _w3_extent(terms._postfile.get(start, length), offset, with_values, out, within):
                     return
                 del out.docs[mark[0] :], out.weights[mark[0] :], out.values[mark[1] :]
             m = terms.matcher(fieldname, btext, fmt)
@@ -235,12 +260,27 @@ def _leaf_postings(
     out.weights.append(np.asarray(w_l, dtype=np.float32))
 
 
-def read_postings(reader: IndexReader, fieldname: str, btext: bytes, with_values: bool = False) -> Postings:
+def read_postings(
+    reader: IndexReader,
+    fieldname: str,
+    btext: bytes,
+    with_values: bool = False,
+    within: np.ndarray | None = None,
+) -> Postings:
     """All postings of one term, deleted documents included (mask them with ``live_mask``).
-    ``with_values`` also keeps each posting's raw value (encoded positions, for phrases)."""
+    ``with_values`` also keeps each posting's raw value (encoded positions, for phrases).
+    ``within`` (sorted global doc numbers): only the postings of those documents are needed;
+    the result holds at least those (whole blocks around them; segments without any of them
+    are not read at all): an AND of a rare and a common word reads little of the common one."""
     out = _Parts([], [], [])
     for leaf, offset in leaves(reader):
-        _leaf_postings(leaf, offset, fieldname, btext, with_values, out)
+        local: list[int] | None = None
+        if within is not None:
+            lo, hi = np.searchsorted(within, [offset, offset + leaf.doc_count_all()])
+            if lo == hi:
+                continue
+            local = (within[lo:hi] - offset).tolist()
+        _leaf_postings(leaf, offset, fieldname, btext, with_values, out, local)
     values = out.values if with_values else None
     if not out.docs:
         return Postings(EMPTY_POSTINGS.docs, EMPTY_POSTINGS.weights, values)

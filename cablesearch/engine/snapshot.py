@@ -42,6 +42,7 @@ from cablesearch.engine.postings import (
 BM25_B = 0.75
 BM25_K1 = 1.2
 POSTINGS_CACHE_BYTES = 128 * 1024 * 1024  # posting lists (with scores, positions) kept per snapshot
+WITHIN_RATIO = 16  # read only the blocks of the candidates when a term has this many times more postings
 
 
 def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avg: float) -> np.ndarray:
@@ -98,6 +99,7 @@ class Snapshot:
         self.arrays = IndexArrays.build(self.reader)
         self.n = self.arrays.n
         self.cache = ByteLRU(cache_bytes)
+        self.within_ratio = WITHIN_RATIO
         self._lengths: dict[str, tuple[np.ndarray, float] | None] = {}
         self._lexicons: dict[str, list[str]] = {}
         self._rid_columns: dict[str, list[str]] = {}  # segment id -> its reference-ID column
@@ -161,6 +163,28 @@ class Snapshot:
                 if self.cache.get((fieldname, btext)) is p:
                     self.cache.put((fieldname, btext), p)  # count the scores' bytes
         return p.docs, s
+
+    def term_scores_within(
+        self, fieldname: str, btext: bytes, within: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, BM25F scores) of one term, right at least for the documents ``within``
+        (sorted): when its postings are not cached and it is in many more documents than
+        that, only the posting blocks holding candidates are read (not cached: the next query
+        may need other blocks); the scores use the term's full document frequency."""
+        with self._lock:
+            cached = self.cache.get((fieldname, btext))
+        if cached is not None:
+            return self.term_scores(fieldname, btext, cached)
+        df = self.doc_frequency(fieldname, btext)
+        if within.size * self.within_ratio > df:
+            return self.term_scores(fieldname, btext)
+        with self.io:
+            p = read_postings(self.reader, fieldname, btext, within=within)
+        lengths = self.lengths(fieldname)
+        if lengths is None or not p.df:
+            return p.docs, p.weights.astype(np.float32)
+        fl, avg = lengths
+        return p.docs, bm25(math.log(self.n / (df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
 
     @staticmethod
     def phrase_keys(p: Postings, docs: np.ndarray) -> np.ndarray:

@@ -38,16 +38,21 @@ class Run:
 
 
 def execute(snap: Snapshot, built: BuiltQuery, time_limit: float) -> Run:
-    """Evaluate the query and the filters (QueryTimeout past ``time_limit`` seconds)."""
+    """Evaluate the query and the filters (QueryTimeout past ``time_limit`` seconds). The scores
+    are right where the mask is True (elsewhere they may be partial)."""
     matcher = None
     scores = None
+    filters = filter_mask(snap, built)
     if built.query is not None:
-        matcher = Matcher(snap, time_limit)
+        # with filters, the query is only needed where they pass: common words are then read
+        # only around those documents
+        within = None if isinstance(filters, bool) else np.flatnonzero(filters & snap.arrays.live)
+        matcher = Matcher(snap, time_limit, within=within)
         mask, scores = matcher.run(built.query)
         mask = mask & snap.arrays.live
     else:
         mask = snap.arrays.live.copy()
-    mask &= filter_mask(snap, built)
+    mask &= filters
     return Run(mask, scores, matcher)
 
 
