@@ -270,10 +270,10 @@ class Matcher:
                 f"the field {fieldname!r} does not support phrases; search the words without quotes"
             )
         btexts = [self.snap.to_bytes(fieldname, w) for w in words]
+        if any(not self.snap.doc_frequency(fieldname, b) for b in btexts):
+            return self.empty()  # a word in no document: nothing read
         # one read per word, with positions: the scores come from the same postings
         postings = [self.snap.term_postings(fieldname, b, positions=True) for b in btexts]
-        if any(not p.df for p in postings):
-            return self.empty()
         total = np.zeros(self.n, np.float32)
         for b, p in zip(btexts, postings, strict=True):
             docs, s = self.snap.term_scores(fieldname, b, p)
