@@ -5,6 +5,7 @@ segments with deletions, and on the old index tests/indexes/v1c893c8 (other pick
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,6 +216,17 @@ def snaps(index: CableIndex) -> Iterator[tuple[Snapshot, Snapshot, list[str]]]:
         eager.close()
 
 
+def _adjacent_words(data_dir: Path) -> list[str]:
+    """Two and three words standing together in the cables' bodies (phrases that match)."""
+    out = []
+    for c in sorted(parse.iter_cables([data_dir / "html"]), key=lambda c: c.reference_id):
+        words = re.findall(r"[A-Za-z]{3,}", c.body)[:400]
+        out.extend(" ".join(words[i : i + 2 + i % 2]) for i in range(0, len(words) - 3, 37))
+    return out
+
+
+phrases_of_the_cables = _adjacent_words(Path(__file__).parent / "data")
+
 SHAPES = [
     "{0} AND {1}",
     "{0} AND ({1} OR {2})",
@@ -222,6 +234,10 @@ SHAPES = [
     "{0} {1} AND {2}",
     '"{0} {1}" AND {2}',
     "{0} OR {1}",
+    '"{0} {1} {2}"',
+    '"{3}" AND {0}',
+    '"{3}" OR {1}',
+    '{0} AND "{3}" AND "{4}"',
 ]
 
 
@@ -238,7 +254,8 @@ def test_restricted_evaluation_is_exact_where_asked(
     plain, eager, words = snaps
     shape = data.draw(st.sampled_from(SHAPES))
     picked = data.draw(st.lists(st.sampled_from(words), min_size=3, max_size=3))
-    q = parse_query(shape.format(*picked), plain.schema)
+    phrases = data.draw(st.lists(st.sampled_from(phrases_of_the_cables), min_size=2, max_size=2))
+    q = parse_query(shape.format(*picked, *phrases), plain.schema)
     assert q is not None
     n = plain.n
     subset = data.draw(st.one_of(st.none(), st.sets(st.integers(0, n - 1), max_size=n)))

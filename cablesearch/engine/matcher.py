@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from whoosh import query as wq
 
-from cablesearch.engine.postings import MISSING
+from cablesearch.engine.postings import MISSING, Postings
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.errors import QuerySyntaxError, QueryTimeout
 
@@ -270,21 +270,25 @@ class Matcher:
                 f"the field {fieldname!r} does not support phrases; search the words without quotes"
             )
         btexts = [self.snap.to_bytes(fieldname, w) for w in words]
-        if any(not self.snap.doc_frequency(fieldname, b) for b in btexts):
+        dfs = [self.snap.doc_frequency(fieldname, b) for b in btexts]
+        if not all(dfs):
             return self.empty()  # a word in no document: nothing read
-        # one read per word, with positions: the scores come from the same postings
-        postings = [self.snap.term_postings(fieldname, b, positions=True) for b in btexts]
+        # rarest word first; each next word read (with positions) only around the documents
+        # holding all the words before it, when it is much more common than they are
+        common = self._within
+        read: dict[int, Postings] = {}
+        for i in sorted(range(len(btexts)), key=lambda i: dfs[i]):
+            p = read[i] = self.snap.postings_within(fieldname, btexts[i], common, positions=True)
+            common = p.docs if common is None else common[_member(common, p.docs)]
+            self.check_time()
+            if common.size == 0:
+                return self.empty()
+        assert common is not None
+        postings = [read[i] for i in range(len(btexts))]
         total = np.zeros(self.n, np.float32)
         for b, p in zip(btexts, postings, strict=True):
             docs, s = self.snap.term_scores(fieldname, b, p)
             total[docs] += s * q.boost
-        self.check_time()
-        # documents holding every word, the rarest first; positions only there
-        common = _intersect([p.docs for p in sorted(postings, key=lambda p: p.df)])
-        if self._within is not None:
-            common = common[_member(common, self._within)]
-        if common.size == 0:
-            return self.empty()
         keys = [self.snap.phrase_keys(p, common) for p in postings]
         frontier = _phrase_frontier(keys, min(max(1, int(q.slop or 1)), 1000), self.check_time)
         mask = np.zeros(self.n, bool)
@@ -385,17 +389,6 @@ def _phrase_frontier(keys: list[np.ndarray], slop: int, check_time: Callable[[],
         if frontier.size == 0:
             break
     return frontier
-
-
-def _intersect(sorted_arrays: list[np.ndarray]) -> np.ndarray:
-    """The values in every one of these sorted arrays of unique values (smallest first is
-    cheapest: each step only looks up what is left)."""
-    out = sorted_arrays[0]
-    for other in sorted_arrays[1:]:
-        if out.size == 0:
-            break
-        out = out[_member(out, other)]
-    return out
 
 
 def _member(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:

@@ -42,13 +42,15 @@ class Postings:
     """One term's postings over the whole index: sorted global doc numbers and term weights
     (frequencies for text fields). ``values`` (raw per-posting values: encoded positions) are
     read only when asked for (phrases); ``scores`` is the snapshot's BM25F of the term, kept
-    with it so that both leave the cache together."""
+    with it so that both leave the cache together. ``partial`` postings hold at least the
+    documents they were read for (whole blocks around them), not all."""
 
     docs: np.ndarray  # int64, sorted
     weights: np.ndarray  # float32
     values: list[Any] | None = None  # raw per-posting values (encoded positions)
     scores: np.ndarray | None = None  # float32, set by the snapshot
     _values_nbytes: int = -1  # measured once
+    partial: bool = False  # only the blocks around some documents were read (never cached)
 
     @property
     def df(self) -> int:

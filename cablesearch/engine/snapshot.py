@@ -148,7 +148,8 @@ class Snapshot:
         self, fieldname: str, btext: bytes, p: Postings | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(docs, BM25F scores) of one term, query boost not applied (``p``: its postings when
-        the caller has them already)."""
+        the caller has them already; partial ones are scored with the term's full document
+        frequency)."""
         p = p if p is not None else self.term_postings(fieldname, btext)
         s = p.scores
         if s is None:
@@ -157,34 +158,40 @@ class Snapshot:
                 s = p.weights.astype(np.float32)
             else:
                 fl, avg = lengths
-                s = bm25(math.log(self.n / (p.df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
+                df = self.doc_frequency(fieldname, btext) if p.partial else p.df
+                s = bm25(math.log(self.n / (df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
             p.scores = s
-            with self._lock:
-                if self.cache.get((fieldname, btext)) is p:
-                    self.cache.put((fieldname, btext), p)  # count the scores' bytes
+            if not p.partial:
+                with self._lock:
+                    if self.cache.get((fieldname, btext)) is p:
+                        self.cache.put((fieldname, btext), p)  # count the scores' bytes
         return p.docs, s
+
+    def postings_within(
+        self, fieldname: str, btext: bytes, within: np.ndarray | None, positions: bool = False
+    ) -> Postings:
+        """A term's postings, complete at least for the documents ``within`` (sorted; None:
+        all): when they are not cached and the term is in ``within_ratio`` times more documents
+        than that, only the posting blocks holding candidates are read (``partial``, not cached:
+        the next query may need other blocks)."""
+        if within is not None:
+            with self._lock:
+                cached = self.cache.get((fieldname, btext))
+            if cached is None or (positions and cached.values is None):
+                df = self.doc_frequency(fieldname, btext)
+                if within.size * self.within_ratio <= df:
+                    with self.io:
+                        p = read_postings(self.reader, fieldname, btext, with_values=positions, within=within)
+                    p.partial = True
+                    return p
+        return self.term_postings(fieldname, btext, positions)
 
     def term_scores_within(
         self, fieldname: str, btext: bytes, within: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """(docs, BM25F scores) of one term, right at least for the documents ``within``
-        (sorted): when its postings are not cached and it is in many more documents than
-        that, only the posting blocks holding candidates are read (not cached: the next query
-        may need other blocks); the scores use the term's full document frequency."""
-        with self._lock:
-            cached = self.cache.get((fieldname, btext))
-        if cached is not None:
-            return self.term_scores(fieldname, btext, cached)
-        df = self.doc_frequency(fieldname, btext)
-        if within.size * self.within_ratio > df:
-            return self.term_scores(fieldname, btext)
-        with self.io:
-            p = read_postings(self.reader, fieldname, btext, within=within)
-        lengths = self.lengths(fieldname)
-        if lengths is None or not p.df:
-            return p.docs, p.weights.astype(np.float32)
-        fl, avg = lengths
-        return p.docs, bm25(math.log(self.n / (df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
+        (sorted; see :meth:`postings_within`)."""
+        return self.term_scores(fieldname, btext, self.postings_within(fieldname, btext, within))
 
     @staticmethod
     def phrase_keys(p: Postings, docs: np.ndarray) -> np.ndarray:
