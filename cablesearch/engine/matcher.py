@@ -172,7 +172,7 @@ class Matcher:
         if not children:
             return self.empty()
         is_and = join is np.logical_and
-        order = sorted(range(len(children)), key=lambda i: self._cost(children[i])) if is_and else None
+        order = sorted(range(len(children)), key=lambda i: _cost(self.snap, children[i])) if is_and else None
         outer = self._within
         results: dict[int, Result] = {}
         units: dict[int, list[tuple[Unit, tuple[int, ...]]]] = {}
@@ -196,23 +196,6 @@ class Matcher:
             total = s if total is None else (total if s is None else combine(total, s))
         assert mask is not None
         return _only(mask, total) if is_and else (mask, total)
-
-    def _cost(self, q: wq.Query) -> float:
-        """How many documents ``q`` can match, roughly, from document frequencies: a word's
-        (an OR's: the sum over its branches, as a word is one per field; an AND's or a
-        phrase's: its rarest part's); anything else counts as costly (kept in query order after
-        the rest)."""
-        schema = self.snap.schema
-        if isinstance(q, wq.Term) and q.fieldname in schema and schema[q.fieldname].scorable:
-            text = q.text if isinstance(q.text, bytes) else self.snap.to_bytes(q.fieldname, q.text)
-            return float(self.snap.doc_frequency(q.fieldname, text))
-        if isinstance(q, wq.Phrase) and q.words:
-            return min(self._cost(wq.Term(q.fieldname, w)) for w in q.words)
-        if isinstance(q, (wq.Or, wq.DisjunctionMax)) and q.subqueries:
-            return sum(self._cost(c) for c in q.subqueries)
-        if isinstance(q, wq.And) and q.subqueries:
-            return min(self._cost(c) for c in q.subqueries)
-        return float("inf")
 
     # -- leaves -----------------------------------------------------------------------------
 
@@ -370,6 +353,23 @@ class Matcher:
                 scores[d] = m.score()
                 m.next()
         return mask, scores
+
+
+def _cost(snap: Snapshot, q: wq.Query) -> float:
+    """How many documents ``q`` can match, roughly, from document frequencies: a word's (an
+    OR's: the sum over its branches, as a word is one per field; an AND's or a phrase's: its
+    rarest part's); anything else counts as costly (kept in query order after the rest)."""
+    schema = snap.schema
+    if isinstance(q, wq.Term) and q.fieldname in schema and schema[q.fieldname].scorable:
+        text = q.text if isinstance(q.text, bytes) else snap.to_bytes(q.fieldname, q.text)
+        return float(snap.doc_frequency(q.fieldname, text))
+    if isinstance(q, wq.Phrase) and q.words:
+        return min(_cost(snap, wq.Term(q.fieldname, w)) for w in q.words)
+    if isinstance(q, (wq.Or, wq.DisjunctionMax)) and q.subqueries:
+        return sum(_cost(snap, c) for c in q.subqueries)
+    if isinstance(q, wq.And) and q.subqueries:
+        return min(_cost(snap, c) for c in q.subqueries)
+    return float("inf")
 
 
 def _phrase_frontier(keys: list[np.ndarray], slop: int, check_time: Callable[[], None]) -> np.ndarray:
