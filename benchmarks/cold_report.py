@@ -8,6 +8,7 @@ from cold_queries import KINDS
 
 LABELS = {
     "library": "cablesearch library (SearchService in-process)",
+    "baseline": "cablesearch library, the --baseline tree's code (SearchService in-process)",
     "api": "cablesearch /api/search (serve --workers 2, HTTP on 127.0.0.1, client time)",
     "tantivy": "Tantivy (tantivy-py, in-process)",
 }
@@ -91,6 +92,32 @@ def print_ratio(cs: dict[str, Any], tv: dict[str, Any], name: str) -> None:
             p50 = percentile(a[kind], 50) / max(percentile(b[kind], 50), 1e-9)
             p95 = percentile(a[kind], 95) / max(percentile(b[kind], 95), 1e-9)
             print(f"    {kind:<9} p50 {p50:7.1f}x   p95 {p95:7.1f}x")
+
+
+def print_before_after(before: dict[str, Any], after: dict[str, Any], round_no: int) -> None:
+    """This tree against the --baseline tree, per kind (p50, p95; below 1 = this tree faster),
+    and whether both gave the same totals and suggestions."""
+    n = min(len(before["cold"]), len(after["cold"]))
+    a, b = by_kind(after["cold"][:n]), by_kind(before["cold"][:n])
+    print(
+        f"\nround {round_no}: this tree / baseline, cold (the same {n} queries; below 1 = this tree faster):"
+    )
+    for kind in a:
+        if kind in b:
+            p50 = percentile(a[kind], 50) / max(percentile(b[kind], 50), 1e-9)
+            p95 = percentile(a[kind], 95) / max(percentile(b[kind], 95), 1e-9)
+            print(
+                f"    {kind:<9} p50 {percentile(b[kind], 50):7.1f} -> {percentile(a[kind], 50):7.1f} ms ({p50:4.2f}x)"
+                f"   p95 {percentile(b[kind], 95):7.1f} -> {percentile(a[kind], 95):7.1f} ms ({p95:4.2f}x)"
+            )
+    same = sum(
+        1
+        for x, y in zip(before["cold"][:n], after["cold"][:n], strict=True)
+        if x["total"] == y["total"] and x.get("suggestion") == y.get("suggestion")
+    )
+    print(
+        f"    same totals and suggestions on {same} of {n} queries; RSS {before.get('rss_mb', 0):.0f} -> {after.get('rss_mb', 0):.0f} MB"
+    )
 
 
 def print_agreement(cs: dict[str, Any], tv: dict[str, Any], queries: list[Any]) -> None:

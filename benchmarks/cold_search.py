@@ -19,7 +19,10 @@ Measured, each in a fresh process (nothing cached between runs but the OS page c
 5. Tantivy: the same queries (count, tag/origin/classification/year counts, 10 snippets), and
    the ratio cablesearch/Tantivy per kind.
 --warm asks the same queries a second time in the same processes and prints those figures
-beside the cold ones, labelled warm.
+beside the cold ones, labelled warm. --baseline SRC (another checkout of cablesearch, e.g.
+`git worktree add /tmp/base main`) also runs the library queries with that tree's code, in
+turn with this tree's (baseline, this, baseline, this for --rounds 2), on the same index, and
+prints the before/after ratio per kind: both sides of a change measured in the same run.
 
     benchmarks/cold_search.py --smoke                     # ~1 minute: 1,000 cables, 60 queries
     benchmarks/cold_search.py --count 20000 --queries 300 # a small corpus
@@ -44,7 +47,13 @@ sys.path.insert(0, str(HERE))
 
 import cold_api  # noqa: E402
 import cold_queries  # noqa: E402
-from cold_report import print_agreement, print_index, print_ratio, print_table  # noqa: E402
+from cold_report import (  # noqa: E402
+    print_agreement,
+    print_before_after,
+    print_index,
+    print_ratio,
+    print_table,
+)
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
 RUNNERS = HERE / "cold_runners.py"
@@ -73,11 +82,32 @@ def make_corpus(work: Path, count: int) -> Path:
     return corpus
 
 
-def run_child(command: str, a: Path, b: Path, out: Path, *flags: str) -> dict[str, Any]:
-    """One cold_runners.py command in a fresh Python process; its JSON result (written to out)."""
+def run_child(
+    command: str, a: Path, b: Path, out: Path, *flags: str, runners: Path = RUNNERS
+) -> dict[str, Any]:
+    """One cold_runners.py command in a fresh Python process; its JSON result (written to out).
+    ``runners``: another tree's cold_runners.py (it imports that tree's cablesearch)."""
     out.unlink(missing_ok=True)
-    subprocess.run([sys.executable, str(RUNNERS), command, str(a), str(b), str(out), *flags], check=True)
+    subprocess.run([sys.executable, str(runners), command, str(a), str(b), str(out), *flags], check=True)
     return json.loads(out.read_text(encoding="utf-8"))
+
+
+def library_runs(args: argparse.Namespace, index: Path, queries: Path, warm: list[str]) -> dict[str, Any]:
+    """The library run; with --baseline, the baseline tree's and this tree's in turn, --rounds
+    times each: {"library": the last of this tree's, "baseline": the last of the baseline's,
+    "rounds": [(baseline, this) per round]}."""
+    if args.baseline is None:
+        return {"library": run_child("search-cablesearch", index, queries, args.work / "library.json", *warm)}
+    base_runners = args.baseline / "benchmarks" / "cold_runners.py"
+    rounds = []
+    for i in range(args.rounds):
+        print(f"  round {i + 1}: baseline {args.baseline}, then this tree ...", flush=True)
+        before = run_child(
+            "search-cablesearch", index, queries, args.work / "baseline.json", *warm, runners=base_runners
+        )
+        after = run_child("search-cablesearch", index, queries, args.work / "library.json", *warm)
+        rounds.append((before, after))
+    return {"library": rounds[-1][1], "baseline": rounds[-1][0], "rounds": rounds}
 
 
 def build_index(engine: str, corpus: Path, work: Path, count: int) -> tuple[Path, dict[str, Any]]:
@@ -122,6 +152,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-api", action="store_true", help="skip the /api/search run")
     ap.add_argument("--no-tantivy", action="store_true", help="skip Tantivy even if it is installed")
     ap.add_argument("--smoke", action="store_true", help="1,000 cables, 60 queries, 30 over HTTP (~1 minute)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="SRC",
+        help="another cablesearch checkout: its library run too, in turn with this one (before/after)",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="library runs per side with --baseline (1)")
     args = ap.parse_args(argv)
     if args.smoke:
         args.count, args.queries = 1000, 60
@@ -132,6 +170,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--count and --queries must be at least 1; --api-queries and --rss-after at least 0")
     if args.work is None:
         args.work = Path("/tmp") / f"cablesearch-coldbench-{args.count}"
+    if args.baseline is not None and not (args.baseline / "benchmarks" / "cold_runners.py").exists():
+        ap.error(f"--baseline {args.baseline}: no benchmarks/cold_runners.py there (a cablesearch checkout?)")
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     return args
 
 
@@ -164,9 +206,10 @@ def main(argv: list[str] | None = None) -> None:
     warm = ["--warm"] if args.warm else []
     results: dict[str, dict[str, Any]] = {}
     print("asking them through the library (fresh process) ...", flush=True)
-    results["library"] = run_child(
-        "search-cablesearch", cs_index, qfile_asked, args.work / "library.json", *warm
-    )
+    lib = library_runs(args, cs_index, qfile_asked, warm)
+    results["library"] = lib["library"]
+    if "baseline" in lib:
+        results["baseline"] = lib["baseline"]
     if tantivy:
         print("asking them through Tantivy (fresh process) ...", flush=True)
         results["tantivy"] = run_child(
@@ -189,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name, res in results.items():
         print_table(name, res)
+    for i, (before, after) in enumerate(lib.get("rounds", []), start=1):
+        print_before_after(before, after, i)
     if "tantivy" in results:
         print_agreement(results["library"], results["tantivy"], asked)
         print_ratio(results["library"], results["tantivy"], "library")

@@ -111,3 +111,22 @@ def test_percentile_is_nearest_rank() -> None:
     assert cold_report.percentile(values, 95) == 95.0
     assert cold_report.percentile(values, 100) == 100.0
     assert cold_report.percentile([7.0], 95) == 7.0
+
+
+def test_baseline_must_be_a_cablesearch_checkout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cold_search
+
+    with pytest.raises(SystemExit):
+        cold_search.parse_args(["--baseline", str(tmp_path), "--work", str(tmp_path)])
+    assert "no benchmarks/cold_runners.py there" in capsys.readouterr().err
+    args = cold_search.parse_args(["--baseline", str(ROOT), "--rounds", "2", "--work", str(tmp_path)])
+    assert args.baseline == ROOT and args.rounds == 2
+
+
+def test_before_after_report_compares_kinds_and_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    before = {"cold": [{"kind": "word", "ms": 20.0, "total": 3}, {"kind": "phrase", "ms": 40.0, "total": 1}]}
+    after = {"cold": [{"kind": "word", "ms": 10.0, "total": 3}, {"kind": "phrase", "ms": 40.0, "total": 2}]}
+    cold_report.print_before_after(before, after, 1)
+    out = capsys.readouterr().out
+    assert re.search(r"word\s+p50\s+20\.0 ->\s+10\.0 ms \(0\.50x\)", out)
+    assert "same totals and suggestions on 1 of 2 queries" in out

@@ -131,3 +131,24 @@ def test_the_fast_phrase_finder_agrees_with_a_full_scan(words: list[str], slop: 
     text = " ".join(words)
     marks = Marks(phrases=((("human", "right", "abus"), slop), (("right", "human"), 1)))
     assert H.spans(text, marks) == H.spans(text + " é", marks)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["human", "Rights", "the", "¶", "“human", "rights”", "’s", "—", "abuses", "2.", "(C)"]
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 3),
+)
+def test_paragraph_marks_and_curly_quotes_keep_the_fast_path_right(words: list[str], slop: int) -> None:
+    """Cables mark paragraphs with "¶" and use curly quotes and dashes: not word characters, so
+    such text stays on the fast path, and finds what the full scan (forced by "é") finds."""
+    text = " ".join(words)
+    marks = Marks(terms=frozenset({"abus"}), phrases=((("human", "right"), slop),))
+    assert H.spans(text, marks) == H.spans(text + " é", marks)
+    assert H.matching_words(text, frozenset({"human", "right"})) == H.matching_words(
+        text + " é", frozenset({"human", "right"})
+    )

@@ -101,3 +101,44 @@ def test_spelling_variants_of_the_nearest_word_come_together_more_documents_firs
         assert speller.closest(s.reader(), "gaddafi") == "qadhafi"
         # "spoke" is the nearest to "spokx"; "spoken" is not in the index, "leader" too far
         assert speller.candidates(s.reader(), "spokx") == [("spoke", 1, 5)]
+
+
+def test_a_lookup_reads_only_the_words_of_its_first_letter(tmp_path: Path) -> None:
+    from cablesearch.search.spelling import SegmentWords
+
+    ix = CableIndex.open(tmp_path / "ix")
+    put(ix, Cable(reference_id="08A1", subject="pipeline", body="pipeline talks about embassy staff"))
+    with ix.searcher() as s:
+        (leaf, _offset), *_ = list(s.reader().leaf_readers())
+        words = SegmentWords(("subject", "body"))
+        assert words.within(leaf, "piplin", 2) == [("pipelin", 1, 1)]
+        assert words.letters_read == 1
+        assert {w for w, _d, _df in words.within(leaf, "stafff", 2, any_first=True)} == {"staff"}
+        assert words.letters_read == 5  # every first letter (p, t, a, e, s) read at once
+
+
+def test_suggestion_counts_respect_the_filters(tmp_path: Path) -> None:
+    """A corrected query is counted only among the cables passing the request's filters (the
+    filters restrict its evaluation), and a variant found only outside them is not offered."""
+    from cablesearch.config import Config
+    from cablesearch.results import SearchRequest
+    from cablesearch.search.service import SearchService
+
+    ix = CableIndex.open(tmp_path / "ix")
+    cables = [
+        Cable(reference_id=f"09TRIPOLI{i}", subject="LEADER", body=f"Qadhafi spoke {i}.", tags=["PGOV"])
+        for i in range(1, 4)
+    ]
+    cables += [
+        Cable(reference_id=f"09CAIRO{i}", subject="LEADER", body="Qadhafi met them.", tags=["PREL"])
+        for i in range(1, 6)
+    ]
+    cables.append(Cable(reference_id="09TUNIS1", subject="LEADER", body="Qaddafi spoke.", tags=["PREL"]))
+    put(ix, *cables)
+    with SearchService(ix, Config()) as svc:
+        everywhere = svc.search(SearchRequest(query="gaddafi"))
+        pgov = svc.search(SearchRequest(query="gaddafi", tags=("PGOV",)))
+        prel = svc.search(SearchRequest(query="gaddafi", tags=("PREL",)))
+    assert everywhere.suggestions == [("qadhafi", 8), ("qaddafi", 1)]
+    assert pgov.suggestions == [("qadhafi", 3)]
+    assert prel.suggestions == [("qadhafi", 5), ("qaddafi", 1)]

@@ -40,6 +40,12 @@ What the search package may rely on:
   snapshot), they do not score, and their notices (unknown ID, thread cut) are in
   ``matcher.notices``. Plain Whoosh finds nothing for them.
 * Scores of a node count only where the node matches (an AND's children do not leak).
+* ``Matcher(snap, time_limit, within=docs)`` (sorted document numbers, e.g. those passing a
+  search's filters): mask and scores are then exact for those documents only (common words are
+  read only in the posting blocks around them). An AND evaluates its rarest parts first and
+  each next part only where the earlier ones matched; results and ``units`` are the same.
+* A snapshot keeps posting lists (with their scores and raw positions) in an LRU bounded by
+  bytes: ``Snapshot(searcher, generation, cache_bytes=POSTINGS_CACHE_BYTES)``.
 * Analysis: a field's analyzer is the one pickled in the index (``snap.schema``); queries are
   analysed with it, so old indexes (no accent folding) keep matching what they indexed.
   ``tests/test_engine_compare.py`` holds this contract against plain Whoosh.

@@ -37,7 +37,7 @@ import numpy as np
 from whoosh import query as wq
 
 from cablesearch.engine.graph import GraphQuery, graph_mask
-from cablesearch.engine.postings import MISSING
+from cablesearch.engine.postings import MISSING, Postings
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.errors import QuerySyntaxError, QueryTimeout
 
@@ -49,10 +49,46 @@ Unit = tuple[tuple[str, ...], int]  # (words, slop): a word (slop 0) or a phrase
 MAX_UNIT_WORDS = 200  # words of one wildcard/fuzzy expansion kept for highlighting
 
 
+class Branches:
+    """Which highlight units (words, phrases) belong to which positive branch of the query, so
+    that a document's marks are only those of the branches that matched it."""
+
+    def __init__(self) -> None:
+        self.path: list[int] = []  # positive nodes being evaluated (indexes in masks)
+        self.masks: list[np.ndarray | None] = []  # each positive node's mask
+        self.units: list[tuple[Unit, tuple[int, ...]]] = []  # (unit, its positive path)
+
+    def open(self) -> int:
+        """A positive node starts: its key (its mask is set when it is done)."""
+        self.masks.append(None)
+        self.path.append(len(self.masks) - 1)
+        return self.path[-1]
+
+    def add(self, words: Iterable[str], slop: int = 0) -> None:
+        self.units.append(((tuple(words), slop), tuple(self.path)))
+
+    def matched(self, doc: int | None = None) -> list[Unit]:
+        """The units of the branches that matched ``doc`` (all of them for None), without
+        repeats, in query order."""
+        out: dict[Unit, None] = {}
+        for unit, path in self.units:
+            if doc is None or all(bool(m[doc]) for m in (self.masks[k] for k in path) if m is not None):
+                out[unit] = None
+        return list(out)
+
+
 class Matcher:
     """Evaluates query trees over one snapshot, within a time limit (QueryTimeout)."""
 
-    def __init__(self, snap: Snapshot, time_limit: float, text_fields: Iterable[str] = FULL_TEXT_FIELDS):
+    def __init__(
+        self,
+        snap: Snapshot,
+        time_limit: float,
+        text_fields: Iterable[str] = FULL_TEXT_FIELDS,
+        within: np.ndarray | None = None,
+    ):
+        """``within`` (sorted document numbers): the answer is needed only there; mask and
+        scores are then exact there only, and common words are read only around them."""
         self.snap = snap
         self.n = snap.n
         self.time_limit = time_limit
@@ -60,10 +96,9 @@ class Matcher:
         self.text_fields = tuple(text_fields)
         self.highlight_terms: set[str] = set()
         self.missing_terms: list[tuple[str, str]] = []  # (field, text) with no postings
-        self._path: list[int] = []  # positive nodes being evaluated (indexes in _masks)
-        self._masks: list[np.ndarray | None] = []  # each positive node's mask
-        self._units: list[tuple[Unit, tuple[int, ...]]] = []  # (unit, its positive path)
+        self.branches = Branches()
         self.notices: list[str] = []  # for the user (e.g. a graph query's unknown ID)
+        self._within = within  # where the node must be exact (None: everywhere); ANDs narrow it
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -72,17 +107,9 @@ class Matcher:
                 f"(fewer or longer wildcard prefixes, fewer very common words)"
             )
 
-    def _unit(self, words: Iterable[str], slop: int = 0) -> None:
-        self._units.append(((tuple(words), slop), tuple(self._path)))
-
     def units(self, doc: int | None = None) -> list[Unit]:
-        """The highlight units of the branches that matched ``doc`` (all of them for None),
-        without repeats, in query order."""
-        out: dict[Unit, None] = {}
-        for unit, path in self._units:
-            if doc is None or all(bool(m[doc]) for m in (self._masks[k] for k in path) if m is not None):
-                out[unit] = None
-        return list(out)
+        """The highlight units of the branches that matched ``doc`` (see ``Branches``)."""
+        return self.branches.matched(doc)
 
     def empty(self) -> Result:
         return np.zeros(self.n, bool), None
@@ -94,14 +121,12 @@ class Matcher:
         if not positive:
             mask, scores = self._dispatch(q, positive)
         else:
-            key = len(self._masks)
-            self._masks.append(None)
-            self._path.append(key)
+            key = self.branches.open()
             try:
                 mask, scores = self._dispatch(q, positive)
             finally:
-                self._path.pop()
-            self._masks[key] = mask
+                self.branches.path.pop()
+            self.branches.masks[key] = mask
         if scores is not None and boost != 1.0 and not isinstance(q, (wq.Term, wq.Phrase, wq.MultiTerm)):
             scores = scores * boost
         return mask, scores
@@ -143,9 +168,13 @@ class Matcher:
         return self._generic(q)
 
     def _binary(self, q: wq.BinaryQuery, positive: bool) -> Result:
-        if isinstance(q, wq.Otherwise):
-            a, sa = self.run(q.a, positive)
-            return (a, sa) if a.any() else self.run(q.b, positive)
+        if isinstance(q, wq.Otherwise):  # "a matches anything" is about all documents
+            outer, self._within = self._within, None
+            try:
+                a, sa = self.run(q.a, positive)
+                return (a, sa) if a.any() else self.run(q.b, positive)
+            finally:
+                self._within = outer
         a, sa = self.run(q.a, positive)
         if isinstance(q, wq.AndNot):
             b, _ = self.run(q.b, not positive)
@@ -160,17 +189,36 @@ class Matcher:
     def _compound(
         self, children: list[wq.Query], positive: bool, join: np.ufunc, combine: np.ufunc
     ) -> Result:
-        """AND (join and, add), OR (join or, add), DisjunctionMax (join or, maximum)."""
+        """AND (join and, add), OR (join or, add), DisjunctionMax (join or, maximum). An AND
+        evaluates its rarest words first and each next child only where the ones before all
+        matched (see ``_within``); results, scores and highlight units are as in query order."""
         if not children:
             return self.empty()
+        is_and = join is np.logical_and
+        order = sorted(range(len(children)), key=lambda i: _cost(self.snap, children[i])) if is_and else None
+        outer = self._within
+        results: dict[int, Result] = {}
+        units: dict[int, list[tuple[Unit, tuple[int, ...]]]] = {}
         mask: np.ndarray | None = None
+        try:
+            for i in order if order is not None else range(len(children)):
+                if is_and and mask is not None:
+                    cand = np.flatnonzero(mask)
+                    self._within = cand if outer is None else cand[_member(cand, outer)]
+                before = len(self.branches.units)
+                results[i] = m, _s = self.run(children[i], positive)  # s is 0 wherever m is False
+                units[i] = self.branches.units[before:]
+                del self.branches.units[before:]
+                mask = m if mask is None else join(mask, m)
+        finally:
+            self._within = outer
         total: np.ndarray | None = None
-        for child in children:
-            m, s = self.run(child, positive)  # s is 0 wherever m is False
-            mask = m if mask is None else join(mask, m)
+        for i in range(len(children)):
+            self.branches.units.extend(units[i])
+            s = results[i][1]
             total = s if total is None else (total if s is None else combine(total, s))
         assert mask is not None
-        return _only(mask, total) if join is np.logical_and else (mask, total)
+        return _only(mask, total) if is_and else (mask, total)
 
     # -- leaves -----------------------------------------------------------------------------
 
@@ -197,14 +245,19 @@ class Matcher:
         scores = np.zeros(self.n, np.float32)
         found = False
         for btext in self._btexts_for(fieldname, text):
-            docs, s = self.snap.term_scores(fieldname, btext)
+            if self._within is not None:
+                docs, s = self.snap.term_scores_within(fieldname, btext, self._within)
+            else:
+                docs, s = self.snap.term_scores(fieldname, btext)
             if docs.size:
                 found = True
                 mask[docs] = True
                 scores[docs] += s * boost
         if positive and fieldname in self.text_fields:
             self.highlight_terms.add(text)
-            self._unit([text])
+            self.branches.add([text])
+            if not found and self._within is not None:  # maybe only not among the candidates
+                found = any(self.snap.doc_frequency(fieldname, b) for b in self._btexts_for(fieldname, text))
             if not found:
                 self.missing_terms.append((fieldname, text))
         return mask, scores
@@ -217,20 +270,32 @@ class Matcher:
             return self._term(fieldname, words[0], q.boost, positive)
         if positive and fieldname in self.text_fields:
             self.highlight_terms.update(words)
-            self._unit(words, min(max(1, int(q.slop or 1)), 1000))
+            self.branches.add(words, min(max(1, int(q.slop or 1)), 1000))
         if not self.snap.schema[fieldname].format.supports("positions"):
             raise QuerySyntaxError(
                 f"the field {fieldname!r} does not support phrases; search the words without quotes"
             )
         btexts = [self.snap.to_bytes(fieldname, w) for w in words]
-        total = np.zeros(self.n, np.float32)
-        for b in btexts:
-            docs, s = self.snap.term_scores(fieldname, b)
-            if docs.size == 0:
+        dfs = [self.snap.doc_frequency(fieldname, b) for b in btexts]
+        if not all(dfs):
+            return self.empty()  # a word in no document: nothing read
+        # rarest word first; each next word read (with positions) only around the documents
+        # holding all the words before it, when it is much more common than they are
+        common = self._within
+        read: dict[int, Postings] = {}
+        for i in sorted(range(len(btexts)), key=lambda i: dfs[i]):
+            p = read[i] = self.snap.postings_within(fieldname, btexts[i], common, positions=True)
+            common = p.docs if common is None else common[_member(common, p.docs)]
+            self.check_time()
+            if common.size == 0:
                 return self.empty()
+        assert common is not None
+        postings = [read[i] for i in range(len(btexts))]
+        total = np.zeros(self.n, np.float32)
+        for b, p in zip(btexts, postings, strict=True):
+            docs, s = self.snap.term_scores(fieldname, b, p)
             total[docs] += s * q.boost
-        self.check_time()
-        keys = [self.snap.position_keys(fieldname, b) for b in btexts]
+        keys = [self.snap.phrase_keys(p, common) for p in postings]
         frontier = _phrase_frontier(keys, min(max(1, int(q.slop or 1)), 1000), self.check_time)
         mask = np.zeros(self.n, bool)
         mask[np.unique(frontier >> 32)] = True
@@ -286,7 +351,7 @@ class Matcher:
                 if positive and fieldname in self.text_fields and count <= MAX_UNIT_WORDS:
                     word = btext.decode("utf-8", "replace")
                     self.highlight_terms.add(word)
-                    self._unit([word])
+                    self.branches.add([word])
         if not docs_parts:
             return self.empty()
         docs = np.concatenate(docs_parts)
@@ -311,6 +376,23 @@ class Matcher:
                 scores[d] = m.score()
                 m.next()
         return mask, scores
+
+
+def _cost(snap: Snapshot, q: wq.Query) -> float:
+    """How many documents ``q`` can match, roughly, from document frequencies: a word's (an
+    OR's: the sum over its branches, as a word is one per field; an AND's or a phrase's: its
+    rarest part's); anything else counts as costly (kept in query order after the rest)."""
+    schema = snap.schema
+    if isinstance(q, wq.Term) and q.fieldname in schema and schema[q.fieldname].scorable:
+        text = q.text if isinstance(q.text, bytes) else snap.to_bytes(q.fieldname, q.text)
+        return float(snap.doc_frequency(q.fieldname, text))
+    if isinstance(q, wq.Phrase) and q.words:
+        return min(_cost(snap, wq.Term(q.fieldname, w)) for w in q.words)
+    if isinstance(q, (wq.Or, wq.DisjunctionMax)) and q.subqueries:
+        return sum(_cost(snap, c) for c in q.subqueries)
+    if isinstance(q, wq.And) and q.subqueries:
+        return min(_cost(snap, c) for c in q.subqueries)
+    return float("inf")
 
 
 def _phrase_frontier(keys: list[np.ndarray], slop: int, check_time: Callable[[], None]) -> np.ndarray:

@@ -13,15 +13,21 @@ matcher API, so any readable index still works, only slower.
 
 from __future__ import annotations
 
+import io
 import marshal
 import pickle
+import struct
+import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
@@ -32,17 +38,34 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.flo
 @dataclass
 class Postings:
     """One term's postings over the whole index: sorted global doc numbers and term weights
-    (frequencies for text fields). ``positions``/``keys`` are filled on demand for phrases."""
+    (frequencies for text fields). ``values`` (raw per-posting values: encoded positions) are
+    read only when asked for (phrases); ``scores`` is the snapshot's BM25F of the term, kept
+    with it so that both leave the cache together. ``partial`` postings hold at least the
+    documents they were read for (whole blocks around them), not all."""
 
     docs: np.ndarray  # int64, sorted
     weights: np.ndarray  # float32
     values: list[Any] | None = None  # raw per-posting values (encoded positions)
-    positions: tuple[np.ndarray, np.ndarray] | None = None  # (doc, position) pairs
-    keys: np.ndarray | None = None  # sorted doc << 32 | position
+    scores: np.ndarray | None = None  # float32, set by the snapshot
+    _values_nbytes: int = -1  # measured once
+    partial: bool = False  # only the blocks around some documents were read (never cached)
 
     @property
     def df(self) -> int:
         return int(self.docs.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, roughly: the arrays, and each raw value (a bytes object) with its list
+        slot."""
+        total = self.docs.nbytes + self.weights.nbytes + 120
+        if self.scores is not None:
+            total += self.scores.nbytes
+        if self.values:
+            if self._values_nbytes < 0:
+                self._values_nbytes = sum(map(len, self.values)) + 41 * len(self.values)
+            total += self._values_nbytes
+        return total
 
 
 EMPTY_POSTINGS = Postings(np.zeros(0, np.int64), np.zeros(0, np.float32))
@@ -59,6 +82,7 @@ def segment_count(reader: IndexReader) -> int:
 
 
 def _w3_blocks(m: W3LeafMatcher, offset: int, with_values: bool, out: _Parts) -> None:
+    """Block by block through Whoosh's matcher (the fallback of :func:`_w3_extent`)."""
     while True:
         m._read_data()
         ids, weights, _vals = m._data
@@ -78,6 +102,91 @@ def _w3_blocks(m: W3LeafMatcher, offset: int, with_values: bool, out: _Parts) ->
         m._goto(m._nextoffset)
 
 
+_FRAMED = b"\x80\x05\x95"  # a protocol-5 pickle that starts with one frame: its length is known
+_INFO_MAX = 256  # a block's info pickle is a 6-tuple of numbers: never longer than this
+
+
+def _w3_extent(
+    buf: bytes, offset: int, with_values: bool, out: _Parts, within: list[int] | None = None
+) -> bool:
+    """Decode one term's W3 posting blocks from ``buf`` (the term's whole extent, read in one
+    go) into ``out``; False when the bytes are not as expected (the caller then reads through
+    Whoosh's matcher). Per block: the length (negative for the last), the info pickle
+    ``(count, max id, max weight, compression, min length, max length)`` and the data pickle
+    ``(id deltas, weights, values)``, zlib-compressed at the block's level. Doc ids of all
+    blocks become one NumPy array in one pass (each block's first id is absolute, the rest
+    deltas), without building Python tuples per posting. With ``within`` (sorted local doc
+    numbers), only the blocks whose doc range holds one of them are decoded (the info's max id
+    bounds each block), and reading stops after the last of them."""
+    if buf[:4] != WHOOSH3_HEADER_MAGIC:
+        return False
+    loads = pickle.loads
+    decompress = zlib.decompress
+    ids_parts: list[tuple[int, ...]] = []
+    w_parts: list[Any] = []
+    v_parts: list[Any] = []
+    counts: list[int] = []
+    pos = 4
+    size_total = len(buf)
+    first = 0  # the lowest doc number the next block can hold
+    while True:
+        if pos + 4 > size_total:
+            return False
+        size = int.from_bytes(buf[pos : pos + 4], "big", signed=True)
+        start = pos + 4
+        end = start + abs(size)
+        if buf[start : start + 3] == _FRAMED:
+            info_end = start + 11 + int.from_bytes(buf[start + 3 : start + 11], "little")
+            info = loads(buf[start:info_end])
+        else:  # an older protocol: let the unpickler find the end of the info pickle
+            f = io.BytesIO(buf[start : min(end, start + _INFO_MAX)])
+            info = pickle.load(f)
+            info_end = start + f.tell()
+        n = info[0]
+        if within is not None:
+            i = bisect_left(within, first)
+            if i == len(within):
+                break  # no candidate left
+            first = info[1] + 1
+            if within[i] >= first:  # none in this block
+                if size < 0:
+                    break
+                pos = end
+                continue
+        data = buf[info_end:end]
+        if info[3]:
+            data = decompress(data)
+        ids, weights, values = loads(data)
+        if len(ids) != n:
+            return False
+        counts.append(n)
+        ids_parts.append(ids)
+        w_parts.append(
+            repeat(1.0, n)
+            if weights is None
+            else repeat(weights, n)
+            if isinstance(weights, float)
+            else weights
+        )
+        if with_values:
+            v_parts.append(values)
+        if size < 0:
+            break
+        pos = end
+    if not counts:
+        return True
+    total = sum(counts)
+    flat = np.fromiter(chain.from_iterable(ids_parts), np.int64, count=total)
+    csum = np.cumsum(flat)
+    ends = np.cumsum(counts)
+    before = np.concatenate(([0], csum[ends[:-1] - 1]))  # the sum up to each block's start
+    out.docs.append(csum - np.repeat(before, counts) + offset)
+    out.weights.append(np.fromiter(chain.from_iterable(w_parts), np.float32, count=total))
+    if with_values:
+        out.values.extend(chain.from_iterable(v_parts))
+    return True
+
+
 @dataclass
 class _Parts:
     docs: list[np.ndarray]
@@ -85,36 +194,119 @@ class _Parts:
     values: list[Any]
 
 
-def read_postings(reader: IndexReader, fieldname: str, btext: bytes, with_values: bool = False) -> Postings:
-    """All postings of one term, deleted documents included (mask them with ``live_mask``)."""
+def _leaf_postings(
+    leaf: Any,
+    offset: int,
+    fieldname: str,
+    btext: bytes,
+    with_values: bool,
+    out: _Parts,
+    within: list[int] | None = None,
+) -> None:
+    """Append one segment's postings of a term to ``out`` (nothing when it has none); with
+    ``within`` (sorted local doc numbers) at least those of its postings (whole W3 blocks)."""
+    terms = getattr(leaf, "_terms", None)
+    fmt = leaf.schema[fieldname].format
+    try:
+        if terms is None:  # not a W3 segment: go through the public API
+            m = leaf.postings(fieldname, btext)
+        else:
+            info = terms.term_info(fieldname, btext)
+            fixed = fmt.fixed_value_size()
+            if not info.is_inlined() and (not with_values or fixed is None or fixed < 0):
+                start, length = info.extent()
+                length = length[0] if isinstance(length, tuple) else length  # W3 unpacks a tuple
+                mark = len(out.docs), len(out.values)
+                if _w3_extent(terms._postfile.get(start, length), offset, with_values, out, within):
+                    return
+                del out.docs[mark[0] :], out.weights[mark[0] :], out.values[mark[1] :]
+            m = terms.matcher(fieldname, btext, fmt)
+    except (TermNotFound, KeyError):
+        return
+    if isinstance(m, W3LeafMatcher):
+        _w3_blocks(m, offset, with_values, out)
+        return
+    ids_l: list[int] = []
+    w_l: list[float] = []
+    while m.is_active():
+        ids_l.append(m.id())
+        w_l.append(m.weight())
+        if with_values:
+            out.values.append(m.value())
+        m.next()
+    out.docs.append(np.asarray(ids_l, dtype=np.int64) + offset)
+    out.weights.append(np.asarray(w_l, dtype=np.float32))
+
+
+def read_postings(
+    reader: IndexReader,
+    fieldname: str,
+    btext: bytes,
+    with_values: bool = False,
+    within: np.ndarray | None = None,
+) -> Postings:
+    """All postings of one term, deleted documents included (mask them with ``live_mask``).
+    ``with_values`` also keeps each posting's raw value (encoded positions, for phrases).
+    ``within`` (sorted global doc numbers): only the postings of those documents are needed;
+    the result holds at least those (whole blocks around them; segments without any of them
+    are not read at all): an AND of a rare and a common word reads little of the common one."""
     out = _Parts([], [], [])
     for leaf, offset in leaves(reader):
-        terms = getattr(leaf, "_terms", None)
-        fmt = leaf.schema[fieldname].format
-        try:
-            if terms is not None:
-                m = terms.matcher(fieldname, btext, fmt)
-            else:  # not a W3 segment: go through the public API
-                m = leaf.postings(fieldname, btext)
-        except (TermNotFound, KeyError):
-            continue
-        if isinstance(m, W3LeafMatcher):
-            _w3_blocks(m, offset, with_values, out)
-            continue
-        ids_l: list[int] = []
-        w_l: list[float] = []
-        while m.is_active():
-            ids_l.append(m.id())
-            w_l.append(m.weight())
-            if with_values:
-                out.values.append(m.value())
-            m.next()
-        out.docs.append(np.asarray(ids_l, dtype=np.int64) + offset)
-        out.weights.append(np.asarray(w_l, dtype=np.float32))
+        local: list[int] | None = None
+        if within is not None:
+            lo, hi = np.searchsorted(within, [offset, offset + leaf.doc_count_all()])
+            if lo == hi:
+                continue
+            local = (within[lo:hi] - offset).tolist()
+        _leaf_postings(leaf, offset, fieldname, btext, with_values, out, local)
     values = out.values if with_values else None
     if not out.docs:
         return Postings(EMPTY_POSTINGS.docs, EMPTY_POSTINGS.weights, values)
-    return Postings(np.concatenate(out.docs), np.concatenate(out.weights), values)
+    docs = out.docs[0] if len(out.docs) == 1 else np.concatenate(out.docs)
+    weights = out.weights[0] if len(out.weights) == 1 else np.concatenate(out.weights)
+    return Postings(docs, weights, values)
+
+
+_KEY_LENGTHS = struct.Struct("!ii")  # a term table record: key length, value length
+
+
+def segment_terms(leaf: Any, fieldname: str, prefix: bytes = b"") -> list[bytes]:
+    """The terms of ``fieldname`` in one segment that start with ``prefix``, in order. From a
+    W3 term table (ordered: two bytes of field number, then the term) the records of the range
+    are read in one go and only their keys taken, without decoding term infos; other readers go
+    through ``expand_prefix`` (same answer, slower)."""
+    if fieldname not in leaf.schema:
+        return []
+    terms = getattr(leaf, "_terms", None)
+    tindex = getattr(terms, "_tindex", None)
+    fieldmap = getattr(terms, "_fieldmap", None)
+    if not isinstance(tindex, OrderedHashReader) or not isinstance(fieldmap, dict):
+        return list(leaf.expand_prefix(fieldname, prefix))
+    if fieldname not in fieldmap:
+        return []
+    key = struct.pack("!H", fieldmap[fieldname]) + prefix
+    start = tindex.closest_key_pos(key)
+    if start is None:
+        return []
+    upper = _successor(key)
+    end = (tindex.closest_key_pos(upper) if upper is not None else None) or tindex.endofdata
+    buf = tindex.dbfile.get(start, end - start)
+    out: list[bytes] = []
+    unpack = _KEY_LENGTHS.unpack_from
+    pos, size = 0, len(buf)
+    while pos < size:
+        keylen, datalen = unpack(buf, pos)
+        out.append(buf[pos + 10 : pos + 8 + keylen])
+        pos += 8 + keylen + datalen
+    return out
+
+
+def _successor(key: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``key`` (None: none)."""
+    stripped = key.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def field_terms(reader: IndexReader, fieldname: str) -> Iterator[bytes]:
@@ -132,7 +324,7 @@ def field_lengths(reader: IndexReader, fieldname: str, n: int) -> np.ndarray:
         count = leaf.doc_count_all()
         col = None
         if perdoc is not None:
-            col = perdoc._cached_reader(f"_{fieldname}_L", LENGTHS_COLUMN)
+            col = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)  # W3's _lenfield
         if col is not None and hasattr(col, "_dbfile"):
             stored = min(col._count, count)
             raw = np.frombuffer(col._dbfile.get(col._basepos, stored), dtype=np.uint8)

@@ -36,11 +36,13 @@ from cablesearch.engine.postings import (
     leaves,
     read_postings,
     segment_count,
+    segment_terms,
 )
 
 BM25_B = 0.75
 BM25_K1 = 1.2
-_POSTINGS_CACHE = 20_000  # terms kept per snapshot (LRU)
+POSTINGS_CACHE_BYTES = 128 * 1024 * 1024  # posting lists (with scores, positions) kept per snapshot
+WITHIN_RATIO = 16  # read only the blocks of the candidates when a term has this many times more postings
 
 
 def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avg: float) -> np.ndarray:
@@ -50,18 +52,54 @@ def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avg: float) -> np.ndarray:
     )
 
 
-class Snapshot:
-    """One open searcher, its arrays and caches. ``close()`` once no search uses it."""
+class ByteLRU:
+    """Least-recently-used posting lists, bounded by the bytes they hold (not by their number:
+    one common word with positions can weigh as much as thousands of rare ones). An entry
+    bigger than the whole budget is not kept. Not thread-safe: the snapshot locks around it."""
 
-    def __init__(self, searcher: Searcher, generation: Any):
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.nbytes = 0
+        self._items: OrderedDict[tuple[str, bytes], tuple[Postings, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple[str, bytes]) -> Postings | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: tuple[str, bytes], p: Postings) -> None:
+        """Add or re-measure (after scores or values were added) an entry; evict the oldest."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[1]
+        size = p.nbytes
+        if size > self.max_bytes:
+            return
+        self._items[key] = (p, size)
+        self.nbytes += size
+        while self.nbytes > self.max_bytes:
+            _key, (_p, gone) = self._items.popitem(last=False)
+            self.nbytes -= gone
+
+
+class Snapshot:
+    """One open searcher, its arrays and caches. ``close()`` once no search uses it.
+    ``cache_bytes`` bounds the posting lists kept between queries."""
+
+    def __init__(self, searcher: Searcher, generation: Any, cache_bytes: int = POSTINGS_CACHE_BYTES):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.generation = generation
         self.schema = searcher.schema
         self.arrays = IndexArrays.build(self.reader)
         self.n = self.arrays.n
-        self._postings: OrderedDict[tuple[str, bytes], Postings] = OrderedDict()
-        self._scores: dict[tuple[str, bytes], np.ndarray] = {}
+        self.cache = ByteLRU(cache_bytes)
+        self.within_ratio = WITHIN_RATIO
         self._lengths: dict[str, tuple[np.ndarray, float] | None] = {}
         self._lexicons: dict[str, list[str]] = {}
         self._rid_columns: dict[str, list[str]] = {}  # segment id -> its reference-ID column
@@ -78,16 +116,18 @@ class Snapshot:
         return self.schema[fieldname].to_bytes(text)
 
     def term_postings(self, fieldname: str, btext: bytes, positions: bool = False) -> Postings:
+        """A term's postings (cached); with ``positions``, also their raw values."""
         key = (fieldname, btext)
-        p = self._postings.get(key)
-        if p is None or (positions and p.values is None and p.positions is None):
+        with self._lock:
+            p = self.cache.get(key)
+        if p is None or (positions and p.values is None):
             with self.io:
-                p = read_postings(self.reader, fieldname, btext, with_values=positions)
+                got = read_postings(self.reader, fieldname, btext, with_values=positions)
+            if p is not None:
+                got.scores = p.scores
+            p = got
             with self._lock:
-                self._postings[key] = p
-                if len(self._postings) > _POSTINGS_CACHE:
-                    old, _ = self._postings.popitem(last=False)
-                    self._scores.pop(old, None)
+                self.cache.put(key, p)
         return p
 
     def lengths(self, fieldname: str) -> tuple[np.ndarray, float] | None:
@@ -104,40 +144,70 @@ class Snapshot:
                 self._lengths[fieldname] = got
         return self._lengths[fieldname]
 
-    def term_scores(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """(docs, BM25F scores) of one term, query boost not applied."""
-        key = (fieldname, btext)
-        p = self.term_postings(fieldname, btext)
-        s = self._scores.get(key)
+    def term_scores(
+        self, fieldname: str, btext: bytes, p: Postings | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, BM25F scores) of one term, query boost not applied (``p``: its postings when
+        the caller has them already; partial ones are scored with the term's full document
+        frequency)."""
+        p = p if p is not None else self.term_postings(fieldname, btext)
+        s = p.scores
         if s is None:
             lengths = self.lengths(fieldname)
             if lengths is None or not p.df:
                 s = p.weights.astype(np.float32)
             else:
                 fl, avg = lengths
-                s = bm25(math.log(self.n / (p.df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
-            self._scores[key] = s
+                df = self.doc_frequency(fieldname, btext) if p.partial else p.df
+                s = bm25(math.log(self.n / (df + 1)) + 1, p.weights, fl[p.docs], avg or 1.0)
+            p.scores = s
+            if not p.partial:
+                with self._lock:
+                    if self.cache.get((fieldname, btext)) is p:
+                        self.cache.put((fieldname, btext), p)  # count the scores' bytes
         return p.docs, s
 
-    def positions(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """(doc, position) pairs of every occurrence of a term, sorted by doc."""
-        p = self.term_postings(fieldname, btext, positions=True)
-        if p.positions is None:
-            assert p.values is not None
-            p.positions = decode_positions(p.docs, p.values)
-            p.values = []  # decoded; free the raw values
-        return p.positions
+    def postings_within(
+        self, fieldname: str, btext: bytes, within: np.ndarray | None, positions: bool = False
+    ) -> Postings:
+        """A term's postings, complete at least for the documents ``within`` (sorted; None:
+        all): when they are not cached and the term is in ``within_ratio`` times more documents
+        than that, only the posting blocks holding candidates are read (``partial``, not cached:
+        the next query may need other blocks)."""
+        if within is not None:
+            with self._lock:
+                cached = self.cache.get((fieldname, btext))
+            if cached is None or (positions and cached.values is None):
+                df = self.doc_frequency(fieldname, btext)
+                if within.size * self.within_ratio <= df:
+                    with self.io:
+                        p = read_postings(self.reader, fieldname, btext, with_values=positions, within=within)
+                    p.partial = True
+                    return p
+        return self.term_postings(fieldname, btext, positions)
 
-    def position_keys(self, fieldname: str, btext: bytes) -> np.ndarray:
-        """Sorted ``doc << 32 | position`` keys of every occurrence of a term (cached)."""
-        p = self.term_postings(fieldname, btext, positions=True)
-        if p.keys is None:
-            docs, pos = self.positions(fieldname, btext)
-            keys = (docs << 32) + pos
-            if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
-                keys = np.unique(keys)
-            p.keys = keys
-        return p.keys
+    def term_scores_within(
+        self, fieldname: str, btext: bytes, within: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, BM25F scores) of one term, right at least for the documents ``within``
+        (sorted; see :meth:`postings_within`)."""
+        return self.term_scores(fieldname, btext, self.postings_within(fieldname, btext, within))
+
+    @staticmethod
+    def phrase_keys(p: Postings, docs: np.ndarray) -> np.ndarray:
+        """Sorted ``doc << 32 | position`` keys of a term's occurrences in ``docs`` (sorted
+        document numbers, each containing the term), from its postings read with positions:
+        positions are decoded only there, so a phrase of a common and a rare word decodes the
+        common word's positions in the few documents that have both."""
+        if p.values is None:
+            raise ValueError("phrase_keys needs postings read with positions")
+        idx = np.searchsorted(p.docs, docs)
+        values = p.values
+        d, pos = decode_positions(docs, [values[i] for i in idx.tolist()])
+        keys = (d << 32) + pos
+        if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+            keys = np.unique(keys)
+        return keys
 
     def doc_frequency(self, fieldname: str, text: str | bytes) -> int:
         with self.io:
@@ -148,11 +218,10 @@ class Snapshot:
         lex = self._lexicons.get(fieldname)
         if lex is None:
             with self.io:
-                lex = (
-                    [t.decode("utf-8") for t in self.reader.lexicon(fieldname)]
-                    if fieldname in self.schema
-                    else []
-                )
+                words: set[bytes] = set()
+                for leaf, _offset in leaves(self.reader):
+                    words.update(segment_terms(leaf, fieldname))
+            lex = [t.decode("utf-8") for t in sorted(words)]
             self._lexicons[fieldname] = lex
         return lex
 

@@ -64,16 +64,23 @@ class Run:
 
 
 def execute(snap: Snapshot, built: BuiltQuery, time_limit: float) -> Run:
-    """Evaluate the query and the filters (QueryTimeout past ``time_limit`` seconds)."""
+    """Evaluate the query and the filters (QueryTimeout past ``time_limit`` seconds). The scores
+    are right where the mask is True (elsewhere they may be partial).
+
+    With a date filter the query is only needed inside the dates: common words are then read
+    only around those documents (``Matcher(within=)``). Facet filters do not narrow it: each
+    facet is counted with every filter but its own (multi-select), so the query must be exact
+    wherever any one facet filter is left out."""
     matcher = None
     scores = None
+    dates = date_mask(snap, built)
     if built.query is not None:
-        matcher = Matcher(snap, time_limit)
+        within = None if isinstance(dates, bool) else np.flatnonzero(dates & snap.arrays.live)
+        matcher = Matcher(snap, time_limit, within=within)
         mask, scores = matcher.run(built.query)
         mask = mask & snap.arrays.live
     else:
         mask = snap.arrays.live.copy()
-    dates = date_mask(snap, built)
     if dates is not True:
         mask &= dates
     filters = facet_filters(snap, built)

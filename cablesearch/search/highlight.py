@@ -82,6 +82,16 @@ def as_marks(marks: Marks | frozenset[str] | set[str]) -> Marks:
     return marks if isinstance(marks, Marks) else Marks(frozenset(marks))
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _non_ascii_word_chars(text: str) -> bool:
+    """Does ``text`` hold a non-ASCII letter or digit? Cables mark paragraphs with "¶" and use
+    curly quotes and dashes: those are not word characters, so the fast ASCII paths still hold
+    (only letters such as "ó" can fold to a term without starting with its letters)."""
+    return not text.isascii() and any(ch.isalnum() for ch in set(_NON_ASCII.findall(text)))
+
+
 class Highlighter:
     """Marks words of a text whose analysed form is in a set of index terms.
 
@@ -204,7 +214,7 @@ class Highlighter:
         wanted = frozenset(w for words, _ in phrases for w in words)
         lowered = text.lower()
         cand_re = self._candidates_re(wanted)
-        if cand_re is None or len(lowered) != len(text) or not lowered.isascii():
+        if cand_re is None or len(lowered) != len(text) or _non_ascii_word_chars(lowered):
             where = self._positions_by_scan(text, wanted)
         else:
             where = self._positions_near_candidates(lowered, wanted, cand_re, max(s for _, s in phrases))

@@ -1,30 +1,31 @@
 """Fast "did you mean" candidates: the closest frequent words of the index to a misspelt one.
 
 Whoosh's ``terms_within`` walks the whole term dictionary through a Levenshtein automaton in
-pure Python (50–100 ms a word on 20,000 cables, more on the full release). Here each segment's
-words are read once, into buckets by first letter, and kept for as long as the segment lives
-(segments never change, so a commit only adds the words of its new, small segment). A lookup
-compares the word with one bucket per segment with RapidFuzz's optimal-string-alignment
-distance (C++, a few milliseconds) and adds up the document frequencies across segments.
+pure Python (50–100 ms a word on 20,000 cables, more on the full release). Here a segment's
+words are read from its term dictionary one first letter at a time, when a lookup first needs
+that letter (keys only: no term info is decoded), and kept for as long as the segment lives
+(segments never change, so a commit only adds the words of its new, small segment; the lists
+are kept across snapshots by segment id). A lookup compares the word with that letter's words
+of each segment with RapidFuzz's optimal-string-alignment distance (C++, a few milliseconds),
+then reads the document frequency of the few words found, adding them up across segments. So
+the first "did you mean" of a process reads one letter's words, not the whole dictionary.
 
 Only words of letters are kept (no numbers, IDs or dates: nobody misspells those into a
 suggestion worth having), from the full-text fields. A word with no near neighbour of the same
 first letter is compared with all words when it is long enough (``gaddafi`` finds ``qadhafi``,
-the cables' spelling).
+the cables' spelling): that reads every letter once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from cablesearch.engine.storage import per_segment
+from cablesearch.engine.postings import segment_terms
 
 MIN_LENGTH = 3
 ANY_FIRST_MIN_LENGTH = 5  # shorter words only look among words of their own first letter
@@ -35,46 +36,69 @@ def max_distance(term: str) -> int:
     return 1 if len(term) <= 5 else 2
 
 
-@dataclass
-class _Bucket:
-    words: list[str]
-    dfs: np.ndarray
-
-
 class SegmentWords:
-    """The words of one segment's full-text fields, by first letter, with document frequency
-    (the larger of the fields' when a word is in several)."""
+    """The words of one segment's full-text fields, by first letter, read when first needed.
+    Thread-safe. The segment's reader is passed to each call (a reader of the same segment
+    from whichever snapshot is current), never kept."""
 
-    def __init__(self, reader: Any, fields: Iterable[str]):
-        dfs: dict[str, int] = {}
-        for fieldname in fields:
-            if fieldname not in reader.schema:
-                continue
-            for btext, info in reader.iter_field(fieldname):
-                if len(btext) < MIN_LENGTH or not btext.isalpha():
-                    continue
-                word = btext.decode("ascii")
-                df = info.doc_frequency()
-                if df > dfs.get(word, 0):
-                    dfs[word] = df
-        groups: dict[str, list[str]] = {}
-        for word in dfs:
-            groups.setdefault(word[0], []).append(word)
-        self.buckets = {
-            first: _Bucket(words, np.fromiter((dfs[w] for w in words), np.int64, count=len(words)))
-            for first, words in groups.items()
-        }
-        everything = list(dfs)
-        self.all = _Bucket(everything, np.fromiter(dfs.values(), np.int64, count=len(dfs)))
+    def __init__(self, fields: Iterable[str]):
+        self.fields = tuple(fields)
+        self._buckets: dict[str, list[str]] = {}
+        self._all: list[str] | None = None
+        self._lock = threading.Lock()
 
-    def within(self, term: str, maxdist: int, any_first: bool = False) -> list[tuple[str, int, int]]:
+    def _read(self, leaf: Any, prefix: bytes) -> set[str]:
+        """The words of letters starting with ``prefix`` in the segment's fields."""
+        words: set[str] = set()
+        for fieldname in self.fields:
+            for btext in segment_terms(leaf, fieldname, prefix):
+                if len(btext) >= MIN_LENGTH and btext.isalpha():
+                    words.add(btext.decode("ascii"))
+        return words
+
+    def _bucket(self, leaf: Any, first: str) -> list[str]:
+        got = self._buckets.get(first)
+        if got is None:
+            got = self._buckets[first] = sorted(self._read(leaf, first.encode("ascii")))
+        return got
+
+    def all_words(self, leaf: Any) -> list[str]:
+        """Every word of letters (one read of each field's whole word list)."""
+        with self._lock:
+            if self._all is None:
+                groups: dict[str, list[str]] = {}
+                for word in sorted(self._read(leaf, b"")):
+                    groups.setdefault(word[0], []).append(word)
+                self._buckets.update(groups)
+                self._all = [w for words in groups.values() for w in words]
+            return self._all
+
+    def within(
+        self, leaf: Any, term: str, maxdist: int, any_first: bool = False
+    ) -> list[tuple[str, int, int]]:
         """(word, distance, df) of the words within ``maxdist`` edits: of the same first letter,
-        or of any with ``any_first``."""
-        bucket = self.all if any_first else self.buckets.get(term[:1])
-        if bucket is None:
-            return []
-        found = process.extract(term, bucket.words, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
-        return [(word, int(dist), int(bucket.dfs[i])) for word, dist, i in found]
+        or of any with ``any_first``; df is the larger of the fields'."""
+        if any_first:
+            words = self.all_words(leaf)
+        else:
+            with self._lock:
+                words = self._bucket(leaf, term[:1])
+        found = process.extract(term, words, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
+        out = []
+        for word, dist, _i in found:
+            btext = word.encode("ascii")
+            df = max(
+                (leaf.doc_frequency(f, btext) for f in self.fields if f in leaf.schema),
+                default=0,
+            )
+            if df:
+                out.append((word, int(dist), int(df)))
+        return out
+
+    @property
+    def letters_read(self) -> int:
+        with self._lock:
+            return len(self._buckets)
 
 
 class Speller:
@@ -86,24 +110,36 @@ class Speller:
         self._segments: dict[str, SegmentWords] = {}
         self._lock = threading.Lock()
 
-    def _segment_words(self, reader: Any) -> list[SegmentWords]:
+    def _segment_words(self, reader: Any) -> list[tuple[Any, SegmentWords]]:
+        """(segment reader, its words) of each segment; segments gone from ``reader`` are
+        dropped."""
+        out = []
+        seen: set[str] = set()
         with self._lock:
-            return [
-                words
-                for _offset, words in per_segment(
-                    self._segments, reader, lambda leaf: SegmentWords(leaf, self.fields)
-                )
-            ]
+            for leaf, _offset in reader.leaf_readers():
+                segment = leaf.segment()
+                if segment is None:
+                    continue
+                seg_id = segment.segment_id()
+                seen.add(seg_id)
+                words = self._segments.get(seg_id)
+                if words is None:
+                    words = self._segments[seg_id] = SegmentWords(self.fields)
+                out.append((leaf, words))
+            for gone in set(self._segments) - seen:
+                del self._segments[gone]
+        return out
 
     @property
     def segments_read(self) -> int:
         """How many segments' words are held (read once, dropped with their segment)."""
         with self._lock:
-            return len(self._segments)
+            return sum(1 for words in self._segments.values() if words.letters_read)
 
     def prepare(self, reader: Any) -> None:
-        """Read the words of the reader's segments now rather than at the first lookup."""
-        self._segment_words(reader)
+        """Read all the words of the reader's segments now rather than at the first lookups."""
+        for leaf, words in self._segment_words(reader):
+            words.all_words(leaf)
 
     def closest(self, reader: Any, term: str) -> str | None:
         """The best correction of ``term`` (see :meth:`candidates`), or None."""
@@ -124,8 +160,8 @@ class Speller:
         passes = (False, True) if len(term) >= ANY_FIRST_MIN_LENGTH else (False,)
         for any_first in passes:
             totals: dict[str, tuple[int, int]] = {}
-            for seg in segments:
-                for word, dist, df in seg.within(term, max_distance(term), any_first):
+            for leaf, seg in segments:
+                for word, dist, df in seg.within(leaf, term, max_distance(term), any_first):
                     if word == term:
                         continue
                     d0, df0 = totals.get(word, (dist, 0))

@@ -92,11 +92,14 @@ class Suggester:
             return 0
         if q is None:
             return 0
+        filters = filter_mask(snap, built)
+        # with filters, the corrected query is only evaluated where they pass
+        within = None if isinstance(filters, bool) else np.flatnonzero(filters & snap.arrays.live)
         try:
-            mask, _ = Matcher(snap, self.time_limit).run(q)
+            mask, _ = Matcher(snap, self.time_limit, within=within).run(q)
         except QueryTimeout:
             return 0
-        return int(np.count_nonzero(mask & snap.arrays.live & filter_mask(snap, built)))
+        return int(np.count_nonzero(mask & snap.arrays.live & filters))
 
     @staticmethod
     def _surface(snap: Snapshot, term: str, typed: str, h: Highlighter) -> str | None:
