@@ -68,3 +68,25 @@ class CableNotFound(CablesearchError):
 
 class DaemonError(CablesearchError):
     """Talking to (or starting) the indexing daemon failed."""
+
+
+class IndexDamaged(IndexError_):
+    """A file of the index (or its manifest) is missing, truncated or unreadable, or the index
+    and its manifest disagree. The message names the file and says to run ``cablesearch check``
+    / ``cablesearch index --rebuild``."""
+
+    http_status = 503
+
+    def __init__(self, index_dir: object, what: str):
+        self.index_dir = index_dir
+        self.what = what
+        super().__init__(
+            f"the index at {index_dir} is damaged: {what}; run `cablesearch check` to see which "
+            "cables are affected, then `cablesearch index --rebuild` to rebuild it from its sources"
+        )
+
+
+class DiskFull(IndexError_):
+    """The index's disk filled up while writing; what was committed before is intact."""
+
+    http_status = 507
