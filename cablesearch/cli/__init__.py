@@ -3,7 +3,10 @@ function and renders the result; library errors become one ``Error: ...`` line h
 
 from __future__ import annotations
 
+import pickle
+import struct
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,21 @@ import click
 
 from .. import __version__
 from ..config import Config, load_config
-from ..errors import CablesearchError
+from ..errors import CablesearchError, IndexDamaged
+
+# What reading a damaged index file raises deep in the engine (flipped bytes, a truncated block).
+DECODE_ERRORS = (zlib.error, struct.error, pickle.UnpicklingError, EOFError)
+
+
+def _decode_failure(exc: BaseException) -> str:
+    return f"a file of it cannot be decoded ({type(exc).__name__}: {exc})"
+
+
+def _index_dir(ctx: click.Context) -> Any:
+    try:
+        return ctx.find_root().obj.get().index_dir
+    except Exception:
+        return "in use"
 
 
 class CablesearchGroup(click.Group):
@@ -28,6 +45,10 @@ class CablesearchGroup(click.Group):
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(0)
+        except DECODE_ERRORS as exc:
+            # a damaged index file found while reading (the checks at open only see sizes)
+            click.echo(f"Error: {IndexDamaged(_index_dir(ctx), _decode_failure(exc))}", err=True)
+            sys.exit(IndexDamaged.exit_code)
 
 
 @click.group(cls=CablesearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,6 +104,7 @@ def _register() -> None:
     from . import (
         alerts_cmd,
         batch_cmd,
+        check_cmd,
         index_cmd,
         parse_cmd,
         person_cmd,
@@ -95,6 +117,7 @@ def _register() -> None:
     for module in (
         parse_cmd,
         index_cmd,
+        check_cmd,
         search_cmd,
         thread_cmd,
         person_cmd,

@@ -9,7 +9,7 @@ Contract (used by :mod:`cablesearch.index.check` and :mod:`cablesearch.index.sto
 - ``verify_segment(ix, segment_id) -> SegmentCheck``: reads every file of one segment: every
   posting list is decoded (positions included), every stored record unpickled, every column
   and field length read. ``problems`` is empty for a sound segment; ``ids`` are the reference IDs
-  it holds when they can still be read (from the reference-ID column, else the stored fields).
+  of its live (not deleted) documents when they can still be read (from the reference-ID column, else the stored fields).
 - ``DAMAGE_ERRORS``: the exception types that reading a damaged file raises (a truncated file
   gives ``struct.error``/``EOFError``/``ValueError``, flipped bytes ``zlib.error`` or
   ``UnpicklingError`` or a wrong ``KeyError``/``IndexError``, a missing one ``OSError``).
@@ -95,7 +95,9 @@ def verify_segment(ix: FileIndex, segment_id: str) -> SegmentCheck:
         check.fail("cannot be opened", exc)
         return check
     try:
-        check.ids = _read_ids(reader, check)
+        ids = _read_ids(reader, check)
+        if ids is not None:
+            check.ids = [rid for d, rid in enumerate(ids) if not segment.is_deleted(d)]
         _read_postings(reader, check)
         _read_stored(reader, check)
         _read_columns(reader, ix.schema, check)
