@@ -151,7 +151,7 @@ def _read_columns(reader: Any, schema: Any, check: SegmentCheck) -> None:
         if schema[name].column_type is None or not reader.has_column(name):
             continue
         try:
-            list(reader.column_reader(name))
+            list(reader.column_reader(name, translate=False))
         except DAMAGE_ERRORS as exc:
             check.fail(f"column {name} unreadable", exc)
     try:
