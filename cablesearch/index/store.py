@@ -245,6 +245,12 @@ class CableIndex:
         present = verify.segment_files(self.index_dir, self._ix)
         problem = _missing_file(verify.toc_segments(self._ix), present)
         if problem is None and recorded is not None:
+            prefixes = tuple(seg.prefix for seg in verify.toc_segments(self._ix))
+            for name in recorded.files:
+                if name.startswith(prefixes) and name not in present:
+                    problem = f"file {name} is missing"
+                    break
+        if problem is None and recorded is not None:
             for name, size in present.items():
                 want = recorded.files.get(name)
                 if want is not None and want != size:
