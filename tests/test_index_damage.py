@@ -233,3 +233,16 @@ def test_full_disk_is_one_line_and_keeps_the_committed_index(
     lock = WriteLock(ix)
     lock.acquire(timeout=1.0)  # another writer takes it at once
     lock.release()
+
+
+def test_bytes_changed_in_place_are_found_by_their_checksum(built: tuple[Path, Path, set[str]]) -> None:
+    ix, _src, ids = built
+    victim = segment_file(ix, "._body_len.col")
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01  # a field length: still a valid value, only the checksum tells
+    victim.write_bytes(bytes(data))
+    report = check_index(ix)
+    assert report.damaged
+    assert any(victim.name in p and "checksum" in p for p in report.problems)
+    assert report.affected and report.affected <= ids
+    assert_rebuilt(ix, ids)

@@ -74,6 +74,15 @@ def segment_files(index_dir: Path, ix: FileIndex) -> dict[str, int]:
     return out
 
 
+def checksum(path: Path) -> int:
+    """CRC-32 of a file (read in 1 MB blocks)."""
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
 @dataclass
 class SegmentCheck:
     segment_id: str
@@ -110,14 +119,23 @@ def verify_segment(ix: FileIndex, segment_id: str) -> SegmentCheck:
 
 
 def _read_ids(reader: Any, check: SegmentCheck) -> list[str] | None:
+    """The segment's reference IDs from its stored fields, else from its reference-ID column
+    (which must agree with them)."""
+    stored: list[str] | None
     try:
-        return [str(v) for v in reader.column_reader("reference_id")]
+        stored = [str(reader.stored_fields(d).get("reference_id", "")) for d in range(reader.doc_count_all())]
+    except DAMAGE_ERRORS:
+        stored = None
+    try:
+        column = [str(v) for v in reader.column_reader("reference_id")]
     except DAMAGE_ERRORS as exc:
         check.fail("reference-ID column unreadable", exc)
-    try:
-        return [str(reader.stored_fields(d).get("reference_id", "")) for d in range(reader.doc_count_all())]
-    except DAMAGE_ERRORS:
-        return None
+        return stored
+    if stored is not None and column != stored:
+        check.problems.append(
+            f"segment {check.segment_id}: reference-ID column disagrees with the stored fields"
+        )
+    return stored if stored is not None else column
 
 
 def _read_postings(reader: Any, check: SegmentCheck) -> None:

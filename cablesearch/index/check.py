@@ -3,7 +3,8 @@ which cables it affects.
 
 Checked: the manifest opens (SQLite's own ``integrity_check``); the table of contents opens;
 every segment's files are there with the sizes their commit recorded, and every posting list,
-stored record, column and field length of each segment reads (:mod:`cablesearch.engine.verify`);
+stored record, column and field length of each segment reads (:mod:`cablesearch.engine.verify`)
+and every file has the CRC-32 recorded in the manifest at its commit;
 the manifest and the index agree on which cables are indexed. Affected cables are named by
 reference ID: those of a damaged segment (read from the segment when its IDs still read), and
 those the manifest says are indexed but no sound segment holds.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from cablesearch.engine import storage, verify
 from cablesearch.errors import IndexDamaged, IndexError_
-from cablesearch.index.manifest import MANIFEST_NAME, Manifest
+from cablesearch.index.manifest import MANIFEST_NAME, IndexState, Manifest, read_state
 from cablesearch.index.store import CableIndex
 
 
@@ -103,10 +104,12 @@ def _check_segments(ix: object, report: CheckReport, index_ids: set[str]) -> Non
         report.problems.append(exc.what)  # the cheap check: sizes, generation, counts
     except IndexError_:
         pass
+    recorded = _recorded(report.index_dir)
     segments = verify.toc_segments(ix)  # type: ignore[arg-type]
     report.segments = len(segments)
     for seg in segments:
         check = verify.verify_segment(ix, seg.segment_id)  # type: ignore[arg-type]
+        check.problems.extend(_checksum_problems(report.index_dir, seg.prefix, recorded))
         live = check.ids or []
         if check.problems:
             report.problems.extend(check.problems)
@@ -116,3 +119,26 @@ def _check_segments(ix: object, report: CheckReport, index_ids: set[str]) -> Non
         else:
             index_ids.update(live)
             report.cables += len(live)
+
+
+def _recorded(index_dir: Path) -> IndexState | None:
+    try:
+        found = read_state(index_dir)
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError):
+        return None
+    return found[0] if found else None
+
+
+def _checksum_problems(index_dir: Path, prefix: str, recorded: IndexState | None) -> list[str]:
+    """Files of one segment whose CRC-32 differs from the one recorded at their commit (bytes
+    changed in place: a flipped field length or column value reads without error)."""
+    if recorded is None:
+        return []
+    out = []
+    for name, crc in recorded.checksums.items():
+        path = index_dir / name
+        if not name.startswith(prefix) or not path.exists():
+            continue
+        if verify.checksum(path) != crc:
+            out.append(f"file {name} does not match the checksum its commit recorded")
+    return out

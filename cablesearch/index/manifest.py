@@ -21,7 +21,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,7 @@ class IndexState:
     generation: int
     documents: int
     files: dict[str, int]
+    checksums: dict[str, int] = field(default_factory=dict)  # CRC-32 of each file, for `check`
 
 
 def read_state(index_dir: Path | str) -> tuple[IndexState | None, bool] | None:
@@ -112,11 +113,17 @@ def read_state(index_dir: Path | str) -> tuple[IndexState | None, bool] | None:
         if "index_state" in tables:
             row = db.execute("SELECT value FROM index_state WHERE key = 'state'").fetchone()
             if row is not None:
-                data = json.loads(row[0])
-                state = IndexState(int(data["generation"]), int(data["documents"]), dict(data["files"]))
+                state = _state_from_json(row[0])
         return state, any_indexed
     finally:
         db.close()
+
+
+def _state_from_json(text: str) -> IndexState:
+    data = json.loads(text)
+    return IndexState(
+        int(data["generation"]), int(data["documents"]), dict(data["files"]), dict(data.get("checksums", {}))
+    )
 
 
 class Manifest:
@@ -160,9 +167,19 @@ class Manifest:
     def put_state(self, state: IndexState) -> None:
         """Record what the index holds after a commit (in the open transaction, committed with it)."""
         value = json.dumps(
-            {"generation": state.generation, "documents": state.documents, "files": state.files}
+            {
+                "generation": state.generation,
+                "documents": state.documents,
+                "files": state.files,
+                "checksums": state.checksums,
+            }
         )
         self._db.execute("INSERT OR REPLACE INTO index_state (key, value) VALUES ('state', ?)", (value,))
+
+    def recorded_state(self) -> IndexState | None:
+        """The state recorded by the last :meth:`put_state` (None: none yet)."""
+        row = self._db.execute("SELECT value FROM index_state WHERE key = 'state'").fetchone()
+        return _state_from_json(row[0]) if row is not None else None
 
     def indexed_count(self) -> int:
         """Cables the manifest says are in the index."""

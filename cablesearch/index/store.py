@@ -149,9 +149,9 @@ class CableWriter:
             except Exception as exc:
                 log.warning("merging small segments failed (%s); the next commit tries again", exc)
 
-    def index_state(self) -> IndexState:
+    def index_state(self, known: IndexState | None = None) -> IndexState:
         """What the index holds after the last commit (for the manifest's record)."""
-        return self._index.state()
+        return self._index.state(known)
 
     def _cancel(self) -> None:
         if self._w is not None:
@@ -265,11 +265,20 @@ class CableIndex:
                 raise storage.Vanished()
             raise IndexDamaged(self.index_dir, problem)
 
-    def state(self) -> IndexState:
-        """What the latest commit holds, as the manifest records it after each commit."""
+    def state(self, known: IndexState | None = None) -> IndexState:
+        """What the latest commit holds, as the manifest records it after each commit; the
+        checksums of files ``known`` already has are taken from it (segment files never change),
+        so only a commit's new files are read."""
         generation = self.generation
         documents = sum(s.doc_count_all - s.deleted for s in self.segments())
-        return IndexState(generation, documents, verify.segment_files(self.index_dir, self._ix))
+        files = verify.segment_files(self.index_dir, self._ix)
+        checksums = {}
+        for name, size in files.items():
+            if known is not None and known.files.get(name) == size and name in known.checksums:
+                checksums[name] = known.checksums[name]
+            else:
+                checksums[name] = verify.checksum(self.index_dir / name)
+        return IndexState(generation, documents, files, checksums)
 
     @property
     def schema(self) -> Any:

@@ -197,7 +197,7 @@ class Syncer:
 
         def record(exc_type: type[BaseException] | None, *_: object) -> bool:
             if exc_type is None:
-                manifest.put_state(self.index.state())
+                manifest.put_state(self.index.state(manifest.recorded_state()))
             return False
 
         return record
