@@ -349,6 +349,8 @@ def _recorded_state(index_dir: Path) -> tuple[IndexState | None, bool] | None:
     is :class:`IndexDamaged`."""
     try:
         return read_state(index_dir)
+    except sqlite3.OperationalError:
+        return None  # busy, or a full disk ("disk I/O error"): no damage; the record is not checked
     except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
         raise IndexDamaged(index_dir, f"{MANIFEST_NAME} cannot be read ({exc})") from None
 
