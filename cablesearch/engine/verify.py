@@ -123,19 +123,26 @@ def _read_ids(reader: Any, check: SegmentCheck) -> list[str] | None:
     (which must agree with them)."""
     stored: list[str] | None
     try:
-        stored = [str(reader.stored_fields(d).get("reference_id", "")) for d in range(reader.doc_count_all())]
+        stored = [
+            str(reader.stored_fields(d).get("reference_id") or "") for d in range(reader.doc_count_all())
+        ]
     except DAMAGE_ERRORS:
         stored = None
+    column: list[str] | None
     try:
         column = [str(v) for v in reader.column_reader("reference_id")]
     except DAMAGE_ERRORS as exc:
         check.fail("reference-ID column unreadable", exc)
-        return stored
-    if stored is not None and column != stored:
+        column = None
+    if stored is not None and column is not None and column != stored:
         check.problems.append(
             f"segment {check.segment_id}: reference-ID column disagrees with the stored fields"
         )
-    return stored if stored is not None else column
+    # a truncated file can read as empty values without an error: take the source without them
+    for ids in (stored, column):
+        if ids is not None and all(ids):
+            return ids
+    return None
 
 
 def _read_postings(reader: Any, check: SegmentCheck) -> None:
