@@ -246,3 +246,16 @@ def test_bytes_changed_in_place_are_found_by_their_checksum(built: tuple[Path, P
     assert any(victim.name in p and "checksum" in p for p in report.problems)
     assert report.affected and report.affected <= ids
     assert_rebuilt(ix, ids)
+
+
+def test_unreadable_table_of_contents(built: tuple[Path, Path, set[str]]) -> None:
+    ix, _src, ids = built
+    for toc in ix.glob("_MAIN_*.toc"):
+        data = bytearray(toc.read_bytes())
+        data[len(data) // 3 : len(data) // 3 + 8] = b"\xff" * 8
+        toc.write_bytes(bytes(data))
+    line = one_damage_line(*run(["--index", str(ix), "stats"]))
+    assert "table of contents" in line
+    report = check_index(ix)
+    assert report.damaged and report.affected == ids  # no segment can be read: every cable
+    assert_rebuilt(ix, ids)
