@@ -17,7 +17,7 @@ from ..config import Config, load_config
 from ..errors import CablesearchError, IndexDamaged
 
 # What reading a damaged index file raises deep in the engine (flipped bytes, a truncated block).
-DECODE_ERRORS = (zlib.error, struct.error, pickle.UnpicklingError, EOFError)
+DECODE_ERRORS = (zlib.error, struct.error, pickle.UnpicklingError, EOFError, OverflowError)
 
 
 def _decode_failure(exc: BaseException) -> str:

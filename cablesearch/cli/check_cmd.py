@@ -38,10 +38,13 @@ def check_command(ctx: click.Context, as_json: bool, all_ids: bool) -> None:
             "affected_unknown": report.unknown_lost,
             "cables": report.cables,
             "segments": report.segments,
+            "notes": report.notes,
         }
         click.echo(json.dumps(data, indent=2))
     elif not report.damaged:
         click.echo(f"{report.index_dir}: sound ({report.cables:,} cables in {report.segments} segments)")
+        for note in report.notes:
+            click.echo(f"note: {note}")
     else:
         click.echo(f"{report.index_dir}: DAMAGED")
         for problem in report.problems:

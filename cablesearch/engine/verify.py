@@ -10,6 +10,8 @@ Contract (used by :mod:`cablesearch.index.check` and :mod:`cablesearch.index.sto
   posting list is decoded (positions included), every stored record unpickled, every column
   and field length read. ``problems`` is empty for a sound segment; ``ids`` are the reference IDs
   of its live (not deleted) documents when they can still be read (from the reference-ID column, else the stored fields).
+- ``verify_segment`` counts any exception while reading a segment as damage (Whoosh raises
+  bare ``Exception`` and ``TermNotFound`` on a damaged term table too).
 - ``DAMAGE_ERRORS``: the exception types that reading a damaged file raises (a truncated file
   gives ``struct.error``/``EOFError``/``ValueError``, flipped bytes ``zlib.error`` or
   ``UnpicklingError`` or a wrong ``KeyError``/``IndexError``, a missing one ``OSError``).
@@ -100,7 +102,7 @@ def verify_segment(ix: FileIndex, segment_id: str) -> SegmentCheck:
     check = SegmentCheck(segment_id, segment.doc_count_all())
     try:
         reader = SegmentReader(ix.storage, ix.schema, segment)
-    except DAMAGE_ERRORS as exc:
+    except Exception as exc:
         check.fail("cannot be opened", exc)
         return check
     try:
@@ -113,7 +115,7 @@ def verify_segment(ix: FileIndex, segment_id: str) -> SegmentCheck:
     finally:
         try:
             reader.close()
-        except DAMAGE_ERRORS:
+        except Exception:
             pass
     return check
 
@@ -126,12 +128,12 @@ def _read_ids(reader: Any, check: SegmentCheck) -> list[str] | None:
         stored = [
             str(reader.stored_fields(d).get("reference_id") or "") for d in range(reader.doc_count_all())
         ]
-    except DAMAGE_ERRORS:
+    except Exception:
         stored = None
     column: list[str] | None
     try:
         column = [str(v) for v in reader.column_reader("reference_id")]
-    except DAMAGE_ERRORS as exc:
+    except Exception as exc:
         check.fail("reference-ID column unreadable", exc)
         column = None
     if stored is not None and column is not None and column != stored:
@@ -157,7 +159,7 @@ def _read_postings(reader: Any, check: SegmentCheck) -> None:
                 else:
                     m.weight()
                 m.next()
-    except DAMAGE_ERRORS as exc:
+    except Exception as exc:
         check.fail("term table or posting lists unreadable", exc)
 
 
@@ -167,7 +169,7 @@ def _read_stored(reader: Any, check: SegmentCheck) -> None:
             record = reader.stored_fields(docnum).get("record")
             if record:
                 schema_mod.unpack_cable(record)
-    except DAMAGE_ERRORS as exc:
+    except Exception as exc:
         check.fail("stored records unreadable", exc)
 
 
@@ -177,11 +179,11 @@ def _read_columns(reader: Any, schema: Any, check: SegmentCheck) -> None:
             continue
         try:
             list(reader.column_reader(name, translate=False))
-        except DAMAGE_ERRORS as exc:
+        except Exception as exc:
             check.fail(f"column {name} unreadable", exc)
     try:
         for name in schema.scorable_names():
             for docnum in range(reader.doc_count_all()):
                 reader.doc_field_length(docnum, name)
-    except DAMAGE_ERRORS as exc:
+    except Exception as exc:
         check.fail("field lengths unreadable", exc)

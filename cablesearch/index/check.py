@@ -30,6 +30,7 @@ class CheckReport:
     cables: int = 0  # live cables in the sound segments
     segments: int = 0
     unknown_lost: int = 0  # cables of damaged segments whose IDs cannot be read
+    notes: list[str] = field(default_factory=list)  # not damage, but worth saying
 
     @property
     def damaged(self) -> bool:
@@ -46,7 +47,7 @@ def check_index(index_dir: Path | str) -> CheckReport:
     if ix is not None:
         try:
             _check_segments(ix, report, index_ids)
-        except verify.DAMAGE_ERRORS as exc:
+        except Exception as exc:  # whatever reading a damaged file raises is reported, not raised
             report.problems.append(f"the table of contents cannot be read ({type(exc).__name__}: {exc})")
     if manifest_ids is not None:
         lost = {rid for rid in manifest_ids if rid not in index_ids}
@@ -62,6 +63,10 @@ def check_index(index_dir: Path | str) -> CheckReport:
 def _manifest_ids(index_dir: Path, report: CheckReport) -> list[str] | None:
     path = index_dir / MANIFEST_NAME
     if not path.exists():
+        report.notes.append(
+            f"no {MANIFEST_NAME}: the next `cablesearch index` reads every file again, and "
+            "`cablesearch index --rebuild` needs the sources named (PATH...)"
+        )
         return None
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
