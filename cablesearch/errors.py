@@ -68,3 +68,40 @@ class CableNotFound(CablesearchError):
 
 class DaemonError(CablesearchError):
     """Talking to (or starting) the indexing daemon failed."""
+
+
+class IndexDamaged(IndexError_):
+    """A file of the index (or its manifest) is missing, truncated or unreadable, or the index
+    and its manifest disagree. The message names the file and says to run ``cablesearch check``
+    / ``cablesearch index --rebuild``."""
+
+    http_status = 503
+
+    def __init__(self, index_dir: object, what: str):
+        self.index_dir = index_dir
+        self.what = what
+        super().__init__(
+            f"the index at {index_dir} is damaged: {what}; run `cablesearch check` to see which "
+            "cables are affected, then `cablesearch index --rebuild` to rebuild it from its sources"
+        )
+
+
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged index file raises deep in the engine (flipped bytes, a truncated
+    block): the edges (CLI, web) turn these into :class:`IndexDamaged` with :func:`damaged`."""
+    import pickle
+    import struct
+    import zlib
+
+    return (zlib.error, struct.error, pickle.UnpicklingError, EOFError, OverflowError)
+
+
+def damaged(index_dir: object, exc: BaseException) -> IndexDamaged:
+    """The one-line damage report for a decode error met while reading the index."""
+    return IndexDamaged(index_dir, f"a file of it cannot be decoded ({type(exc).__name__}: {exc})")
+
+
+class DiskFull(IndexError_):
+    """The index's disk filled up while writing; what was committed before is intact."""
+
+    http_status = 507

@@ -11,7 +11,16 @@ import click
 
 from .. import __version__
 from ..config import Config, load_config
-from ..errors import CablesearchError
+from ..errors import CablesearchError, IndexDamaged, damaged, decode_errors
+
+DECODE_ERRORS = decode_errors()
+
+
+def _index_dir(ctx: click.Context) -> Any:
+    try:
+        return ctx.find_root().obj.get().index_dir
+    except Exception:
+        return "in use"
 
 
 class CablesearchGroup(click.Group):
@@ -28,6 +37,10 @@ class CablesearchGroup(click.Group):
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(0)
+        except DECODE_ERRORS as exc:
+            # a damaged index file found while reading (the checks at open only see sizes)
+            click.echo(f"Error: {damaged(_index_dir(ctx), exc)}", err=True)
+            sys.exit(IndexDamaged.exit_code)
 
 
 @click.group(cls=CablesearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,6 +96,7 @@ def _register() -> None:
     from . import (
         alerts_cmd,
         batch_cmd,
+        check_cmd,
         conflicts_cmd,
         index_cmd,
         parse_cmd,
@@ -97,6 +111,7 @@ def _register() -> None:
         parse_cmd,
         index_cmd,
         conflicts_cmd,
+        check_cmd,
         search_cmd,
         thread_cmd,
         person_cmd,

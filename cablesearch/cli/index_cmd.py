@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import click
 
 from ..alerts import after_commit
+from ..index.rebuild import rebuild as rebuild_index
 from ..index.store import CableIndex, LockHolder
 from ..index.sync import COMMIT_EVERY, Syncer, SyncProgress, SyncReport, counts_line
 from . import get_config
@@ -129,8 +130,23 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
     return True
 
 
+def _rebuild(index_dir: Path, config: Any, paths: tuple[Path, ...]) -> None:
+    progress: Any = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        result = rebuild_index(index_dir, config, list(paths), progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    for path in result.missing:
+        click.echo(f"missing: {path} (listed in the old manifest, no longer on disk)", err=True)
+    _print_report(result.sync)
+    click.echo(f"rebuilt {index_dir} from {result.sources - len(result.missing)} source file(s)")
+    if result.sync.rejected or result.missing:
+        sys.exit(1)
+
+
 @click.command("index")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--prune", is_flag=True, help="Also remove the cables of files under PATHS that no longer exist."
 )
@@ -153,6 +169,12 @@ def _hand_to_daemon(index_dir: Path, paths: tuple[Path, ...], prune: bool, timeo
     show_default=True,
     help="Commit (make searchable, and safe from Ctrl-C) after this many cables.",
 )
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build the index afresh beside the old one from the files its manifest lists (and "
+    "PATHS), then swap it in; for a damaged index (see `cablesearch check`).",
+)
 @click.pass_context
 def index_command(
     ctx: click.Context,
@@ -161,6 +183,7 @@ def index_command(
     procs: int | None,
     lock_timeout: float | None,
     commit_every: int,
+    rebuild: bool,
 ) -> None:
     """Index cable files, folders (recursively) and cables.csv files.
 
@@ -172,9 +195,16 @@ def index_command(
     Example:
 
         cablesearch index samples/ cables.csv --prune
+
+        cablesearch index --rebuild
     """
     config = get_config(ctx, procs=procs, lock_timeout=lock_timeout)
     index_dir = config.index_dir
+    if rebuild:
+        _rebuild(index_dir, config, paths)
+        return
+    if not paths:
+        raise click.UsageError("give the files or folders to index (or --rebuild)")
     if _hand_to_daemon(index_dir, paths, prune, config.lock_timeout):
         return
     index = CableIndex.open(index_dir, create=True)

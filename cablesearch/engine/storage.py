@@ -63,8 +63,14 @@ def while_files_change(index_dir: Path, verb: str, fn: Callable[[], T]) -> T:
 
 
 def exists(index_dir: Path) -> bool:
-    """Whether ``index_dir`` holds a Whoosh index (a table of contents)."""
-    return bool(whoosh_index.exists_in(str(index_dir)))
+    """Whether ``index_dir`` holds a Whoosh index (a table of contents; one that cannot be read
+    counts too: opening it then says what is wrong)."""
+    try:
+        return bool(whoosh_index.exists_in(str(index_dir)))
+    except FileNotFoundError:
+        raise
+    except Exception:
+        return any(Path(index_dir).glob("_MAIN_*.toc"))
 
 
 def open_existing(index_dir: Path) -> FileIndex:

@@ -19,10 +19,11 @@ records is what the index holds (a crash between the two only makes the next run
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (path, reference_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_id ON entries (reference_id);
+CREATE TABLE IF NOT EXISTS index_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -82,6 +87,47 @@ class Entry:
     def rank(self) -> tuple[str, str]:
         """Which entry wins for one ID: the latest release, then (for a stable choice) the path."""
         return (self.released, self.path)
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What the index held at the last commit the manifest recorded (see :meth:`Manifest.put_state`):
+    its generation, its live cables and the size of every segment file."""
+
+    generation: int
+    documents: int
+    files: dict[str, int]
+    checksums: dict[str, int] = field(default_factory=dict)  # CRC-32 of each file, for `check`
+
+
+def read_state(index_dir: Path | str) -> tuple[IndexState | None, bool] | None:
+    """(the recorded :class:`IndexState` or None, whether any cable is recorded as indexed),
+    read without creating or changing anything; None when there is no manifest. Raises
+    ``sqlite3.DatabaseError`` when the manifest is damaged."""
+    path = Path(index_dir) / MANIFEST_NAME
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        any_indexed = "entries" in tables and (
+            db.execute("SELECT 1 FROM entries WHERE indexed = 1 LIMIT 1").fetchone() is not None
+        )
+        state = None
+        if "index_state" in tables:
+            row = db.execute("SELECT value FROM index_state WHERE key = 'state'").fetchone()
+            if row is not None:
+                state = _state_from_json(row[0])
+        return state, any_indexed
+    finally:
+        db.close()
+
+
+def _state_from_json(text: str) -> IndexState:
+    data = json.loads(text)
+    return IndexState(
+        int(data["generation"]), int(data["documents"]), dict(data["files"]), dict(data.get("checksums", {}))
+    )
 
 
 class Manifest:
@@ -123,6 +169,27 @@ class Manifest:
         else:
             self.rollback()
         return False
+
+    def put_state(self, state: IndexState) -> None:
+        """Record what the index holds after a commit (in the open transaction, committed with it)."""
+        value = json.dumps(
+            {
+                "generation": state.generation,
+                "documents": state.documents,
+                "files": state.files,
+                "checksums": state.checksums,
+            }
+        )
+        self._db.execute("INSERT OR REPLACE INTO index_state (key, value) VALUES ('state', ?)", (value,))
+
+    def recorded_state(self) -> IndexState | None:
+        """The state recorded by the last :meth:`put_state` (None: none yet)."""
+        row = self._db.execute("SELECT value FROM index_state WHERE key = 'state'").fetchone()
+        return _state_from_json(row[0]) if row is not None else None
+
+    def indexed_count(self) -> int:
+        """Cables the manifest says are in the index."""
+        return int(self._db.execute("SELECT count(*) FROM entries WHERE indexed = 1").fetchone()[0])
 
     # files
 

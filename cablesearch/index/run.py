@@ -178,6 +178,9 @@ class SyncRun:
         self.do_reloads()
         with interrupts_held():
             self.writer.commit()
+            self.manifest.put_state(
+                self.writer.index_state(self.manifest.recorded_state())
+            )  # checked at open (store.py)
             self.manifest.commit()
         self.report.commits += 1
         self.since_commit = 0

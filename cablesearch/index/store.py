@@ -7,17 +7,19 @@ index in a folder, searchers on the latest commit, its write lock) and :class:`C
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cablesearch.engine import flush, storage
+from cablesearch.engine import flush, storage, verify
 from cablesearch.engine import writer as engine_writer
 from cablesearch.engine.storage import SegmentInfo, per_segment
 from cablesearch.engine.writer import FastCodec, FastSegmentWriter, PreparedDoc, SegmentIds, prepare
-from cablesearch.errors import IndexError_, IndexNotFound
+from cablesearch.errors import IndexDamaged, IndexError_, IndexNotFound
 from cablesearch.index.lock import LockHolder, WriteLock, current_holder, read_lock_holder
+from cablesearch.index.manifest import MANIFEST_NAME, IndexState, read_state
 from cablesearch.model import Cable
 
 # FastCodec: indexes written between the package move and the engine split pickle it as
@@ -147,6 +149,10 @@ class CableWriter:
             except Exception as exc:
                 log.warning("merging small segments failed (%s); the next commit tries again", exc)
 
+    def index_state(self, known: IndexState | None = None) -> IndexState:
+        """What the index holds after the last commit (for the manifest's record)."""
+        return self._index.state(known)
+
     def _cancel(self) -> None:
         if self._w is not None:
             engine_writer.cancel(self._w)
@@ -178,9 +184,18 @@ class CableIndex:
 
     @classmethod
     def _open_once(cls, index_dir: Path, create: bool) -> CableIndex:
+        # the manifest's record is read before the index: a commit by another process between
+        # the two only makes the index newer than the record, never older
+        recorded = _recorded_state(index_dir)
         try:
             if storage.exists(index_dir):
                 ix = storage.open_existing(index_dir)
+            elif recorded is not None and recorded[1]:
+                raise IndexDamaged(
+                    index_dir,
+                    f"its table of contents (_MAIN_*.toc) is missing while {MANIFEST_NAME} lists "
+                    "indexed cables",
+                )
             elif create:
                 index_dir.mkdir(parents=True, exist_ok=True)
                 # creating takes the write lock too, so two processes creating at once do not clash
@@ -206,11 +221,64 @@ class CableIndex:
         except OSError as exc:
             raise IndexError_(f"cannot open the index at {index_dir}: {exc.strerror or exc}") from None
         except Exception as exc:
-            raise IndexError_(
-                f"the index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}); "
-                "delete the folder and re-run `cablesearch index`"
+            raise IndexDamaged(
+                index_dir, f"its table of contents cannot be read ({exc.__class__.__name__}: {exc})"
             ) from None
-        return cls(index_dir, ix)
+        index = cls(index_dir, ix)
+        try:
+            index._verify_files(recorded[0] if recorded else None)
+        except FileNotFoundError:
+            raise storage.Vanished() from None  # a commit replaced the table of contents
+        return index
+
+    def _verify_files(self, recorded: IndexState | None) -> None:
+        """The cheap check at open: the generation did not go back, and every segment file is
+        there with the size recorded at its commit (segment files never change once written).
+        A file missing because another process's commit merged it away means: open again."""
+        generation = self.generation
+        if recorded is not None and generation < recorded.generation:
+            raise IndexDamaged(
+                self.index_dir,
+                f"its table of contents is older (commit {generation}) than the one recorded in "
+                f"{MANIFEST_NAME} (commit {recorded.generation})",
+            )
+        present = verify.segment_files(self.index_dir, self._ix)
+        problem = _missing_file(verify.toc_segments(self._ix), present)
+        if problem is None and recorded is not None:
+            prefixes = tuple(seg.prefix for seg in verify.toc_segments(self._ix))
+            for name in recorded.files:
+                if name.startswith(prefixes) and name not in present:
+                    problem = f"file {name} is missing"
+                    break
+        if problem is None and recorded is not None:
+            for name, size in present.items():
+                want = recorded.files.get(name)
+                if want is not None and want != size:
+                    problem = f"file {name} has {size} bytes where its commit wrote {want}"
+                    break
+        if problem is None and recorded is not None and recorded.generation == generation:
+            documents = sum(s.doc_count_all - s.deleted for s in self.segments())
+            if documents != recorded.documents:
+                problem = f"it holds {documents} cables where its last commit recorded {recorded.documents}"
+        if problem is not None:
+            if self.generation != generation:
+                raise storage.Vanished()
+            raise IndexDamaged(self.index_dir, problem)
+
+    def state(self, known: IndexState | None = None) -> IndexState:
+        """What the latest commit holds, as the manifest records it after each commit; the
+        checksums of files ``known`` already has are taken from it (segment files never change),
+        so only a commit's new files are read."""
+        generation = self.generation
+        documents = sum(s.doc_count_all - s.deleted for s in self.segments())
+        files = verify.segment_files(self.index_dir, self._ix)
+        checksums = {}
+        for name, size in files.items():
+            if known is not None and known.files.get(name) == size and name in known.checksums:
+                checksums[name] = known.checksums[name]
+            else:
+                checksums[name] = verify.checksum(self.index_dir / name)
+        return IndexState(generation, documents, files, checksums)
 
     @property
     def schema(self) -> Any:
@@ -233,7 +301,14 @@ class CableIndex:
     def searcher(self, **kwargs: Any) -> Any:
         """A fresh Whoosh searcher on the latest commit (the caller closes it), every column
         file of it open already (see engine.storage)."""
-        return storage.open_searcher(self._ix, self.index_dir, **kwargs)
+        try:
+            return storage.open_searcher(self._ix, self.index_dir, **kwargs)
+        except IndexError_:
+            raise
+        except verify.DAMAGE_ERRORS as exc:
+            raise IndexDamaged(
+                self.index_dir, f"a file cannot be read ({type(exc).__name__}: {exc})"
+            ) from None
 
     def doc_count(self) -> int:
         """Cables in the index (the latest commit)."""
@@ -267,3 +342,28 @@ class CableIndex:
             cw._commit()
         finally:
             lock.release()
+
+
+def _recorded_state(index_dir: Path) -> tuple[IndexState | None, bool] | None:
+    """The manifest's record of the index (see :func:`manifest.read_state`); a damaged manifest
+    is :class:`IndexDamaged`."""
+    try:
+        return read_state(index_dir)
+    except sqlite3.OperationalError:
+        return None  # busy, or a full disk ("disk I/O error"): no damage; the record is not checked
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamaged(index_dir, f"{MANIFEST_NAME} cannot be read ({exc})") from None
+
+
+def _missing_file(segments: list[verify.SegmentTOC], present: dict[str, int]) -> str | None:
+    """The first file every segment must have that is not there (None: all there)."""
+    for seg in segments:
+        names = [name for name in present if name.startswith(seg.prefix)]
+        if not names:
+            return f"the files of segment {seg.segment_id} ({seg.documents} cables) are missing"
+        if seg.prefix + "seg" in present or not seg.documents:
+            continue  # a compound segment written by plain Whoosh
+        for ext in ("trm", "pst", "_stored.col", "reference_id.col"):
+            if seg.prefix + ext not in present:
+                return f"file {seg.prefix}{ext} is missing"
+    return None

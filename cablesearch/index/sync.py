@@ -16,8 +16,10 @@ right after each index commit, so an interrupted run leaves a consistent index a
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -26,6 +28,7 @@ from typing import Any
 
 from cablesearch import parse, workers
 from cablesearch.config import Config
+from cablesearch.errors import DiskFull
 from cablesearch.index.feed import Feed
 from cablesearch.index.lock import LockHolder
 from cablesearch.index.manifest import Manifest
@@ -50,6 +53,13 @@ COMMIT_SECONDS = 120.0
 POOL_MIN_FILES = 64
 
 make_pool = workers.make_pool
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (SQLite says so in words, not with ENOSPC)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "disk I/O" in str(exc))
 
 
 class Syncer:
@@ -162,7 +172,17 @@ class Syncer:
             gc.disable()
             try:
                 args = (stats, removed, prune_roots, report, progress, started, single_commit, more)
-                self._write(manifest, pool, *args)
+                try:
+                    self._write(manifest, pool, *args)
+                except (OSError, sqlite3.OperationalError) as exc:
+                    if not disk_full(exc):
+                        raise
+                    raise DiskFull(
+                        f"no space left on the disk of the index at {self.index.index_dir} "
+                        f"({exc}); the index keeps what was committed before "
+                        f"({report.commits} commit(s) of this run); free some space and run "
+                        "the same command again"
+                    ) from None
             finally:
                 if gc_was:
                     gc.enable()
@@ -171,6 +191,16 @@ class Syncer:
                     pool.join()
         finally:
             manifest.close()
+
+    def _record_state(self, manifest: Manifest) -> Callable[..., bool]:
+        """An exit callback recording the committed index's state in the manifest transaction."""
+
+        def record(exc_type: type[BaseException] | None, *_: object) -> bool:
+            if exc_type is None:
+                manifest.put_state(self.index.state(manifest.recorded_state()))
+            return False
+
+        return record
 
     def _write(
         self,
@@ -208,4 +238,5 @@ class Syncer:
             # manifest's go together, or an interrupted run leaves them disagreeing
             held.enter_context(interrupts_held())
             held.push(manifest.finish)
+            held.push(self._record_state(manifest))  # runs before manifest.finish
         report.commits += 1

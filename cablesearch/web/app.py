@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Config
-from ..errors import CableNotFound, CablesearchError, QueryTimeout
+from ..errors import CableNotFound, CablesearchError, QueryTimeout, damaged, decode_errors
 from ..search.facets import UnknownFilterValue
 from . import alerts, api, batch, export, pages, people, threads
 from .context import WebContext
@@ -186,6 +186,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, decode_errors()):
+            # a damaged index file met while reading (the checks at open only see sizes)
+            ctx = request.app.state.web
+            return await on_library_error(request, damaged(ctx.config.index_dir, exc))
         log.exception("unexpected error on %s", request.url.path)
         return render(request).error(
             request, 500, f"internal error ({type(exc).__name__}); the server log has the details"
