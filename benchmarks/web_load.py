@@ -17,6 +17,15 @@ with a small pool of search services, one request per service at a time — see
 cablesearch/web/services.py), `wait` (that queueing), total - wait (the time spent working on the
 request) and its `search` part, plus the client-side latency. With N closed-loop clients the
 latency including queueing is about N / throughput, whatever the per-request cost.
+
+    .venv/bin/python benchmarks/web_load.py --count 5000 --clients 10 --seconds 10 --slow
+
+With --slow the load runs twice against the same server: first the normal mix alone, then
+the same mix while ONE extra client loops over slow requests (fuzzy and leading-wildcard
+queries, and a cable page highlighted with a fuzzy query). Before that, each slow request is
+timed alone (median of a few runs) so it is visible that it really is slow on this index. It
+then prints the p50/p95 of the normal clients' requests in both phases side by side with the
+ratio, and how many slow requests ran with their statuses (503 past query_time_limit is fine).
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from cablesearch.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
@@ -175,6 +186,57 @@ def one_request(client: httpx.Client, kind: str, params: list[tuple[str, str]], 
             results.errors.append(f"{type(exc).__name__} for {params}: {exc}")
 
 
+# (label, path, query parameters) — slow requests: the cable path gets an indexed ID at run time.
+# Leading wildcards expand to most of the vocabulary; fuzzy queries (qadhafi~5, q*~2) were tried
+# and are fast on the synthetic corpus (5-30 ms), so they are not here.
+SLOW: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("search *?*", "/", [("q", "*?*")]),
+    ("search *a*", "/", [("q", "*a*")]),
+    ("search *e*", "/", [("q", "*e*")]),
+    ("cable *a* OR *e*...", "/cable/{id}", [("q", "*a* OR *e* OR *i* OR *o*")]),
+]
+
+
+@dataclass
+class SlowResults:
+    times: dict[str, list[float]] = field(default_factory=dict)
+    statuses: dict[str, dict[int | str, int]] = field(default_factory=dict)
+
+    def add(self, label: str, status: int | str, ms: float) -> None:
+        self.times.setdefault(label, []).append(ms)
+        counts = self.statuses.setdefault(label, {})
+        counts[status] = counts.get(status, 0) + 1
+
+
+def slow_request(client: httpx.Client, label: str, path: str, params: list, out: SlowResults) -> None:
+    t0 = time.perf_counter()
+    try:
+        status: int | str = client.get(path, params=params).status_code
+    except httpx.HTTPError as exc:
+        status = type(exc).__name__
+    out.add(label, status, (time.perf_counter() - t0) * 1000)
+
+
+def slow_loop(base: str, requests: list, stop: threading.Event, out: SlowResults) -> None:
+    """The one extra client of --slow: slow requests back to back until told to stop."""
+    with httpx.Client(base_url=base, timeout=60.0) as client:
+        while not stop.is_set():
+            for label, path, params in requests:
+                if stop.is_set():
+                    break
+                slow_request(client, label, path, params, out)
+
+
+def slow_requests(base: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """SLOW with an indexed cable ID (the newest) in the cable path."""
+    with httpx.Client(base_url=base, timeout=60.0) as c:
+        hits = c.get("/api/search").json().get("hits") or []
+    if not hits:
+        sys.exit("the index has no cables to open for --slow")
+    ref = hits[0]["reference_id"]
+    return [(label, path.format(id=ref), params) for label, path, params in SLOW]
+
+
 def client_loop(base: str, seed: int, deadline: float, max_requests: int, results: Results) -> None:
     rng = random.Random(seed)
     order = list(range(len(MIX)))
@@ -198,72 +260,36 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=20000, help="cables in the corpus (20000)")
-    ap.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
-    ap.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (30)")
-    ap.add_argument(
-        "--max-requests", type=int, default=100_000, help="each client stops after this many requests"
-    )
-    ap.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="server processes (`serve --workers`; 2, the default setting, is what "
-        "`make run` starts on this 2-core machine)",
-    )
-    ap.add_argument(
-        "--skip",
-        action="append",
-        default=[],
-        metavar="KIND",
-        help="leave a kind of search out of the mix (e.g. suggest), to see its share",
-    )
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))
-    args = ap.parse_args()
+def run_load(
+    base: str, args: argparse.Namespace, slow: list | None = None, slow_out: SlowResults | None = None
+) -> tuple[Results, float]:
+    """--clients clients over the mix for --seconds; with ``slow``, one more client loops over
+    those requests for as long (its figures into ``slow_out``, not into the results)."""
+    results = Results()
+    start = time.monotonic()
+    deadline = start + args.seconds
+    threads = [
+        threading.Thread(target=client_loop, args=(base, 1000 + i, deadline, args.max_requests, results))
+        for i in range(args.clients)
+    ]
+    stop = threading.Event()
+    slow_thread = None
+    if slow is not None and slow_out is not None:
+        slow_thread = threading.Thread(target=slow_loop, args=(base, slow, stop, slow_out))
+        slow_thread.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    stop.set()
+    if slow_thread is not None:
+        slow_thread.join()
+    return results, elapsed
 
-    unknown = set(args.skip) - {k for k, _ in MIX}
-    if unknown:
-        ap.error(f"no such kind: {', '.join(sorted(unknown))}")
-    MIX[:] = [(k, p) for k, p in MIX if k not in args.skip]
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    index = prepare(args.workdir, args.count)
-    log_path = args.workdir / "serve.log"
-    proc, base = start_server(index, log_path, args.workers)
-    try:
-        with httpx.Client(base_url=base, timeout=60.0) as c:
-            stats = c.get("/api/stats").json()
-            warm = Results()
-            for kind, params in MIX:
-                one_request(c, kind, params, warm)
-        if warm.errors:
-            print("warm-up errors:", *warm.errors, sep="\n  ")
-        print(
-            f"server {base} ({args.workers} worker process{'es' if args.workers > 1 else ''}): "
-            f"{stats.get('cables', '?'):,} cables; {args.clients} clients for "
-            f"{args.seconds:g} s over {len(MIX)} kinds of search page",
-            flush=True,
-        )
-        results = Results()
-        start = time.monotonic()
-        deadline = start + args.seconds
-        threads = [
-            threading.Thread(target=client_loop, args=(base, 1000 + i, deadline, args.max_requests, results))
-            for i in range(args.clients)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - start
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
+def report(results: Results, elapsed: float) -> None:
+    """The normal clients' figures (the output of a run without --slow)."""
     s = results.samples
     ok = [x for x in s if x.status == 200]
     server = [x.server_ms for x in ok if x.server_ms is not None]
@@ -302,9 +328,141 @@ def main() -> None:
     for kind in dict.fromkeys(k for k, _ in MIX):
         vals = [x.server_ms for x in ok if x.kind == kind and x.server_ms is not None]
         print(f"  {kind:9s} {pct(vals, 50):7.1f} / {pct(vals, 95):7.1f}   {len(vals):5d}")
+
+
+def report_slow(
+    base: Results,
+    base_elapsed: float,
+    loaded: Results,
+    loaded_elapsed: float,
+    alone: SlowResults,
+    slow_out: SlowResults,
+    time_limit: str,
+) -> None:
+    """The normal clients' figures without and with the slow client, side by side."""
+    print(f"\n--slow: the slow requests (query_time_limit {time_limit}):")
+    print("  request              alone: median ms (n)   under load: n, median ms, statuses")
+    for label in alone.times:
+        under = slow_out.times.get(label, [])
+        statuses = ", ".join(
+            f"{k}: {v}" for k, v in sorted(slow_out.statuses.get(label, {}).items(), key=str)
+        )
+        alone_statuses = "/".join(str(k) for k in alone.statuses[label])
+        print(
+            f"  {label:20s} {pct(alone.times[label], 50):8.1f} ({len(alone.times[label])}, {alone_statuses})"
+            f"   {len(under):4d}, {pct(under, 50):8.1f}, {statuses or '-'}"
+        )
+    total = sum(len(v) for v in slow_out.times.values())
+    print(f"  {total} slow requests ran during phase 2")
+    if loaded.errors:
+        print(f"phase 2 errors of the normal clients: {len(loaded.errors)}")
+        for e in loaded.errors[:10]:
+            print("  ", e)
+
+    def figures(r: Results, elapsed: float) -> dict[str, list[float]]:
+        ok = [x for x in r.samples if x.status == 200]
+        return {
+            "rate": [len(r.samples) / elapsed],
+            "server": [x.server_ms for x in ok if x.server_ms is not None],
+            "work": [x.server_ms - (x.wait_ms or 0.0) for x in ok if x.server_ms is not None],
+            "client": [x.client_ms for x in ok],
+        }
+
+    a, b = figures(base, base_elapsed), figures(loaded, loaded_elapsed)
+    print("\nnormal clients' requests          alone          with the slow client    ratio")
+    print(
+        f"  requests/s                    {a['rate'][0]:9.1f}          {b['rate'][0]:9.1f}          {b['rate'][0] / a['rate'][0]:5.2f}"
+    )
+    names = {"server": "server total", "work": "server total - wait", "client": "client latency"}
+    for key, name in names.items():
+        for p in (50, 95):
+            x, y = pct(a[key], p), pct(b[key], p)
+            print(
+                f"  {name + f' p{p}':28s} {x:9.1f} ms       {y:9.1f} ms       {y / x if x else float('nan'):5.2f}"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=20000, help="cables in the corpus (20000)")
+    ap.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
+    ap.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (30)")
+    ap.add_argument(
+        "--max-requests", type=int, default=100_000, help="each client stops after this many requests"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="server processes (`serve --workers`; 2, the default setting, is what "
+        "`make run` starts on this 2-core machine)",
+    )
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="leave a kind of search out of the mix (e.g. suggest), to see its share",
+    )
+    ap.add_argument(
+        "--slow",
+        action="store_true",
+        help="run the load twice: alone, then with one more client looping over slow requests, "
+        "and compare the normal clients' p50/p95",
+    )
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/cablesearch-webload"))
+    args = ap.parse_args()
+
+    unknown = set(args.skip) - {k for k, _ in MIX}
+    if unknown:
+        ap.error(f"no such kind: {', '.join(sorted(unknown))}")
+    MIX[:] = [(k, p) for k, p in MIX if k not in args.skip]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    index = prepare(args.workdir, args.count)
+    log_path = args.workdir / "serve.log"
+    proc, base = start_server(index, log_path, args.workers)
+    try:
+        with httpx.Client(base_url=base, timeout=60.0) as c:
+            stats = c.get("/api/stats").json()
+            warm = Results()
+            for kind, params in MIX:
+                one_request(c, kind, params, warm)
+        if warm.errors:
+            print("warm-up errors:", *warm.errors, sep="\n  ")
+        print(
+            f"server {base} ({args.workers} worker process{'es' if args.workers > 1 else ''}): "
+            f"{stats.get('cables', '?'):,} cables; {args.clients} clients for "
+            f"{args.seconds:g} s over {len(MIX)} kinds of search page",
+            flush=True,
+        )
+        results, elapsed = run_load(base, args)
+        report(results, elapsed)
+        if args.slow:
+            slow = slow_requests(base)
+            alone = SlowResults()
+            with httpx.Client(base_url=base, timeout=60.0) as c:
+                for _ in range(3):
+                    for label, path, params in slow:
+                        slow_request(c, label, path, params, alone)
+            print(
+                f"\nphase 2: the same load plus one client looping over {len(slow)} slow requests", flush=True
+            )
+            slow_out = SlowResults()
+            loaded, loaded_elapsed = run_load(base, args, slow, slow_out)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    if args.slow:
+        report_slow(
+            results, elapsed, loaded, loaded_elapsed, alone, slow_out, f"{load_config().query_time_limit:g} s"
+        )
     if "Traceback" in log_path.read_text():
         print(f"the server logged tracebacks: see {log_path}")
-    if results.errors:
+    if results.errors or (args.slow and loaded.errors):
         sys.exit(1)
 
 
