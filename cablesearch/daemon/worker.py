@@ -335,7 +335,7 @@ class ProcessBackend:
     def poll(self, timeout: float) -> Reply | None:
         try:
             if self._conn.poll(timeout):
-                return self._conn.recv()  # type: ignore[no-any-return]
+                return self._conn.recv()
         except (EOFError, OSError) as exc:
             raise BackendDied(f"the indexer process ended ({exc or 'EOF'})") from None
         if not self.process.is_alive():

@@ -76,7 +76,7 @@ class Encoding:
 
     @property
     def hashfn(self) -> Callable[[bytes], int]:
-        return _hash_functions[self.hashtype]  # type: ignore[no-any-return]
+        return _hash_functions[self.hashtype]
 
 
 def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]], workdir: Path) -> None:

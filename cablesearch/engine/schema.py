@@ -179,7 +179,7 @@ class FastStemmingAnalyzer(Analyzer):
     def terms(self, text: str) -> list[str]:
         return analyze_terms(text, self.stem, self.fold)
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,
@@ -258,7 +258,7 @@ class WholeValueAnalyzer(Analyzer):
             return [value.strip()] if value.strip() else []
         return [v for v in (line.strip() for line in value.split("\n")) if v]
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,
@@ -321,7 +321,7 @@ class FastText(fields.TEXT):
     """A TEXT field (Positions format) that indexes through :func:`analyze_terms` directly,
     skipping Whoosh's per-token generator chain; queries use the same analyzer."""
 
-    def index(self, value: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def index(self, value: Any, **kwargs: Any) -> Any:
         analyzer = self.analyzer
         if isinstance(value, str) and isinstance(analyzer, FastStemmingAnalyzer):
             return positions_postings(analyzer.terms(value), self.format.field_boost)

@@ -131,7 +131,7 @@ class FastSegmentWriter(SegmentWriter):
         # never mix two analyses and queries (analysed with the index's schema) find them.
         self._legacy = analysed_differently(self.schema, default_schema())
 
-    def add_document(self, **fields: Any) -> None:  # type: ignore[override]
+    def add_document(self, **fields: Any) -> None:
         raise NotImplementedError("use add_prepared(prepare(cable))")
 
     def has_committed_documents(self) -> bool:

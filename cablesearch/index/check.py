@@ -110,10 +110,10 @@ def _check_segments(ix: object, report: CheckReport, index_ids: set[str]) -> Non
     except IndexError_:
         pass
     recorded = _recorded(report.index_dir)
-    segments = verify.toc_segments(ix)  # type: ignore[arg-type]
+    segments = verify.toc_segments(ix)
     report.segments = len(segments)
     for seg in segments:
-        check = verify.verify_segment(ix, seg.segment_id)  # type: ignore[arg-type]
+        check = verify.verify_segment(ix, seg.segment_id)
         check.problems.extend(_checksum_problems(report.index_dir, seg.prefix, recorded))
         live = check.ids or []
         if check.problems:

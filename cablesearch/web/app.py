@@ -50,7 +50,7 @@ def _open_service(config: Config) -> Service:
     from ..search.service import SearchService
 
     index = CableIndex.open(config.index_dir, create=True)
-    return SearchService(index, config)  # type: ignore[return-value]
+    return SearchService(index, config)
 
 
 def create_app(

@@ -150,7 +150,7 @@ class ServicePool:
             def work() -> T:
                 service = self._checkout()
                 try:
-                    return job(Timed(service))  # type: ignore[arg-type]
+                    return job(Timed(service))
                 finally:
                     self._checkin(service)
 
