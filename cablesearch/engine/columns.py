@@ -45,12 +45,10 @@ def _lookup(values: list[str], wanted: Iterable[str]) -> list[int]:
     return [i for i, v in enumerate(values) if v.casefold() in folded]
 
 
-@dataclass
-class SingleValued:
-    """A facet with at most one value per document: ``ids[doc]`` indexes ``values`` (-1: none)."""
+class _Values:
+    """What both kinds of facet do with their list of values."""
 
     values: list[str]
-    ids: np.ndarray
 
     @property
     def ranks(self) -> np.ndarray:
@@ -62,6 +60,14 @@ class SingleValued:
     def lookup(self, wanted: Iterable[str]) -> list[int]:
         """Value ids for names, case-insensitively; unknown names are skipped."""
         return _lookup(self.values, wanted)
+
+
+@dataclass
+class SingleValued(_Values):
+    """A facet with at most one value per document: ``ids[doc]`` indexes ``values`` (-1: none)."""
+
+    values: list[str]
+    ids: np.ndarray
 
     def mask(self, wanted: Iterable[str]) -> np.ndarray:
         ids = self.lookup(wanted)
@@ -80,24 +86,13 @@ class SingleValued:
 
 
 @dataclass
-class MultiValued:
+class MultiValued(_Values):
     """A facet with any number of values per document, as (doc, value) pairs sorted by doc."""
 
     values: list[str]
     pair_docs: np.ndarray
     pair_values: np.ndarray
     n: int
-
-    @property
-    def ranks(self) -> np.ndarray:
-        r = self.__dict__.get("_ranks")
-        if r is None:
-            r = self.__dict__["_ranks"] = value_ranks(self.values)
-        return r
-
-    def lookup(self, wanted: Iterable[str]) -> list[int]:
-        """Value ids for names, case-insensitively; unknown names are skipped."""
-        return _lookup(self.values, wanted)
 
     def mask(self, wanted: Iterable[str]) -> np.ndarray:
         ids = self.lookup(wanted)
