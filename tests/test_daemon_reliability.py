@@ -237,11 +237,15 @@ def test_a_very_deep_tree_moved_in_does_not_silence_the_daemon(
     d = _start(daemons, _config(tmp_path), root)
     _make_deep(staging, "deep", 1100, MAKER.text(1))
     os.rename(staging / "deep", root / "deep")
-    wait_until(
-        lambda: any("file-watching thread" in e for e in _errors(d)), 30, message="the dead watcher named"
-    )
-    assert "RecursionError" in " ".join(_errors(d))
-    assert "down: " in d.status()["observer"]
+    if sys.version_info < (3, 12):
+        # watchdog walks the moved-in tree with os.walk, which recursed before Python 3.12
+        wait_until(
+            lambda: any("file-watching thread" in e for e in _errors(d)), 30, message="the dead watcher named"
+        )
+        assert "RecursionError" in " ".join(_errors(d))
+        assert "down: " in d.status()["observer"]
+    # from 3.12 the watcher survives and reports each of the 1,100 folders as new: each is
+    # walked once (not depth² folder listings), and the daemon goes on
     wait_until(lambda: MAKER.ref(1) in _ids(d.index_dir), 60, message="the cable at the bottom")
     MAKER.write(root / "later", 2)
     wait_until(lambda: MAKER.ref(2) in _ids(d.index_dir), 60, message="a cable dropped after the deep tree")

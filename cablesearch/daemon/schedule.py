@@ -129,8 +129,8 @@ class Scheduler:
             self.last_hint = now
         for path, kind in files.items():
             self.settler.hint(path, kind, now)
-        for path in new_dirs:
-            self.settler.walk_into(path, now)
+        if new_dirs:
+            self.settler.walk_new_folders(new_dirs, now)
         self.gone_dirs.extend(gone_dirs)
         had_ready = bool(self.settler.ready or self.settler.removed)
         self.settler.settle(now)

@@ -71,6 +71,9 @@ class Pending:
     complete: bool = False  # closed after writing, or moved into place
 
 
+WALK_MEMORY = 2.0  # seconds a walked folder is not walked again for a "new folder" event
+
+
 class Settler:
     """Paths on their way from event to batch: pending (settling), ready, removed; plus the
     rejected files (skipped until they change) and the special files (named once)."""
@@ -85,6 +88,9 @@ class Settler:
         self.removed: set[str] = set()
         self.rejected: dict[str, Sig] = {}
         self.special: set[str] = set()
+        # folders a walk went through lately -> when: a moved-in tree reports each of its
+        # folders as new, and walking each again would cost depth² folder listings
+        self.walked: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self.pending) + len(self.ready) + len(self.removed)
@@ -110,12 +116,30 @@ class Settler:
             self.special.add(path)
             self.error(path, f"{special_kind(mode)}, not a regular file; skipped")
 
+    def walk_new_folders(self, folders: list[str], now: float) -> None:
+        """Walk folders the observer reports as new, each once: a folder below another one of
+        the same report, or gone through by a walk in the last ``WALK_MEMORY`` seconds, is not
+        walked again (a file written into it in between has its own event, and the rescans
+        reconcile what events miss)."""
+        if len(self.walked) > 10_000:
+            self.walked = {k: t for k, t in self.walked.items() if now - t < WALK_MEMORY}
+        tops: list[str] = []
+        for folder in sorted(folders):
+            if tops and folder.startswith(tops[-1].rstrip(os.sep) + os.sep):
+                continue
+            tops.append(folder)
+        for folder in tops:
+            if now - self.walked.get(folder, -WALK_MEMORY) < WALK_MEMORY:
+                continue
+            self.walk_into(folder, now)
+
     def walk_into(self, top: str, now: float, found: set[str] | None = None) -> None:
         """Queue every wanted file below ``top``: old enough ones as ready, others to settle."""
         wall = time.time()
         stack = [top]
         while stack:
             folder = stack.pop()
+            self.walked[folder] = now
             try:
                 with os.scandir(folder) as it:
                     entries = list(it)
