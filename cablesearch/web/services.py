@@ -91,6 +91,20 @@ class Timed:
         return timed
 
 
+def _close_holder(holder: ServicePool | ExportSlots) -> None:
+    """Stop a holder's threads (after the running jobs) and close the services it opened: what
+    closing means for the search pool and the export slots alike."""
+    threads, holder._threads = holder._threads, None
+    if threads is not None:
+        threads.shutdown(wait=True, cancel_futures=True)
+    with holder._lock:
+        services, holder._free = holder._free, []
+    for service in services:
+        close = getattr(service, "close", None)
+        if callable(close):
+            close()
+
+
 class ServicePool:
     """``size`` services, each lent to one job at a time on one of ``size`` threads.
 
@@ -161,15 +175,7 @@ class ServicePool:
 
     def close(self) -> None:
         """Stops the threads (after the running jobs) and closes the services opened."""
-        threads, self._threads = self._threads, None
-        if threads is not None:
-            threads.shutdown(wait=True, cancel_futures=True)
-        with self._lock:
-            services, self._free = self._free, []
-        for service in services:
-            close = getattr(service, "close", None)
-            if callable(close):
-                close()
+        _close_holder(self)
         self._slots = None
 
 
@@ -258,15 +264,7 @@ class ExportSlots:
 
     def close(self) -> None:
         """Stops the export threads and closes the services opened."""
-        threads, self._threads = self._threads, None
-        if threads is not None:
-            threads.shutdown(wait=True, cancel_futures=True)
-        with self._lock:
-            services, self._free = self._free, []
-        for service in services:
-            close = getattr(service, "close", None)
-            if callable(close):
-                close()
+        _close_holder(self)
 
 
 class ExportStream:
