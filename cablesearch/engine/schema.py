@@ -46,6 +46,7 @@ import re
 import struct
 import unicodedata
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pickle import dumps as _pickle_dumps
 from typing import Any
@@ -87,7 +88,24 @@ def fold_accents(text: str) -> str:
     is returned as it is, at once."""
     if text.isascii():
         return text
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFKD", text)
+    chars = set(text)
+    new = chars.difference(_SEEN)
+    if new:
+        marks = {ch for ch in new if unicodedata.combining(ch)}
+        _MARKS.update(marks)
+        _DROP.update(dict.fromkeys(map(ord, marks)))
+        _SEEN.update(new)
+    return text if chars.isdisjoint(_MARKS) else text.translate(_DROP)
+
+
+# every character fold_accents has looked at, the combining marks among them, and those as a
+# ``str.translate`` table (code point -> None: dropped). A cable holds few distinct characters:
+# each is looked up once per process, not once per occurrence, and a text without marks (most
+# of them: "¶" and curly quotes are not marks) is returned without a copy
+_SEEN: set[str] = set()
+_MARKS: set[str] = set()
+_DROP: dict[int, None] = {}
 
 
 def analyze_terms(text: str, stem: bool = True, fold: bool = False) -> list[str]:
@@ -133,17 +151,19 @@ def encode_positions(positions: list[int]) -> bytes:
 
 def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes, int, float, bytes]]:
     """(term bytes, freq, weight, encoded positions) per distinct term, as ``Positions`` does."""
-    poses: dict[str, list[int]] = {}
+    poses: defaultdict[str, list[int]] = defaultdict(list)
     for i, t in enumerate(terms):
-        p = poses.get(t)
-        if p is None:
-            poses[t] = [i]
-        else:
-            p.append(i)
-    enc = encode_positions
-    if boost == 1.0:
-        return [(t.encode("utf-8"), len(p), float(len(p)), enc(p)) for t, p in poses.items()]
-    return [(t.encode("utf-8"), len(p), len(p) * boost, enc(p)) for t, p in poses.items()]
+        poses[t].append(i)
+    enc, single = encode_positions, _SINGLE
+    return [
+        (
+            t.encode("utf-8"),
+            len(p),
+            len(p) * boost,
+            single[p[0]] if len(p) == 1 and p[0] < 4096 else enc(p),
+        )
+        for t, p in poses.items()
+    ]
 
 
 class FastStemmingAnalyzer(Analyzer):
@@ -326,6 +346,15 @@ class FastText(fields.TEXT):
         if isinstance(value, str) and isinstance(analyzer, FastStemmingAnalyzer):
             return positions_postings(analyzer.terms(value), self.format.field_boost)
         return super().index(value, **kwargs)
+
+    def postings_and_length(self, value: Any) -> tuple[list[tuple[bytes, int, float, bytes]], int] | None:
+        """(postings as :meth:`index` gives them, the field length) for the writer, or None
+        where :meth:`index` would go through Whoosh's generic path."""
+        analyzer = self.analyzer
+        if not isinstance(value, str) or not isinstance(analyzer, FastStemmingAnalyzer):
+            return None
+        terms = analyzer.terms(value)
+        return positions_postings(terms, self.format.field_boost), len(terms)
 
 
 def word_analysis(analyzer: Any) -> tuple[Callable[[str], tuple[str, ...]], str | None]:

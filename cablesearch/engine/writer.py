@@ -74,8 +74,13 @@ def prepare(cable: Cable, schema: Schema | None = None) -> PreparedDoc:
         value = doc[name]
         field = schema[name]
         if field.indexed:
-            items = [(t, f, w, v if v is not None else b"") for t, f, w, v in field.index(value)]
-            length = sum(f for _, f, _, _ in items) if field.scorable else 0
+            fast = field.postings_and_length(value) if isinstance(field, schema_mod.FastText) else None
+            if fast is not None:
+                items, length = fast
+                length = length if field.scorable else 0
+            else:
+                items = [(t, f, w, v if v is not None else b"") for t, f, w, v in field.index(value)]
+                length = sum(f for _, f, _, _ in items) if field.scorable else 0
             inverted.append((name, items, length))
         if field.stored:
             stored[name] = value
