@@ -6,14 +6,16 @@ segments globally (segment offset + local number), deleted ones included. Every 
 returns arrays in those global numbers, with deleted documents still present: callers mask
 them with :func:`live_mask`.
 
-Postings are read straight from Whoosh's W3 blocks (up to 128 postings each) rather than
-posting by posting through a matcher; segments of another codec go through the public
+Postings of common terms are read from the segment's side file (:mod:`.sidefile`: NumPy arrays
+on a memory map) when it has one; others, and positions, straight from Whoosh's W3 blocks (up
+to 128 postings each) rather than posting by posting through a matcher; segments of another codec go through the public
 matcher API, so any readable index still works, only slower.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import marshal
 import pickle
 import struct
@@ -30,6 +32,10 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMat
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+from cablesearch.engine import sidefile
+
+log = logging.getLogger(__name__)
 
 MISSING = np.iinfo(np.int64).max  # a date column's value where the document has no date
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
@@ -204,7 +210,11 @@ def _leaf_postings(
     within: list[int] | None = None,
 ) -> None:
     """Append one segment's postings of a term to ``out`` (nothing when it has none); with
-    ``within`` (sorted local doc numbers) at least those of its postings (whole W3 blocks)."""
+    ``within`` (sorted local doc numbers) at least those of its postings (whole W3 blocks).
+    Without positions, a common term comes from the segment's side file when it has a sound
+    one (all of its postings: no decoding to save by reading fewer)."""
+    if not with_values and _from_side(leaf, offset, fieldname, btext, out):
+        return
     terms = getattr(leaf, "_terms", None)
     fmt = leaf.schema[fieldname].format
     try:
@@ -236,6 +246,27 @@ def _leaf_postings(
         m.next()
     out.docs.append(np.asarray(ids_l, dtype=np.int64) + offset)
     out.weights.append(np.asarray(w_l, dtype=np.float32))
+
+
+def _from_side(leaf: Any, offset: int, fieldname: str, btext: bytes, out: _Parts) -> bool:
+    """Append a term's postings of one segment from its side file; False when the segment has
+    no sound side file or the file does not hold the term (then read the W3 blocks). A term
+    whose bytes fail their CRC marks the side file damaged: this and later reads of the
+    snapshot take the W3 path."""
+    side = sidefile.open_side(leaf)
+    if side is None:
+        return False
+    try:
+        got = side.postings(fieldname, btext)
+    except sidefile.SideFileDamaged as exc:
+        log.warning("%s; reading the segment's own posting lists instead", exc)
+        side.damaged = True
+        return False
+    if got is None:
+        return False
+    out.docs.append(got[0] + offset if offset else got[0])
+    out.weights.append(got[1])
+    return True
 
 
 def read_postings(

@@ -1,0 +1,362 @@
+"""A NumPy side file per segment: the doc ids and term frequencies of its common terms, laid
+out for ``np.frombuffer`` on a memory map, so a cold common word is read without decoding
+Whoosh's W3 posting blocks (a zlib.decompress and a pickle.loads per 128 postings).
+
+Written by the engine's segment writer at the commit that writes the segment (new segments of a
+flush and of a merge both), beside Whoosh's files as ``<segment id>.npp``; never read by
+Whoosh. The name matches Whoosh's segment-file pattern, so the commit that drops a segment
+(a merge, by cablesearch or plain Whoosh) deletes its side file with its other files, and a
+half-written ``<segment id>.npp.tmp`` left by a crash is deleted by the next commit (or by
+``flush.clear_leftovers`` when the next writer opens). The file is written under the temporary
+name and renamed before the table of contents naming the segment is written: a reader never
+sees a half-written side file of a committed segment.
+
+Content, per indexed field: every term with at least ``MIN_DF`` postings in the segment (a rarer
+term is one or two W3 blocks: cheap to decode). Positions are NOT stored: phrases keep reading
+them from the W3 blocks (only the blocks of the candidate documents; see docs/benchmarks.md for
+the size and write-time figures behind that choice).
+
+Layout (little-endian)::
+
+    magic (8 bytes) | u32 header length | u32 CRC-32 of the header | header (JSON) | sections
+
+The header names the format version, the segment id, its document count, the sections'
+total length and, per field, the byte ranges of three sections (8-aligned, counted from the
+start of the sections: the first multiple of 8 after the header) and their CRC-32: the term
+keys (one blob), the key offsets (int64, terms + 1) and the term entries (``ENTRY``, one
+per term, in key order). An entry points into the data section: ``df - 1`` doc-id deltas (the
+first doc id is in the entry) at ``dw`` bytes each (1, 2 or 4: the narrowest that holds the
+term's largest delta), then ``df`` weights at ``tw`` bytes (1 or 2: unsigned integer
+frequencies; 4: float32 when a weight is not a small whole number), with the CRC-32 of those
+bytes. A reader gets a term's postings with one binary search over the keys, two
+``np.frombuffer`` slices and one cumsum.
+
+Damage: a side file whose magic, header, length, segment id, document count or directory CRC
+is wrong is not used at all (:func:`open_side` gives None; reads take the W3 path); a term
+whose data CRC differs raises :class:`SideFileDamaged` and the caller reads that term from the
+W3 blocks. ``cablesearch check`` reports a damaged side file as damage and a missing one as a
+note (:func:`verify_side`).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import zlib
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+MAGIC = b"CSNPP\r\n\x1a"
+VERSION = 1
+SUFFIX = ".npp"
+TMP_SUFFIX = ".npp.tmp"
+MIN_DF = 64  # terms with fewer postings in a segment stay on the W3 path only
+_PREFIX = 16  # magic, header length, header CRC
+
+ENTRY = np.dtype(
+    [
+        ("data", "<u8"),  # offset of the term's data in the file
+        ("df", "<u4"),  # postings
+        ("first", "<u4"),  # the first (lowest) doc id
+        ("crc", "<u4"),  # CRC-32 of the term's data bytes
+        ("dw", "u1"),  # bytes per doc-id delta: 1, 2 or 4
+        ("tw", "u1"),  # bytes per weight: 1 or 2 (unsigned ints), 4 (float32)
+        ("pad", "u1", (2,)),
+    ]
+)
+_UINT: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+class SideFileDamaged(Exception):
+    """A side file's bytes are not what its writer wrote (its CRC differs or a value is out of
+    range)."""
+
+
+def side_path(folder: Path | str, segment_id: str) -> Path:
+    return Path(folder) / f"{segment_id}{SUFFIX}"
+
+
+def is_side_file(name: str) -> bool:
+    """Whether a file name of the index folder is a side file or a side file's leftover."""
+    return name.endswith(SUFFIX) or name.endswith(TMP_SUFFIX)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _width(top: int) -> int:
+    return 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
+
+
+def _term_data(flat: list[Any]) -> tuple[int, int, int, int, bytes]:
+    """(df, first doc, dw, tw, data bytes) of one flat posting list
+    (``[docnum, weight, value, length, ...]``, docnums increasing)."""
+    docs = np.array(flat[0::4], dtype=np.int64)
+    weights = np.array(flat[1::4], dtype=np.float64)
+    deltas = np.diff(docs)
+    dw = _width(int(deltas.max()) if deltas.size else 0)
+    if weights.min() >= 0 and weights.max() < 1 << 16 and bool(np.all(weights == np.floor(weights))):
+        tw = _width(int(weights.max()))
+        wbytes = weights.astype(_UINT[tw]).tobytes()
+    else:
+        tw = 4
+        wbytes = weights.astype("<f4").tobytes()
+    return int(docs.size), int(docs[0]), dw, tw, deltas.astype(_UINT[dw]).tobytes() + wbytes
+
+
+def build(segment_id: str, doc_count: int, fields: Iterable[tuple[str, dict[bytes, list[Any]]]]) -> bytes:
+    """The bytes of a side file for a segment whose postings are ``fields``: (field name,
+    term -> flat posting list ``[docnum, weight, value, length, ...]`` in docnum order).
+    Offsets in the header and the entries count from the start of the sections (the first
+    multiple of 8 after the header)."""
+    chunks: list[bytes] = []
+    size = 0
+
+    def add(data: bytes) -> list[int]:
+        nonlocal size
+        pad = -size % 8
+        chunks.append(b"\0" * pad)
+        at = size + pad
+        chunks.append(data)
+        size = at + len(data)
+        return [at, len(data), zlib.crc32(data)]
+
+    described: dict[str, Any] = {}
+    minlen = 4 * MIN_DF
+    for name, terms in fields:
+        keys = sorted(t for t, flat in terms.items() if len(flat) >= minlen)
+        if not keys:
+            continue
+        entries = np.zeros(len(keys), ENTRY)
+        for i, key in enumerate(keys):
+            df, first, dw, tw, data = _term_data(terms[key])
+            at, _n, crc = add(data)
+            entries[i] = (at, df, first, crc, dw, tw, (0, 0))
+        offsets = np.zeros(len(keys) + 1, "<i8")
+        offsets[1:] = np.cumsum([len(k) for k in keys])
+        described[name] = {
+            "terms": len(keys),
+            "keys": add(b"".join(keys)),
+            "offsets": add(offsets.tobytes()),
+            "entries": add(entries.tobytes()),
+        }
+    header = {
+        "version": VERSION,
+        "segment": segment_id,
+        "doc_count": doc_count,
+        "length": size,  # of the sections: a reader checks the file is exactly this long
+        "fields": described,
+    }
+    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("ascii")
+    text += b" " * (-(_PREFIX + len(text)) % 8)
+    prefix = MAGIC + len(text).to_bytes(4, "little") + zlib.crc32(text).to_bytes(4, "little")
+    return prefix + text + b"".join(chunks)
+
+
+def write(
+    folder: Path | str, segment_id: str, doc_count: int, fields: Iterable[tuple[str, dict[bytes, list[Any]]]]
+) -> Path:
+    """Write a segment's side file atomically (temporary name, then rename); its path."""
+    path = side_path(folder, segment_id)
+    tmp = path.with_name(path.name[: -len(SUFFIX)] + TMP_SUFFIX)
+    data = build(segment_id, doc_count, fields)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Field:
+    keys: memoryview
+    offsets: np.ndarray  # int64, terms + 1
+    entries: np.ndarray  # ENTRY
+
+    def find(self, btext: bytes) -> int:
+        """The entry index of ``btext`` (-1: not in the side file)."""
+        keys, offs = self.keys, self.offsets
+        n = offs.size - 1
+
+        def key(i: int) -> bytes:
+            return bytes(keys[offs[i] : offs[i + 1]])
+
+        i = bisect_left(range(n), btext, key=key)
+        return i if i < n and key(i) == btext else -1
+
+
+class SideFile:
+    """One segment's side file, memory-mapped (see the module docstring). Use :func:`open_side`."""
+
+    def __init__(self, path: Path, buf: mmap.mmap, base: int, header: dict[str, Any]):
+        self.path = path
+        self._buf = buf
+        self._view = memoryview(buf)
+        self.base = base
+        self.header = header
+        self.doc_count = int(header["doc_count"])
+        self.fields: dict[str, _Field] = {}
+        self.damaged = False
+        for name, spec in header["fields"].items():
+            parts = []
+            for sec in ("keys", "offsets", "entries"):
+                at, size, crc = spec[sec]
+                view = self._view[base + at : base + at + size]
+                if len(view) != size or zlib.crc32(view) != crc:
+                    raise SideFileDamaged(f"{path.name}: the {sec} of field {name} do not match their CRC")
+                parts.append(view)
+            offsets = np.frombuffer(parts[1], "<i8")
+            entries = np.frombuffer(parts[2], ENTRY)
+            if offsets.size != entries.size + 1 or entries.size != int(spec["terms"]):
+                raise SideFileDamaged(f"{path.name}: field {name} has inconsistent counts")
+            self.fields[name] = _Field(parts[0], offsets, entries)
+
+    def has_field(self, fieldname: str) -> bool:
+        return fieldname in self.fields
+
+    def terms(self, fieldname: str) -> list[bytes]:
+        """The field's terms in the side file, in order."""
+        f = self.fields.get(fieldname)
+        if f is None:
+            return []
+        keys, offs = bytes(f.keys), f.offsets.tolist()
+        return [keys[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
+
+    def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """(local doc ids int64, weights float32) of a term; None when the side file does not
+        hold it (a rare term, or none in this segment: read the W3 blocks). Raises
+        :class:`SideFileDamaged` when the term's bytes are not as written."""
+        f = self.fields.get(fieldname)
+        if f is None:
+            return None
+        i = f.find(btext)
+        if i < 0:
+            return None
+        e = f.entries[i]
+        df, dw, tw = int(e["df"]), int(e["dw"]), int(e["tw"])
+        if dw not in _UINT or tw not in (1, 2, 4) or df < 1:
+            raise SideFileDamaged(f"{self.path.name}: entry {i} of field {fieldname} is out of range")
+        at = self.base + int(e["data"])
+        nd = (df - 1) * dw
+        data = self._view[at : at + nd + df * tw]
+        if len(data) != nd + df * tw or zlib.crc32(data) != int(e["crc"]):
+            raise SideFileDamaged(
+                f"{self.path.name}: the postings of a term of {fieldname} do not match their CRC"
+            )
+        docs = np.empty(df, np.int64)
+        docs[0] = int(e["first"])
+        np.cumsum(np.frombuffer(data[:nd], _UINT[dw]), out=docs[1:])
+        docs[1:] += docs[0]
+        wdt: np.dtype[Any] = np.dtype("<f4") if tw == 4 else _UINT[tw]
+        weights = np.frombuffer(data[nd:], wdt).astype(np.float32)
+        if docs[-1] >= self.doc_count:
+            raise SideFileDamaged(f"{self.path.name}: a doc id of {fieldname} is past the segment's end")
+        return docs, weights
+
+    def verify(self) -> None:
+        """Check every term's CRC (``cablesearch check``); raises :class:`SideFileDamaged`."""
+        for name, f in self.fields.items():
+            for i, e in enumerate(f.entries):
+                df, dw, tw = int(e["df"]), int(e["dw"]), int(e["tw"])
+                at = self.base + int(e["data"])
+                size = (df - 1) * dw + df * tw
+                data = self._view[at : at + size]
+                if (
+                    dw not in _UINT
+                    or tw not in (1, 2, 4)
+                    or len(data) != size
+                    or zlib.crc32(data) != int(e["crc"])
+                ):
+                    raise SideFileDamaged(
+                        f"{self.path.name}: term {i} of field {name} does not match its CRC"
+                    )
+
+    def close(self) -> None:
+        for f in self.fields.values():
+            f.keys.release()
+        self.fields = {}
+        try:
+            self._view.release()
+            self._buf.close()
+        except (BufferError, ValueError):
+            pass  # arrays still point into the map: it goes with them
+
+
+def read_side(path: Path, segment_id: str, doc_count: int) -> SideFile:
+    """Open and check a side file (header, length, segment, directory CRCs); raises
+    ``FileNotFoundError`` when there is none and :class:`SideFileDamaged` when it is damaged."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < _PREFIX:
+            raise SideFileDamaged(f"{path.name}: {size} bytes, too short for a side file")
+        buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        if buf[:8] != MAGIC:
+            raise SideFileDamaged(f"{path.name}: not a side file (wrong magic)")
+        hlen = int.from_bytes(buf[8:12], "little")
+        text = buf[_PREFIX : _PREFIX + hlen]
+        if len(text) != hlen or zlib.crc32(text) != int.from_bytes(buf[12:16], "little"):
+            raise SideFileDamaged(f"{path.name}: its header does not match its CRC")
+        header = json.loads(text)
+        base = _PREFIX + hlen
+        if header.get("version") != VERSION:
+            raise SideFileDamaged(f"{path.name}: format version {header.get('version')} (expected {VERSION})")
+        if header.get("segment") != segment_id or int(header.get("doc_count", -1)) != doc_count:
+            raise SideFileDamaged(f"{path.name}: written for another segment")
+        if base + int(header["length"]) != size:
+            raise SideFileDamaged(
+                f"{path.name}: {size} bytes where its writer wrote {base + int(header['length'])}"
+            )
+        return SideFile(path, buf, base, header)
+    except SideFileDamaged:
+        _close(buf)
+        raise
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        _close(buf)
+        raise SideFileDamaged(f"{path.name}: unreadable header ({type(exc).__name__}: {exc})") from None
+
+
+def _close(buf: mmap.mmap) -> None:
+    try:
+        buf.close()
+    except BufferError:
+        pass  # views of a half-built SideFile still point into it: it goes with them
+
+
+_ATTR = "_cablesearch_side"
+_UNSET: Any = object()
+
+
+def open_side(leaf: Any) -> SideFile | None:
+    """The side file of a segment reader (opened once per reader and kept on it), or None:
+    no side file, a damaged one, or a segment not in a plain folder (compound files)."""
+    known = getattr(leaf, _ATTR, _UNSET)
+    if known is not _UNSET:
+        return None if known is None or known.damaged else cast(SideFile, known)
+    side: SideFile | None = None
+    folder = getattr(getattr(leaf, "_storage", None), "folder", None)
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    if folder is not None and segment is not None and not segment.is_compound():
+        try:
+            side = read_side(
+                side_path(folder, segment.segment_id()), segment.segment_id(), leaf.doc_count_all()
+            )
+        except (OSError, SideFileDamaged):
+            side = None
+    try:
+        setattr(leaf, _ATTR, side)
+    except AttributeError:
+        pass
+    return side
