@@ -9,6 +9,7 @@ in a segment (``MIN_DF`` lowered for the module) rather than 64: every read path
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from whoosh.qparser import QueryParser
 from cablesearch import parse
 from cablesearch.engine import sidefile, verify
 from cablesearch.engine.matcher import Matcher
-from cablesearch.engine.postings import live_mask, read_postings
+from cablesearch.engine.postings import live_mask, positions_at, read_postings
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.index.check import check_index
 from cablesearch.index.store import CableIndex
@@ -116,6 +117,58 @@ def test_every_term_reads_the_same_from_side_files_and_w3(index: CableIndex, w3_
     for key, (docs, weights) in w3.items():
         assert side[key][0] == docs, key
         assert side[key][1] == weights, key
+
+
+@pytest.fixture(scope="module")
+def mixed_index(tmp_path_factory: pytest.TempPathFactory, index: CableIndex) -> CableIndex:
+    """The same index with the side files of every other segment removed."""
+    target = tmp_path_factory.mktemp("mixed") / "ix"
+    shutil.copytree(index.index_dir, target)
+    for seg in _segment_ids(index)[::2]:
+        sidefile.side_path(target, seg).unlink()
+    return CableIndex.open(target, create=False)
+
+
+def _all_positions(ix: CableIndex) -> dict[tuple[str, bytes], tuple[list[int], list[int]]]:
+    out = {}
+    with ix.searcher() as s:
+        reader = s.reader()
+        for fieldname in ("subject", "body", "recipients", "signers"):
+            for btext in list(reader.lexicon(fieldname)):
+                p = read_postings(reader, fieldname, btext, with_values=True)
+                assert p.values is not None and len(p.values) == p.df
+                d, pos = positions_at(p.values, p.docs, np.arange(p.df))
+                out[fieldname, btext] = (d.tolist(), pos.tolist())
+    return out
+
+
+def test_positions_read_the_same_from_side_files_w3_and_a_mix(
+    index: CableIndex, w3_index: CableIndex, mixed_index: CableIndex
+) -> None:
+    w3 = _all_positions(w3_index)
+    assert len(w3) > 500
+    assert _all_positions(index) == w3
+    assert _all_positions(mixed_index) == w3
+    assert _all_postings(mixed_index) == _all_postings(w3_index)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_positions_in_chosen_documents_equal_w3s(
+    index: CableIndex, mixed_index: CableIndex, data: Any
+) -> None:
+    """Positions decoded only in some postings (what phrases do) are those of the W3 path."""
+    with index.searcher() as s:
+        reader = s.reader()
+        words = [w for w in reader.lexicon("body")][:400]
+        btext = data.draw(st.sampled_from(words))
+        full = read_postings(reader, "body", btext, with_values=True)
+        chosen = np.array(sorted(data.draw(st.sets(st.integers(0, full.df - 1)))), dtype=np.int64)
+        got = positions_at(full.values, full.docs[chosen], chosen)  # type: ignore[arg-type]
+    with mixed_index.searcher() as s:
+        mixed = read_postings(s.reader(), "body", btext, with_values=True)
+        want = positions_at(mixed.values, mixed.docs[chosen], chosen)  # type: ignore[arg-type]
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
 
 
 def test_side_file_postings_equal_plain_whooshs(index: CableIndex) -> None:
@@ -349,3 +402,30 @@ def test_build_and_read_round_trip(
         side.close()
     with pytest.raises(sidefile.SideFileDamaged):
         sidefile.read_side(path, "MAIN_other", n)
+
+
+def _adjacent_words(data_dir: Path) -> list[str]:
+    """Two and three words standing together in the cables' bodies (phrases that match)."""
+    out = []
+    for c in sorted(parse.iter_cables([data_dir / "html"]), key=lambda c: c.reference_id):
+        words = re.findall(r"[A-Za-z]{3,}", c.body)[:400]
+        out.extend(" ".join(words[i : i + 2 + i % 2]) for i in range(0, len(words) - 3, 23))
+    return out
+
+
+def test_phrases_of_the_cables_match_the_same_with_side_files(
+    snaps: tuple[Snapshot, Snapshot, list[str]], data_dir: Path
+) -> None:
+    side, w3, _words = snaps
+    matched = 0
+    for phrase in _adjacent_words(data_dir):
+        q = parse_query(f'"{phrase}"', side.schema)
+        if q is None:
+            continue
+        m1, s1 = Matcher(side, 30).run(q)
+        m2, s2 = Matcher(w3, 30).run(q)
+        assert m1.tolist() == m2.tolist(), phrase
+        matched += int(m1.any())
+        if s1 is not None and s2 is not None:
+            assert s1[m1] == pytest.approx(s2[m2], rel=1e-6)
+    assert matched > 50

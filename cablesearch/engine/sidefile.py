@@ -61,13 +61,15 @@ _PREFIX = 16  # magic, header length, header CRC
 
 ENTRY = np.dtype(
     [
-        ("data", "<u8"),  # offset of the term's data in the file
+        ("data", "<u8"),  # offset of the term's data (from the start of the sections)
+        ("npos", "<u8"),  # positions stored (0 when none: then phrases read the W3 blocks)
         ("df", "<u4"),  # postings
         ("first", "<u4"),  # the first (lowest) doc id
         ("crc", "<u4"),  # CRC-32 of the term's data bytes
         ("dw", "u1"),  # bytes per doc-id delta: 1, 2 or 4
         ("tw", "u1"),  # bytes per weight: 1 or 2 (unsigned ints), 4 (float32)
-        ("pad", "u1", (2,)),
+        ("pw", "u1"),  # bytes per position: 2 or 4 (0: no positions)
+        ("pad", "u1"),
     ]
 )
 _UINT: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
@@ -94,9 +96,21 @@ def _width(top: int) -> int:
     return 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
 
 
-def _term_data(flat: list[Any]) -> tuple[int, int, int, int, bytes]:
-    """(df, first doc, dw, tw, data bytes) of one flat posting list
-    (``[docnum, weight, value, length, ...]``, docnums increasing)."""
+@dataclass
+class _TermData:
+    df: int
+    first: int
+    dw: int
+    tw: int
+    pw: int
+    npos: int
+    data: bytes
+
+
+def _term_data(flat: list[Any], with_positions: bool) -> _TermData:
+    """One flat posting list (``[docnum, weight, value, length, ...]``, docnums increasing)
+    as side-file data: doc-id deltas, weights, and (``with_positions``, when the weights are
+    the positions' counts) every posting's positions."""
     docs = np.array(flat[0::4], dtype=np.int64)
     weights = np.array(flat[1::4], dtype=np.float64)
     deltas = np.diff(docs)
@@ -107,12 +121,31 @@ def _term_data(flat: list[Any]) -> tuple[int, int, int, int, bytes]:
     else:
         tw = 4
         wbytes = weights.astype("<f4").tobytes()
-    return int(docs.size), int(docs[0]), dw, tw, deltas.astype(_UINT[dw]).tobytes() + wbytes
+    data = deltas.astype(_UINT[dw]).tobytes() + wbytes
+    pw = npos = 0
+    if with_positions and tw != 4:
+        from cablesearch.engine.postings import decode_positions  # the read side's decoder
+
+        try:
+            _d, pos = decode_positions(docs, flat[2::4])
+        except Exception:  # not Positions values: the term keeps its positions on the W3 path
+            pos = None
+        if pos is not None and pos.size == int(weights.sum()) and (not pos.size or pos.min() >= 0):
+            pw = 2 if not pos.size or pos.max() < 1 << 16 else 4
+            npos = int(pos.size)
+            data += pos.astype(_UINT[pw]).tobytes()
+    return _TermData(int(docs.size), int(docs[0]), dw, tw, pw, npos, data)
 
 
-def build(segment_id: str, doc_count: int, fields: Iterable[tuple[str, dict[bytes, list[Any]]]]) -> bytes:
+def build(
+    segment_id: str,
+    doc_count: int,
+    fields: Iterable[tuple[str, dict[bytes, list[Any]]]],
+    positional: Iterable[str] = (),
+) -> bytes:
     """The bytes of a side file for a segment whose postings are ``fields``: (field name,
-    term -> flat posting list ``[docnum, weight, value, length, ...]`` in docnum order).
+    term -> flat posting list ``[docnum, weight, value, length, ...]`` in docnum order);
+    positions are kept for the fields named in ``positional``.
     Offsets in the header and the entries count from the start of the sections (the first
     multiple of 8 after the header)."""
     chunks: list[bytes] = []
@@ -134,10 +167,11 @@ def build(segment_id: str, doc_count: int, fields: Iterable[tuple[str, dict[byte
         if not keys:
             continue
         entries = np.zeros(len(keys), ENTRY)
+        with_positions = name in positional
         for i, key in enumerate(keys):
-            df, first, dw, tw, data = _term_data(terms[key])
-            at, _n, crc = add(data)
-            entries[i] = (at, df, first, crc, dw, tw, (0, 0))
+            t = _term_data(terms[key], with_positions)
+            at, _n, crc = add(t.data)
+            entries[i] = (at, t.npos, t.df, t.first, crc, t.dw, t.tw, t.pw, 0)
         offsets = np.zeros(len(keys) + 1, "<i8")
         offsets[1:] = np.cumsum([len(k) for k in keys])
         described[name] = {
@@ -160,12 +194,16 @@ def build(segment_id: str, doc_count: int, fields: Iterable[tuple[str, dict[byte
 
 
 def write(
-    folder: Path | str, segment_id: str, doc_count: int, fields: Iterable[tuple[str, dict[bytes, list[Any]]]]
+    folder: Path | str,
+    segment_id: str,
+    doc_count: int,
+    fields: Iterable[tuple[str, dict[bytes, list[Any]]]],
+    positional: Iterable[str] = (),
 ) -> Path:
     """Write a segment's side file atomically (temporary name, then rename); its path."""
     path = side_path(folder, segment_id)
     tmp = path.with_name(path.name[: -len(SUFFIX)] + TMP_SUFFIX)
-    data = build(segment_id, doc_count, fields)
+    data = build(segment_id, doc_count, fields, set(positional))
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -177,6 +215,30 @@ def write(
 
 
 # -- reading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SidePositions:
+    """One segment's positions of a term: ``tf`` positions per posting from ``starts`` in
+    ``pos`` (absolute positions, ascending per posting; a view of the memory map)."""
+
+    tf: np.ndarray  # int64, per posting
+    starts: np.ndarray  # int64, per posting
+    pos: np.ndarray  # uint16 / uint32
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.tf.nbytes + self.starts.nbytes)  # ``pos`` is the file's, not memory
+
+    def decode(self, docs: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(doc, position) of every occurrence in the postings ``idx`` (their docs ``docs``)."""
+        counts = self.tf[idx]
+        total = int(counts.sum())
+        if not total:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        shift = self.starts[idx] - (np.cumsum(counts) - counts)
+        at = np.repeat(shift, counts) + np.arange(total)
+        return np.repeat(docs, counts), self.pos[at].astype(np.int64)
 
 
 @dataclass
@@ -234,10 +296,13 @@ class SideFile:
         keys, offs = bytes(f.keys), f.offsets.tolist()
         return [keys[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
 
-    def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-        """(local doc ids int64, weights float32) of a term; None when the side file does not
-        hold it (a rare term, or none in this segment: read the W3 blocks). Raises
-        :class:`SideFileDamaged` when the term's bytes are not as written."""
+    def postings(
+        self, fieldname: str, btext: bytes, positions: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, SidePositions | None] | None:
+        """(local doc ids int64, weights float32, positions when asked for) of a term; None
+        when the side file does not hold it (a rare term, none in this segment, or positions
+        asked for and not stored: read the W3 blocks). Raises :class:`SideFileDamaged` when
+        the term's bytes are not as written."""
         f = self.fields.get(fieldname)
         if f is None:
             return None
@@ -245,43 +310,46 @@ class SideFile:
         if i < 0:
             return None
         e = f.entries[i]
-        df, dw, tw = int(e["df"]), int(e["dw"]), int(e["tw"])
-        if dw not in _UINT or tw not in (1, 2, 4) or df < 1:
+        if positions and not e["pw"]:
+            return None
+        data, nd, nw = self._term_bytes(fieldname, i, e)
+        df = int(e["df"])
+        docs = np.empty(df, np.int64)
+        docs[0] = int(e["first"])
+        np.cumsum(np.frombuffer(data[:nd], _UINT[int(e["dw"])]), out=docs[1:])
+        docs[1:] += docs[0]
+        tw = int(e["tw"])
+        wdt: np.dtype[Any] = np.dtype("<f4") if tw == 4 else _UINT[tw]
+        raw_weights = np.frombuffer(data[nd : nd + nw], wdt)
+        weights = raw_weights.astype(np.float32)
+        if docs[-1] >= self.doc_count:
+            raise SideFileDamaged(f"{self.path.name}: a doc id of {fieldname} is past the segment's end")
+        where = None
+        if positions:
+            tf = raw_weights.astype(np.int64)
+            where = SidePositions(tf, np.cumsum(tf) - tf, np.frombuffer(data[nd + nw :], _UINT[int(e["pw"])]))
+        return docs, weights, where
+
+    def _term_bytes(self, fieldname: str, i: int, e: Any) -> tuple[memoryview, int, int]:
+        """(the term's data, bytes of doc deltas, bytes of weights), its CRC checked."""
+        df, dw, tw, pw = int(e["df"]), int(e["dw"]), int(e["tw"]), int(e["pw"])
+        if dw not in _UINT or tw not in (1, 2, 4) or pw not in (0, 2, 4) or df < 1:
             raise SideFileDamaged(f"{self.path.name}: entry {i} of field {fieldname} is out of range")
         at = self.base + int(e["data"])
-        nd = (df - 1) * dw
-        data = self._view[at : at + nd + df * tw]
-        if len(data) != nd + df * tw or zlib.crc32(data) != int(e["crc"]):
+        nd, nw = (df - 1) * dw, df * tw
+        size = nd + nw + int(e["npos"]) * pw
+        data = self._view[at : at + size]
+        if len(data) != size or zlib.crc32(data) != int(e["crc"]):
             raise SideFileDamaged(
                 f"{self.path.name}: the postings of a term of {fieldname} do not match their CRC"
             )
-        docs = np.empty(df, np.int64)
-        docs[0] = int(e["first"])
-        np.cumsum(np.frombuffer(data[:nd], _UINT[dw]), out=docs[1:])
-        docs[1:] += docs[0]
-        wdt: np.dtype[Any] = np.dtype("<f4") if tw == 4 else _UINT[tw]
-        weights = np.frombuffer(data[nd:], wdt).astype(np.float32)
-        if docs[-1] >= self.doc_count:
-            raise SideFileDamaged(f"{self.path.name}: a doc id of {fieldname} is past the segment's end")
-        return docs, weights
+        return data, nd, nw
 
     def verify(self) -> None:
         """Check every term's CRC (``cablesearch check``); raises :class:`SideFileDamaged`."""
         for name, f in self.fields.items():
             for i, e in enumerate(f.entries):
-                df, dw, tw = int(e["df"]), int(e["dw"]), int(e["tw"])
-                at = self.base + int(e["data"])
-                size = (df - 1) * dw + df * tw
-                data = self._view[at : at + size]
-                if (
-                    dw not in _UINT
-                    or tw not in (1, 2, 4)
-                    or len(data) != size
-                    or zlib.crc32(data) != int(e["crc"])
-                ):
-                    raise SideFileDamaged(
-                        f"{self.path.name}: term {i} of field {name} does not match its CRC"
-                    )
+                self._term_bytes(name, i, e)
 
     def close(self) -> None:
         for f in self.fields.values():

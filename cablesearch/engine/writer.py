@@ -9,7 +9,7 @@ segment in per-term lists (documents arrive in docnum order, so only the distinc
 sorted); at commit they are written by :func:`cablesearch.engine.flush.write_terms`. The bytes
 are Whoosh's (codec W3, format ``Positions``), so every Whoosh reader and merge works on them.
 Beside them the writer writes the segment's side file (:mod:`cablesearch.engine.sidefile`:
-its common terms' doc ids and frequencies as NumPy arrays), for new and merged segments alike.
+its common terms' doc ids, frequencies and positions as NumPy arrays), for new and merged segments alike.
 """
 
 from __future__ import annotations
@@ -223,6 +223,7 @@ class FastSegmentWriter(SegmentWriter):
             self.newsegment.segment_id(),
             self.docnum,
             [(name, terms) for name, _field, terms in fields],
+            [name for name, field, _terms in fields if field.format.supports("positions")],
         )
         # the postings (millions of small objects) are freed after the commit, see free()
 
