@@ -25,7 +25,8 @@ from whoosh.qparser import QueryParser
 from cablesearch import parse
 from cablesearch.engine import sidefile, verify
 from cablesearch.engine.matcher import Matcher
-from cablesearch.engine.postings import live_mask, positions_at, read_postings
+from cablesearch.engine.postings import decode_positions, live_mask, positions_at, read_postings
+from cablesearch.engine.schema import encode_positions
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.index.check import check_index
 from cablesearch.index.store import CableIndex
@@ -429,3 +430,25 @@ def test_phrases_of_the_cables_match_the_same_with_side_files(
         if s1 is not None and s2 is not None:
             assert s1[m1] == pytest.approx(s2[m2], rel=1e-6)
     assert matched > 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 70_000), min_size=1, max_size=30, unique=True).map(sorted),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_pickled_positions_parse_what_encode_positions_writes(postings: list[list[int]]) -> None:
+    """The side file's NumPy parser of ``Positions`` values gives what the read side's decoder
+    gives (or None, for 4-byte deltas, and the writer then uses the decoder)."""
+    values = [encode_positions(p) for p in postings]
+    got = sidefile.pickled_positions(values)
+    _d, want = decode_positions(np.zeros(len(values), np.int64), values)
+    assert want.tolist() == [x for p in postings for x in p]
+    if got is None:
+        assert any(b - a >= 65536 for p in postings for a, b in zip([0, *p], p, strict=False))
+        return
+    assert got[0].tolist() == [len(p) for p in postings]
+    assert got[1].tolist() == want.tolist()

@@ -505,6 +505,11 @@ def decode_positions(docs: np.ndarray, values: list[bytes | None]) -> tuple[np.n
     return np.repeat(docs, counts), csum - np.repeat(base, counts)
 
 
+def decode_counts(values: list[bytes | None]) -> np.ndarray:
+    """The number of positions of each posting (int64), from its raw ``Positions`` value."""
+    return np.fromiter((len(x) for x in _decode_many(values)), dtype=np.int64, count=len(values))
+
+
 def _decode_many(values: list[bytes | None]) -> list[list[int]]:
     """Position deltas of many postings. Pickled values (Whoosh's format) are decoded with one
     ``pickle.loads`` for all of them: each value's pickle body is a self-contained "build a

@@ -47,6 +47,7 @@ import zlib
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, cast
 
@@ -107,10 +108,10 @@ class _TermData:
     data: bytes
 
 
-def _term_data(flat: list[Any], with_positions: bool) -> _TermData:
+def _term_data(flat: list[Any], parsed: tuple[np.ndarray, np.ndarray] | None) -> _TermData:
     """One flat posting list (``[docnum, weight, value, length, ...]``, docnums increasing)
-    as side-file data: doc-id deltas, weights, and (``with_positions``, when the weights are
-    the positions' counts) every posting's positions."""
+    as side-file data: doc-id deltas, weights, and the positions ``parsed`` (per posting
+    counts, absolute positions) when given and the weights are those counts."""
     docs = np.array(flat[0::4], dtype=np.int64)
     weights = np.array(flat[1::4], dtype=np.float64)
     deltas = np.diff(docs)
@@ -123,18 +124,124 @@ def _term_data(flat: list[Any], with_positions: bool) -> _TermData:
         wbytes = weights.astype("<f4").tobytes()
     data = deltas.astype(_UINT[dw]).tobytes() + wbytes
     pw = npos = 0
-    if with_positions and tw != 4:
-        from cablesearch.engine.postings import decode_positions  # the read side's decoder
-
-        try:
-            _d, pos = decode_positions(docs, flat[2::4])
-        except Exception:  # not Positions values: the term keeps its positions on the W3 path
-            pos = None
-        if pos is not None and pos.size == int(weights.sum()) and (not pos.size or pos.min() >= 0):
-            pw = 2 if not pos.size or pos.max() < 1 << 16 else 4
-            npos = int(pos.size)
-            data += pos.astype(_UINT[pw]).tobytes()
+    if parsed is not None and tw != 4 and np.array_equal(parsed[0], weights):
+        pos = parsed[1]
+        pw = 2 if not pos.size or pos.max() < 1 << 16 else 4
+        npos = int(pos.size)
+        data += pos.astype(_UINT[pw]).tobytes()
     return _TermData(int(docs.size), int(docs[0]), dw, tw, pw, npos, data)
+
+
+def _field_positions(
+    terms: dict[bytes, list[Any]], keys: list[bytes]
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per term of ``keys``: (positions per posting, absolute positions), or None where the
+    values do not decode (the term's positions then stay on the W3 path). All the field's
+    values are parsed in one go (:func:`pickled_positions`), else term by term."""
+    values = list(chain.from_iterable(terms[k][2::4] for k in keys))
+    parsed = pickled_positions(values)
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    if parsed is not None:
+        counts, pos = parsed
+        at = pos_at = 0
+        for k in keys:
+            n = len(terms[k]) // 4
+            c = counts[at : at + n]
+            total = int(c.sum())
+            out.append((c, pos[pos_at : pos_at + total]))
+            at, pos_at = at + n, pos_at + total
+        return out
+    from cablesearch.engine.postings import decode_counts, decode_positions  # the read side's
+
+    for k in keys:
+        vals = terms[k][2::4]
+        try:
+            _d, pos = decode_positions(np.zeros(len(vals), np.int64), vals)
+            out.append((decode_counts(vals), pos))
+        except Exception:  # not Positions values
+            out.append(None)
+    return out
+
+
+_K, _M = ord("K"), ord("M")  # pickle's BININT1, BININT2
+_HEAD = np.frombuffer(b"\x80\x02]q\x00", np.uint8)  # protocol 2, EMPTY_LIST, BINPUT 0
+
+
+def _read_ints(
+    buf: np.ndarray, cursor: np.ndarray, out: np.ndarray, to: np.ndarray, which: np.ndarray
+) -> bool:
+    """Read one pickled int (BININT1 or BININT2) at ``cursor[which]`` into ``out[to[which]]``
+    and move those cursors past it; False when another opcode is there."""
+    c = cursor[which]
+    op = buf[c]
+    is_k = op == _K
+    if not np.all(is_k | (op == _M)):
+        return False  # 4-byte deltas (rare) or not a pickle of ints: decode otherwise
+    b1 = buf[np.minimum(c + 1, buf.size - 1)].astype(np.int64)
+    b2 = buf[np.minimum(c + 2, buf.size - 1)].astype(np.int64)
+    out[to[which]] = np.where(is_k, b1, b1 | (b2 << 8))
+    cursor[which] = c + np.where(is_k, 2, 3)
+    return True
+
+
+def pickled_positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positions per posting, absolute positions) of many postings (in order) from their ``Positions`` values as
+    :func:`cablesearch.engine.schema.encode_positions` (and Whoosh) write them: a big-endian
+    count, then a protocol-2 pickle of the position deltas. Parsed with NumPy: the first delta of
+    every posting, then the rest in one gather where they are all one-byte ints (their length
+    tells), else one delta of each posting at a time (``pickle.loads`` per posting is ~5x
+    slower);
+    None when a value is in another form (marshal, very long lists): decode those otherwise."""
+    if not values:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lens = np.fromiter(map(len, values), np.int64, count=len(values))
+    if int(lens.min()) < 11:
+        return None
+    buf = np.frombuffer(b"".join(values), np.uint8)
+    starts = np.cumsum(lens) - lens
+    counts = np.zeros(len(values), np.int64)
+    for i in range(4):  # big-endian u32 (1-D gathers: a 2-D one costs ~40x more)
+        counts = (counts << 8) | buf[starts + i]
+    if int(counts.min()) < 1 or int(counts.max()) > 1000:  # pickle splits lists past 1,000 items
+        return None
+    for i, byte in enumerate(_HEAD.tolist()):
+        if not np.all(buf[starts + 4 + i] == byte):
+            return None
+    many = counts > 1
+    if not np.all(buf[starts[many] + 9] == ord("(")):
+        return None
+    cursor = starts + 9 + many
+    out = np.empty(int(counts.sum()), np.int64)  # deltas, then made absolute
+    at = np.cumsum(counts) - counts
+    if not _read_ints(buf, cursor, out, at, np.arange(len(values))):  # every first delta
+        return None
+    # values whose other deltas are all one-byte ints (most): fixed stride, one gather
+    rest = counts - 1
+    simple = np.flatnonzero((lens == cursor - starts + 2 * rest + 2) & (rest > 0))
+    r = rest[simple]
+    within = np.arange(int(r.sum())) - np.repeat(np.cumsum(r) - r, r)
+    ops = np.repeat(cursor[simple], r) + 2 * within
+    if not np.all(buf[ops] == _K):
+        return None
+    out[np.repeat(at[simple] + 1, r) + within] = buf[ops + 1]
+    cursor[simple] += 2 * r
+    # the others: one delta of each at a time
+    active = np.flatnonzero((lens != cursor - starts + 2) & (rest > 0))
+    k = 1
+    while active.size:
+        if not _read_ints(buf, cursor, out, at + k, active):
+            return None
+        k += 1
+        active = active[counts[active] > k]
+    ends = starts + lens
+    tail = np.where(many, ord("e"), ord("a"))
+    if not (
+        np.all(buf[cursor] == tail) and np.all(buf[cursor + 1] == ord(".")) and np.all(cursor + 2 == ends)
+    ):
+        return None
+    csum = np.cumsum(out)
+    base = np.where(at > 0, csum[np.maximum(at - 1, 0)], 0)
+    return counts, csum - np.repeat(base, counts)
 
 
 def build(
@@ -167,9 +274,9 @@ def build(
         if not keys:
             continue
         entries = np.zeros(len(keys), ENTRY)
-        with_positions = name in positional
+        parsed = _field_positions(terms, keys) if name in positional else [None] * len(keys)
         for i, key in enumerate(keys):
-            t = _term_data(terms[key], with_positions)
+            t = _term_data(terms[key], parsed[i])
             at, _n, crc = add(t.data)
             entries[i] = (at, t.npos, t.df, t.first, crc, t.dw, t.tw, t.pw, 0)
         offsets = np.zeros(len(keys) + 1, "<i8")
