@@ -44,6 +44,11 @@ What the search package may rely on:
   search's filters): mask and scores are then exact for those documents only (common words are
   read only in the posting blocks around them). An AND evaluates its rarest parts first and
   each next part only where the earlier ones matched; results and ``units`` are the same.
+* Posting lists of common terms (64+ postings in a segment), with positions, are read from the
+  segment's side file (:mod:`~cablesearch.engine.sidefile`) when it has a sound one, else
+  from Whoosh's W3 blocks: the answers are the same either way (``read_postings`` gives the
+  same docs and weights; ``values`` is then a ``PositionValues``, read through
+  ``positions_at``).
 * A snapshot keeps posting lists (with their scores and raw positions) in an LRU bounded by
   bytes: ``Snapshot(searcher, generation, cache_bytes=POSTINGS_CACHE_BYTES)``.
 * Analysis: a field's analyzer is the one pickled in the index (``snap.schema``); queries are
@@ -66,7 +71,10 @@ What the rest of the program may call (all of it used by ``cablesearch.index.sto
   ``has_committed_documents``), ``commit(w, merge=False)`` (cancels on failure),
   ``cancel(w)``, ``merges_due(ix)``, ``SegmentIds.read(leaf)``, ``FastCodec``.
 - ``flush``: ``write_terms`` (called by the writer at commit), ``clear_leftovers(dir)`` (the
-  files of a flush helper killed with its writer; call holding the lock).
+  files of a flush helper killed with its writer, and half-written side files; call holding
+  the lock).
+- ``sidefile``: the writer writes each new segment's side file itself (flushes and merges);
+  ``verify.verify_side`` checks one for ``cablesearch check``.
 - ``merge``: ``merge_tiers`` / ``tier_merges``, the size-tier merge policy.
 
 File format guarantees: every segment is Whoosh 2.7's W3 codec, postings in the ``Positions``
@@ -77,4 +85,14 @@ cablesearch. The table of contents pickles the codec as ``cablesearch.engine.wri
 (older indexes: ``cablesearch.indexer.FastCodec`` or ``cablesearch.index.store.FastCodec``,
 both kept importable) and the analyzers as ``cablesearch.schema.*``. Segment and column files
 are never changed once written: a commit writes new ones and replaces the table of contents.
+
+Side files: every segment cablesearch writes (new or merged) has ``<segment id>.npp`` beside
+its Whoosh files, written under ``.npp.tmp`` and renamed before the table of contents naming
+the segment is written; plain Whoosh never reads it, and its own commits delete it with its
+segment (the name matches Whoosh's segment-file pattern). It is not in
+``verify.segment_files`` (not in the manifest's sizes and checksums): it checks itself (CRCs).
+A segment without one (an index written before side files, a segment plain Whoosh merged) is
+read from its W3 blocks, only slower; the next merge of it, or ``cablesearch index
+--rebuild``, writes one. A damaged side file is ignored by readers (never a wrong answer) and
+reported by ``cablesearch check``.
 """

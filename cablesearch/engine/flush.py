@@ -40,6 +40,8 @@ from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
 from whoosh.system import emptybytes, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
+from cablesearch.engine import sidefile
+
 log = logging.getLogger(__name__)
 
 # Pickles of posting blocks (Whoosh writes protocol 2, whose bytes objects cost ~10x more to
@@ -131,9 +133,11 @@ def halves(work: Work) -> tuple[Work, Work]:
 
 
 def clear_leftovers(index_dir: Path) -> None:
-    """Remove what a flush helper left when its writer was killed (call with the lock held)."""
-    for stale in Path(index_dir).glob(f"{FLUSH_PREFIX}*"):
-        stale.unlink(missing_ok=True)
+    """Remove what a flush helper left when its writer was killed, and half-written side files
+    (``*.npp.tmp``: renamed into place before any commit names them), with the lock held."""
+    for pattern in (f"{FLUSH_PREFIX}*", f"*{sidefile.TMP_SUFFIX}"):
+        for stale in Path(index_dir).glob(pattern):
+            stale.unlink(missing_ok=True)
 
 
 def can_fork() -> bool:

@@ -6,21 +6,23 @@ segments globally (segment offset + local number), deleted ones included. Every 
 returns arrays in those global numbers, with deleted documents still present: callers mask
 them with :func:`live_mask`.
 
-Postings are read straight from Whoosh's W3 blocks (up to 128 postings each) rather than
-posting by posting through a matcher; segments of another codec go through the public
+Postings of common terms are read from the segment's side file (:mod:`.sidefile`: NumPy arrays
+on a memory map) when it has one; others, and positions, straight from Whoosh's W3 blocks (up
+to 128 postings each) rather than posting by posting through a matcher; segments of another codec go through the public
 matcher API, so any readable index still works, only slower.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import marshal
 import pickle
 import struct
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain, repeat
 from typing import Any
@@ -30,6 +32,10 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMat
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+from cablesearch.engine import sidefile
+
+log = logging.getLogger(__name__)
 
 MISSING = np.iinfo(np.int64).max  # a date column's value where the document has no date
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
@@ -45,7 +51,9 @@ class Postings:
 
     docs: np.ndarray  # int64, sorted
     weights: np.ndarray  # float32
-    values: list[Any] | None = None  # raw per-posting values (encoded positions)
+    # raw per-posting values (encoded positions), or PositionValues when some segments' came
+    # from side files
+    values: list[Any] | PositionValues | None = None
     scores: np.ndarray | None = None  # float32, set by the snapshot
     _values_nbytes: int = -1  # measured once
     partial: bool = False  # only the blocks around some documents were read (never cached)
@@ -61,7 +69,9 @@ class Postings:
         total = self.docs.nbytes + self.weights.nbytes + 120
         if self.scores is not None:
             total += self.scores.nbytes
-        if self.values:
+        if isinstance(self.values, PositionValues):
+            total += self.values.nbytes
+        elif self.values:
             if self._values_nbytes < 0:
                 self._values_nbytes = sum(map(len, self.values)) + 41 * len(self.values)
             total += self._values_nbytes
@@ -192,6 +202,61 @@ class _Parts:
     docs: list[np.ndarray]
     weights: list[np.ndarray]
     values: list[Any]
+    # postings whose positions are in a side file: (first posting, postings, len(values) then)
+    side: list[tuple[int, int, int, sidefile.SidePositions]] = field(default_factory=list)
+
+
+class PositionValues:
+    """The positions of a term's postings when some segments' came from side files: runs of
+    postings with side-file positions, the others' raw W3 values in ``raw`` (in order)."""
+
+    def __init__(self, raw: list[Any], side: list[tuple[int, int, int, sidefile.SidePositions]], n: int):
+        self.raw = raw
+        self.side = side
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def nbytes(self) -> int:
+        return sum(map(len, self.raw)) + 41 * len(self.raw) + sum(s.nbytes for *_, s in self.side)
+
+    def decode(self, docs: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(doc, position) of every occurrence in the postings ``idx`` (sorted; docs ``docs``)."""
+        ds: list[np.ndarray] = []
+        ps: list[np.ndarray] = []
+        at = 0  # the first posting not handled yet
+        raw_before = 0  # W3 postings before ``at``
+        for start, count, _vals, where in [*self.side, (self.n, 0, 0, None)]:
+            lo, hi = np.searchsorted(idx, [at, start])
+            if hi > lo:  # W3 postings
+                sel = idx[lo:hi] - at + raw_before
+                d, p = decode_positions(docs[lo:hi], [self.raw[i] for i in sel.tolist()])
+                ds.append(d)
+                ps.append(p)
+            raw_before += start - at
+            if where is None:
+                break
+            lo2, hi2 = np.searchsorted(idx, [start, start + count])
+            if hi2 > lo2:
+                d, p = where.decode(docs[lo2:hi2], idx[lo2:hi2] - start)
+                ds.append(d)
+                ps.append(p)
+            at = start + count
+        if not ds:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(ds), np.concatenate(ps)
+
+
+def positions_at(
+    values: list[Any] | PositionValues, docs: np.ndarray, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(doc, position) of every occurrence in the postings ``idx`` (sorted indices into a
+    term's postings, whose docs are ``docs``), from the postings' ``values``."""
+    if isinstance(values, PositionValues):
+        return values.decode(docs, idx)
+    return decode_positions(docs, [values[i] for i in idx.tolist()])
 
 
 def _leaf_postings(
@@ -204,7 +269,12 @@ def _leaf_postings(
     within: list[int] | None = None,
 ) -> None:
     """Append one segment's postings of a term to ``out`` (nothing when it has none); with
-    ``within`` (sorted local doc numbers) at least those of its postings (whole W3 blocks)."""
+    ``within`` (sorted local doc numbers) at least those of its postings (whole W3 blocks).
+    Without positions, a common term comes from the segment's side file when it has a sound
+    one (all of its postings: no decoding to save by reading fewer), positions too when the
+    side file has them."""
+    if _from_side(leaf, offset, fieldname, btext, out, with_values):
+        return
     terms = getattr(leaf, "_terms", None)
     fmt = leaf.schema[fieldname].format
     try:
@@ -238,6 +308,30 @@ def _leaf_postings(
     out.weights.append(np.asarray(w_l, dtype=np.float32))
 
 
+def _from_side(leaf: Any, offset: int, fieldname: str, btext: bytes, out: _Parts, positions: bool) -> bool:
+    """Append a term's postings of one segment from its side file; False when the segment has
+    no sound side file or the file does not hold the term (then read the W3 blocks). A term
+    whose bytes fail their CRC marks the side file damaged: this and later reads of the
+    snapshot take the W3 path."""
+    side = sidefile.open_side(leaf)
+    if side is None:
+        return False
+    try:
+        got = side.postings(fieldname, btext, positions)
+    except sidefile.SideFileDamaged as exc:
+        log.warning("%s; reading the segment's own posting lists instead", exc)
+        side.damaged = True
+        return False
+    if got is None:
+        return False
+    if got[2] is not None:
+        start = sum(d.size for d in out.docs)
+        out.side.append((start, got[0].size, len(out.values), got[2]))
+    out.docs.append(got[0] + offset if offset else got[0])
+    out.weights.append(got[1])
+    return True
+
+
 def read_postings(
     reader: IndexReader,
     fieldname: str,
@@ -259,7 +353,9 @@ def read_postings(
                 continue
             local = (within[lo:hi] - offset).tolist()
         _leaf_postings(leaf, offset, fieldname, btext, with_values, out, local)
-    values = out.values if with_values else None
+    values: list[Any] | PositionValues | None = out.values if with_values else None
+    if out.side:
+        values = PositionValues(out.values, out.side, sum(d.size for d in out.docs))
     if not out.docs:
         return Postings(EMPTY_POSTINGS.docs, EMPTY_POSTINGS.weights, values)
     docs = out.docs[0] if len(out.docs) == 1 else np.concatenate(out.docs)
@@ -407,6 +503,11 @@ def decode_positions(docs: np.ndarray, values: list[bytes | None]) -> tuple[np.n
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if counts.size else counts
     base = np.where(starts > 0, csum[np.maximum(starts - 1, 0)], 0) if flat.size else np.zeros(0, np.int64)
     return np.repeat(docs, counts), csum - np.repeat(base, counts)
+
+
+def decode_counts(values: list[bytes | None]) -> np.ndarray:
+    """The number of positions of each posting (int64), from its raw ``Positions`` value."""
+    return np.fromiter((len(x) for x in _decode_many(values)), dtype=np.int64, count=len(values))
 
 
 def _decode_many(values: list[bytes | None]) -> list[list[int]]:

@@ -31,9 +31,9 @@ from cablesearch.engine.columns import IndexArrays
 from cablesearch.engine.postings import (
     Postings,
     average_length,
-    decode_positions,
     field_lengths,
     leaves,
+    positions_at,
     read_postings,
     segment_count,
     segment_terms,
@@ -202,8 +202,7 @@ class Snapshot:
         if p.values is None:
             raise ValueError("phrase_keys needs postings read with positions")
         idx = np.searchsorted(p.docs, docs)
-        values = p.values
-        d, pos = decode_positions(docs, [values[i] for i in idx.tolist()])
+        d, pos = positions_at(p.values, docs, idx)
         keys = (d << 32) + pos
         if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
             keys = np.unique(keys)

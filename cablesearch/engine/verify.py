@@ -10,6 +10,8 @@ Contract (used by :mod:`cablesearch.index.check` and :mod:`cablesearch.index.sto
   posting list is decoded (positions included), every stored record unpickled, every column
   and field length read. ``problems`` is empty for a sound segment; ``ids`` are the reference IDs
   of its live (not deleted) documents when they can still be read (from the reference-ID column, else the stored fields).
+- ``verify_side(index_dir, seg) -> (missing, problem)``: the segment's side file read whole and
+  checked against its CRCs (side files are not in ``segment_files``: they check themselves).
 - ``verify_segment`` counts any exception while reading a segment as damage (Whoosh raises
   bare ``Exception`` and ``TermNotFound`` on a damaged term table too).
 - ``DAMAGE_ERRORS``: the exception types that reading a damaged file raises (a truncated file
@@ -30,6 +32,7 @@ from whoosh.index import FileIndex
 from whoosh.reading import SegmentReader
 
 from cablesearch.engine import schema as schema_mod
+from cablesearch.engine import sidefile
 
 DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
     struct.error,
@@ -62,18 +65,39 @@ def toc_segments(ix: FileIndex) -> list[SegmentTOC]:
 
 def segment_files(index_dir: Path, ix: FileIndex) -> dict[str, int]:
     """Name -> size of every file of the latest commit's segments (a compound segment is its
-    ``.seg`` file)."""
+    ``.seg`` file). Side files are left out: they check themselves (:func:`verify_side`), and one
+    missing only makes cold queries slower."""
     prefixes = tuple(s.prefix for s in toc_segments(ix))
     out: dict[str, int] = {}
     if not prefixes:
         return out
     for entry in Path(index_dir).iterdir():
-        if entry.name.startswith(prefixes):
+        if entry.name.startswith(prefixes) and not sidefile.is_side_file(entry.name):
             try:
                 out[entry.name] = entry.stat().st_size
             except FileNotFoundError:
                 continue
     return out
+
+
+def verify_side(index_dir: Path, seg: SegmentTOC) -> tuple[bool, str | None]:
+    """(missing, problem) of a segment's side file (:mod:`.sidefile`): every byte of it is
+    checked against its CRCs. A missing one is no damage (cold queries read the W3 blocks);
+    a damaged one is ignored by readers, so answers stay right, but it is reported."""
+    path = sidefile.side_path(index_dir, seg.segment_id)
+    try:
+        side = sidefile.read_side(path, seg.segment_id, seg.documents)
+    except FileNotFoundError:
+        return True, None
+    except (OSError, sidefile.SideFileDamaged) as exc:
+        return False, f"segment {seg.segment_id}: side file damaged ({exc})"[:300]
+    try:
+        side.verify()
+    except sidefile.SideFileDamaged as exc:
+        return False, f"segment {seg.segment_id}: side file damaged ({exc})"[:300]
+    finally:
+        side.close()
+    return False, None
 
 
 def checksum(path: Path) -> int:

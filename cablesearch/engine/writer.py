@@ -8,6 +8,8 @@ that runs in worker processes), and :class:`FastSegmentWriter` keeps the posting
 segment in per-term lists (documents arrive in docnum order, so only the distinct terms are
 sorted); at commit they are written by :func:`cablesearch.engine.flush.write_terms`. The bytes
 are Whoosh's (codec W3, format ``Positions``), so every Whoosh reader and merge works on them.
+Beside them the writer writes the segment's side file (:mod:`cablesearch.engine.sidefile`:
+its common terms' doc ids, frequencies and positions as NumPy arrays), for new and merged segments alike.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from whoosh.index import FileIndex
 from whoosh.writing import NO_MERGE, SegmentWriter
 
 from cablesearch.engine import schema as schema_mod
+from cablesearch.engine import sidefile
 from cablesearch.engine.flush import PICKLE_PROTOCOL, write_terms
 from cablesearch.engine.merge import merge_tiers, tier_merges
 from cablesearch.engine.storage import default_schema
@@ -218,6 +221,15 @@ class FastSegmentWriter(SegmentWriter):
         fields = [(name, schema[name], self._terms[name]) for name in sorted(self._terms) if name in schema]
         write_terms(fw, fields, Path(self.storage.folder))
         fw.close()
+        # the side file (common terms as NumPy arrays) of the new segment, renamed into place
+        # before the commit writes the table of contents that names the segment
+        sidefile.write(
+            self.storage.folder,
+            self.newsegment.segment_id(),
+            self.docnum,
+            [(name, terms) for name, _field, terms in fields],
+            [name for name, field, _terms in fields if field.format.supports("positions")],
+        )
         # the postings (millions of small objects) are freed after the commit, see free()
 
     def free(self) -> None:

@@ -5,7 +5,9 @@ Checked: the manifest opens (SQLite's own ``integrity_check``); the table of con
 every segment's files are there with the sizes their commit recorded, and every posting list,
 stored record, column and field length of each segment reads (:mod:`cablesearch.engine.verify`)
 and every file has the CRC-32 recorded in the manifest at its commit;
-the manifest and the index agree on which cables are indexed. Affected cables are named by
+the manifest and the index agree on which cables are indexed; each segment's side file
+(``*.npp``) matches its CRCs (a damaged one is damage, though answers stay right; a missing one,
+e.g. of an index written before side files, is a note). Affected cables are named by
 reference ID: those of a damaged segment (read from the segment when its IDs still read), and
 those the manifest says are indexed but no sound segment holds.
 """
@@ -16,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cablesearch.engine import storage, verify
+from cablesearch.engine import sidefile, storage, verify
 from cablesearch.errors import IndexDamaged, IndexError_
 from cablesearch.index.manifest import MANIFEST_NAME, IndexState, Manifest, read_state
 from cablesearch.index.store import CableIndex
@@ -112,9 +114,14 @@ def _check_segments(ix: object, report: CheckReport, index_ids: set[str]) -> Non
     recorded = _recorded(report.index_dir)
     segments = verify.toc_segments(ix)
     report.segments = len(segments)
+    no_side = 0
     for seg in segments:
         check = verify.verify_segment(ix, seg.segment_id)
         check.problems.extend(_checksum_problems(report.index_dir, seg.prefix, recorded))
+        missing, side_problem = verify.verify_side(report.index_dir, seg)
+        no_side += missing and seg.documents > 0
+        if side_problem:  # answers stay right (readers ignore it): damage, but no cable lost
+            report.problems.append(f"{side_problem}; `cablesearch index --rebuild` writes it again")
         live = check.ids or []
         if check.problems:
             report.problems.extend(check.problems)
@@ -124,6 +131,12 @@ def _check_segments(ix: object, report: CheckReport, index_ids: set[str]) -> Non
         else:
             index_ids.update(live)
             report.cables += len(live)
+    if no_side:
+        report.notes.append(
+            f"{no_side} of {len(segments)} segment(s) have no side file (*{sidefile.SUFFIX}, written "
+            "by this version): searches read them more slowly the first time; "
+            "`cablesearch index --rebuild` writes them (so does the next merge of those segments)"
+        )
 
 
 def _recorded(index_dir: Path) -> IndexState | None:
