@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh import index as whoosh_index
 
 from cablesearch.config import Config
+from cablesearch.engine import schema
 from cablesearch.engine.citations import PieceCache
 from cablesearch.engine.graph import CitationGraph, cached_segments, graph_of, segment_reads
 from cablesearch.engine.snapshot import Snapshot
@@ -107,14 +109,21 @@ def commit(ix: CableIndex, cables: dict[str, Cable], put: list[Cable], delete: l
 def test_incremental_over_commits_equals_a_fresh_build(tmp_path: Path) -> None:
     ix = CableIndex.open(tmp_path / "ix")
     cables: dict[str, Cable] = {}
-    commit(ix, cables, [cable(i, [f"08POST{j}" for j in range(max(0, i - 3), i)]) for i in range(40)])
+    # 08POST0 is cited by 300 cables: its postings span several blocks
+    commit(
+        ix,
+        cables,
+        [cable(i, ["08POST0"] + [f"08POST{j}" for j in range(max(0, i - 3), i)]) for i in range(300)],
+    )
     with SearchService(ix, Config()) as svc:
         _, before = check(svc, cables)
+        with svc.snapshot() as snap:
+            assert graph_of(snap).citing(graph_of(snap).node("08POST0") or 0).size == 299
         steps: list[tuple[list[Cable], list[str]]] = [
-            ([cable(i, ["08POST1", "07GONE1"]) for i in range(40, 45)], []),  # new cables
-            ([cable(5, ["08POST44", "07GONE2"], version=1)], ["08POST10"]),  # replaced, deleted
-            ([], ["08POST1", "08POST44"]),  # deletions only: 08POST1 becomes a missing cable
-            ([cable(1, ["08POST5"], version=2), cable(46, ["08POST46", "08POST10"])], []),  # back
+            ([cable(i, ["08POST1", "07GONE1"]) for i in range(300, 305)], []),  # new cables
+            ([cable(5, ["08POST304", "07GONE2"], version=1)], ["08POST10"]),  # replaced, deleted
+            ([], ["08POST1", "08POST304"]),  # deletions only: 08POST1 becomes a missing cable
+            ([cable(1, ["08POST5"], version=2), cable(306, ["08POST306", "08POST10"])], []),  # back
         ]
         for put, delete in steps:
             reads = segment_reads()
@@ -123,6 +132,24 @@ def test_incremental_over_commits_equals_a_fresh_build(tmp_path: Path) -> None:
             assert segment_reads() - reads == len(now - before)  # only new segments are read
             before = now
         assert "08POST10" in g.missing and g.node("08POST1") is not None
+
+
+def test_a_compound_segment_written_by_plain_whoosh(tmp_path: Path) -> None:
+    """Plain Whoosh's writer adds a compound segment (one ``.seg`` file): its citations are
+    read too (through the overlay storage), and kept like any other segment's."""
+    ix = CableIndex.open(tmp_path / "ix")
+    cables: dict[str, Cable] = {}
+    commit(ix, cables, [cable(i, [f"08POST{i - 1}", "07GONE1"]) for i in range(1, 20)])
+    extra = cable(30, ["08POST3", "08POST3", "07GONE9", "08POST30"])
+    pw = whoosh_index.open_dir(str(tmp_path / "ix")).writer()
+    pw.add_document(**schema.cable_to_doc(extra))
+    pw.commit()
+    assert list((tmp_path / "ix").glob("*.seg")), "plain Whoosh wrote no compound segment"
+    cables[extra.reference_id] = extra
+    with SearchService(CableIndex.open(tmp_path / "ix", create=False), Config()) as svc:
+        check(svc, cables)
+        commit(svc.index, cables, [cable(31, ["08POST30"])])
+        check(svc, cables)
 
 
 def test_pieces_of_segments_no_open_snapshot_has_are_dropped(tmp_path: Path) -> None:

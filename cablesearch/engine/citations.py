@@ -2,10 +2,10 @@
 one snapshot's citation graph from it (:class:`~cablesearch.engine.graph.CitationGraph`).
 
 A segment never changes once committed (a later commit only adds deletions, which the
-snapshot's ``live`` mask holds), so what it says about citations is read once per segment and
-kept by segment (its folder and id) in a :class:`PieceCache`: a :class:`SegmentCitations` is, for each of the
-segment's documents, the interned code of its reference ID, and every (document, cited
-reference ID) pair as two arrays. Reference IDs become small integers through the cache's
+snapshot's ``live`` mask holds), so what it says about citations is read once per segment
+and kept by segment (its folder and id) in a :class:`PieceCache`: a :class:`SegmentCitations`
+is, for each of the segment's documents, the interned code of its reference ID, and every
+(document, cited reference ID) pair as two arrays. Reference IDs become small integers through the cache's
 :class:`Interner` (one code per distinct ID, the same in every segment), so assembling a
 snapshot's graph from its segments' pieces is NumPy over integer arrays (:func:`assemble`):
 after a commit only the new segments are read, and the rest costs milliseconds per 100,000
