@@ -12,7 +12,8 @@ searcher with its arrays and per-term caches, BM25F per term), :mod:`~cablesearc
 (``Matcher``: a parsed query tree evaluated on arrays), :mod:`~cablesearch.engine.graph`
 (``CitationGraph``: who cites whom as CSR arrays, per snapshot),
 :mod:`~cablesearch.engine.citations` (each segment's citations, read once and kept across
-snapshots), :mod:`~cablesearch.engine.schema` (analysis: ``FastStemmingAnalyzer``, ``fold_accents``, ``word_analysis``).
+snapshots), :mod:`~cablesearch.engine.schema` (analysis: ``FastStemmingAnalyzer``,
+``fold_accents``, ``word_analysis``).
 
 What the search package may rely on:
 
