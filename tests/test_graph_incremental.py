@@ -152,6 +152,25 @@ def test_a_compound_segment_written_by_plain_whoosh(tmp_path: Path) -> None:
         check(svc, cables)
 
 
+def test_searchers_of_one_commit_share_a_graph_and_deletions_part_them(tmp_path: Path) -> None:
+    ix = CableIndex.open(tmp_path / "ix")
+    cables: dict[str, Cable] = {}
+    commit(ix, cables, [cable(i, [f"08POST{i - 1}", "07GONE1"]) for i in range(1, 12)])
+    before = dict(cables)
+    with SearchService(ix, Config()) as one, SearchService(ix, Config()) as two:
+        with one.snapshot() as a, two.snapshot() as b:
+            assert a is not b and graph_of(a) is graph_of(b)
+            commit(ix, cables, [], ["08POST5"])  # deletions only: the same segments
+            with two.snapshot() as c:
+                assert c is not b and {s for s, _, _ in c.segment_spans()} == {
+                    s for s, _, _ in b.segment_spans()
+                }
+                assert graph_of(c) is not graph_of(b)
+                assert labelled(graph_of(c), c) == brute(cables)
+            assert labelled(graph_of(a), a) == brute(before)
+        check(one, cables)
+
+
 def test_pieces_of_segments_no_open_snapshot_has_are_dropped(tmp_path: Path) -> None:
     ix = CableIndex.open(tmp_path / "ix")
     cables: dict[str, Cable] = {}

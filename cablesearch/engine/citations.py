@@ -223,6 +223,12 @@ def read_segment(leaf: Any, interner: Interner) -> SegmentCitations:
 SegmentKey = tuple[str, str, int]  # (index folder, segment id, documents)
 
 
+def layout(reader: Any) -> tuple[SegmentKey | None, ...]:
+    """The keys of a reader's segments, in order: two snapshots with the same layout and the
+    same deletions have the same citation graph."""
+    return tuple(segment_key(leaf) for leaf, _ in leaves(reader))
+
+
 def segment_key(leaf: Any) -> SegmentKey | None:
     """What identifies a segment's content: its id within its index's folder (Whoosh draws
     segment ids from the global ``random``, which a program or a test framework may seed, so
@@ -246,18 +252,19 @@ class PieceCache:
         self.pieces: dict[SegmentKey, SegmentCitations] = {}
         self.reads = 0  # segments read so far (what incremental building saves)
 
-    def pieces_of(self, reader: Any) -> tuple[list[tuple[int, SegmentCitations]], set[SegmentKey]]:
-        """((offset, piece) of each segment of ``reader``, in order; the segments' keys),
-        reading the segments not cached (call under the snapshot's ``io`` lock)."""
+    def pieces_of(self, reader: Any) -> tuple[list[tuple[int, SegmentCitations]], list[SegmentKey | None]]:
+        """((offset, piece) of each segment of ``reader``; each segment's key (None: not a
+        stored segment)), in order, reading the segments not cached (call under the
+        snapshot's ``io`` lock)."""
         out: list[tuple[int, SegmentCitations]] = []
-        keys: set[SegmentKey] = set()
+        keys: list[SegmentKey | None] = []
         for leaf, offset in leaves(reader):
             key = segment_key(leaf)
+            keys.append(key)
             if key is None:  # not a stored segment (e.g. an empty index's reader)
                 if leaf.doc_count_all():
                     out.append((offset, read_segment(leaf, self.interner)))
                 continue
-            keys.add(key)
             piece = self.pieces.get(key)
             if piece is None:
                 piece = self.pieces[key] = read_segment(leaf, self.interner)
@@ -265,7 +272,7 @@ class PieceCache:
             out.append((offset, piece))
         return out, keys
 
-    def prune(self, keep: set[SegmentKey]) -> None:
+    def prune(self, keep: set[SegmentKey | None]) -> None:
         """Drop the pieces of segments not in ``keep``; start afresh if the interner has grown
         far past what the kept pieces use."""
         for key in set(self.pieces) - keep:

@@ -10,7 +10,8 @@ left out. Adjacency is CSR both ways (``out_ptr``/``out_idx`` for what a node ci
 
 Built once per snapshot by :func:`graph_of` (a snapshot never changes) and then only read,
 from per-segment pieces kept across snapshots (:mod:`cablesearch.engine.citations`): after a
-commit only the new segments are read, and the CSR arrays are assembled with NumPy.
+commit only the new segments are read, and the CSR arrays are assembled with NumPy. Open
+snapshots of the same segments and deletions (searchers of one commit) share one graph.
 
 Threads (``thread:ID``) walk both directions, through missing cables too: two cables that
 both cite one instruction cable absent from the release belong to one thread. A walk stops
@@ -33,7 +34,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.matching import NullMatcher
 
-from cablesearch.engine.citations import Assembled, Interner, PieceCache, SegmentKey, assemble
+from cablesearch.engine.citations import Assembled, Interner, PieceCache, SegmentKey, assemble, layout
 from cablesearch.engine.snapshot import Snapshot
 
 THREAD_MAX_NODES = 5_000  # cables (in the index or missing) a thread query may reach
@@ -73,9 +74,18 @@ class Walk:
 class CitationGraph:
     """The citation graph of one snapshot (see the module doc)."""
 
-    def __init__(self, n: int, segments: frozenset[SegmentKey], interner: Interner, parts: Assembled):
+    def __init__(
+        self,
+        n: int,
+        layout: tuple[SegmentKey | None, ...],
+        live: np.ndarray,
+        interner: Interner,
+        parts: Assembled,
+    ):
         self.n = n
-        self.segments = segments  # the snapshot's segments (whose pieces it was built from)
+        self.layout = layout  # the snapshot's segments, in order (whose pieces it was built from)
+        self.segments = set(layout)
+        self.live = live  # the snapshot's live mask (a graph is shared only with the same one)
         self._names = interner.names
         self._codes = interner.codes
         self._code_node = parts.code_node
@@ -92,10 +102,18 @@ class CitationGraph:
         not there yet; None: a fresh cache, i.e. every segment read)."""
         cache = cache if cache is not None else PieceCache()
         with snap.io:
-            pieces, ids = cache.pieces_of(snap.reader)
+            pieces, keys = cache.pieces_of(snap.reader)
         interner = cache.interner
         parts = assemble(pieces, snap.n, snap.arrays.live, len(interner))
-        return cls(snap.n, frozenset(ids), interner, parts)
+        return cls(snap.n, tuple(keys), snap.arrays.live, interner, parts)
+
+    def fits(self, layout: tuple[SegmentKey | None, ...], live: np.ndarray) -> bool:
+        """Whether this is also the graph of a snapshot with these segments and deletions."""
+        return (
+            None not in layout
+            and layout == self.layout
+            and (live is self.live or bool(np.array_equal(live, self.live)))
+        )
 
     @property
     def missing(self) -> list[str]:
@@ -178,17 +196,24 @@ _PIECES = PieceCache()
 def graph_of(snap: Snapshot) -> CitationGraph:
     """The snapshot's citation graph, built on first use (one build per snapshot, even when
     several threads ask at once) from the pieces of its segments kept since earlier snapshots:
-    after a commit only the new segments are read. Then the pieces of segments that no open
-    snapshot's graph uses are dropped."""
+    after a commit only the new segments are read. An open snapshot of the same segments and
+    deletions (another searcher of the same commit, e.g. the web's pool) shares its graph.
+    After a build, the pieces of segments that no open snapshot's graph uses are dropped."""
     with _GRAPHS_LOCK:
         g = _GRAPHS.get(snap)
+        if g is not None:
+            return g
+        others = [og for other, og in list(_GRAPHS.items()) if not other.closed]
+        with snap.io:
+            keys = layout(snap.reader)
+        g = next((og for og in others if og.fits(keys, snap.arrays.live)), None)
         if g is None:
-            g = _GRAPHS[snap] = CitationGraph.build(snap, _PIECES)
+            g = CitationGraph.build(snap, _PIECES)
             keep = set(g.segments)
-            for other, og in list(_GRAPHS.items()):
-                if not other.closed:
-                    keep.update(og.segments)
+            for og in others:
+                keep.update(og.segments)
             _PIECES.prune(keep)
+        _GRAPHS[snap] = g
         return g
 
 
