@@ -9,23 +9,27 @@ Builds (or reuses) an index of a make_corpus.py corpus with the real pipeline (a
   release in under a minute);
 * exports ALL matches of a narrow query and of an empty query (every cable) as CSV with every
   field, each in a fresh child process writing to /dev/null, and prints each child's peak RSS
-  next to that of a child that only opens the index and runs one search: when the export is
-  streamed, exporting every cable costs about as much memory as exporting a few hundred.
+  next to that of a child that only opens the index and runs one search, and the RSS after
+  10,000 and after 100,000 cables exported: when the export is streamed, exporting every
+  cable costs about as much memory as exporting a few hundred, and RSS stays flat.
 
     python benchmarks/batch_export.py                   # 20,000 cables under /tmp
     python benchmarks/batch_export.py --count 100000    # ~100,000 cables
     python benchmarks/batch_export.py --count 251287    # the full release size
+    python benchmarks/batch_export.py --index PATH      # an existing index (only read)
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -153,14 +157,23 @@ def bench_batch(index_dir: Path, n: int) -> None:
 
 
 _CHILD = """
-import resource, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from cablesearch.config import Config
 from cablesearch.index.store import CableIndex
 from cablesearch.investigate.export import FIELDS, iter_lines
 from cablesearch.results import SearchRequest
 from cablesearch.search.service import SearchService
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 index_dir, query, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+marks = {int(m): None for m in sys.argv[4].split(",") if m}
 with SearchService(CableIndex.open(index_dir, create=False), Config(index_dir=index_dir)) as s:
     total = s.search(SearchRequest(query=query)).total
     lines = 0
@@ -170,20 +183,27 @@ with SearchService(CableIndex.open(index_dir, create=False), Config(index_dir=in
             for line in iter_lines(s, SearchRequest(query=query), "csv", FIELDS):
                 out.write(line)
                 lines += 1
-print(total, lines, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+                if lines - 1 in marks:  # after this many cables (the header is line 1)
+                    marks[lines - 1] = (rss_mb(), peak_mb())
+    dt = time.perf_counter() - t0
+print(json.dumps({"total": total, "lines": lines, "seconds": dt, "peak": peak_mb(),
+                  "marks": {k: v for k, v in marks.items() if v is not None}}))
 """
 
+MARKS = (10_000, 100_000)  # RSS is sampled after this many cables exported
 
-def child_peak(index_dir: Path, query: str, mode: str) -> tuple[int, int, float, float]:
-    """(matches, lines written, export seconds, peak RSS MB) of one child process."""
+
+def child_peak(index_dir: Path, query: str, mode: str) -> dict[str, Any]:
+    """The child's report: matches, lines written, export seconds, peak RSS MB and, at each of
+    ``MARKS`` cables exported, (RSS MB then, peak RSS MB so far)."""
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(index_dir), query, mode],
+        [sys.executable, "-c", _CHILD, str(index_dir), query, mode, ",".join(map(str, MARKS))],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
-    ).stdout.split()
-    return int(out[0]), int(out[1]), float(out[2]), int(out[3]) / 1024
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def bench_export(index_dir: Path, narrow: str) -> None:
@@ -192,9 +212,17 @@ def bench_export(index_dir: Path, narrow: str) -> None:
         (f"export {narrow!r}", narrow, "export"),
         ("export every cable", "", "export"),
     ):
-        total, lines, dt, mb = child_peak(index_dir, query, mode)
-        rate = f", {max(lines - 1, 0) / dt:,.0f} cables/s" if mode == "export" else ""
-        print(f"{label:<34} matches {total:>8,}  lines {lines:>8,}  {dt:6.1f} s{rate}  peak RSS {mb:,.0f} MB")
+        r = child_peak(index_dir, query, mode)
+        lines, dt = r["lines"], r["seconds"]
+        rate = f", {max(lines - 1, 0) / dt:,.0f} cables/s" if mode == "export" and dt else ""
+        print(
+            f"{label:<34} matches {r['total']:>8,}  lines {lines:>8,}  {dt:6.1f} s{rate}  "
+            f"peak RSS {r['peak']:,.0f} MB"
+        )
+        for mark, (rss, peak) in sorted(r["marks"].items(), key=lambda kv: int(kv[0])):
+            print(
+                f"{'':<4}after {int(mark):>7,} cables exported: RSS {rss:,.0f} MB, peak so far {peak:,.0f} MB"
+            )
 
 
 def main() -> None:

@@ -127,6 +127,27 @@ def test_summary_row_matches_a_search(service: SearchService) -> None:
     assert data["first"] == row.first.strftime("%Y-%m-%d") and data["tags"] == [list(t) for t in row.tags]
 
 
+class PlainSearcher:
+    """Only ``search``: the rows come from two searches, as for any searcher."""
+
+    def __init__(self, service: SearchService):
+        self.service = service
+
+    def search(self, request: SearchRequest):  # type: ignore[no-untyped-def]
+        return self.service.search(request)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["embassy", "id:04MADRID4063", "zzzqqqxxx", "tag:PREL OR tag:MARR", "NOT OR x", '"human rights"', "*:*"],
+)
+def test_rows_from_one_evaluation_equal_rows_from_searches(service: SearchService, query: str) -> None:
+    for top in (1, 3):
+        fast = summarize(service, BatchQuery(7, query), top=top)
+        slow = summarize(PlainSearcher(service), BatchQuery(7, query), top=top)  # type: ignore[arg-type]
+        assert fast == slow
+
+
 def test_no_match_and_bad_query_rows(service: SearchService) -> None:
     rows = list(
         run_batch(

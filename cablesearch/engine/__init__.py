@@ -10,8 +10,10 @@ columns, deletions), :mod:`~cablesearch.engine.columns` (``IndexArrays``:
 per-document facet ids and dates), :mod:`~cablesearch.engine.snapshot` (``Snapshot``: one open
 searcher with its arrays and per-term caches, BM25F per term), :mod:`~cablesearch.engine.matcher`
 (``Matcher``: a parsed query tree evaluated on arrays), :mod:`~cablesearch.engine.graph`
-(``CitationGraph``: who cites whom as CSR arrays, per snapshot), :mod:`~cablesearch.engine.schema`
-(analysis: ``FastStemmingAnalyzer``, ``fold_accents``, ``word_analysis``).
+(``CitationGraph``: who cites whom as CSR arrays, per snapshot),
+:mod:`~cablesearch.engine.citations` (each segment's citations, read once and kept across
+snapshots), :mod:`~cablesearch.engine.schema` (analysis: ``FastStemmingAnalyzer``,
+``fold_accents``, ``word_analysis``).
 
 What the search package may rely on:
 
@@ -37,8 +39,9 @@ What the search package may rely on:
   ``missing_terms`` are the positive full-text terms and those with no posting.
 * ``GraphQuery`` nodes (``cites:``/``citedby:``/``thread:``; :mod:`~cablesearch.engine.graph`)
   are cablesearch's own: the matcher evaluates them on ``graph_of(snap)`` (built once per
-  snapshot), they do not score, and their notices (unknown ID, thread cut) are in
-  ``matcher.notices``. Plain Whoosh finds nothing for them.
+  snapshot, reading only the segments no earlier snapshot's graph read), they do not score,
+  and their notices (unknown ID, thread cut) are in ``matcher.notices``. Plain Whoosh finds
+  nothing for them.
 * Scores of a node count only where the node matches (an AND's children do not leak).
 * ``Matcher(snap, time_limit, within=docs)`` (sorted document numbers, e.g. those passing a
   search's filters): mask and scores are then exact for those documents only (common words are

@@ -8,7 +8,10 @@ cited as missing IDs unless another live document has their ID); a cable citing 
 left out. Adjacency is CSR both ways (``out_ptr``/``out_idx`` for what a node cites,
 ``in_ptr``/``in_idx`` for who cites it), so a walk is a loop over levels of array gathers.
 
-Built once per snapshot by :func:`graph_of` (a snapshot never changes) and then only read.
+Built once per snapshot by :func:`graph_of` (a snapshot never changes) and then only read,
+from per-segment pieces kept across snapshots (:mod:`cablesearch.engine.citations`): after a
+commit only the new segments are read, and the CSR arrays are assembled with NumPy. Open
+snapshots of the same segments and deletions (searchers of one commit) share one graph.
 
 Threads (``thread:ID``) walk both directions, through missing cables too: two cables that
 both cite one instruction cable absent from the release belong to one thread. A walk stops
@@ -24,18 +27,14 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.matching import NullMatcher
-from whoosh.reading import IndexReader
 
-from cablesearch.engine.columns import MultiValued, multi_valued
-from cablesearch.engine.postings import leaves
+from cablesearch.engine.citations import Assembled, Interner, PieceCache, SegmentKey, assemble, layout
 from cablesearch.engine.snapshot import Snapshot
 
 THREAD_MAX_NODES = 5_000  # cables (in the index or missing) a thread query may reach
@@ -44,10 +43,10 @@ GRAPH_KINDS = ("cites", "citedby", "thread")
 
 
 def _csr(src: np.ndarray, dst: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((dst, src))
+    """CSR of edges already sorted by ``(src, dst)``."""
     ptr = np.zeros(nodes + 1, np.int64)
     np.cumsum(np.bincount(src, minlength=nodes), out=ptr[1:])
-    return ptr, dst[order].astype(np.int64)
+    return ptr, dst
 
 
 def _gather(ptr: np.ndarray, idx: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -59,39 +58,6 @@ def _gather(ptr: np.ndarray, idx: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
     return idx[offsets]
-
-
-def _field_pairs(reader: IndexReader, fieldname: str, n: int) -> MultiValued:
-    """Every (document, term) pair of an ID/KEYWORD field, read in term order straight from
-    each W3 segment's term table (a term seen in one document has its posting inlined there),
-    not term by term: ~20x faster than a postings lookup per term. Other segment kinds go
-    through :func:`~cablesearch.engine.columns.multi_valued`."""
-    if fieldname not in reader.schema:
-        return multi_valued(reader, fieldname, n)
-    segments = leaves(reader)
-    if not all(isinstance(getattr(leaf, "_terms", None), W3TermsReader) for leaf, _ in segments):
-        return multi_valued(reader, fieldname, n)
-    value_id: dict[bytes, int] = {}
-    docs: list[int] = []
-    vals: list[int] = []
-    for leaf, offset in segments:
-        terms = leaf._terms
-        fmt = leaf.schema[fieldname].format
-        for (name, btext), info in terms.items_from(fieldname, b""):
-            if name != fieldname:
-                break
-            if info.is_inlined():
-                found: Iterable[int] = info.inlined_postings()[0]
-            else:
-                found = list(terms._codec.postings_reader(terms._postfile, info, fmt).all_ids())
-            vid = value_id.setdefault(btext, len(value_id))
-            before = len(docs)
-            docs.extend(offset + d for d in found)
-            vals.extend([vid] * (len(docs) - before))
-    d_arr = np.asarray(docs, np.int64)
-    v_arr = np.asarray(vals, np.int32)
-    order = np.argsort(d_arr, kind="stable")
-    return MultiValued([b.decode("utf-8") for b in value_id], d_arr[order], v_arr[order], n)
 
 
 @dataclass
@@ -108,57 +74,74 @@ class Walk:
 class CitationGraph:
     """The citation graph of one snapshot (see the module doc)."""
 
-    def __init__(self, n: int, id_doc: dict[str, int], missing: list[str], src: np.ndarray, dst: np.ndarray):
+    def __init__(
+        self,
+        n: int,
+        layout: tuple[SegmentKey | None, ...],
+        live: np.ndarray,
+        interner: Interner,
+        parts: Assembled,
+    ):
         self.n = n
-        self.id_doc = id_doc
-        self.missing = missing
-        self.missing_node = {rid: n + i for i, rid in enumerate(missing)}
-        self.nodes = n + len(missing)
-        self.edges = int(src.size)
-        self.out_ptr, self.out_idx = _csr(src, dst, self.nodes)
-        self.in_ptr, self.in_idx = _csr(dst, src, self.nodes)
+        self.layout = layout  # the snapshot's segments, in order (whose pieces it was built from)
+        self.segments = set(layout)
+        self.live = live  # the snapshot's live mask (a graph is shared only with the same one)
+        self._names = interner.names
+        self._codes = interner.codes
+        self._code_node = parts.code_node
+        self._missing = parts.missing
+        self.nodes = n + int(parts.missing.size)
+        self.edges = int(parts.src.size)
+        self.out_ptr, self.out_idx = _csr(parts.src, parts.dst, self.nodes)
+        order = np.argsort(parts.dst * self.nodes + parts.src, kind="stable")
+        self.in_ptr, self.in_idx = _csr(parts.dst[order], parts.src[order], self.nodes)
 
     @classmethod
-    def build(cls, snap: Snapshot) -> CitationGraph:
-        n, live = snap.n, snap.arrays.live
+    def build(cls, snap: Snapshot, cache: PieceCache | None = None) -> CitationGraph:
+        """The snapshot's graph from the pieces of its segments in ``cache`` (reading those
+        not there yet; None: a fresh cache, i.e. every segment read)."""
+        cache = cache if cache is not None else PieceCache()
         with snap.io:
-            ids = _field_pairs(snap.reader, "reference_id", n)
-            refs = _field_pairs(snap.reader, "references", n)
-        keep = live[ids.pair_docs]
-        id_doc: dict[str, int] = {}
-        for d, v in zip(ids.pair_docs[keep].tolist(), ids.pair_values[keep].tolist(), strict=True):
-            id_doc[ids.values[v]] = d  # the last live document of an ID (as lookups do)
-        keep = live[refs.pair_docs]
-        cited = np.zeros(len(refs.values), bool)
-        cited[refs.pair_values[keep]] = True  # IDs only deleted documents cite are no node
-        missing: list[str] = []
-        target = np.full(len(refs.values), -1, np.int64)
-        for i in np.flatnonzero(cited).tolist():
-            rid = refs.values[i]
-            d = id_doc.get(rid)
-            if d is None:
-                d = n + len(missing)
-                missing.append(rid)
-            target[i] = d
-        src = refs.pair_docs[keep].astype(np.int64)
-        dst = target[refs.pair_values[keep]]
-        loop = src == dst
-        return cls(n, id_doc, missing, src[~loop], dst[~loop])
+            pieces, keys = cache.pieces_of(snap.reader)
+        interner = cache.interner
+        parts = assemble(pieces, snap.n, snap.arrays.live, len(interner))
+        return cls(snap.n, tuple(keys), snap.arrays.live, interner, parts)
+
+    def fits(self, layout: tuple[SegmentKey | None, ...], live: np.ndarray) -> bool:
+        """Whether this is also the graph of a snapshot with these segments and deletions."""
+        return (
+            None not in layout
+            and layout == self.layout
+            and (live is self.live or bool(np.array_equal(live, self.live)))
+        )
+
+    @property
+    def missing(self) -> list[str]:
+        """The IDs cited by a live cable but in no live cable (node ``n + i`` is the i-th)."""
+        return [self._names[c] for c in self._missing.tolist()]
+
+    @property
+    def missing_count(self) -> int:
+        return int(self._missing.size)
 
     def node(self, reference_id: str) -> int | None:
         """The node of a (canonical) reference ID: its live document, its missing-ID node, or
         None when the ID is neither in the index nor cited by any cable in it."""
         for rid in dict.fromkeys([reference_id, reference_id.upper()]):
-            d = self.id_doc.get(rid)
-            if d is None:
-                d = self.missing_node.get(rid)
-            if d is not None:
+            code = self._codes.get(rid)
+            if code is None or code >= self._code_node.size:
+                continue  # not seen, or first seen after this graph was built
+            d = int(self._code_node[code])
+            if d >= 0:
                 return d
+            i = int(np.searchsorted(self._missing, code))
+            if i < self._missing.size and int(self._missing[i]) == code:
+                return self.n + i
         return None
 
     def label(self, node: int) -> str | None:
         """The reference ID of a missing-ID node, None for a document."""
-        return self.missing[node - self.n] if node >= self.n else None
+        return self._names[int(self._missing[node - self.n])] if node >= self.n else None
 
     def cited(self, node: int) -> np.ndarray:
         """The nodes ``node`` cites (sorted)."""
@@ -207,16 +190,43 @@ class CitationGraph:
 
 _GRAPHS: weakref.WeakKeyDictionary[Snapshot, CitationGraph] = weakref.WeakKeyDictionary()
 _GRAPHS_LOCK = threading.Lock()
+_PIECES = PieceCache()
 
 
 def graph_of(snap: Snapshot) -> CitationGraph:
     """The snapshot's citation graph, built on first use (one build per snapshot, even when
-    several threads ask at once)."""
+    several threads ask at once) from the pieces of its segments kept since earlier snapshots:
+    after a commit only the new segments are read. An open snapshot of the same segments and
+    deletions (another searcher of the same commit, e.g. the web's pool) shares its graph.
+    After a build, the pieces of segments that no open snapshot's graph uses are dropped."""
     with _GRAPHS_LOCK:
         g = _GRAPHS.get(snap)
+        if g is not None:
+            return g
+        others = [og for other, og in list(_GRAPHS.items()) if not other.closed]
+        with snap.io:
+            keys = layout(snap.reader)
+        g = next((og for og in others if og.fits(keys, snap.arrays.live)), None)
         if g is None:
-            g = _GRAPHS[snap] = CitationGraph.build(snap)
+            g = CitationGraph.build(snap, _PIECES)
+            keep = set(g.segments)
+            for og in others:
+                keep.update(og.segments)
+            _PIECES.prune(keep)
+        _GRAPHS[snap] = g
         return g
+
+
+def cached_segments() -> set[str]:
+    """The segment ids whose pieces :func:`graph_of` keeps now (for tests and diagnostics)."""
+    with _GRAPHS_LOCK:
+        return {segment_id for _, segment_id, _ in _PIECES.pieces}
+
+
+def segment_reads() -> int:
+    """How many segments :func:`graph_of` has read since the program started."""
+    with _GRAPHS_LOCK:
+        return _PIECES.reads
 
 
 class GraphQuery(wq.Query):
