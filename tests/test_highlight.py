@@ -245,3 +245,16 @@ def test_word_spans_agree_with_the_full_computation_at_the_edges(words: list[str
     fast spans are the full computation's, or the highlighter falls back to it."""
     text = " ".join(words)
     assert H.spans(text, Marks(terms=frozenset(terms))) == _reference_spans(text, frozenset(terms))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.integers(1, 3))
+def test_phrase_spans_on_real_cables_agree_with_a_full_scan(data: st.DataObject, slop: int) -> None:
+    """Phrases taken from real cables' own words (adjacent, or a few words apart): the fast
+    phrase finder marks what the full token scan (forced by a trailing "é") marks."""
+    body = data.draw(st.sampled_from(BODIES))
+    terms = TEXT_ANALYZER.terms(body)
+    i = data.draw(st.integers(0, len(terms) - 2))
+    j = data.draw(st.integers(i + 1, min(len(terms) - 1, i + 3)))
+    marks = Marks(phrases=(((terms[i], terms[j]), slop),))
+    assert H.spans(body, marks) == H.spans(body + " é", marks)

@@ -265,15 +265,18 @@ class Highlighter:
     ) -> dict[str, list[tuple[int, int, int]]]:
         """The same as :meth:`_positions_by_scan` for the distances that matter (up to
         ``slop``), fast: only the words starting like a phrase word are analysed, and between
-        two of them the indexed words are counted only up to ``slop``. Positions are relative
-        (a gap wider than ``slop`` counts as ``slop`` + 1)."""
+        two of them the indexed words are counted only up to ``slop`` -- and only while the
+        last phrase word seen is at most ``slop`` positions back (past that, no later word can
+        stand in a phrase with it or any word before it). Positions are relative: a distance
+        up to ``slop`` is exact, a wider one is only known to be wider."""
         where: dict[str, list[tuple[int, int, int]]] = {}
         analyze = self.analyze
         pos = 0
+        last: int | None = None  # the position of the last phrase word
         prev_end: int | None = None
         for m in cand_re.finditer(lowered):
             start, end = m.span()
-            if prev_end is not None:
+            if prev_end is not None and last is not None and pos - last <= slop:
                 between = 0
                 for tok in self._token_re.finditer(lowered, prev_end, start):
                     if analyze(tok.group(0)):
@@ -287,6 +290,7 @@ class Highlighter:
                 continue
             if got[0] in wanted:
                 where.setdefault(got[0], []).append((pos, start, end))
+                last = pos
             pos += 1
             prev_end = end
         return where
