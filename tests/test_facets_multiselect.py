@@ -183,3 +183,26 @@ def test_cli_facet_limit_and_warning(corpus: Corpus) -> None:
     if kinds:
         kind, n = kinds.most_common(1)[0]
         assert json.loads(CliRunner().invoke(main, [*args, "--warning", kind]).output)["total"] == n
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_counting_through_the_matching_documents_equals_the_full_pass(
+    corpus: Corpus, data: st.DataObject
+) -> None:
+    """A sparse matching set is counted through its documents (each one's slice of the sorted
+    (document, value) pairs): the same counts as the pass over every document, every facet."""
+    import numpy as np
+
+    from cablesearch.search.facets import facet_counts
+
+    svc, _, _ = corpus
+    with svc.snapshot() as snap:
+        arrays = snap.arrays
+        docs = sorted(set(data.draw(st.lists(st.integers(0, arrays.n - 1), max_size=12))))
+        mask = np.zeros(arrays.n, bool)
+        mask[docs] = True
+        for name in ("tag", "origin", "classification", "year", "month", "warning", "person"):
+            f = arrays.facet(name)
+            sparse = facet_counts(f, mask, np.asarray(docs, np.int64))
+            assert sparse.tolist() == f.counts(mask).tolist(), name
