@@ -206,3 +206,19 @@ def test_counting_through_the_matching_documents_equals_the_full_pass(
             f = arrays.facet(name)
             sparse = facet_counts(f, mask, np.asarray(docs, np.int64))
             assert sparse.tolist() == f.counts(mask).tolist(), name
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_filter_mask_by_comparisons_equals_the_facets_own(corpus: Corpus, data: st.DataObject) -> None:
+    """A filter of a few values is built by comparing the value ids: the same documents as the
+    facet's own mask (np.isin), for each facet, with values in any case and unknown ones."""
+    from cablesearch.search.execution import FEW_VALUES, value_mask
+
+    svc, _, _ = corpus
+    with svc.snapshot() as snap:
+        for name in ("tag", "origin", "classification", "year", "warning", "person"):
+            f = snap.arrays.facet(name)
+            pool = list(f.values) + [v.lower() for v in f.values[:3]] + ["NO SUCH VALUE"]
+            wanted = data.draw(st.lists(st.sampled_from(pool), max_size=FEW_VALUES + 2), label=name)
+            assert value_mask(f, wanted).tolist() == f.mask(wanted).tolist(), (name, wanted)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cablesearch.engine.columns import MultiValued, PersonFacet, SingleValued
 from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.postings import MISSING, datetime_us
 from cablesearch.engine.snapshot import Snapshot
@@ -97,8 +98,35 @@ def facet_filters(snap: Snapshot, built: BuiltQuery) -> dict[str, np.ndarray]:
     for name, attr in FACET_FILTERS.items():
         values = getattr(built, attr)
         if values:
-            out[name] = snap.arrays.facet(name).mask([str(v) for v in values])
+            out[name] = value_mask(snap.arrays.facet(name), [str(v) for v in values])
     return out
+
+
+#: Up to this many value ids, a filter mask is built from one comparison per id.
+FEW_VALUES = 8
+
+
+def value_mask(f: SingleValued | MultiValued | PersonFacet, values: list[str]) -> np.ndarray:
+    """``f.mask(values)``: the documents with one of the values. For a few value ids it
+    compares the value array with each id instead of ``np.isin``, which sorted the tag
+    pairs for every filtered search (1.7 ms at 20,000 cables, ~12x that on the release)."""
+    ids = f.lookup(values)
+    if len(ids) > FEW_VALUES:
+        return f.mask(values)
+    if isinstance(f, PersonFacet):
+        f = f.folded
+    if isinstance(f, SingleValued):
+        mask = np.zeros(f.ids.size, bool)
+        for i in ids:
+            mask |= f.ids == i
+        return mask
+    mask = np.zeros(f.n, bool)
+    if ids:
+        chosen = f.pair_values == ids[0]
+        for i in ids[1:]:
+            chosen |= f.pair_values == i
+        mask[f.pair_docs[chosen]] = True
+    return mask
 
 
 def date_mask(snap: Snapshot, built: BuiltQuery) -> np.ndarray | bool:
