@@ -43,8 +43,11 @@ def chronological(values: list[str], counts: np.ndarray) -> list[tuple[str, int]
 
 
 #: A matching set with fewer documents than 1/SPARSE_SHARE of the index is counted through its
-#: documents (a gather of their values) instead of a pass over every document or tag pair.
+#: documents (a gather of their values) instead of a pass over every document; a multi-valued
+#: facet (several tag pairs a document, found by binary search) only under 1/MULTI_SPARSE_SHARE
+#: (measured on 1,000,000 tag pairs of 251,287 documents: the two ways cost the same near 1%).
 SPARSE_SHARE = 8
+MULTI_SPARSE_SHARE = 100
 
 
 def matching_docs(mask: np.ndarray) -> np.ndarray | None:
@@ -55,12 +58,16 @@ def matching_docs(mask: np.ndarray) -> np.ndarray | None:
 
 
 def facet_counts(
-    f: SingleValued | MultiValued | PersonFacet, mask: np.ndarray, docs: np.ndarray | None = None
+    f: SingleValued | MultiValued | PersonFacet,
+    mask: np.ndarray,
+    docs: np.ndarray | None = None,
+    multi_share: int = MULTI_SPARSE_SHARE,
 ) -> np.ndarray:
     """Each value's count over ``mask`` (``f.counts(mask)``); given ``docs``, the documents of
-    ``mask`` (:func:`matching_docs`), only their values are read: a multi-valued facet's pairs
-    are sorted by document, so a document's values are one slice of them."""
-    if docs is None:
+    ``mask`` (:func:`matching_docs`), only their values are read -- for a multi-valued facet
+    when they are under 1/``multi_share`` of the index: its pairs are sorted by document, so a
+    document's values are one slice of them."""
+    if docs is None or (not isinstance(f, SingleValued) and docs.size * multi_share >= mask.size):
         return f.counts(mask)
     if isinstance(f, PersonFacet):
         f = f.folded
