@@ -211,14 +211,16 @@ def test_counting_through_the_matching_documents_equals_the_full_pass(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_filter_mask_by_comparisons_equals_the_facets_own(corpus: Corpus, data: st.DataObject) -> None:
-    """A filter of a few values is built by comparing the value ids: the same documents as the
-    facet's own mask (np.isin), for each facet, with values in any case and unknown ones."""
-    from cablesearch.search.execution import FEW_VALUES, value_mask
+    """A filter of a few values is built by comparing the value ids (found in a case-folded
+    index of the values): the same ids as the facet's lookup and the same documents as its own
+    mask (np.isin), for each facet, with values in any case, padded, and unknown ones."""
+    from cablesearch.search.execution import FEW_VALUES, value_ids, value_mask
 
     svc, _, _ = corpus
     with svc.snapshot() as snap:
         for name in ("tag", "origin", "classification", "year", "warning", "person"):
             f = snap.arrays.facet(name)
-            pool = list(f.values) + [v.lower() for v in f.values[:3]] + ["NO SUCH VALUE"]
-            wanted = data.draw(st.lists(st.sampled_from(pool), max_size=FEW_VALUES + 2), label=name)
+            pool = list(f.values) + [v.lower() for v in f.values[:3]] + [f" {v} " for v in f.values[:2]]
+            wanted = data.draw(st.lists(st.sampled_from([*pool, "NO SUCH VALUE"]), max_size=FEW_VALUES + 2))
+            assert value_ids(f, wanted) == f.lookup(wanted), (name, wanted)
             assert value_mask(f, wanted).tolist() == f.mask(wanted).tolist(), (name, wanted)

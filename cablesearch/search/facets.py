@@ -18,7 +18,7 @@ from rapidfuzz.distance import OSA
 
 from cablesearch.engine.columns import IndexArrays, MultiValued, PersonFacet, SingleValued, value_ranks
 from cablesearch.errors import QuerySyntaxError
-from cablesearch.search.execution import Run
+from cablesearch.search.execution import Run, value_ids
 
 
 def top_counts(
@@ -191,7 +191,7 @@ def check_filter_values(arrays: IndexArrays, filters: dict[str, tuple[str, ...]]
         f = arrays.facet(facet)
         counts = live_counts(arrays, facet)
         for value in wanted:
-            ids = f.lookup([value])
+            ids = value_ids(f, [value])
             if not any(counts[i] > 0 for i in ids):
                 raise UnknownFilterValue(label, value, nearest_values(f.values, counts, value))
 
