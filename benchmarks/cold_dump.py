@@ -6,7 +6,7 @@ Asks each query of QUERIES.jsonl (``cold_queries.py``'s format) once through
 ``SearchService.search`` in this process (10 hits, the four facets and the timeline, as the
 cold benchmark asks them) and writes every result whole: total, hits (reference ID, subject,
 dates, origin, classification, tags, score, snippet), facets, suggestions and notice -- all but
-the elapsed time. Run it with the code before and after a change (the cablesearch imported is
+the elapsed time (a query the library turns down: its error). Run it with the code before and after a change (the cablesearch imported is
 the one of the checkout holding this script) and ``diff`` the two files. ``--profile`` also
 writes a cProfile of the queries (``python -m pstats PROFILE.out``).
 """
@@ -49,6 +49,7 @@ def main(argv: list[str]) -> None:
     args = ap.parse_args(argv)
 
     from cablesearch.config import Config
+    from cablesearch.errors import CablesearchError
     from cablesearch.index.store import CableIndex
     from cablesearch.results import SearchRequest
     from cablesearch.search.service import SearchService
@@ -61,9 +62,14 @@ def main(argv: list[str]) -> None:
         request = SearchRequest(query=q.query, tags=(q.tag,) if q.tag else (), page_size=10)
         if profiler is not None:
             profiler.enable()
-        r = service.search(request)
-        if profiler is not None:
-            profiler.disable()
+        try:
+            r = service.search(request)
+        except CablesearchError as exc:  # a bad query's answer is its one-line error
+            out.append({"query": q.query, "tag": q.tag, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        finally:
+            if profiler is not None:
+                profiler.disable()
         out.append(
             {
                 "query": q.query,
