@@ -183,3 +183,44 @@ def test_cli_facet_limit_and_warning(corpus: Corpus) -> None:
     if kinds:
         kind, n = kinds.most_common(1)[0]
         assert json.loads(CliRunner().invoke(main, [*args, "--warning", kind]).output)["total"] == n
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_counting_through_the_matching_documents_equals_the_full_pass(
+    corpus: Corpus, data: st.DataObject
+) -> None:
+    """A sparse matching set is counted through its documents (each one's slice of the sorted
+    (document, value) pairs): the same counts as the pass over every document, every facet."""
+    import numpy as np
+
+    from cablesearch.search.facets import facet_counts
+
+    svc, _, _ = corpus
+    with svc.snapshot() as snap:
+        arrays = snap.arrays
+        docs = sorted(set(data.draw(st.lists(st.integers(0, arrays.n - 1), max_size=12))))
+        mask = np.zeros(arrays.n, bool)
+        mask[docs] = True
+        for name in ("tag", "origin", "classification", "year", "month", "warning", "person"):
+            f = arrays.facet(name)
+            sparse = facet_counts(f, mask, np.asarray(docs, np.int64), multi_share=1)
+            assert sparse.tolist() == f.counts(mask).tolist(), name
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_filter_mask_by_comparisons_equals_the_facets_own(corpus: Corpus, data: st.DataObject) -> None:
+    """A filter of a few values is built by comparing the value ids (found in a case-folded
+    index of the values): the same ids as the facet's lookup and the same documents as its own
+    mask (np.isin), for each facet, with values in any case, padded, and unknown ones."""
+    from cablesearch.search.execution import FEW_VALUES, value_ids, value_mask
+
+    svc, _, _ = corpus
+    with svc.snapshot() as snap:
+        for name in ("tag", "origin", "classification", "year", "warning", "person"):
+            f = snap.arrays.facet(name)
+            pool = list(f.values) + [v.lower() for v in f.values[:3]] + [f" {v} " for v in f.values[:2]]
+            wanted = data.draw(st.lists(st.sampled_from([*pool, "NO SUCH VALUE"]), max_size=FEW_VALUES + 2))
+            assert value_ids(f, wanted) == f.lookup(wanted), (name, wanted)
+            assert value_mask(f, wanted).tolist() == f.mask(wanted).tolist(), (name, wanted)

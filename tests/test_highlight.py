@@ -152,3 +152,130 @@ def test_paragraph_marks_and_curly_quotes_keep_the_fast_path_right(words: list[s
     assert H.matching_words(text, frozenset({"human", "right"})) == H.matching_words(
         text + " é", frozenset({"human", "right"})
     )
+
+
+# -- the fast word spans against the full computation ------------------------------------------
+
+
+def _reference_words(text: str, terms: frozenset[str]) -> set[str]:
+    """Which surface words analyse to ``terms``, computed the long way: the candidate regex with
+    its look-behind first (as before the fast candidate regex), every candidate analysed."""
+    lowered = text.lower()
+    prefixes = sorted({t[: max(2, len(t) - 3)] for t in terms if t}, key=len, reverse=True)
+    cand = re.compile(r"(?<!\w)(?:{})\w*(?:\.\w+)*".format("|".join(map(re.escape, prefixes))))
+    words = set(cand.findall(lowered))
+    words |= {w for w in re.findall(r"\w+", lowered) if not w.isascii()}
+    found = {w for w in words if any(a in terms for a in H.analyze(w))}
+    for w in [w for w in words if w not in found and "." in w]:
+        found |= {tok for tok in re.findall(r"\w+(?:\.?\w+)*", w) if any(a in terms for a in H.analyze(tok))}
+    return found
+
+
+def _reference_spans(text: str, terms: frozenset[str], limit: int | None = None) -> list[tuple[int, int]]:
+    """The spans of those words: one regex of all of them, in the text (case-insensitively when
+    lower-casing changes the length)."""
+    words = _reference_words(text, terms)
+    if not words:
+        return []
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    flags = 0 if len(text.lower()) == len(text) else re.IGNORECASE
+    source = text.lower() if not flags else text
+    found = re.finditer(rf"(?<![\w.])(?:{alternation})(?!\w)", source, flags)
+    return [m.span() for m in found][:limit]
+
+
+def _real_bodies() -> list[str]:
+    from pathlib import Path
+
+    from cablesearch.parse import parse_file
+
+    folder = Path(__file__).parent / "data" / "telegram"
+    return [c.body for p in sorted(folder.glob("*.txt"))[:12] for c in parse_file(p) if c.body]
+
+
+BODIES = _real_bodies()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_word_spans_agree_with_the_full_computation_on_real_cables(data: st.DataObject) -> None:
+    """Marks and snippets read off the one candidate scan are those of the full computation (a
+    regex of every matching word over the whole text), on real cables and their own words."""
+    body = data.draw(st.sampled_from(BODIES))
+    words = re.findall(r"\w+(?:\.\w+)*", body)
+    picked = data.draw(st.lists(st.sampled_from(words), min_size=1, max_size=3))
+    terms = frozenset(t for w in picked for t in H.analyze(w.lower()))
+    assert H.spans(body, Marks(terms=terms)) == _reference_spans(body, terms)
+    assert H.spans(body, Marks(terms=terms), limit=5) == _reference_spans(body, terms, 5)
+    assert H.matching_words(body, terms) == _reference_words(body, terms)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "embassy",
+                "Embassy.gov",
+                "www.embassy",
+                ".embassy",
+                "u.s.",
+                "U.S.-based",
+                "us",
+                "use",
+                "embassies",
+                "x.embassy.y",
+                "Córdoba",
+                "cordoba",
+                "İstanbul",
+                "talks",
+                "talk.",
+                "¶",
+                "—",
+                "emembassy",
+                "em.embassy",
+                "_embassy",
+                "2embassy",
+                "embassyembassy",
+                "ememem",
+                "talktalks",
+                "em",
+            ]
+        ),
+        max_size=30,
+    ),
+    st.sampled_from(
+        [
+            {"embassi"},
+            {"embassi", "talk"},
+            {"u.s", "us"},
+            {"cordoba"},
+            {"istanbul", "embassi"},
+            {"use"},
+            {"emba", "embassi"},
+            {"em", "talk", "embassi"},
+        ]
+    ),
+    st.sampled_from([" ", "", "-"]),
+)
+def test_word_spans_agree_with_the_full_computation_at_the_edges(
+    words: list[str], terms: set[str], sep: str
+) -> None:
+    """Dotted names, words after a "." or inside other words, prefixes inside prefixes,
+    accents and letters whose lower case is longer: the fast spans are the full computation's,
+    or the highlighter falls back to it."""
+    text = sep.join(words)
+    assert H.spans(text, Marks(terms=frozenset(terms))) == _reference_spans(text, frozenset(terms))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.integers(1, 3))
+def test_phrase_spans_on_real_cables_agree_with_a_full_scan(data: st.DataObject, slop: int) -> None:
+    """Phrases taken from real cables' own words (adjacent, or a few words apart): the fast
+    phrase finder marks what the full token scan (forced by a trailing "é") marks."""
+    body = data.draw(st.sampled_from(BODIES))
+    terms = TEXT_ANALYZER.terms(body)
+    i = data.draw(st.integers(0, len(terms) - 2))
+    j = data.draw(st.integers(i + 1, min(len(terms) - 1, i + 3)))
+    marks = Marks(phrases=(((terms[i], terms[j]), slop),))
+    assert H.spans(body, marks) == H.spans(body + " é", marks)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 from cablesearch.engine import schema
@@ -283,3 +285,92 @@ def test_parse_date(text: str, end: bool, expected: datetime) -> None:
 )
 def test_a_bare_reference_id_also_means_the_cable_and_its_citations(typed: str, expanded: str) -> None:
     assert expand_reference_ids(typed) == expanded
+
+
+# -- the plain-query fast path is the parser's answer ------------------------------------------
+
+
+def _deep(q: object) -> object:
+    """A query tree as nested plain values: every attribute of every node."""
+    if isinstance(q, (list, tuple)):
+        return [_deep(x) for x in q]
+    if hasattr(q, "__dict__") and type(q).__module__.startswith("whoosh"):
+        return (type(q).__name__, {k: _deep(v) for k, v in sorted(vars(q).items())})
+    return q
+
+
+def _old_schema() -> object:
+    from pathlib import Path
+
+    from cablesearch.index.store import CableIndex
+
+    ix = CableIndex.open(Path(__file__).parent / "indexes" / "v1c893c8", create=False)
+    with ix.searcher() as s:
+        return s.schema
+
+
+PLAIN_TEXTS = [
+    "embassy",
+    "Embassy talks",
+    "embassy AND talks",
+    '"human rights"',
+    '"interested usg"',
+    "NATO oil",
+]
+VOCAB = [
+    "embassy",
+    "Talks",
+    "NATO",
+    "human",
+    "rights",
+    "the",
+    "of",
+    "AND",
+    "OR",
+    "NOT",
+    "TO",
+    "x",
+    "oil",
+    "and",
+    "a1",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_TEXTS)
+def test_plain_queries_take_the_fast_path(text: str) -> None:
+    from cablesearch.search.query import _plain_query
+
+    assert _plain_query(text, SCHEMA) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(VOCAB), min_size=1, max_size=5),
+    st.sampled_from([" ", "  "]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_a_plain_query_is_exactly_what_whoosh_parses(
+    words: list[str], sep: str, quoted: bool, old: bool
+) -> None:
+    """Words, ``AND`` and phrases, with stop words, operators, one-letter words and numbers
+    mixed in: whatever path a text takes, the query is the parser's, attribute for attribute
+    (the start and end characters of each term too), on this schema and an old index's."""
+    from cablesearch.search.query import make_parser
+
+    schema_ = OLD_SCHEMA if old else SCHEMA
+    text = sep.join(words)
+    if quoted:
+        text = f'"{text}"'
+    try:
+        want = make_parser(schema_).parse(text)  # type: ignore[arg-type]
+    except Exception:
+        return
+    try:
+        got = parse_query(text, schema_)  # type: ignore[arg-type]
+    except QuerySyntaxError:
+        return  # the checks before the parser turned it down (e.g. an operator alone)
+    assert _deep(got) == _deep(want)
+
+
+OLD_SCHEMA = _old_schema()

@@ -3,10 +3,14 @@ its scores, and the documents of the asked page in the asked order."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from cablesearch.engine.columns import MultiValued, PersonFacet, SingleValued
 from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.postings import MISSING, datetime_us
 from cablesearch.engine.snapshot import Snapshot
@@ -97,8 +101,35 @@ def facet_filters(snap: Snapshot, built: BuiltQuery) -> dict[str, np.ndarray]:
     for name, attr in FACET_FILTERS.items():
         values = getattr(built, attr)
         if values:
-            out[name] = snap.arrays.facet(name).mask([str(v) for v in values])
+            out[name] = value_mask(snap.arrays.facet(name), [str(v) for v in values])
     return out
+
+
+#: Up to this many value ids, a filter mask is built from one comparison per id.
+FEW_VALUES = 8
+
+
+def value_mask(f: SingleValued | MultiValued | PersonFacet, values: list[str]) -> np.ndarray:
+    """``f.mask(values)``: the documents with one of the values. For a few value ids it
+    compares the value array with each id instead of ``np.isin``, which sorted the tag
+    pairs for every filtered search (1.7 ms at 20,000 cables, ~12x that on the release)."""
+    ids = value_ids(f, values)
+    if len(ids) > FEW_VALUES:
+        return f.mask(values)
+    if isinstance(f, PersonFacet):
+        f = f.folded
+    if isinstance(f, SingleValued):
+        mask = np.zeros(f.ids.size, bool)
+        for i in ids:
+            mask |= f.ids == i
+        return mask
+    mask = np.zeros(f.n, bool)
+    if ids:
+        chosen = f.pair_values == ids[0]
+        for i in ids[1:]:
+            chosen |= f.pair_values == i
+        mask[f.pair_docs[chosen]] = True
+    return mask
 
 
 def date_mask(snap: Snapshot, built: BuiltQuery) -> np.ndarray | bool:
@@ -151,3 +182,28 @@ def page_docs(snap: Snapshot, built: BuiltQuery, run: Run) -> list[int]:
         part = np.arange(cand.size)
     order = np.lexsort((cand[part], primary[part]))
     return cand[part][order][start:end].tolist()
+
+
+_FOLDED: dict[int, tuple[weakref.ref, dict[str, list[int]]]] = {}
+_FOLDED_LOCK = threading.Lock()
+
+
+def value_ids(f: SingleValued | MultiValued | PersonFacet, wanted: Iterable[str]) -> list[int]:
+    """``f.lookup(wanted)``: the value ids of names, case-insensitively, unknown names skipped.
+    The facet's values are case-folded once per snapshot (a dict kept per facet object) rather
+    than all of them at every filtered search; people keep their own lookup (surnames)."""
+    if isinstance(f, PersonFacet):
+        return f.lookup(wanted)
+    with _FOLDED_LOCK:
+        got = _FOLDED.get(id(f))
+        index = got[1] if got is not None and got[0]() is f else None
+    if index is None:
+        index = {}
+        for i, v in enumerate(f.values):
+            index.setdefault(v.casefold(), []).append(i)
+        with _FOLDED_LOCK:
+            if len(_FOLDED) > 64:  # drop the entries of closed snapshots
+                for key in [k for k, (ref, _) in _FOLDED.items() if ref() is None]:
+                    del _FOLDED[key]
+            _FOLDED[id(f)] = (weakref.ref(f), index)
+    return sorted({i for w in wanted for i in index.get(w.strip().casefold(), ())})

@@ -35,6 +35,8 @@ def _non_ascii_words(lowered: str) -> set[str]:
     letters outwards: cables are ASCII but for a few marks (¶, ’), so this is ten times cheaper
     than tokenizing the whole text."""
     out: set[str] = set()
+    if not any(ch.isalnum() for ch in set(_NON_ASCII.findall(lowered))):
+        return out  # only marks such as "¶" and curly quotes: no word holds them
     n = len(lowered)
     for m in _NON_ASCII.finditer(lowered):
         i = m.start()
@@ -92,6 +94,62 @@ def _non_ascii_word_chars(text: str) -> bool:
     return not text.isascii() and any(ch.isalnum() for ch in set(_NON_ASCII.findall(text)))
 
 
+_TAIL = re.compile(r"\w*(?:\.\w+)*")
+_WORD_PREFIX = re.compile(r"\w+")
+
+
+class _CandidateScan:
+    r"""Finds the words starting with one of ``prefixes`` (given longest first) that do not
+    stand after a word character, each with the rest of its word and any ``.more``: exactly
+    the matches of ``(?<!\w)(?:prefix|...)\w*(?:\.\w+)*``, as ``(start, end)`` spans.
+
+    A new query has new prefixes, and compiling that regex cost more than scanning ten cables
+    with it. Here the prefixes alone are looked for (``str.find`` for one; a regex of the bare
+    prefixes, quick to compile, for several), each find not after a word character is
+    extended by one precompiled regex, and the search goes on after it. A find after a word
+    character is skipped whole: every place inside it stands after a letter of the prefix too.
+    That holds only for prefixes of word characters; any other prefix ("u.") gets the regex."""
+
+    __slots__ = ("_alternation", "_full", "_single")
+
+    def __init__(self, prefixes: list[str]):
+        self._single: str | None = None
+        self._alternation: re.Pattern[str] | None = None
+        self._full: re.Pattern[str] | None = None
+        if not all(_WORD_PREFIX.fullmatch(p) for p in prefixes):
+            self._full = re.compile(r"(?<!\w)(?:{})\w*(?:\.\w+)*".format("|".join(map(re.escape, prefixes))))
+        elif len(prefixes) == 1:
+            self._single = prefixes[0]
+        else:
+            self._alternation = re.compile("|".join(map(re.escape, prefixes)))
+
+    def spans(self, lowered: str) -> list[tuple[int, int]]:
+        if self._full is not None:
+            return [m.span() for m in self._full.finditer(lowered)]
+        out: list[tuple[int, int]] = []
+        single, alternation, tail = self._single, self._alternation, _TAIL.match
+        pos = 0
+        while True:
+            if single is not None:
+                start = lowered.find(single, pos)
+                if start < 0:
+                    return out
+                found_end = start + len(single)
+            else:
+                assert alternation is not None
+                m = alternation.search(lowered, pos)
+                if m is None:
+                    return out
+                start, found_end = m.span()
+            before = lowered[start - 1] if start else " "
+            if before.isalnum() or before == "_":
+                pos = found_end
+                continue
+            end = tail(lowered, found_end).end()  # type: ignore[union-attr]
+            out.append((start, end))
+            pos = end
+
+
 class Highlighter:
     """Marks words of a text whose analysed form is in a set of index terms.
 
@@ -114,7 +172,7 @@ class Highlighter:
             (token_pattern or _DEFAULT_TOKEN).replace("(?:", "(").replace("(", "(?:").replace("(?:?", "(?")
         )
         self._token_re = re.compile(pattern, re.UNICODE)
-        self._prefix_cache: dict[frozenset[str], re.Pattern[str] | None] = {}
+        self._prefix_cache: dict[frozenset[str], _CandidateScan | None] = {}
 
     def analyze(self, word: str) -> tuple[str, ...]:
         """The index terms one surface word produces (memoised)."""
@@ -131,15 +189,13 @@ class Highlighter:
         analyze, pattern = word_analysis(analyzer)
         return cls(analyze, token_pattern or pattern)
 
-    def _candidates_re(self, terms: frozenset[str]) -> re.Pattern[str] | None:
+    def _candidates(self, terms: frozenset[str]) -> _CandidateScan | None:
+        """The scan for the words starting like one of ``terms`` (:class:`_CandidateScan`);
+        None for no terms or too many."""
         got = self._prefix_cache.get(terms, False)
         if got is False:
             prefixes = sorted({t[: max(2, len(t) - 3)] for t in terms if t}, key=len, reverse=True)
-            got = (
-                re.compile(r"(?<!\w)(?:{})\w*(?:\.\w+)*".format("|".join(map(re.escape, prefixes))))
-                if prefixes and len(prefixes) <= 300
-                else None
-            )
+            got = _CandidateScan(prefixes) if prefixes and len(prefixes) <= 300 else None
             if len(self._prefix_cache) > 1000:
                 self._prefix_cache.clear()
             self._prefix_cache[terms] = got
@@ -149,14 +205,23 @@ class Highlighter:
         """The distinct surface words (lower-cased) of ``text`` that analyse to one of ``terms``."""
         if not terms:
             return set()
-        lowered = text.lower()
-        cand_re = self._candidates_re(terms)
-        words = set(cand_re.findall(lowered)) if cand_re is not None else set(self._token_re.findall(lowered))
-        if cand_re is not None and not lowered.isascii():
-            # "córdoba" folds to the term "cordoba" but does not start with its letters: the
-            # words holding a non-ASCII letter are looked at too (found directly, not by
-            # tokenizing the whole text)
-            words.update(_non_ascii_words(lowered))
+        return self._match(text.lower(), terms)[0]
+
+    def _match(self, lowered: str, terms: frozenset[str]) -> tuple[set[str], list[tuple[int, str]] | None]:
+        """(:meth:`matching_words` of the lower-cased text ``lowered``, the candidate words as
+        ``(start, word)`` in text order -- None when there is no candidate regex)."""
+        scan = self._candidates(terms)
+        cands: list[tuple[int, str]] | None = None
+        if scan is not None:
+            cands = [(a, lowered[a:b]) for a, b in scan.spans(lowered)]
+            words = {w for _, w in cands}
+            if not lowered.isascii():
+                # "córdoba" folds to the term "cordoba" but does not start with its letters: the
+                # words holding a non-ASCII letter are looked at too (found directly, not by
+                # tokenizing the whole text)
+                words.update(_non_ascii_words(lowered))
+        else:
+            words = set(self._token_re.findall(lowered))
         found = set()
         analyze = self.analyze
         for word in words:
@@ -164,13 +229,13 @@ class Highlighter:
                 if a in terms:
                     found.add(word)
                     break
-        if cand_re is not None:
+        if scan is not None:
             # a candidate like "u.s.-based" may hold several tokens: check the tokens too
             for word in [w for w in words if w not in found and "." in w]:
                 for tok in self._token_re.findall(word):
                     if any(a in terms for a in analyze(tok)):
                         found.add(tok)
-        return found
+        return found, cands
 
     def spans(
         self, text: str, marks: Marks | frozenset[str], limit: int | None = None
@@ -186,10 +251,16 @@ class Highlighter:
         return spans
 
     def _word_spans(self, text: str, terms: frozenset[str], limit: int | None) -> list[tuple[int, int]]:
-        words = self.matching_words(text, terms)
-        if not words:
+        if not terms:
             return []
         lowered = text.lower()
+        words, cands = self._match(lowered, terms)
+        if not words:
+            return []
+        if cands is not None and len(lowered) == len(text) and len(words) <= MAX_ALTERNATION:
+            fast = _spans_from_candidates(lowered, words, cands, limit)
+            if fast is not None:
+                return fast
         if len(words) > MAX_ALTERNATION:  # no huge regex: scan the tokens
             same = len(lowered) == len(text)
             found_iter = (
@@ -213,11 +284,11 @@ class Highlighter:
         """Spans of the phrases' occurrences (see the module docstring)."""
         wanted = frozenset(w for words, _ in phrases for w in words)
         lowered = text.lower()
-        cand_re = self._candidates_re(wanted)
-        if cand_re is None or len(lowered) != len(text) or _non_ascii_word_chars(lowered):
+        scan = self._candidates(wanted)
+        if scan is None or len(lowered) != len(text) or _non_ascii_word_chars(lowered):
             where = self._positions_by_scan(text, wanted)
         else:
-            where = self._positions_near_candidates(lowered, wanted, cand_re, max(s for _, s in phrases))
+            where = self._positions_near_candidates(lowered, wanted, scan, max(s for _, s in phrases))
         out: list[tuple[int, int]] = []
         for words, slop in phrases:
             out.extend(_phrase_occurrences(words, slop, where))
@@ -240,19 +311,21 @@ class Highlighter:
         return where
 
     def _positions_near_candidates(
-        self, lowered: str, wanted: frozenset[str], cand_re: re.Pattern[str], slop: int
+        self, lowered: str, wanted: frozenset[str], scan: _CandidateScan, slop: int
     ) -> dict[str, list[tuple[int, int, int]]]:
         """The same as :meth:`_positions_by_scan` for the distances that matter (up to
         ``slop``), fast: only the words starting like a phrase word are analysed, and between
-        two of them the indexed words are counted only up to ``slop``. Positions are relative
-        (a gap wider than ``slop`` counts as ``slop`` + 1)."""
+        two of them the indexed words are counted only up to ``slop`` -- and only while the
+        last phrase word seen is at most ``slop`` positions back (past that, no later word can
+        stand in a phrase with it or any word before it). Positions are relative: a distance
+        up to ``slop`` is exact, a wider one is only known to be wider."""
         where: dict[str, list[tuple[int, int, int]]] = {}
         analyze = self.analyze
         pos = 0
+        last: int | None = None  # the position of the last phrase word
         prev_end: int | None = None
-        for m in cand_re.finditer(lowered):
-            start, end = m.span()
-            if prev_end is not None:
+        for start, end in scan.spans(lowered):
+            if prev_end is not None and last is not None and pos - last <= slop:
                 between = 0
                 for tok in self._token_re.finditer(lowered, prev_end, start):
                     if analyze(tok.group(0)):
@@ -260,12 +333,13 @@ class Highlighter:
                         if between > slop:
                             break
                 pos += between
-            got = analyze(m.group(0))
+            got = analyze(lowered[start:end])
             if not got:
                 prev_end = end
                 continue
             if got[0] in wanted:
                 where.setdefault(got[0], []).append((pos, start, end))
+                last = pos
             pos += 1
             prev_end = end
         return where
@@ -306,6 +380,31 @@ class Highlighter:
                 piece = piece + " …"
             parts.append(piece)
         return " ".join(parts).replace("… …", "…")
+
+
+def _spans_from_candidates(
+    lowered: str, words: set[str], cands: list[tuple[int, str]], limit: int | None
+) -> list[tuple[int, int]] | None:
+    r"""The spans of ``words`` in ``lowered`` read off the candidate scan that found them, with
+    no second regex (compiling one per cable was a third of a snippet's time) -- exactly what
+    the regex ``(?<![\w.])(?:word|...)(?!\w)`` finds, or None when that cannot be shown here.
+
+    It can when no word holds a "." and every word is itself a candidate: then a word matches
+    only where it is the whole run of word characters starting after neither a word character
+    nor a ".", and every such place is where a candidate starts (a word begins with a
+    candidate prefix, and nothing before that place can have consumed it), the candidate being
+    that run possibly followed by ``.more``."""
+    starts = {w for _, w in cands}
+    if any("." in w or w not in starts for w in words):
+        return None
+    out: list[tuple[int, int]] = []
+    for start, cand in cands:
+        run = cand.split(".", 1)[0] if "." in cand else cand
+        if run in words and (start == 0 or lowered[start - 1] != "."):
+            out.append((start, start + len(run)))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
 
 
 def _phrase_occurrences(

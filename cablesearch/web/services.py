@@ -152,12 +152,15 @@ class ServicePool:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)
         queued = time.perf_counter()
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_limit)
-        except TimeoutError:
-            raise ServerBusy(
-                f"the server is busy: no search finished within {self.wait_limit:g} s; try again shortly"
-            ) from None
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_limit)
+            except TimeoutError:
+                raise ServerBusy(
+                    f"the server is busy: no search finished within {self.wait_limit:g} s; try again shortly"
+                ) from None
+        else:  # a free slot: taken at once (wait_for would cost a task, ~30 us a request)
+            await self._slots.acquire()
         try:
             add_timing("wait", (time.perf_counter() - queued) * 1000.0)
 
