@@ -26,7 +26,7 @@ from cablesearch.results import SearchRequest
 from cablesearch.search.service import SearchService
 
 from .notify import notify_pending
-from .store import AlertState, AlertStore, Match, SavedSearch, check_name, now_iso
+from .store import AlertState, AlertStore, Match, SavedSearch, check_name, now_iso, saved_request
 
 SUMMARY_CHARS = 400
 
@@ -65,15 +65,7 @@ def add_alert(service: SearchService, store: AlertStore, name: str, request: Sea
     (QuerySyntaxError), the name too (AlertError, AlertExists); the cables matching now are the
     baseline (never reported). Nothing is written when anything is wrong."""
     check_name(name)
-    request = SearchRequest(
-        query=request.query,
-        tags=request.tags,
-        origins=request.origins,
-        classifications=request.classifications,
-        years=request.years,
-        date_from=request.date_from,
-        date_to=request.date_to,
-    )
+    request = saved_request(request)
     since = service.match_since([request], ())
     return store.add(name, request, since.segments, int(since.generation or 0), since.matches[0])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,11 +31,13 @@ from typing import Any
 
 from cablesearch.errors import CablesearchError
 from cablesearch.results import SearchRequest
+from cablesearch.search.execution import FACET_FILTERS
 
 STORE_NAME = "alerts.sqlite"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# The SearchRequest fields a saved search keeps (page, sort and the like are not part of it).
-REQUEST_FIELDS = ("query", "tags", "origins", "classifications", "years", "date_from", "date_to")
+# The SearchRequest fields a saved search keeps: the query and EVERY filter the search knows
+# (the library's table of facet filters), not page, sort and the like (matches are unordered).
+REQUEST_FIELDS = ("query", *FACET_FILTERS.values(), "date_from", "date_to")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -96,6 +99,11 @@ def request_to_json(request: SearchRequest) -> dict[str, Any]:
     return {k: (list(d[k]) if isinstance(d[k], tuple) else d[k]) for k in REQUEST_FIELDS}
 
 
+def saved_request(request: SearchRequest) -> SearchRequest:
+    """What a saved search keeps of a request: its query and every filter, nothing else."""
+    return request_from_json(request_to_json(request))
+
+
 def request_from_json(data: dict[str, Any]) -> SearchRequest:
     values: dict[str, Any] = {}
     for k in REQUEST_FIELDS:
@@ -120,10 +128,8 @@ class SavedSearch:
         """The query and filters as one line, written like the search command's options."""
         r = self.request
         parts = [repr(r.query) if r.query else "(all cables)"]
-        parts += [f"--tag {t}" for t in r.tags]
-        parts += [f"--origin {o!r}" for o in r.origins]
-        parts += [f"--classification {c!r}" for c in r.classifications]
-        parts += [f"--year {y}" for y in r.years]
+        for facet, attr in FACET_FILTERS.items():
+            parts += [f"--{facet} {shlex.quote(str(v))}" for v in getattr(r, attr)]
         if r.date_from:
             parts.append(f"--from {r.date_from}")
         if r.date_to:
