@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS matches (
     PRIMARY KEY (alert, reference_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS matches_unseen ON matches (alert, seen, baseline);
+CREATE INDEX IF NOT EXISTS matches_unnotified ON matches (alert, seq) WHERE notified = 0 AND baseline = 0;
 """
 
 
@@ -345,40 +346,60 @@ class AlertStore:
         Returns the matches that were new. ``notify``: the alerts whose new matches await their
         command (the others are recorded as notified)."""
         new: dict[str, list[Match]] = {}
+        tags_json: dict[int, str] = {}  # one Match's tags list is shared by the alerts finding it
         with self._write() as db:
-            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM matches").fetchone()[0]
+            names = {r[0] for r in db.execute("SELECT name FROM alerts")}  # removed meanwhile: skipped
+            seq0 = seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM matches").fetchone()[0]
+            rows: list[tuple[Any, ...]] = []
             for name, matches in found.items():
+                if name not in names:
+                    continue
+                notified = 0 if name in notify else 1
                 for m in matches:
                     seq += 1
-                    cur = db.execute(
-                        "INSERT OR IGNORE INTO matches (alert, reference_id, found, subject, created, released, "
-                        "origin, classification, tags, summary, seen, notified, baseline, seq) "
-                        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ? WHERE EXISTS "
-                        "(SELECT 1 FROM alerts WHERE name = ?)",
-                        (
-                            name,
-                            m.reference_id,
-                            m.found,
-                            m.subject,
-                            m.created,
-                            m.released,
-                            m.origin,
-                            m.classification,
-                            json.dumps(m.tags),
-                            m.summary,
-                            0 if name in notify else 1,
-                            seq,
-                            name,
-                        ),
-                    )
-                    if cur.rowcount:
-                        new.setdefault(name, []).append(m)
+                    tags = tags_json.get(id(m.tags))
+                    if tags is None:
+                        tags = tags_json[id(m.tags)] = json.dumps(m.tags)
+                    row = (name, m.reference_id, m.found, m.subject, m.created, m.released)
+                    rows.append((*row, m.origin, m.classification, tags, m.summary, notified, seq))
+            inserted = db.executemany(
+                "INSERT OR IGNORE INTO matches (alert, reference_id, found, subject, created, released, "
+                "origin, classification, tags, summary, seen, notified, baseline, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?)",
+                rows,
+            ).rowcount
+            ours = None if inserted == len(rows) else self._inserted_since(found, seq0)
+            for name, matches in found.items():
+                if name not in names:
+                    continue
+                kept: dict[str, Match] = {}
+                for m in matches:
+                    if m.reference_id not in kept and (ours is None or (name, m.reference_id) in ours):
+                        kept[m.reference_id] = m
+                if kept:
+                    new[name] = list(kept.values())
             for name, (segments, generation) in states.items():
                 db.execute(
                     "UPDATE alerts SET segments = ?, generation = ? WHERE name = ? AND generation <= ?",
                     (json.dumps(list(segments)), generation, name, generation),
                 )
         return new
+
+    def _inserted_since(self, found: dict[str, list[Match]], seq0: int) -> set[tuple[str, str]]:
+        """Which (alert, reference ID) of ``found`` the current transaction inserted: their
+        rows have a ``seq`` above ``seq0`` (rows recorded before have lower ones)."""
+        out: set[tuple[str, str]] = set()
+        for name, matches in found.items():
+            ids = [m.reference_id for m in matches]
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT reference_id FROM matches WHERE alert = ? AND seq > ? "
+                    f"AND reference_id IN ({','.join('?' * len(chunk))})",
+                    (name, seq0, *chunk),
+                )
+                out.update((name, r[0]) for r in rows)
+        return out
 
     def matches(self, name: str, unseen_only: bool = False, limit: int | None = None) -> list[Match]:
         """The alert's matches (baseline excluded), the most recently found first."""
