@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cablesearch.engine.columns import IndexArrays
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
@@ -160,3 +161,50 @@ def test_matches_are_found_in_new_segments_only(service: SearchService, vocab: d
             if live[d]
         ]
         assert got.matches == [want] and got.evaluated == len(want) > 0
+
+
+def test_snapshot_arrays_from_per_segment_pairs_equal_those_read_whole(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """A search service keeps each segment's facet values for its next snapshot (each commit
+    then reads only its new segments): after every commit -- new segments, updates, deletions
+    and a merge -- the arrays equal those read from the whole index at once."""
+    cables = [c for f in sorted((data_dir / "telegram").iterdir()) for c in parse_file(f)]
+    cables += [renamed(c, i) for i, c in enumerate(cables)]
+    index = CableIndex.open(tmp_path / "index")
+    cache: dict[str, Any] = {}
+
+    def same() -> None:
+        with index.searcher() as searcher:
+            reader = searcher.reader()
+            got, want = IndexArrays.build(reader, cache), IndexArrays.build(reader)
+            segments = len(list(reader.leaf_readers()))
+        assert len(cache["tags"]) == segments  # the pairs of merged-away segments are dropped
+        for name in ("origin", "classification", "tag", "warning", "person", "year"):
+            g, w = got.facet(name), want.facet(name)
+            assert g.values == w.values, name
+            assert np.array_equal(g.counts(None), w.counts(None)), name
+            for value in w.values[:5]:
+                assert np.array_equal(g.mask([value]), w.mask([value])), (name, value)
+        assert np.array_equal(got.tags.pair_docs, want.tags.pair_docs)
+        assert np.array_equal(got.tags.pair_values, want.tags.pair_values)
+        assert np.array_equal(got.origin.ids, want.origin.ids)
+        assert np.array_equal(got.person.raw.pair_values, want.person.raw.pair_values)
+
+    with index.writer() as w:
+        for i, cable in enumerate(cables):
+            w.put(cable)
+            if i % 20 == 19:
+                w.commit(merge=False)
+                same()
+        for cable in cables[::7]:
+            w.put(replace(cable, tags=[*cable.tags, "ZZNEW"], origin="Embassy Elsewhere"))
+        w.commit(merge=False)
+        same()
+        for cable in cables[1::5]:
+            w.delete(cable.reference_id)
+    same()
+    with index.writer() as w:
+        w.put(renamed(cables[0], 999))
+        w.commit(merge=True)
+    same()

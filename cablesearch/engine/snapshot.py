@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from cablesearch.engine.columns import IndexArrays
+from cablesearch.engine.columns import IndexArrays, SegmentPairs
 from cablesearch.engine.postings import (
     Postings,
     average_length,
@@ -101,14 +101,22 @@ class SharedReads:
 
 class Snapshot:
     """One open searcher, its arrays and caches. ``close()`` once no search uses it.
-    ``cache_bytes`` bounds the posting lists kept between queries."""
+    ``cache_bytes`` bounds the posting lists kept between queries; ``segment_pairs`` (a dict
+    the caller keeps from one snapshot of an index to the next, used by one builder at a time)
+    saves reading the facet values of segments an earlier snapshot had."""
 
-    def __init__(self, searcher: Searcher, generation: Any, cache_bytes: int = POSTINGS_CACHE_BYTES):
+    def __init__(
+        self,
+        searcher: Searcher,
+        generation: Any,
+        cache_bytes: int = POSTINGS_CACHE_BYTES,
+        segment_pairs: SegmentPairs | None = None,
+    ):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.generation = generation
         self.schema = searcher.schema
-        self.arrays = IndexArrays.build(self.reader)
+        self.arrays = IndexArrays.build(self.reader, segment_pairs)
         self.n = self.arrays.n
         self.cache = ByteLRU(cache_bytes)
         self.within_ratio = WITHIN_RATIO
