@@ -16,7 +16,7 @@ one that newly matches after an update is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cablesearch.config import Config
@@ -70,22 +70,22 @@ def add_alert(service: SearchService, store: AlertStore, name: str, request: Sea
     return store.add(name, request, since.segments, int(since.generation or 0), since.matches[0])
 
 
-def _match(name: str, cable: Cable, found: str) -> Match:
+def _match_fields(cable: Cable, found: str) -> tuple[Any, ...]:
+    """The fields of a :class:`Match` of ``cable`` after its alert's name, in order."""
     summary = (cable.summary or cable.body).strip()
     summary = " ".join(summary.split())
     if len(summary) > SUMMARY_CHARS:
         summary = summary[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    return Match(
-        alert=name,
-        reference_id=cable.reference_id,
-        found=found,
-        subject=cable.subject,
-        created=cable.created.strftime("%Y-%m-%dT%H:%M") if cable.created else None,
-        released=cable.released.strftime("%Y-%m-%dT%H:%M") if cable.released else None,
-        origin=cable.origin,
-        classification=cable.classification,
-        tags=list(cable.tags),
-        summary=summary,
+    return (
+        cable.reference_id,
+        found,
+        cable.subject,
+        cable.created.strftime("%Y-%m-%dT%H:%M") if cable.created else None,
+        cable.released.strftime("%Y-%m-%dT%H:%M") if cable.released else None,
+        cable.origin,
+        cable.classification,
+        list(cable.tags),
+        summary,
     )
 
 
@@ -102,22 +102,26 @@ def evaluate(service: SearchService, store: AlertStore, config: Config | None = 
         groups.setdefault(state.segments, []).append(state)
     found: dict[str, list[Match]] = {}
     advance: dict[str, tuple[tuple[str, ...], int]] = {}
-    made: dict[str, Match] = {}  # one Match per cable, renamed per alert
-    stamp = now_iso()
+    results: list[tuple[AlertState, Any, list[str]]] = []
     for seen, states in groups.items():
-        results = _match_group(service, states, seen, run)
-        for state, (since, ids) in results.items():
+        for state, (since, ids) in _match_group(service, states, seen, run).items():
             run.evaluated += since.evaluated
             advance[state.name] = (since.segments, int(since.generation or 0))
-            known = store.known(state.name, ids) if ids else set()
-            fresh = [rid for rid in ids if rid not in known]
-            for rid in fresh:
-                if rid not in made:
-                    cable = since.cables.get(rid)
-                    if cable is None:
-                        continue
-                    made[rid] = _match("", cable, stamp)
-                found.setdefault(state.name, []).append(replace(made[rid], alert=state.name))
+            results.append((state, since, ids))
+    known = store.known_pairs({state.name: ids for state, _, ids in results if ids})
+    made: dict[str, tuple[Any, ...]] = {}  # each cable's Match fields but the alert's name
+    stamp = now_iso()
+    for state, since, ids in results:
+        for rid in ids:
+            if (state.name, rid) in known:
+                continue
+            fields = made.get(rid)
+            if fields is None:
+                cable = since.cables.get(rid)
+                if cable is None:
+                    continue
+                fields = made[rid] = _match_fields(cable, stamp)
+            found.setdefault(state.name, []).append(Match(state.name, *fields))
     run.new = store.record(found, advance, notify={n for n in found if n in commands})
     return run
 

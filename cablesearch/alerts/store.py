@@ -335,6 +335,27 @@ class AlertStore:
             )
         return out
 
+    def known_pairs(self, ids: dict[str, list[str]]) -> set[tuple[str, str]]:
+        """Which (alert, reference ID) pairs of ``ids`` (per alert) are recorded already (found
+        or baseline), in one join rather than one query per alert."""
+        pairs = [(name, rid) for name, rids in ids.items() for rid in rids]
+        if not pairs:
+            return set()
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (alert TEXT NOT NULL, reference_id TEXT NOT NULL)")
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM temp.wanted")
+            db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", pairs)
+            rows = db.execute(
+                "SELECT m.alert, m.reference_id FROM temp.wanted AS w "
+                "JOIN matches AS m ON m.alert = w.alert AND m.reference_id = w.reference_id"
+            ).fetchall()
+            db.execute("DELETE FROM temp.wanted")
+        finally:
+            db.execute("COMMIT")
+        return {(r[0], r[1]) for r in rows}
+
     def record(
         self,
         found: dict[str, list[Match]],
