@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cablesearch.alerts.evaluate import SUMMARY_CHARS, summary_of
 from cablesearch.engine.columns import IndexArrays
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.index.store import CableIndex
@@ -208,3 +209,24 @@ def test_snapshot_arrays_from_per_segment_pairs_equal_those_read_whole(
         w.put(renamed(cables[0], 999))
         w.commit(merge=True)
     same()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["word", "é.", " ", "\n\n", " " * 40, "x" * 90]), min_size=1, max_size=3000).map(
+        "".join
+    )
+    | st.text(max_size=3000)
+)
+def test_a_summary_is_the_text_normalised_then_cut(text: str) -> None:
+    """Only a head of a long body is normalised (a burst's matches would split every body
+    whole); the summary is the same as from the whole text."""
+    whole = " ".join(text.split())
+    if len(whole) > SUMMARY_CHARS:
+        whole = whole[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    assert summary_of(text) == whole
+
+
+def test_a_long_body_gives_a_cut_summary() -> None:
+    body = ("1. (C) Word  \n\n" + " " * 300) * 500
+    assert summary_of(body) == ("1. (C) Word " * 40)[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"

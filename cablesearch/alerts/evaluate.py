@@ -70,12 +70,30 @@ def add_alert(service: SearchService, store: AlertStore, name: str, request: Sea
     return store.add(name, request, since.segments, int(since.generation or 0), since.matches[0])
 
 
-def _match_fields(cable: Cable, found: str) -> tuple[Any, ...]:
-    """The fields of a :class:`Match` of ``cable`` after its alert's name, in order."""
-    summary = (cable.summary or cable.body).strip()
-    summary = " ".join(summary.split())
+def _normalised_head(text: str) -> str:
+    """``" ".join(text.split())``, or a head of it long enough for a summary: a cable's body
+    runs to tens of kilobytes, and a burst's matches would split every one of them whole."""
+    size = SUMMARY_CHARS * 4
+    while size < len(text):
+        words = text[:size].split()
+        if len(" ".join(words[:-1])) > SUMMARY_CHARS:  # the last word may be cut: left out
+            return " ".join(words[:-1])
+        size *= 4
+    return " ".join(text.split())
+
+
+def summary_of(text: str) -> str:
+    """A match's summary: the text with its white space made single spaces, cut after at most
+    SUMMARY_CHARS - 1 characters at a space (with "…")."""
+    summary = _normalised_head(text)
     if len(summary) > SUMMARY_CHARS:
         summary = summary[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return summary
+
+
+def _match_fields(cable: Cable, found: str) -> tuple[Any, ...]:
+    """The fields of a :class:`Match` of ``cable`` after its alert's name, in order."""
+    summary = summary_of(cable.summary or cable.body)
     return (
         cable.reference_id,
         found,
@@ -108,13 +126,12 @@ def evaluate(service: SearchService, store: AlertStore, config: Config | None = 
             run.evaluated += since.evaluated
             advance[state.name] = (since.segments, int(since.generation or 0))
             results.append((state, since, ids))
-    known = store.known_pairs({state.name: ids for state, _, ids in results if ids})
+    # every match found goes to record(), which keeps only those not recorded before (found
+    # earlier or baseline: an updated cable that still matches) in the same transaction
     made: dict[str, tuple[Any, ...]] = {}  # each cable's Match fields but the alert's name
     stamp = now_iso()
     for state, since, ids in results:
         for rid in ids:
-            if (state.name, rid) in known:
-                continue
             fields = made.get(rid)
             if fields is None:
                 cable = since.cables.get(rid)

@@ -319,43 +319,6 @@ class AlertStore:
 
     # -- matches -----------------------------------------------------------------------------
 
-    def known(self, name: str, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` are recorded for the alert already (found or baseline)."""
-        out: set[str] = set()
-        ids = list(ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                r[0]
-                for r in self._db.execute(
-                    f"SELECT reference_id FROM matches WHERE alert = ? AND reference_id IN ({marks})",
-                    (name, *chunk),
-                )
-            )
-        return out
-
-    def known_pairs(self, ids: dict[str, list[str]]) -> set[tuple[str, str]]:
-        """Which (alert, reference ID) pairs of ``ids`` (per alert) are recorded already (found
-        or baseline), in one join rather than one query per alert."""
-        pairs = [(name, rid) for name, rids in ids.items() for rid in rids]
-        if not pairs:
-            return set()
-        db = self._db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (alert TEXT NOT NULL, reference_id TEXT NOT NULL)")
-        db.execute("BEGIN")
-        try:
-            db.execute("DELETE FROM temp.wanted")
-            db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", pairs)
-            rows = db.execute(
-                "SELECT m.alert, m.reference_id FROM temp.wanted AS w "
-                "JOIN matches AS m ON m.alert = w.alert AND m.reference_id = w.reference_id"
-            ).fetchall()
-            db.execute("DELETE FROM temp.wanted")
-        finally:
-            db.execute("COMMIT")
-        return {(r[0], r[1]) for r in rows}
-
     def record(
         self,
         found: dict[str, list[Match]],
@@ -383,6 +346,7 @@ class AlertStore:
                         tags = tags_json[id(m.tags)] = json.dumps(m.tags)
                     row = (name, m.reference_id, m.found, m.subject, m.created, m.released)
                     rows.append((*row, m.origin, m.classification, tags, m.summary, notified, seq))
+            rows.sort(key=lambda r: (r[0], r[1]))  # in key order: inserted a third faster
             inserted = db.executemany(
                 "INSERT OR IGNORE INTO matches (alert, reference_id, found, subject, created, released, "
                 "origin, classification, tags, summary, seen, notified, baseline, seq) "
