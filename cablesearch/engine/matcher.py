@@ -248,10 +248,7 @@ class Matcher:
         scores = np.zeros(self.n, np.float32)
         found = False
         for btext in self._btexts_for(fieldname, text):
-            if self._within is not None:
-                docs, s = self.snap.term_scores_within(fieldname, btext, self._within, self.shared)
-            else:
-                docs, s = self.snap.term_scores(fieldname, btext)
+            docs, s = self.snap.term_scores_within(fieldname, btext, self._within, self.shared)
             if docs.size:
                 found = True
                 mask[docs] = True
@@ -287,9 +284,7 @@ class Matcher:
         common = self._within
         read: dict[int, Postings] = {}
         for i in sorted(range(len(btexts)), key=lambda i: dfs[i]):
-            p = read[i] = self.snap.postings_within(
-                fieldname, btexts[i], common, positions=True, shared=self.shared
-            )
+            p = read[i] = self.snap.postings_within(fieldname, btexts[i], common, True, self.shared)
             common = p.docs if common is None else common[_member(common, p.docs)]
             self.check_time()
             if common.size == 0:
@@ -349,10 +344,8 @@ class Matcher:
         for count, btext in enumerate(btexts, start=1):
             if count % 64 == 0:
                 self.check_time()
-            if self.shared is not None and self._within is not None:  # read in the scope only
-                docs, s = self.snap.term_scores_within(fieldname, btext, self._within, self.shared)
-            else:
-                docs, s = self.snap.term_scores(fieldname, btext)
+            within = self._within if self.shared is not None else None  # shared: in its scope only
+            docs, s = self.snap.term_scores_within(fieldname, btext, within, self.shared)
             if docs.size:
                 docs_parts.append(docs)
                 score_parts.append(s)

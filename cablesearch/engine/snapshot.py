@@ -234,10 +234,10 @@ class Snapshot:
             return p
 
     def term_scores_within(
-        self, fieldname: str, btext: bytes, within: np.ndarray, shared: SharedReads | None = None
+        self, fieldname: str, btext: bytes, within: np.ndarray | None, shared: SharedReads | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(docs, BM25F scores) of one term, right at least for the documents ``within``
-        (sorted; see :meth:`postings_within`)."""
+        (sorted; None: all; see :meth:`postings_within`)."""
         return self.term_scores(
             fieldname, btext, self.postings_within(fieldname, btext, within, shared=shared)
         )
