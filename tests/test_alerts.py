@@ -178,6 +178,17 @@ def test_cli_add_list_show_rm_and_errors(tmp_path: Path, batches: tuple[Path, Pa
     assert json.loads(run(["--index", ix, "alerts", "list", "--json"])[1]) == []
 
 
+def test_cli_add_keeps_person_and_warning_filters(tmp_path: Path, batches: tuple[Path, Path]) -> None:
+    a, _ = batches
+    ix = str(tmp_path / "ix")
+    assert run(["--index", ix, "index", str(a)])[0] == 0
+    args = ["alerts", "add", "p", "embassy", "--person", "Burns, William J.", "--warning", "subject"]
+    code, out, err = run(["--index", ix, *args])
+    assert code == 0 and "--person 'Burns, William J.'" in out and "--warning subject" in out, err
+    (listed,) = json.loads(run(["--index", ix, "alerts", "list", "--json"])[1])
+    assert listed["persons"] == ["Burns, William J."] and listed["warnings"] == ["subject"]
+
+
 def test_atom_feed_is_read_by_a_feed_parser_and_has_rfc_4287_elements(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:

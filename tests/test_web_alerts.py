@@ -4,7 +4,9 @@ a daemon that died before evaluating its alerts would leave them, so every page 
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -13,9 +15,11 @@ from typing import Any
 import feedparser
 import pytest
 from fastapi.testclient import TestClient
+from test_alerts import run
 from test_web_api import assert_error, build_web_index
 
 from cablesearch.alerts import AlertStore
+from cablesearch.alerts.store import REQUEST_FIELDS
 from cablesearch.config import Config
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
@@ -49,9 +53,9 @@ def client(index_dir: Path) -> Any:
 
 
 def commit_cable(
-    index_dir: Path, reference_id: str = NEW_ID, subject: str = "ZANZIBAR SPICE EXPORTS"
+    index_dir: Path, reference_id: str = NEW_ID, subject: str = "ZANZIBAR SPICE EXPORTS", **fields: Any
 ) -> None:
-    """A new cable committed without evaluating any alert."""
+    """A new cable committed without evaluating any alert (``fields``: more Cable fields)."""
     cable = Cable(
         reference_id=reference_id,
         created=datetime(2010, 3, 1, 9, 30),
@@ -65,6 +69,7 @@ def commit_cable(
         body=f"UNCLAS TESTVILLE 000007\n\nSUBJECT: {subject}\n\n1. (U) Zanzibar cloves sold well this year.\n",
         format="telegram",
         source="<test>",
+        **fields,
     )
     with CableIndex.open(index_dir, create=False).writer(timeout=30.0) as writer:
         writer.put(cable)
@@ -192,6 +197,53 @@ def test_reading_the_alerts_page_makes_no_store(client: TestClient, index_dir: P
 # ------------------------------------------------------------------------------------- feed
 
 
+PERSON = "ROE, JANE"
+BY_ROE = {"classified_by": "Ambassador Jane Roe, reasons 1.4 (b) and (d)"}
+ODD_SUBJECT = {"warnings": ["subject: the telegram's SUBJECT line and the header disagree"]}
+
+
+def test_person_and_warning_filters_are_kept_by_the_form_the_api_and_every_view(
+    client: TestClient, index_dir: Path
+) -> None:
+    """A search saved from the results page and one posted to the API, both with a person and
+    a parse-warning filter: only later cables passing both are reported (CLI, feed, page),
+    and every place that shows the saved search names both filters."""
+    params = [("q", "zanzibar"), ("person", PERSON), ("warning", "subject"), ("sort", "created")]
+    page = client.get("/", params=params).text
+    form = re.search(r'<form action="/alerts" method="post">(.*?)</form>', page, re.S)
+    assert form, "no save form on the results page"
+    hidden = re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form.group(1))
+    assert hidden == [("q", "zanzibar"), ("person", PERSON), ("warning", "subject")]  # no sort
+    assert save(client, "web", **{k: [v] for k, v in hidden}).status_code == 303
+    body = {"name": "api", "q": "zanzibar", "persons": [PERSON], "warning": "subject"}
+    r = client.post("/api/alerts", json=body)
+    assert r.status_code == 201, r.text
+    for alert in (r.json(), client.get("/api/alerts/web").json()["alert"]):
+        assert alert["persons"] == [PERSON] and alert["warnings"] == ["subject"]
+        assert f"--person {shlex.quote(PERSON)}" in alert["describe"]
+        assert "--warning subject" in alert["describe"]
+
+    commit_cable(index_dir, "10TESTVILLE8", "ZANZIBAR ONE", **BY_ROE, **ODD_SUBJECT)  # both: a match
+    commit_cable(index_dir, "10TESTVILLE9", "ZANZIBAR TWO", **BY_ROE)  # no parse warning
+    commit_cable(index_dir, "10TESTVILLE10", "ZANZIBAR THREE", **ODD_SUBJECT)  # nobody named Roe
+    code, out, err = run(["--index", str(index_dir), "alerts", "show", "api", "--json"])
+    assert code == 0, err
+    assert [m["reference_id"] for m in json.loads(out)] == ["10TESTVILLE8"]
+    for name in ("web", "api"):
+        feed = feedparser.parse(client.get(f"/alerts/{name}.atom").content)
+        assert [e.link for e in feed.entries] == [f"{SITE}/cable/10TESTVILLE8"]
+        page = client.get(f"/alerts/{name}").text
+        for label, value in (("Person", PERSON), ("Parse warnings", "subject")):
+            assert f'<span class="chip-label">{label}</span> {value}</span>' in page
+        assert "person=ROE%2C+JANE&amp;warning=subject" in page  # the link to run it now
+    assert {a["name"]: a["matches"] for a in client.get("/api/alerts").json()["alerts"]} == {
+        "api": 1,
+        "web": 1,
+    }
+    listed = client.get("/alerts").text
+    assert listed.count("person=ROE%2C+JANE&amp;warning=subject") == 2
+
+
 def test_the_feed_is_atom_with_links_to_the_cables(client: TestClient, index_dir: Path) -> None:
     assert save(client, "isle", q="zanzibar").status_code == 303
     commit_cable(index_dir)
@@ -234,9 +286,7 @@ def test_api_round_trip(client: TestClient, index_dir: Path) -> None:
     assert alert["unseen"] == 0 and alert["links"]["feed"] == "/alerts/isle.atom"
 
     # what GET answers can be posted back under another name
-    copy = {
-        k: alert[k] for k in ("query", "tags", "origins", "classifications", "years", "date_from", "date_to")
-    }
+    copy = {k: alert[k] for k in REQUEST_FIELDS}
     assert client.post("/api/alerts", json={"name": "copy", **copy}).status_code == 201
 
     commit_cable(index_dir)

@@ -16,7 +16,7 @@ one that newly matches after an update is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cablesearch.config import Config
@@ -26,7 +26,7 @@ from cablesearch.results import SearchRequest
 from cablesearch.search.service import SearchService
 
 from .notify import notify_pending
-from .store import AlertState, AlertStore, Match, SavedSearch, check_name, now_iso
+from .store import AlertState, AlertStore, Match, SavedSearch, check_name, now_iso, saved_request
 
 SUMMARY_CHARS = 400
 
@@ -65,35 +65,45 @@ def add_alert(service: SearchService, store: AlertStore, name: str, request: Sea
     (QuerySyntaxError), the name too (AlertError, AlertExists); the cables matching now are the
     baseline (never reported). Nothing is written when anything is wrong."""
     check_name(name)
-    request = SearchRequest(
-        query=request.query,
-        tags=request.tags,
-        origins=request.origins,
-        classifications=request.classifications,
-        years=request.years,
-        date_from=request.date_from,
-        date_to=request.date_to,
-    )
+    request = saved_request(request)
     since = service.match_since([request], ())
     return store.add(name, request, since.segments, int(since.generation or 0), since.matches[0])
 
 
-def _match(name: str, cable: Cable, found: str) -> Match:
-    summary = (cable.summary or cable.body).strip()
-    summary = " ".join(summary.split())
+def _normalised_head(text: str) -> str:
+    """``" ".join(text.split())``, or a head of it long enough for a summary: a cable's body
+    runs to tens of kilobytes, and a burst's matches would split every one of them whole."""
+    size = SUMMARY_CHARS * 4
+    while size < len(text):
+        words = text[:size].split()
+        if len(" ".join(words[:-1])) > SUMMARY_CHARS:  # the last word may be cut: left out
+            return " ".join(words[:-1])
+        size *= 4
+    return " ".join(text.split())
+
+
+def summary_of(text: str) -> str:
+    """A match's summary: the text with its white space made single spaces, cut after at most
+    SUMMARY_CHARS - 1 characters at a space (with "…")."""
+    summary = _normalised_head(text)
     if len(summary) > SUMMARY_CHARS:
         summary = summary[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    return Match(
-        alert=name,
-        reference_id=cable.reference_id,
-        found=found,
-        subject=cable.subject,
-        created=cable.created.strftime("%Y-%m-%dT%H:%M") if cable.created else None,
-        released=cable.released.strftime("%Y-%m-%dT%H:%M") if cable.released else None,
-        origin=cable.origin,
-        classification=cable.classification,
-        tags=list(cable.tags),
-        summary=summary,
+    return summary
+
+
+def _match_fields(cable: Cable, found: str) -> tuple[Any, ...]:
+    """The fields of a :class:`Match` of ``cable`` after its alert's name, in order."""
+    summary = summary_of(cable.summary or cable.body)
+    return (
+        cable.reference_id,
+        found,
+        cable.subject,
+        cable.created.strftime("%Y-%m-%dT%H:%M") if cable.created else None,
+        cable.released.strftime("%Y-%m-%dT%H:%M") if cable.released else None,
+        cable.origin,
+        cable.classification,
+        list(cable.tags),
+        summary,
     )
 
 
@@ -110,22 +120,25 @@ def evaluate(service: SearchService, store: AlertStore, config: Config | None = 
         groups.setdefault(state.segments, []).append(state)
     found: dict[str, list[Match]] = {}
     advance: dict[str, tuple[tuple[str, ...], int]] = {}
-    made: dict[str, Match] = {}  # one Match per cable, renamed per alert
-    stamp = now_iso()
+    results: list[tuple[AlertState, Any, list[str]]] = []
     for seen, states in groups.items():
-        results = _match_group(service, states, seen, run)
-        for state, (since, ids) in results.items():
+        for state, (since, ids) in _match_group(service, states, seen, run).items():
             run.evaluated += since.evaluated
             advance[state.name] = (since.segments, int(since.generation or 0))
-            known = store.known(state.name, ids) if ids else set()
-            fresh = [rid for rid in ids if rid not in known]
-            for rid in fresh:
-                if rid not in made:
-                    cable = since.cables.get(rid)
-                    if cable is None:
-                        continue
-                    made[rid] = _match("", cable, stamp)
-                found.setdefault(state.name, []).append(replace(made[rid], alert=state.name))
+            results.append((state, since, ids))
+    # every match found goes to record(), which keeps only those not recorded before (found
+    # earlier or baseline: an updated cable that still matches) in the same transaction
+    made: dict[str, tuple[Any, ...]] = {}  # each cable's Match fields but the alert's name
+    stamp = now_iso()
+    for state, since, ids in results:
+        for rid in ids:
+            fields = made.get(rid)
+            if fields is None:
+                cable = since.cables.get(rid)
+                if cable is None:
+                    continue
+                fields = made[rid] = _match_fields(cable, stamp)
+            found.setdefault(state.name, []).append(Match(state.name, *fields))
     run.new = store.record(found, advance, notify={n for n in found if n in commands})
     return run
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,11 +31,13 @@ from typing import Any
 
 from cablesearch.errors import CablesearchError
 from cablesearch.results import SearchRequest
+from cablesearch.search.execution import FACET_FILTERS
 
 STORE_NAME = "alerts.sqlite"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# The SearchRequest fields a saved search keeps (page, sort and the like are not part of it).
-REQUEST_FIELDS = ("query", "tags", "origins", "classifications", "years", "date_from", "date_to")
+# The SearchRequest fields a saved search keeps: the query and EVERY filter the search knows
+# (the library's table of facet filters), not page, sort and the like (matches are unordered).
+REQUEST_FIELDS = ("query", *FACET_FILTERS.values(), "date_from", "date_to")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -62,6 +65,7 @@ CREATE TABLE IF NOT EXISTS matches (
     PRIMARY KEY (alert, reference_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS matches_unseen ON matches (alert, seen, baseline);
+CREATE INDEX IF NOT EXISTS matches_unnotified ON matches (alert, seq) WHERE notified = 0 AND baseline = 0;
 """
 
 
@@ -96,6 +100,11 @@ def request_to_json(request: SearchRequest) -> dict[str, Any]:
     return {k: (list(d[k]) if isinstance(d[k], tuple) else d[k]) for k in REQUEST_FIELDS}
 
 
+def saved_request(request: SearchRequest) -> SearchRequest:
+    """What a saved search keeps of a request: its query and every filter, nothing else."""
+    return request_from_json(request_to_json(request))
+
+
 def request_from_json(data: dict[str, Any]) -> SearchRequest:
     values: dict[str, Any] = {}
     for k in REQUEST_FIELDS:
@@ -120,10 +129,8 @@ class SavedSearch:
         """The query and filters as one line, written like the search command's options."""
         r = self.request
         parts = [repr(r.query) if r.query else "(all cables)"]
-        parts += [f"--tag {t}" for t in r.tags]
-        parts += [f"--origin {o!r}" for o in r.origins]
-        parts += [f"--classification {c!r}" for c in r.classifications]
-        parts += [f"--year {y}" for y in r.years]
+        for facet, attr in FACET_FILTERS.items():
+            parts += [f"--{facet} {shlex.quote(str(v))}" for v in getattr(r, attr)]
         if r.date_from:
             parts.append(f"--from {r.date_from}")
         if r.date_to:
@@ -312,22 +319,6 @@ class AlertStore:
 
     # -- matches -----------------------------------------------------------------------------
 
-    def known(self, name: str, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` are recorded for the alert already (found or baseline)."""
-        out: set[str] = set()
-        ids = list(ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                r[0]
-                for r in self._db.execute(
-                    f"SELECT reference_id FROM matches WHERE alert = ? AND reference_id IN ({marks})",
-                    (name, *chunk),
-                )
-            )
-        return out
-
     def record(
         self,
         found: dict[str, list[Match]],
@@ -339,40 +330,61 @@ class AlertStore:
         Returns the matches that were new. ``notify``: the alerts whose new matches await their
         command (the others are recorded as notified)."""
         new: dict[str, list[Match]] = {}
+        tags_json: dict[int, str] = {}  # one Match's tags list is shared by the alerts finding it
         with self._write() as db:
-            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM matches").fetchone()[0]
+            names = {r[0] for r in db.execute("SELECT name FROM alerts")}  # removed meanwhile: skipped
+            seq0 = seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM matches").fetchone()[0]
+            rows: list[tuple[Any, ...]] = []
             for name, matches in found.items():
+                if name not in names:
+                    continue
+                notified = 0 if name in notify else 1
                 for m in matches:
                     seq += 1
-                    cur = db.execute(
-                        "INSERT OR IGNORE INTO matches (alert, reference_id, found, subject, created, released, "
-                        "origin, classification, tags, summary, seen, notified, baseline, seq) "
-                        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ? WHERE EXISTS "
-                        "(SELECT 1 FROM alerts WHERE name = ?)",
-                        (
-                            name,
-                            m.reference_id,
-                            m.found,
-                            m.subject,
-                            m.created,
-                            m.released,
-                            m.origin,
-                            m.classification,
-                            json.dumps(m.tags),
-                            m.summary,
-                            0 if name in notify else 1,
-                            seq,
-                            name,
-                        ),
-                    )
-                    if cur.rowcount:
-                        new.setdefault(name, []).append(m)
+                    tags = tags_json.get(id(m.tags))
+                    if tags is None:
+                        tags = tags_json[id(m.tags)] = json.dumps(m.tags)
+                    row = (name, m.reference_id, m.found, m.subject, m.created, m.released)
+                    rows.append((*row, m.origin, m.classification, tags, m.summary, notified, seq))
+            rows.sort(key=lambda r: (r[0], r[1]))  # in key order: inserted a third faster
+            inserted = db.executemany(
+                "INSERT OR IGNORE INTO matches (alert, reference_id, found, subject, created, released, "
+                "origin, classification, tags, summary, seen, notified, baseline, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?)",
+                rows,
+            ).rowcount
+            ours = None if inserted == len(rows) else self._inserted_since(found, seq0)
+            for name, matches in found.items():
+                if name not in names:
+                    continue
+                kept: dict[str, Match] = {}
+                for m in matches:
+                    if m.reference_id not in kept and (ours is None or (name, m.reference_id) in ours):
+                        kept[m.reference_id] = m
+                if kept:
+                    new[name] = list(kept.values())
             for name, (segments, generation) in states.items():
                 db.execute(
                     "UPDATE alerts SET segments = ?, generation = ? WHERE name = ? AND generation <= ?",
                     (json.dumps(list(segments)), generation, name, generation),
                 )
         return new
+
+    def _inserted_since(self, found: dict[str, list[Match]], seq0: int) -> set[tuple[str, str]]:
+        """Which (alert, reference ID) of ``found`` the current transaction inserted: their
+        rows have a ``seq`` above ``seq0`` (rows recorded before have lower ones)."""
+        out: set[tuple[str, str]] = set()
+        for name, matches in found.items():
+            ids = [m.reference_id for m in matches]
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT reference_id FROM matches WHERE alert = ? AND seq > ? "
+                    f"AND reference_id IN ({','.join('?' * len(chunk))})",
+                    (name, seq0, *chunk),
+                )
+                out.update((name, r[0]) for r in rows)
+        return out
 
     def matches(self, name: str, unseen_only: bool = False, limit: int | None = None) -> list[Match]:
         """The alert's matches (baseline excluded), the most recently found first."""

@@ -73,6 +73,20 @@ def alerts_group() -> None:
     "--year", "years", multiple=True, type=int, metavar="YYYY", help="Only cables created in this year."
 )
 @click.option(
+    "--person",
+    "persons",
+    multiple=True,
+    metavar="NAME",
+    help='Only cables naming this person: a surname or a whole name, e.g. "Burns, William J." (repeat: any).',
+)
+@click.option(
+    "--warning",
+    "warnings",
+    multiple=True,
+    metavar="KIND",
+    help="Only cables with a parse warning of this kind, e.g. subject (repeat: any).",
+)
+@click.option(
     "--from", "date_from", metavar="DATE", help="Created on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD)."
 )
 @click.option("--to", "date_to", metavar="DATE", help="Created on or before DATE (inclusive).")
@@ -85,6 +99,8 @@ def add_command(
     origins: tuple[str, ...],
     classifications: tuple[str, ...],
     years: tuple[int, ...],
+    persons: tuple[str, ...],
+    warnings: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
 ) -> None:
@@ -97,6 +113,8 @@ def add_command(
         origins=origins,
         classifications=classifications,
         years=years,
+        persons=persons,
+        warnings=warnings,
         date_from=date_from,
         date_to=date_to,
     )

@@ -52,8 +52,14 @@ What the search package may rely on:
   from Whoosh's W3 blocks: the answers are the same either way (``read_postings`` gives the
   same docs and weights; ``values`` is then a ``PositionValues``, read through
   ``positions_at``).
+* ``Matcher(snap, time_limit, within=docs, shared=SharedReads(scope))`` (``docs`` inside
+  ``scope``): the matchers of several queries on the same documents (saved searches on what a
+  commit added) read each term once, in the scope's posting blocks only (segments without
+  any of its documents are not read), wildcard expansions included; results are as without.
 * A snapshot keeps posting lists (with their scores and raw positions) in an LRU bounded by
-  bytes: ``Snapshot(searcher, generation, cache_bytes=POSTINGS_CACHE_BYTES)``.
+  bytes: ``Snapshot(searcher, generation, cache_bytes=POSTINGS_CACHE_BYTES)``. With
+  ``segment_pairs=`` (a dict its owner keeps from one snapshot to the next, one builder at a
+  time) the facet values of segments seen before are not read again; the arrays are the same.
 * Analysis: a field's analyzer is the one pickled in the index (``snap.schema``); queries are
   analysed with it, so old indexes (no accent folding) keep matching what they indexed.
   ``tests/test_engine_compare.py`` holds this contract against plain Whoosh.

@@ -28,6 +28,7 @@ import numpy as np
 from whoosh.reading import IndexReader
 
 from cablesearch.engine.postings import MISSING, date_column, field_terms, live_mask, read_postings
+from cablesearch.engine.storage import per_segment
 from cablesearch.people import fold_names, normalise_name, surname_key
 
 _EPOCH_US = (datetime(1970, 1, 1) - datetime.min).days * 86_400_000_000
@@ -112,11 +113,44 @@ class MultiValued(_Values):
         return np.bincount(vals, minlength=len(self.values))
 
 
+Pairs = tuple[list[str], np.ndarray, np.ndarray]  # (value names, docs, value ids)
+#: Facet pairs per field and segment id, kept across snapshots by their owner (a search
+#: service): a segment never changes, so a new snapshot reads only its new segments' terms.
+SegmentPairs = dict[str, dict[str, Pairs]]
+
+
 def _value_pairs(
-    reader: IndexReader, fieldname: str, keep: Callable[[str], bool] | None = None
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+    reader: IndexReader,
+    fieldname: str,
+    keep: Callable[[str], bool] | None = None,
+    cache: SegmentPairs | None = None,
+) -> Pairs:
     """(value names, docs, value ids) over every term of a field (one pass over the lexicon);
-    with ``keep``, only the terms it accepts."""
+    with ``keep``, only the terms it accepts. With ``cache``, each segment's pairs are read once
+    and merged: the same names in the same order, and each document's pairs in the same order,
+    as one pass over the whole reader gives."""
+    if cache is None:
+        return _reader_pairs(reader, fieldname, keep)
+    parts = per_segment(
+        cache.setdefault(fieldname, {}), reader, lambda leaf: _reader_pairs(leaf, fieldname, keep)
+    )
+    if len(parts) == 1 and parts[0][0] == 0:
+        return parts[0][1]
+    names = sorted({v for _, (values, _, _) in parts for v in values}, key=lambda v: v.encode("utf-8"))
+    ids = {v: i for i, v in enumerate(names)}
+    doc_parts: list[np.ndarray] = []
+    val_parts: list[np.ndarray] = []
+    for offset, (values, docs, vals) in parts:
+        if values:
+            remap = np.asarray([ids[v] for v in values], np.int32)
+            doc_parts.append(docs + offset)
+            val_parts.append(remap[vals])
+    all_docs = np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int64)
+    all_vals = np.concatenate(val_parts) if val_parts else np.zeros(0, np.int32)
+    return names, all_docs, all_vals
+
+
+def _reader_pairs(reader: IndexReader, fieldname: str, keep: Callable[[str], bool] | None) -> Pairs:
     values: list[str] = []
     doc_parts: list[np.ndarray] = []
     val_parts: list[np.ndarray] = []
@@ -136,15 +170,19 @@ def _value_pairs(
     return values, docs, vals
 
 
-def single_valued(reader: IndexReader, fieldname: str, n: int) -> SingleValued:
-    values, docs, vals = _value_pairs(reader, fieldname)
+def single_valued(
+    reader: IndexReader, fieldname: str, n: int, cache: SegmentPairs | None = None
+) -> SingleValued:
+    values, docs, vals = _value_pairs(reader, fieldname, cache=cache)
     ids = np.full(n, -1, np.int32)
     ids[docs] = vals
     return SingleValued(values, ids)
 
 
-def multi_valued(reader: IndexReader, fieldname: str, n: int) -> MultiValued:
-    values, docs, vals = _value_pairs(reader, fieldname)
+def multi_valued(
+    reader: IndexReader, fieldname: str, n: int, cache: SegmentPairs | None = None
+) -> MultiValued:
+    values, docs, vals = _value_pairs(reader, fieldname, cache=cache)
     order = np.argsort(docs, kind="stable")
     return MultiValued(values, docs[order], vals[order], n)
 
@@ -289,13 +327,15 @@ class IndexArrays:
     person: PersonFacet
 
     @classmethod
-    def build(cls, reader: IndexReader) -> IndexArrays:
+    def build(cls, reader: IndexReader, cache: SegmentPairs | None = None) -> IndexArrays:
+        """The arrays of ``reader``; with ``cache`` (kept by the caller from one snapshot to
+        the next), the facet pairs of segments seen before are not read again."""
         n = reader.doc_count_all()
         created = date_column(reader, "created", n)
         released = date_column(reader, "released", n)
-        origin = single_valued(reader, "origin", n)
+        origin = single_valued(reader, "origin", n, cache)
         year = _bucket(created, "Y")
-        values, docs, vals = _value_pairs(reader, "person", _is_name)
+        values, docs, vals = _value_pairs(reader, "person", _is_name, cache)
         order = np.argsort(docs, kind="stable")
         person = PersonFacet(MultiValued(values, docs[order], vals[order], n), origin, year)
         return cls(
@@ -304,12 +344,12 @@ class IndexArrays:
             created=created,
             released=released,
             origin=origin,
-            classification=single_valued(reader, "classification", n),
+            classification=single_valued(reader, "classification", n, cache),
             year=year,
             month=_bucket(created, "M"),
             released_day=_bucket(released, "D"),
-            tags=multi_valued(reader, "tags", n),
-            warning=multi_valued(reader, "warning", n),
+            tags=multi_valued(reader, "tags", n, cache),
+            warning=multi_valued(reader, "warning", n, cache),
             person=person,
         )
 

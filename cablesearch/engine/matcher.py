@@ -38,7 +38,7 @@ from whoosh import query as wq
 
 from cablesearch.engine.graph import GraphQuery, graph_mask
 from cablesearch.engine.postings import MISSING, Postings
-from cablesearch.engine.snapshot import Snapshot
+from cablesearch.engine.snapshot import SharedReads, Snapshot
 from cablesearch.errors import QuerySyntaxError, QueryTimeout
 
 FULL_TEXT_FIELDS = ("subject", "body")
@@ -86,10 +86,13 @@ class Matcher:
         time_limit: float,
         text_fields: Iterable[str] = FULL_TEXT_FIELDS,
         within: np.ndarray | None = None,
+        shared: SharedReads | None = None,
     ):
         """``within`` (sorted document numbers): the answer is needed only there; mask and
-        scores are then exact there only, and common words are read only around them."""
+        scores are then exact there only, and common words are read only around them.
+        ``shared`` (whose scope holds ``within``): posting reads kept for other matchers."""
         self.snap = snap
+        self.shared = shared if within is not None else None
         self.n = snap.n
         self.time_limit = time_limit
         self.deadline = time.monotonic() + time_limit
@@ -245,10 +248,7 @@ class Matcher:
         scores = np.zeros(self.n, np.float32)
         found = False
         for btext in self._btexts_for(fieldname, text):
-            if self._within is not None:
-                docs, s = self.snap.term_scores_within(fieldname, btext, self._within)
-            else:
-                docs, s = self.snap.term_scores(fieldname, btext)
+            docs, s = self.snap.term_scores_within(fieldname, btext, self._within, self.shared)
             if docs.size:
                 found = True
                 mask[docs] = True
@@ -284,7 +284,7 @@ class Matcher:
         common = self._within
         read: dict[int, Postings] = {}
         for i in sorted(range(len(btexts)), key=lambda i: dfs[i]):
-            p = read[i] = self.snap.postings_within(fieldname, btexts[i], common, positions=True)
+            p = read[i] = self.snap.postings_within(fieldname, btexts[i], common, True, self.shared)
             common = p.docs if common is None else common[_member(common, p.docs)]
             self.check_time()
             if common.size == 0:
@@ -344,7 +344,8 @@ class Matcher:
         for count, btext in enumerate(btexts, start=1):
             if count % 64 == 0:
                 self.check_time()
-            docs, s = self.snap.term_scores(fieldname, btext)
+            within = self._within if self.shared is not None else None  # shared: in its scope only
+            docs, s = self.snap.term_scores_within(fieldname, btext, within, self.shared)
             if docs.size:
                 docs_parts.append(docs)
                 score_parts.append(s)

@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from cablesearch.engine.columns import IndexArrays
+from cablesearch.engine.columns import IndexArrays, SegmentPairs
 from cablesearch.engine.postings import (
     Postings,
     average_length,
@@ -87,16 +87,36 @@ class ByteLRU:
             self.nbytes -= gone
 
 
+class SharedReads:
+    """Posting reads shared by the matchers of several queries evaluated on the same documents
+    (``scope``: sorted document numbers; every matcher given it has its ``within`` inside it),
+    e.g. the saved searches evaluated on what one commit added: a term is read once, only in
+    the posting blocks of the scope (the segments outside it are not read at all)."""
+
+    def __init__(self, scope: np.ndarray):
+        self.scope = scope
+        self.postings: dict[tuple[str, bytes], Postings] = {}
+        self.lock = threading.Lock()
+
+
 class Snapshot:
     """One open searcher, its arrays and caches. ``close()`` once no search uses it.
-    ``cache_bytes`` bounds the posting lists kept between queries."""
+    ``cache_bytes`` bounds the posting lists kept between queries; ``segment_pairs`` (a dict
+    the caller keeps from one snapshot of an index to the next, used by one builder at a time)
+    saves reading the facet values of segments an earlier snapshot had."""
 
-    def __init__(self, searcher: Searcher, generation: Any, cache_bytes: int = POSTINGS_CACHE_BYTES):
+    def __init__(
+        self,
+        searcher: Searcher,
+        generation: Any,
+        cache_bytes: int = POSTINGS_CACHE_BYTES,
+        segment_pairs: SegmentPairs | None = None,
+    ):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.generation = generation
         self.schema = searcher.schema
-        self.arrays = IndexArrays.build(self.reader)
+        self.arrays = IndexArrays.build(self.reader, segment_pairs)
         self.n = self.arrays.n
         self.cache = ByteLRU(cache_bytes)
         self.within_ratio = WITHIN_RATIO
@@ -168,12 +188,20 @@ class Snapshot:
         return p.docs, s
 
     def postings_within(
-        self, fieldname: str, btext: bytes, within: np.ndarray | None, positions: bool = False
+        self,
+        fieldname: str,
+        btext: bytes,
+        within: np.ndarray | None,
+        positions: bool = False,
+        shared: SharedReads | None = None,
     ) -> Postings:
         """A term's postings, complete at least for the documents ``within`` (sorted; None:
         all): when they are not cached and the term is in ``within_ratio`` times more documents
         than that, only the posting blocks holding candidates are read (``partial``, not cached:
-        the next query may need other blocks)."""
+        the next query may need other blocks). With ``shared`` (``within`` must lie inside its
+        scope), a term is read once for the whole scope and kept there for the next matcher."""
+        if within is not None and shared is not None:
+            return self._shared_postings(fieldname, btext, positions, shared)
         if within is not None:
             with self._lock:
                 cached = self.cache.get((fieldname, btext))
@@ -186,12 +214,33 @@ class Snapshot:
                     return p
         return self.term_postings(fieldname, btext, positions)
 
+    def _shared_postings(
+        self, fieldname: str, btext: bytes, positions: bool, shared: SharedReads
+    ) -> Postings:
+        key = (fieldname, btext)
+        with self._lock:
+            p = self.cache.get(key)  # the whole list, read by an earlier search: complete anywhere
+        if p is not None and (p.values is not None or not positions):
+            return p
+        with shared.lock:
+            p = shared.postings.get(key)
+            if p is None or (positions and p.values is None):
+                with self.io:
+                    p = read_postings(
+                        self.reader, fieldname, btext, with_values=positions, within=shared.scope
+                    )
+                p.partial = True
+                shared.postings[key] = p
+            return p
+
     def term_scores_within(
-        self, fieldname: str, btext: bytes, within: np.ndarray
+        self, fieldname: str, btext: bytes, within: np.ndarray | None, shared: SharedReads | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(docs, BM25F scores) of one term, right at least for the documents ``within``
-        (sorted; see :meth:`postings_within`)."""
-        return self.term_scores(fieldname, btext, self.postings_within(fieldname, btext, within))
+        (sorted; None: all; see :meth:`postings_within`)."""
+        return self.term_scores(
+            fieldname, btext, self.postings_within(fieldname, btext, within, shared=shared)
+        )
 
     @staticmethod
     def phrase_keys(p: Postings, docs: np.ndarray) -> np.ndarray:

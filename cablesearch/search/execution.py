@@ -13,7 +13,7 @@ import numpy as np
 from cablesearch.engine.columns import MultiValued, PersonFacet, SingleValued
 from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.postings import MISSING, datetime_us
-from cablesearch.engine.snapshot import Snapshot
+from cablesearch.engine.snapshot import SharedReads, Snapshot
 from cablesearch.search.highlight import Marks
 from cablesearch.search.query import BuiltQuery
 
@@ -93,6 +93,41 @@ def execute(snap: Snapshot, built: BuiltQuery, time_limit: float) -> Run:
         mask &= m
     notices = [n for n in [built.notice, *(matcher.notices if matcher else [])] if n]
     return Run(mask, scores, matcher, base, filters, "; ".join(notices) or None)
+
+
+def match_within(
+    snap: Snapshot,
+    built: BuiltQuery,
+    docs: np.ndarray,
+    time_limit: float,
+    shared: SharedReads | None = None,
+    masks: dict[tuple[str, tuple[str, ...]], np.ndarray] | None = None,
+) -> np.ndarray:
+    """The documents of ``docs`` (sorted, live) that match the query and the filters -- exactly
+    ``docs[execute(snap, built, time_limit).mask[docs]]`` -- evaluated there only: the filters
+    first (as :func:`filter_mask`), then the query within the documents passing them
+    (``Matcher(within=)``: segments without any of them are not read). For many queries on the
+    same documents (saved searches on a commit): ``shared`` keeps the posting reads (its scope
+    must hold ``docs``) and ``masks`` each facet filter's mask, for the next query."""
+    cand = docs
+    if built.date_from or built.date_to:
+        dates = date_mask(snap, built)
+        assert not isinstance(dates, bool)
+        cand = cand[dates[cand]]
+    for name, attr in FACET_FILTERS.items():
+        values = tuple(str(v) for v in getattr(built, attr))
+        if values and cand.size:
+            key = (name, values)
+            m = masks.get(key) if masks is not None else None
+            if m is None:
+                m = snap.arrays.facet(name).mask(values)
+                if masks is not None:
+                    masks[key] = m
+            cand = cand[m[cand]]
+    if built.query is None or cand.size == 0:
+        return cand
+    mask, _ = Matcher(snap, time_limit, within=cand, shared=shared).run(built.query)
+    return cand[mask[cand]]
 
 
 def facet_filters(snap: Snapshot, built: BuiltQuery) -> dict[str, np.ndarray]:

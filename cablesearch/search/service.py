@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from cablesearch.config import Config
+from cablesearch.engine.columns import SegmentPairs
 from cablesearch.engine.matcher import Matcher
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.errors import CableNotFound, QuerySyntaxError, QueryTimeout
@@ -115,6 +116,7 @@ class SearchService:
         self.config = config or Config()
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
+        self._segment_pairs: SegmentPairs = {}  # facet values per segment, for the next snapshot
         self._highlighters: dict[int, Highlighter] = {}
         self.suggester = Suggester(self.config.query_time_limit)
 
@@ -125,7 +127,7 @@ class SearchService:
         with self._lock:
             snap = self._snap
             if snap is None or snap.generation != gen:
-                new = Snapshot(self.index.searcher(), gen)
+                new = Snapshot(self.index.searcher(), gen, segment_pairs=self._segment_pairs)
                 if snap is not None:
                     self._retire(snap)
                 self._snap = snap = new

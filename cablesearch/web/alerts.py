@@ -48,7 +48,7 @@ from .context import WebContext, web
 from .forms import BadBody, read_body
 from .pages import render_search_page
 from .services import Service
-from .state import BadParameter, SearchState, filters_state
+from .state import FACET_ATTR, FACET_LABELS, BadParameter, SearchState, filters_state
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["alerts"])
@@ -60,14 +60,8 @@ PAGE_MATCHES = 200  # older matches listed on an alert's page
 FIELDS = {
     "q": "q",
     "query": "q",
-    "tag": "tag",
-    "tags": "tag",
-    "origin": "origin",
-    "origins": "origin",
-    "classification": "classification",
-    "classifications": "classification",
-    "year": "year",
-    "years": "year",
+    **{facet: facet for facet in FACET_ATTR},
+    **{attr: facet for facet, attr in FACET_ATTR.items()},
     "from": "from",
     "date_from": "from",
     "to": "to",
@@ -108,16 +102,7 @@ def known_name(name: str) -> str:
 
 
 def state_of(alert: SavedSearch) -> SearchState:
-    r = alert.request
-    return SearchState(
-        q=r.query,
-        tags=r.tags,
-        origins=r.origins,
-        classifications=r.classifications,
-        years=r.years,
-        date_from=r.date_from,
-        date_to=r.date_to,
-    )
+    return SearchState.of_request(alert.request)
 
 
 def links(alert: SavedSearch) -> dict[str, str]:
@@ -362,20 +347,8 @@ def _saved_search(data: dict[str, Any]) -> tuple[str, SearchState]:
             raise BadParameter(f"field {field!r}: give a string or a list of strings")
         return [str(x) for x in v]
 
-    years: list[int] = []
-    for y in strings("year"):
-        if not y.strip().isdigit():
-            raise BadParameter(f"field 'year': {y[:20]!r} is not a year")
-        years.append(int(y))
-    st = filters_state(
-        text("q") or "",
-        strings("tag"),
-        strings("origin"),
-        strings("classification"),
-        years,
-        text("from"),
-        text("to"),
-    )
+    filters = {facet: strings(facet) for facet in FACET_ATTR if facet in values}
+    st = filters_state(text("q") or "", filters, text("from"), text("to"))
     return name.strip(), st
 
 
@@ -392,15 +365,25 @@ _ALERT_BODY = {
                     "properties": {
                         "name": {"type": "string", "pattern": NAME_RE.pattern},
                         "q": {"type": "string", "description": "The query, as for /api/search"},
-                        "tag": {"type": "array", "items": {"type": "string"}},
-                        "origin": {"type": "array", "items": {"type": "string"}},
-                        "classification": {"type": "array", "items": {"type": "string"}},
-                        "year": {"type": "array", "items": {"type": "integer"}},
+                        **{
+                            facet: {
+                                "type": "array",
+                                "items": {"type": "integer" if facet == "year" else "string"},
+                                "description": f"{FACET_LABELS[facet]} filter, as the search's "
+                                f"'{facet}' parameter (any of the values)",
+                            }
+                            for facet in FACET_ATTR
+                        },
                         "from": {"type": "string", "description": "Created on or after: YYYY[-MM[-DD]]"},
                         "to": {"type": "string", "description": "Created on or before: YYYY[-MM[-DD]]"},
                     },
                 },
-                "example": {"name": "libya-arms", "q": "libya AND (arms OR weapons)", "from": "2008"},
+                "example": {
+                    "name": "libya-arms",
+                    "q": "libya AND (arms OR weapons)",
+                    "person": ["GODEC, ROBERT F."],
+                    "from": "2008",
+                },
             }
         },
     }

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import calendar
 import functools
+import inspect
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -15,6 +17,7 @@ from fastapi import Query, Request
 from ..config import Config
 from ..errors import CableNotFound, CablesearchError
 from ..results import FACETS, SORTS, SearchRequest
+from ..search.execution import FACET_FILTERS
 from .limits import LIMITS
 
 DEFAULT_FACET_LIMIT = SearchRequest().facet_limit
@@ -35,14 +38,9 @@ FACET_LABELS = {
     "person": "Person",
     "warning": "Parse warnings",
 }
-FACET_ATTR = {
-    "tag": "tags",
-    "origin": "origins",
-    "classification": "classifications",
-    "year": "years",
-    "person": "persons",
-    "warning": "warnings",
-}
+#: Each facet's URL parameter (its name) -> the SearchState / SearchRequest attribute: the
+#: library's own table, so a filter the library learns is carried by every web path at once.
+FACET_ATTR = {facet: FACET_FILTERS[facet] for facet in WEB_FACETS}
 #: Every filter a search page can carry, set to "none": ``state.url(**NO_FILTERS)`` clears them.
 NO_FILTERS: dict[str, Any] = {
     **{attr: () for attr in FACET_ATTR.values()},
@@ -105,9 +103,24 @@ class SearchState:
         search service lists newest first."""
         return "-created" if self.sort == "relevance" and not self.q else self.sort
 
+    @classmethod
+    def of_request(cls, r: SearchRequest) -> SearchState:
+        """The query and every filter of a request (a saved search's), as a search page state."""
+        return cls(
+            q=r.query,
+            date_from=r.date_from,
+            date_to=r.date_to,
+            **{attr: getattr(r, attr) for attr in FACET_ATTR.values()},
+        )
+
     def params(self) -> list[tuple[str, str]]:
         """The GET parameters of this state, in a fixed order, defaults left out."""
         return self._params({})
+
+    def search_params(self) -> list[tuple[str, str]]:
+        """The query and filter parameters alone (no sort, paging or facet limit): what a saved
+        search keeps, e.g. the hidden fields of the "Save this search" form."""
+        return self._params({"sort": "relevance", "page": 1, "limit": None, "facet_limit": None})
 
     def _params(self, changes: dict[str, Any]) -> list[tuple[str, str]]:
         def get(attr: str) -> Any:
@@ -116,12 +129,8 @@ class SearchState:
         out: list[tuple[str, str]] = []
         if get("q"):
             out.append(("q", get("q")))
-        out += [("tag", v) for v in get("tags")]
-        out += [("origin", v) for v in get("origins")]
-        out += [("classification", v) for v in get("classifications")]
-        out += [("year", str(v)) for v in get("years")]
-        out += [("person", v) for v in get("persons")]
-        out += [("warning", v) for v in get("warnings")]
+        for facet, attr in FACET_ATTR.items():
+            out += [(facet, str(v)) for v in get(attr)]
         if get("date_from"):
             out.append(("from", get("date_from")))
         if get("date_to"):
@@ -312,22 +321,71 @@ async def search_state(  # async: cheap checks, no trip through the search threa
     config = config_of(request)
     if limit is not None and limit > config.max_page_size:
         raise BadParameter(f"parameter 'limit': at most {config.max_page_size} hits per page (got {limit})")
-    _check_scalars(sort, year, page, limit or config.page_size, q)
+    filters: dict[str, Sequence[str | int]] = {"tag": tag, "origin": origin, "year": year}
+    filters |= {"classification": classification, "person": person, "warning": warning}
+    return make_state(
+        q,
+        filters,
+        date_from,
+        date_to,
+        sort=sort,
+        page=page,
+        page_size=limit or config.page_size,
+        limit=limit,
+        facet_limit=None if facet_limit == DEFAULT_FACET_LIMIT else facet_limit,
+    )
+
+
+# Every facet filter must be a parameter of the search page (and so of a saved search's form).
+assert set(FACET_ATTR) <= set(inspect.signature(search_state).parameters), "a facet lacks its parameter"
+
+
+def make_state(
+    q: str,
+    filters: Mapping[str, Sequence[str | int]],
+    date_from: str | None,
+    date_to: str | None,
+    *,
+    sort: str = "relevance",
+    page: int = 1,
+    page_size: int = 1,
+    limit: int | None = None,
+    facet_limit: int | None = None,
+) -> SearchState:
+    """THE one place a :class:`SearchState` is made from parameters, checked (BadParameter):
+    the search page's GET parameters and a saved search's form or JSON body alike.
+    ``filters``: facet parameter name (``tag``, ``person``, ...: :data:`FACET_ATTR`) -> values;
+    a facet left out has none, an unknown one is refused."""
+    unknown = sorted(set(filters) - set(FACET_ATTR))
+    if unknown:
+        raise BadParameter(f"unknown filter {unknown[0][:40]!r}; filters are {', '.join(FACET_ATTR)}")
+    if len(q) > LIMITS.max_query_length:
+        raise BadParameter(f"parameter 'q': at most {LIMITS.max_query_length} characters")
+    years = _years(filters.get("year", ()))
+    _check_scalars(sort, years, page, page_size, q)
+    values: dict[str, Any] = {"years": tuple(dict.fromkeys(years))}
+    for facet, attr in FACET_ATTR.items():
+        if facet != "year":
+            values[attr] = _clean_values(facet, [str(v) for v in filters.get(facet, ())])
     return SearchState(
         q=q.strip(),
-        tags=_clean_values("tag", tag),
-        origins=_clean_values("origin", origin),
-        classifications=_clean_values("classification", classification),
-        years=tuple(dict.fromkeys(year)),
-        persons=_clean_values("person", person),
-        warnings=_clean_values("warning", warning),
         date_from=check_date("from", date_from),
         date_to=check_date("to", date_to),
         sort=sort,
         page=page,
         limit=limit,
-        facet_limit=None if facet_limit == DEFAULT_FACET_LIMIT else facet_limit,
+        facet_limit=facet_limit,
+        **values,
     )
+
+
+def _years(raw: Sequence[str | int]) -> list[int]:
+    out = []
+    for y in raw:
+        if isinstance(y, str) and not y.strip().isdigit():
+            raise BadParameter(f"parameter 'year': {y[:20]!r} is not a year")
+        out.append(int(y))
+    return out
 
 
 def check_reference_id(raw: str) -> str:
@@ -340,24 +398,10 @@ def check_reference_id(raw: str) -> str:
 
 def filters_state(
     q: str,
-    tags: list[str],
-    origins: list[str],
-    classifications: list[str],
-    years: list[int],
+    filters: Mapping[str, Sequence[str | int]],
     date_from: str | None,
     date_to: str | None,
 ) -> SearchState:
     """A search's query and filters given outside a GET request (a form or JSON body: a saved
-    search), checked as :func:`search_state` checks them (:class:`BadParameter`)."""
-    if len(q) > LIMITS.max_query_length:
-        raise BadParameter(f"parameter 'q': at most {LIMITS.max_query_length} characters")
-    _check_scalars("relevance", years, 1, 1, q)
-    return SearchState(
-        q=q.strip(),
-        tags=_clean_values("tag", tags),
-        origins=_clean_values("origin", origins),
-        classifications=_clean_values("classification", classifications),
-        years=tuple(dict.fromkeys(years)),
-        date_from=check_date("from", date_from),
-        date_to=check_date("to", date_to),
-    )
+    search), checked as :func:`search_state` checks them (:func:`make_state`)."""
+    return make_state(q, filters, date_from, date_to)
