@@ -25,7 +25,13 @@ from whoosh.qparser import QueryParser
 from cablesearch import parse
 from cablesearch.engine import sidefile, verify
 from cablesearch.engine.matcher import Matcher
-from cablesearch.engine.postings import decode_positions, live_mask, positions_at, read_postings
+from cablesearch.engine.postings import (
+    decode_positions,
+    doc_frequency,
+    live_mask,
+    positions_at,
+    read_postings,
+)
 from cablesearch.engine.schema import encode_positions
 from cablesearch.engine.snapshot import Snapshot
 from cablesearch.index.check import check_index
@@ -118,6 +124,33 @@ def test_every_term_reads_the_same_from_side_files_and_w3(index: CableIndex, w3_
     for key, (docs, weights) in w3.items():
         assert side[key][0] == docs, key
         assert side[key][1] == weights, key
+
+
+def test_document_frequencies_from_side_files_equal_whooshs(index: CableIndex) -> None:
+    """doc_frequency answers from the side files' directories where they hold the term, and
+    gives what Whoosh's reader gives for every term (deleted documents counted as Whoosh does),
+    also for terms no segment has and fields the schema lacks."""
+    with index.searcher() as s:
+        reader = s.reader()
+        from_side = 0
+        for fieldname in FIELDS:
+            if fieldname not in reader.schema:
+                continue
+            for btext in list(reader.lexicon(fieldname)):
+                assert doc_frequency(reader, fieldname, btext) == reader.doc_frequency(fieldname, btext)
+                from_side += any(
+                    (side := sidefile.open_side(leaf)) is not None
+                    and side.doc_frequency(fieldname, btext) is not None
+                    for leaf, _ in reader.leaf_readers()
+                )
+        assert from_side > 100  # the side files answered, not only the term tables
+        assert doc_frequency(reader, "body", b"zzzznotaword") == 0
+        snap = Snapshot(s, generation=0)
+        assert snap.doc_frequency("body", "zzzznotaword") == 0
+        assert snap.doc_frequency("nosuchfield", "x") == 0
+        word = max(reader.lexicon("body"), key=lambda t: reader.doc_frequency("body", t))
+        assert snap.doc_frequency("body", word) == reader.doc_frequency("body", word)
+        assert snap.doc_frequency("body", word.decode()) == reader.doc_frequency("body", word)
 
 
 @pytest.fixture(scope="module")

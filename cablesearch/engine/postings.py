@@ -332,6 +332,18 @@ def _from_side(leaf: Any, offset: int, fieldname: str, btext: bytes, out: _Parts
     return True
 
 
+def doc_frequency(reader: IndexReader, fieldname: str, btext: bytes) -> int:
+    """What ``reader.doc_frequency(fieldname, btext)`` gives (postings in all segments, deleted
+    documents included): a common term's count per segment from its side file's directory
+    (no hash-table reads), the W3 term table for the others."""
+    total = 0
+    for leaf, _offset in leaves(reader):
+        side = sidefile.open_side(leaf)
+        df = side.doc_frequency(fieldname, btext) if side is not None else None
+        total += df if df is not None else int(leaf.doc_frequency(fieldname, btext))
+    return total
+
+
 def read_postings(
     reader: IndexReader,
     fieldname: str,

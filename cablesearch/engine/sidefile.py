@@ -444,6 +444,15 @@ class SideFile:
         keys, offs = bytes(f.keys), f.offsets.tolist()
         return [keys[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
 
+    def doc_frequency(self, fieldname: str, btext: bytes) -> int | None:
+        """The term's postings in the segment (deleted documents included, as Whoosh counts
+        them), or None when the side file does not hold it (ask the W3 term table)."""
+        f = self.fields.get(fieldname)
+        if f is None:
+            return None
+        i = f.find(btext)
+        return None if i < 0 else int(f.entries[i]["df"])
+
     def postings(
         self, fieldname: str, btext: bytes, positions: bool = False
     ) -> tuple[np.ndarray, np.ndarray, SidePositions | None] | None:

@@ -31,6 +31,7 @@ from cablesearch.engine.columns import IndexArrays, SegmentPairs
 from cablesearch.engine.postings import (
     Postings,
     average_length,
+    doc_frequency,
     field_lengths,
     leaves,
     positions_at,
@@ -42,6 +43,7 @@ from cablesearch.engine.postings import (
 BM25_B = 0.75
 BM25_K1 = 1.2
 POSTINGS_CACHE_BYTES = 128 * 1024 * 1024  # posting lists (with scores, positions) kept per snapshot
+DF_CACHE_ENTRIES = 100_000  # document frequencies kept per snapshot (cleared when full)
 WITHIN_RATIO = 16  # read only the blocks of the candidates when a term has this many times more postings
 
 
@@ -122,6 +124,7 @@ class Snapshot:
         self.within_ratio = WITHIN_RATIO
         self._lengths: dict[str, tuple[np.ndarray, float] | None] = {}
         self._lexicons: dict[str, list[str]] = {}
+        self._dfs: dict[tuple[str, bytes], int] = {}  # (field, term) -> documents
         self._rid_columns: dict[str, list[str]] = {}  # segment id -> its reference-ID column
         self._lock = threading.Lock()
         self.io = threading.RLock()
@@ -258,8 +261,23 @@ class Snapshot:
         return keys
 
     def doc_frequency(self, fieldname: str, text: str | bytes) -> int:
-        with self.io:
-            return int(self.reader.doc_frequency(fieldname, text))
+        """Documents holding the term (deleted ones included, as Whoosh counts), kept for the
+        snapshot's life: one query asks it for each word up to three times (the AND's order,
+        the partial-read decision, BM25F of a partial read), and a new query often repeats
+        words."""
+        if fieldname not in self.schema:
+            return 0
+        btext = text if isinstance(text, bytes) else self.to_bytes(fieldname, text)
+        key = (fieldname, btext)
+        df = self._dfs.get(key)
+        if df is None:
+            with self.io:
+                df = doc_frequency(self.reader, fieldname, btext)
+            with self._lock:
+                if len(self._dfs) >= DF_CACHE_ENTRIES:
+                    self._dfs.clear()
+                self._dfs[key] = df
+        return df
 
     def lexicon(self, fieldname: str) -> list[str]:
         """Every term of a field (decoded), cached."""
