@@ -24,13 +24,14 @@ from whoosh.qparser import QueryParser
 
 from cablesearch import parse
 from cablesearch.engine import sidefile, verify
-from cablesearch.engine.matcher import Matcher
+from cablesearch.engine.matcher import FULL_TEXT_FIELDS, Matcher
 from cablesearch.engine.postings import (
     decode_positions,
     doc_frequency,
     live_mask,
     positions_at,
     read_postings,
+    segment_words,
 )
 from cablesearch.engine.schema import encode_positions
 from cablesearch.engine.snapshot import Snapshot
@@ -38,6 +39,7 @@ from cablesearch.index.check import check_index
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
 from cablesearch.search.query import parse_query
+from cablesearch.search.spelling import SegmentWords, Speller
 
 FIELDS = ("subject", "body", "tags", "origin", "recipients", "signers", "references", "person")
 
@@ -151,6 +153,35 @@ def test_document_frequencies_from_side_files_equal_whooshs(index: CableIndex) -
         word = max(reader.lexicon("body"), key=lambda t: reader.doc_frequency("body", t))
         assert snap.doc_frequency("body", word) == reader.doc_frequency("body", word)
         assert snap.doc_frequency("body", word.decode()) == reader.doc_frequency("body", word)
+
+
+def test_the_spellers_words_come_from_side_files_and_equal_the_term_tables(
+    index: CableIndex, w3_index: CableIndex
+) -> None:
+    """Each segment's word list (all of it, and one first letter at a time) is the same read
+    from the side file as from the term tables, and "did you mean" answers the same."""
+    fields = FULL_TEXT_FIELDS
+    with index.searcher() as s, w3_index.searcher() as s3:
+        leaves = [leaf for leaf, _ in s.reader().leaf_readers()]
+        leaves3 = [leaf for leaf, _ in s3.reader().leaf_readers()]
+        assert all(segment_words(leaf, fields) is not None for leaf in leaves)
+        assert all(segment_words(leaf, fields) is None for leaf in leaves3)
+        assert segment_words(leaves[0], ("body",)) is None  # listed for subject+body only
+        for leaf, leaf3 in zip(leaves, leaves3, strict=True):
+            side_words, w3_words = SegmentWords(fields), SegmentWords(fields)
+            assert side_words.all_words(leaf) == w3_words.all_words(leaf3)
+            assert len(side_words.all_words(leaf)) > 200
+            for first in "aemqz":
+                assert SegmentWords(fields)._read(leaf, first.encode()) == w3_words._read(
+                    leaf3, first.encode()
+                )
+        speller, speller3 = Speller(fields), Speller(fields)
+        found = 0
+        for typo in ("embasy", "goverment", "minstry", "ambasador", "securty", "qadaffi", "xqzv"):
+            got = speller.candidates(s.reader(), typo)
+            assert got == speller3.candidates(s3.reader(), typo)
+            found += bool(got)
+        assert found >= 3
 
 
 @pytest.fixture(scope="module")
@@ -436,6 +467,39 @@ def test_build_and_read_round_trip(
         side.close()
     with pytest.raises(sidefile.SideFileDamaged):
         sidefile.read_side(path, "MAIN_other", n)
+
+
+def test_a_damaged_position_fails_only_reads_that_need_positions(tmp_path: Path) -> None:
+    """Deltas and weights have one CRC, positions another: a flipped position byte leaves a
+    read without positions sound and fails one with them, and ``verify`` (check) finds it."""
+    from cablesearch.engine.schema import encode_positions
+
+    n = 3 * sidefile.MIN_DF
+    flat: list[Any] = []
+    for d in range(0, n, 3):
+        pos = [d % 7, d % 7 + 5]
+        flat += [d, 2.0, encode_positions(pos), 10]
+    path = sidefile.write(tmp_path, "MAIN_pos", n, [("body", {b"word": flat})], positional=["body"])
+    side = sidefile.read_side(path, "MAIN_pos", n)
+    e = side.fields["body"].entries[0]
+    first_position = (
+        side.base + int(e["data"]) + (int(e["df"]) - 1) * int(e["dw"]) + int(e["df"]) * int(e["tw"])
+    )
+    assert int(e["npos"]) > 0
+    side.close()
+    raw = bytearray(path.read_bytes())
+    raw[first_position] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    side = sidefile.read_side(path, "MAIN_pos", n)
+    try:
+        got = side.postings("body", b"word")
+        assert got is not None and got[0].tolist() == list(range(0, n, 3))
+        with pytest.raises(sidefile.SideFileDamaged):
+            side.postings("body", b"word", positions=True)
+        with pytest.raises(sidefile.SideFileDamaged):
+            side.verify()
+    finally:
+        side.close()
 
 
 def _adjacent_words(data_dir: Path) -> list[str]:

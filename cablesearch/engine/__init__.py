@@ -51,7 +51,10 @@ What the search package may rely on:
   segment's side file (:mod:`~cablesearch.engine.sidefile`) when it has a sound one, else
   from Whoosh's W3 blocks: the answers are the same either way (``read_postings`` gives the
   same docs and weights; ``values`` is then a ``PositionValues``, read through
-  ``positions_at``).
+  ``positions_at``). ``postings.doc_frequency`` takes a common term's count per segment from
+  the side file's directory (``Snapshot.doc_frequency`` keeps them), and
+  ``postings.segment_words(leaf, fields)`` gives the speller a segment's word list from it
+  (None: read the term tables with ``segment_terms``); the answers are Whoosh's.
 * ``Matcher(snap, time_limit, within=docs, shared=SharedReads(scope))`` (``docs`` inside
   ``scope``): the matchers of several queries on the same documents (saved searches on what a
   commit added) read each term once, in the scope's posting blocks only (segments without

@@ -409,6 +409,21 @@ def segment_terms(leaf: Any, fieldname: str, prefix: bytes = b"") -> list[bytes]
     return out
 
 
+def segment_words(leaf: Any, fields: tuple[str, ...]) -> list[str] | None:
+    """The sorted words of letters (3+ ASCII letters) of ``fields`` in one segment, from its
+    side file's word list; None when it has none for those fields (read the term tables with
+    :func:`segment_terms`). A damaged list marks the side file damaged (None)."""
+    side = sidefile.open_side(leaf)
+    if side is None:
+        return None
+    try:
+        return side.words(fields)
+    except sidefile.SideFileDamaged as exc:
+        log.warning("%s; reading the segment's term table instead", exc)
+        side.damaged = True
+        return None
+
+
 def _successor(key: bytes) -> bytes | None:
     """The smallest byte string greater than every string starting with ``key`` (None: none)."""
     stripped = key.rstrip(b"\xff")

@@ -30,9 +30,16 @@ term's largest delta), then ``df`` weights at ``tw`` bytes (1 or 2: unsigned int
 frequencies; 4: float32 when a weight is not a small whole number), then ``npos`` positions
 at ``pw`` bytes (2 or 4; absolute, ascending within each posting, the postings' positions one
 after the other: posting i's start is the frequencies' cumsum, so no offsets are stored; none
-when the weights are not the positions' counts), with the CRC-32 of those bytes. A reader gets
+when the weights are not the positions' counts), with a CRC-32 of the deltas and weights and
+another of the positions (a read without positions checks only the first). A reader gets
 a term's postings with one binary search over the keys, two ``np.frombuffer`` slices and one
 cumsum, and the positions of chosen postings with one gather (:class:`SidePositions`).
+
+The header may also name a ``words`` section: every word of 3+ ASCII letters of the subject
+and body fields (``WORD_FIELDS``), sorted, one per line, with its CRC-32: the "did you mean"
+word list of the segment (:mod:`cablesearch.search.spelling`), read in one go instead of
+walking the term tables of every segment (seconds on the whole release, for the first
+misspelt query of a process).
 
 Damage: a side file whose magic, header, length, segment id, document count or directory CRC
 is wrong is not used at all (:func:`open_side` gives None; reads take the W3 path); a term
@@ -57,10 +64,12 @@ from typing import Any, cast
 import numpy as np
 
 MAGIC = b"CSNPP\r\n\x1a"
-VERSION = 1
+VERSION = 2  # 2: the positions have a CRC of their own (a read without them checks less)
 SUFFIX = ".npp"
 TMP_SUFFIX = ".npp.tmp"
 MIN_DF = 64  # terms with fewer postings in a segment stay on the W3 path only
+WORD_FIELDS = ("subject", "body")  # the fields whose words the side file lists for the speller
+MIN_WORD = 3  # shorter words are not listed (nobody's misspelling is corrected into them)
 _PREFIX = 16  # magic, header length, header CRC
 
 ENTRY = np.dtype(
@@ -69,7 +78,8 @@ ENTRY = np.dtype(
         ("npos", "<u8"),  # positions stored (0 when none: then phrases read the W3 blocks)
         ("df", "<u4"),  # postings
         ("first", "<u4"),  # the first (lowest) doc id
-        ("crc", "<u4"),  # CRC-32 of the term's data bytes
+        ("crc", "<u4"),  # CRC-32 of the term's doc-id deltas and weights
+        ("pcrc", "<u4"),  # CRC-32 of its positions (0 when none)
         ("dw", "u1"),  # bytes per doc-id delta: 1, 2 or 4
         ("tw", "u1"),  # bytes per weight: 1 or 2 (unsigned ints), 4 (float32)
         ("pw", "u1"),  # bytes per position: 2 or 4 (0: no positions)
@@ -108,7 +118,8 @@ class _TermData:
     tw: int
     pw: int
     npos: int
-    data: bytes
+    data: bytes  # doc-id deltas and weights (``head`` bytes), then the positions
+    head: int
 
 
 def _term_data(flat: list[Any], parsed: tuple[np.ndarray, np.ndarray] | None) -> _TermData:
@@ -126,13 +137,14 @@ def _term_data(flat: list[Any], parsed: tuple[np.ndarray, np.ndarray] | None) ->
         tw = 4
         wbytes = weights.astype("<f4").tobytes()
     data = deltas.astype(_UINT[dw]).tobytes() + wbytes
+    head = len(data)
     pw = npos = 0
     if parsed is not None and tw != 4 and np.array_equal(parsed[0], weights):
         pos = parsed[1]
         pw = 2 if not pos.size or pos.max() < 1 << 16 else 4
         npos = int(pos.size)
         data += pos.astype(_UINT[pw]).tobytes()
-    return _TermData(int(docs.size), int(docs[0]), dw, tw, pw, npos, data)
+    return _TermData(int(docs.size), int(docs[0]), dw, tw, pw, npos, data, head)
 
 
 def _field_positions(
@@ -297,6 +309,7 @@ def build_parts(
     multiple of 8 after the header)."""
     chunks: list[bytes] = []
     size = 0
+    fields_list = list(fields)
 
     def add(data: bytes) -> list[int]:
         nonlocal size
@@ -309,7 +322,7 @@ def build_parts(
 
     described: dict[str, Any] = {}
     minlen = 4 * MIN_DF
-    for name, terms in fields:
+    for name, terms in fields_list:
         keys = sorted(t for t, flat in terms.items() if len(flat) >= minlen)
         if not keys:
             continue
@@ -317,8 +330,10 @@ def build_parts(
         parsed = _field_positions(terms, keys) if name in positional else repeat(None)
         for i, (key, where) in enumerate(zip(keys, parsed, strict=False)):
             t = _term_data(terms[key], where)
-            at, _n, crc = add(t.data)
-            entries[i] = (at, t.npos, t.df, t.first, crc, t.dw, t.tw, t.pw, 0)
+            at, _n, _crc = add(t.data)
+            head = memoryview(t.data)[: t.head]
+            crc, pcrc = zlib.crc32(head), zlib.crc32(memoryview(t.data)[t.head :]) if t.npos else 0
+            entries[i] = (at, t.npos, t.df, t.first, crc, pcrc, t.dw, t.tw, t.pw, 0)
         offsets = np.zeros(len(keys) + 1, "<i8")
         offsets[1:] = np.cumsum([len(k) for k in keys])
         described[name] = {
@@ -327,6 +342,9 @@ def build_parts(
             "offsets": add(offsets.tobytes()),
             "entries": add(entries.tobytes()),
         }
+    words = _speller_words(fields_list)
+    if words is not None:
+        described_words = {"fields": list(WORD_FIELDS), "section": add(words)}
     header = {
         "version": VERSION,
         "segment": segment_id,
@@ -334,10 +352,25 @@ def build_parts(
         "length": size,  # of the sections: a reader checks the file is exactly this long
         "fields": described,
     }
+    if words is not None:
+        header["words"] = described_words
     text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("ascii")
     text += b" " * (-(_PREFIX + len(text)) % 8)
     prefix = MAGIC + len(text).to_bytes(4, "little") + zlib.crc32(text).to_bytes(4, "little")
     return [prefix + text, *chunks]
+
+
+def _speller_words(fields: list[tuple[str, dict[bytes, list[Any]]]]) -> bytes | None:
+    """Every word of letters (ASCII, ``MIN_WORD`` or longer) of the ``WORD_FIELDS``, sorted,
+    one per line: the speller's word list of the segment, read at once instead of walking its
+    term tables (seconds over the whole release). None when the segment lacks those fields."""
+    named = dict(fields)
+    if not all(name in named for name in WORD_FIELDS):
+        return None
+    words: set[bytes] = set()
+    for name in WORD_FIELDS:
+        words.update(t for t in named[name] if len(t) >= MIN_WORD and t.isalpha())
+    return b"\n".join(sorted(words))
 
 
 def write(
@@ -433,6 +466,20 @@ class SideFile:
                 raise SideFileDamaged(f"{path.name}: field {name} has inconsistent counts")
             self.fields[name] = _Field(parts[0], offsets, entries)
 
+    def words(self, fields: Iterable[str]) -> list[str] | None:
+        """The sorted words of letters of ``fields`` (see :func:`_speller_words`), or None when
+        the file lists no words for exactly those fields. Raises :class:`SideFileDamaged` when
+        the list fails its CRC."""
+        spec = self.header.get("words")
+        if not spec or sorted(spec["fields"]) != sorted(fields):
+            return None
+        at, size, crc = spec["section"]
+        view = self._view[self.base + at : self.base + at + size]
+        if len(view) != size or zlib.crc32(view) != crc:
+            raise SideFileDamaged(f"{self.path.name}: its word list does not match its CRC")
+        text = bytes(view).decode("ascii", "replace")
+        return text.split("\n") if text else []
+
     def has_field(self, fieldname: str) -> bool:
         return fieldname in self.fields
 
@@ -469,7 +516,7 @@ class SideFile:
         e = f.entries[i]
         if positions and not e["pw"]:
             return None
-        data, nd, nw = self._term_bytes(fieldname, i, e)
+        data, nd, nw = self._term_bytes(fieldname, i, e, positions)
         df = int(e["df"])
         docs = np.empty(df, np.int64)
         docs[0] = int(e["first"])
@@ -487,8 +534,10 @@ class SideFile:
             where = SidePositions(tf, np.cumsum(tf) - tf, np.frombuffer(data[nd + nw :], _UINT[int(e["pw"])]))
         return docs, weights, where
 
-    def _term_bytes(self, fieldname: str, i: int, e: Any) -> tuple[memoryview, int, int]:
-        """(the term's data, bytes of doc deltas, bytes of weights), its CRC checked."""
+    def _term_bytes(self, fieldname: str, i: int, e: Any, positions: bool) -> tuple[memoryview, int, int]:
+        """(the term's data, bytes of doc deltas, bytes of weights), the CRC of the deltas and
+        weights checked, and with ``positions`` the positions' CRC too (a common word's
+        positions are most of its bytes: a read without them does not pay for their check)."""
         df, dw, tw, pw = int(e["df"]), int(e["dw"]), int(e["tw"]), int(e["pw"])
         if dw not in _UINT or tw not in (1, 2, 4) or pw not in (0, 2, 4) or df < 1:
             raise SideFileDamaged(f"{self.path.name}: entry {i} of field {fieldname} is out of range")
@@ -496,7 +545,11 @@ class SideFile:
         nd, nw = (df - 1) * dw, df * tw
         size = nd + nw + int(e["npos"]) * pw
         data = self._view[at : at + size]
-        if len(data) != size or zlib.crc32(data) != int(e["crc"]):
+        if (
+            len(data) != size
+            or zlib.crc32(data[: nd + nw]) != int(e["crc"])
+            or (positions and zlib.crc32(data[nd + nw :]) != int(e["pcrc"]))
+        ):
             raise SideFileDamaged(
                 f"{self.path.name}: the postings of a term of {fieldname} do not match their CRC"
             )
@@ -506,7 +559,9 @@ class SideFile:
         """Check every term's CRC (``cablesearch check``); raises :class:`SideFileDamaged`."""
         for name, f in self.fields.items():
             for i, e in enumerate(f.entries):
-                self._term_bytes(name, i, e)
+                self._term_bytes(name, i, e, positions=True)
+        if self.header.get("words"):
+            self.words(self.header["words"]["fields"])
 
     def close(self) -> None:
         for f in self.fields.values():

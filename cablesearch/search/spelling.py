@@ -19,13 +19,14 @@ the cables' spelling): that reads every letter once.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from cablesearch.engine.postings import segment_terms
+from cablesearch.engine.postings import segment_terms, segment_words
 
 MIN_LENGTH = 3
 ANY_FIRST_MIN_LENGTH = 5  # shorter words only look among words of their own first letter
@@ -48,7 +49,15 @@ class SegmentWords:
         self._lock = threading.Lock()
 
     def _read(self, leaf: Any, prefix: bytes) -> set[str]:
-        """The words of letters starting with ``prefix`` in the segment's fields."""
+        """The words of letters starting with ``prefix`` in the segment's fields: from the
+        side file's word list when the segment has one (one read, sorted), else its term
+        tables."""
+        listed = segment_words(leaf, self.fields)
+        if listed is not None:
+            first = prefix.decode("ascii")
+            lo = bisect_left(listed, first)
+            hi = bisect_left(listed, first[:-1] + chr(ord(first[-1]) + 1)) if first else len(listed)
+            return set(listed[lo:hi])
         words: set[str] = set()
         for fieldname in self.fields:
             for btext in segment_terms(leaf, fieldname, prefix):
