@@ -92,8 +92,9 @@ def _role(pid: int) -> str:
     return "main"
 
 
-def server_rss(pid: int) -> list[tuple[int, str, float]]:
-    return [(p, _role(p), rss_mb(p)) for p in process_tree(pid)]
+def server_rss(pid: int) -> list[tuple[int, str, float, float]]:
+    """(pid, role, RSS, of which mapped files) of the server's processes."""
+    return [(p, _role(p), rss_mb(p), rss_mb(p, "RssFile")) for p in process_tree(pid)]
 
 
 def _ask(client: httpx.Client, q: ColdQuery) -> dict[str, Any]:

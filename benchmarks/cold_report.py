@@ -78,8 +78,9 @@ def print_table(name: str, res: dict[str, Any]) -> None:
         print(f"  RSS after the queries: {res['rss_mb']:.0f} MB")
     if "servers" in res:
         print(f"  RSS of the server processes after {res['asked_before_rss']:,} distinct queries:")
-        for pid, role, mb in res["servers"]:
-            print(f"    pid {pid:<7} {role:<17} {mb:7.0f} MB")
+        for pid, role, mb, *mapped in res["servers"]:
+            files = f"  (of which mapped index files {mapped[0]:.0f} MB)" if mapped else ""
+            print(f"    pid {pid:<7} {role:<17} {mb:7.0f} MB{files}")
 
 
 def print_ratio(cs: dict[str, Any], tv: dict[str, Any], name: str) -> None:

@@ -46,10 +46,12 @@ def peak_rss_mb() -> dict[str, float]:
     }
 
 
-def rss_mb(pid: int | str = "self") -> float:
-    """Current RSS of a process, from /proc."""
+def rss_mb(pid: int | str = "self", part: str = "VmRSS") -> float:
+    """Current RSS of a process, from /proc; ``part="RssFile"``: of which pages of mapped files
+    (the index's side files: page cache the kernel can drop, not the process's own memory),
+    ``"RssAnon"``: its own memory."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{part}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
