@@ -54,7 +54,6 @@ import json
 import mmap
 import os
 import zlib
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -427,17 +426,34 @@ class _Field:
     keys: memoryview
     offsets: np.ndarray  # int64, terms + 1
     entries: np.ndarray  # ENTRY
+    _fixed: np.ndarray | None = None  # the keys as one fixed-width bytes array, made at first find
+
+    def _table(self) -> np.ndarray:
+        """The keys as a NumPy ``S<longest>`` array (in key order, so ``np.searchsorted`` finds
+        a term in C instead of a Python binary search over slices of the blob), built with one
+        gather from the blob."""
+        if self._fixed is None:
+            offs = self.offsets
+            lens = np.diff(offs)
+            width = max(int(lens.max()) if lens.size else 1, 1)
+            blob = np.frombuffer(self.keys, np.uint8)
+            cols = np.arange(width)
+            idx = offs[:-1, None] + cols[None, :]
+            inside = cols[None, :] < lens[:, None]
+            grid = np.zeros((lens.size, width), np.uint8)
+            grid[inside] = blob[idx[inside]]
+            self._fixed = grid.view(f"S{width}").ravel()
+        return self._fixed
 
     def find(self, btext: bytes) -> int:
         """The entry index of ``btext`` (-1: not in the side file)."""
-        keys, offs = self.keys, self.offsets
-        n = offs.size - 1
-
-        def key(i: int) -> bytes:
-            return bytes(keys[offs[i] : offs[i + 1]])
-
-        i = bisect_left(range(n), btext, key=key)
-        return i if i < n and key(i) == btext else -1
+        table = self._table()
+        n = table.size
+        i = int(np.searchsorted(table, btext))
+        # the array's values lose trailing NUL bytes: compare the blob's own key to be exact
+        if i < n and bytes(self.keys[self.offsets[i] : self.offsets[i + 1]]) == btext:
+            return i
+        return -1
 
 
 class SideFile:
