@@ -22,6 +22,7 @@ from ..index.store import CableIndex
 from ..results import SearchRequest
 from ..search.service import SearchService
 from . import get_config
+from .filters import filter_options
 
 
 def _catch_up(config: Config, store: AlertStore) -> None:
@@ -62,34 +63,7 @@ def alerts_group() -> None:
 @alerts_group.command("add")
 @click.argument("name")
 @click.argument("words", nargs=-1)
-@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only cables with this tag (repeat: any).")
-@click.option(
-    "--origin", "origins", multiple=True, metavar="ORIGIN", help="Only cables from this post (repeat: any)."
-)
-@click.option(
-    "--classification", "classifications", multiple=True, metavar="CLASS", help="Only this classification."
-)
-@click.option(
-    "--year", "years", multiple=True, type=int, metavar="YYYY", help="Only cables created in this year."
-)
-@click.option(
-    "--person",
-    "persons",
-    multiple=True,
-    metavar="NAME",
-    help='Only cables naming this person: a surname or a whole name, e.g. "Burns, William J." (repeat: any).',
-)
-@click.option(
-    "--warning",
-    "warnings",
-    multiple=True,
-    metavar="KIND",
-    help="Only cables with a parse warning of this kind, e.g. subject (repeat: any).",
-)
-@click.option(
-    "--from", "date_from", metavar="DATE", help="Created on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD)."
-)
-@click.option("--to", "date_to", metavar="DATE", help="Created on or before DATE (inclusive).")
+@filter_options
 @click.pass_context
 def add_command(
     ctx: click.Context,

@@ -25,6 +25,7 @@ from ..results import Hit, SearchRequest, SearchResult
 from ..search.service import SearchService, check_page
 from ..vocab import tag_label
 from . import get_config
+from .filters import filter_options
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)
 
@@ -130,60 +131,13 @@ def format_cable(cable: Cable) -> str:
 
 @click.command("search", options_metavar="[OPTIONS]")
 @click.argument("words", nargs=-1)
-@click.option(
-    "--tag", "tags", multiple=True, metavar="TAG", help="Only cables with this tag (repeat: any of them)."
-)
-@click.option(
-    "--origin",
-    "origins",
-    multiple=True,
-    metavar="ORIGIN",
-    help='Only cables from this post, e.g. "Embassy Tripoli" (repeat: any).',
-)
-@click.option(
-    "--classification",
-    "classifications",
-    multiple=True,
-    metavar="CLASS",
-    help="Only cables with this classification (repeat: any).",
-)
-@click.option(
-    "--person",
-    "persons",
-    multiple=True,
-    metavar="NAME",
-    help='Only cables naming this person: a surname or a whole name, e.g. "Burns, William J." (repeat: any).',
-)
-@click.option(
-    "--year",
-    "years",
-    multiple=True,
-    type=int,
-    metavar="YYYY",
-    help="Only cables created in this year (repeat: any).",
-)
-@click.option(
-    "--warning",
-    "warnings",
-    multiple=True,
-    metavar="KIND",
-    help="Only cables with a parse warning of this kind, e.g. subject (repeat: any).",
-)
+@filter_options
 @click.option(
     "--facet-limit",
     type=click.IntRange(min=0),
     default=20,
     show_default=True,
     help="Values per facet counted and shown in --json (0: every value; the readable list shows 8).",
-)
-@click.option(
-    "--from", "date_from", metavar="DATE", help="Created on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)."
-)
-@click.option(
-    "--to",
-    "date_to",
-    metavar="DATE",
-    help="Created on or before DATE (YYYY, YYYY-MM or YYYY-MM-DD; inclusive).",
 )
 @click.option(
     "--sort",
