@@ -46,40 +46,52 @@ class SegmentWords:
         self.fields = tuple(fields)
         self._buckets: dict[str, list[str]] = {}
         self._all: list[str] | None = None
+        self._listed: list[str] | None = None  # the side file's sorted word list, once read
+        self._listed_read = False
         self._lock = threading.Lock()
 
-    def _read(self, leaf: Any, prefix: bytes) -> set[str]:
-        """The words of letters starting with ``prefix`` in the segment's fields: from the
-        side file's word list when the segment has one (one read, sorted), else its term
+    def _side_list(self, leaf: Any) -> list[str] | None:
+        """The segment's sorted word list from its side file (read once), or None."""
+        if not self._listed_read:
+            self._listed = segment_words(leaf, self.fields)
+            self._listed_read = True
+        return self._listed
+
+    def _read(self, leaf: Any, prefix: bytes) -> list[str]:
+        """The words of letters starting with ``prefix`` in the segment's fields, sorted: a
+        slice of the side file's word list when the segment has one, else from its term
         tables."""
-        listed = segment_words(leaf, self.fields)
+        listed = self._side_list(leaf)
         if listed is not None:
             first = prefix.decode("ascii")
             lo = bisect_left(listed, first)
             hi = bisect_left(listed, first[:-1] + chr(ord(first[-1]) + 1)) if first else len(listed)
-            return set(listed[lo:hi])
+            return listed[lo:hi]
         words: set[str] = set()
         for fieldname in self.fields:
             for btext in segment_terms(leaf, fieldname, prefix):
                 if len(btext) >= MIN_LENGTH and btext.isalpha():
                     words.add(btext.decode("ascii"))
-        return words
+        return sorted(words)
 
     def _bucket(self, leaf: Any, first: str) -> list[str]:
         got = self._buckets.get(first)
         if got is None:
-            got = self._buckets[first] = sorted(self._read(leaf, first.encode("ascii")))
+            got = self._buckets[first] = self._read(leaf, first.encode("ascii"))
         return got
 
     def all_words(self, leaf: Any) -> list[str]:
-        """Every word of letters (one read of each field's whole word list)."""
+        """Every word of letters, sorted (the side file's list, or one read of each field's
+        whole word list)."""
         with self._lock:
             if self._all is None:
-                groups: dict[str, list[str]] = {}
-                for word in sorted(self._read(leaf, b"")):
-                    groups.setdefault(word[0], []).append(word)
-                self._buckets.update(groups)
-                self._all = [w for words in groups.values() for w in words]
+                words = self._read(leaf, b"")
+                if self._side_list(leaf) is None:  # term tables: keep the letters' buckets too
+                    groups: dict[str, list[str]] = {}
+                    for word in words:
+                        groups.setdefault(word[0], []).append(word)
+                    self._buckets.update(groups)
+                self._all = words
             return self._all
 
     def within(
@@ -106,8 +118,12 @@ class SegmentWords:
 
     @property
     def letters_read(self) -> int:
+        """How many first letters' words are held (all of them once ``all_words`` ran)."""
         with self._lock:
-            return len(self._buckets)
+            letters = set(self._buckets)
+            if self._all is not None:
+                letters.update(w[0] for w in self._all)
+            return len(letters)
 
 
 class Speller:
