@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import random
 import re
@@ -47,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from watch_latency import CLI, Probe, make_files, ref_of  # noqa: E402
+from watch_latency import Probe, make_files, ref_of, start_daemon, status_reader, wait_watching  # noqa: E402
 
 from cablesearch.alerts import AlertStore, add_alert  # noqa: E402
 from cablesearch.config import Config  # noqa: E402
@@ -129,34 +128,12 @@ def daemon_burst(work: Path, template: Path, burst: list[Path], procs: int) -> t
         folder = stage / f"{i // 500:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, folder / src.name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
-    env["CABLESEARCH_PROCS"] = str(procs)
-    status_file = index_dir / "daemon.json"
-
-    def status() -> dict:
-        try:
-            return json.loads(status_file.read_text())
-        except (OSError, ValueError):
-            return {}
+    status = status_reader(index_dir)
 
     with open(work / "watch.log", "ab") as log:
-        proc = subprocess.Popen(
-            CLI + ["--index", str(index_dir), "watch", str(watched)],
-            cwd=work,
-            env=env,
-            stderr=log,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = start_daemon(index_dir, watched, work, procs, log)
         try:
-            while not (
-                status().get("pid") == proc.pid
-                and status().get("state") == "watching"
-                and status().get("queue") == 0
-            ):
-                if proc.poll() is not None:
-                    sys.exit(f"the daemon exited: {(work / 'watch.log').read_text()[-2000:]}")
-                time.sleep(0.02)
+            wait_watching(proc, status, work, pause=0.02)
             probe = Probe(index_dir)
             target = probe.count() + len({ref_of(p) for p in burst})
             commits0 = status().get("totals", {}).get("batches", 0)

@@ -48,6 +48,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
@@ -135,6 +136,50 @@ def ref_of(path: Path) -> str:
     from cablesearch.parse import parse_file
 
     return next(iter(parse_file(path))).reference_id
+
+
+def daemon_env(procs: int) -> dict[str, str]:
+    """The environment of a benchmark's daemon: none of the caller's CABLESEARCH_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
+    env["CABLESEARCH_PROCS"] = str(procs)
+    return env
+
+
+def status_reader(index_dir: Path) -> Callable[[], dict]:
+    """A function reading the daemon's status file ({} while it is missing or half-written)."""
+    status_file = index_dir / "daemon.json"
+
+    def status() -> dict:
+        try:
+            return json.loads(status_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    return status
+
+
+def start_daemon(index_dir: Path, watched: Path, work: Path, procs: int, log: IO[bytes]) -> subprocess.Popen:
+    """`cablesearch watch` on ``watched`` as a separate process (its stderr to ``log``)."""
+    return subprocess.Popen(
+        CLI + ["--index", str(index_dir), "watch", str(watched)],
+        cwd=work,
+        env=daemon_env(procs),
+        stderr=log,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def wait_watching(
+    proc: subprocess.Popen, status: Callable[[], dict], work: Path, pause: float = 0.01
+) -> None:
+    """Until the daemon says it watches with nothing queued (exits if the daemon died)."""
+    while not (
+        status().get("pid") == proc.pid and status().get("state") == "watching" and status().get("queue") == 0
+    ):
+        if proc.poll() is not None:
+            sys.exit(f"the daemon exited: {(work / 'watch.log').read_text()[-2000:]}")
+        time.sleep(pause)
 
 
 def run_burst(
@@ -256,34 +301,11 @@ def main() -> None:
         )
 
         # 2. the daemon, as a separate process
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CABLESEARCH_")}
-        env["CABLESEARCH_PROCS"] = str(args.procs)
         log = open(work / "watch.log", "wb")  # noqa: SIM115 - closed when the daemon is stopped
         t = time.perf_counter()
-        proc = subprocess.Popen(
-            CLI + ["--index", str(index_dir), "watch", str(watched)],
-            cwd=work,
-            env=env,
-            stderr=log,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        status_file = index_dir / "daemon.json"
-
-        def status() -> dict:
-            try:
-                return json.loads(status_file.read_text())
-            except (OSError, ValueError):
-                return {}
-
-        while not (
-            status().get("pid") == proc.pid
-            and status().get("state") == "watching"
-            and status().get("queue") == 0
-        ):
-            if proc.poll() is not None:
-                sys.exit(f"the daemon exited: {(work / 'watch.log').read_text()}")
-            time.sleep(0.01)
+        proc = start_daemon(index_dir, watched, work, args.procs, log)
+        status = status_reader(index_dir)
+        wait_watching(proc, status, work)
         print(
             f"daemon start + catch-up over {args.count:,} unchanged files: "
             f"{time.perf_counter() - t:.2f} s (nothing re-parsed: "
@@ -347,7 +369,7 @@ def main() -> None:
         t = time.perf_counter()
         done = subprocess.run(
             CLI + ["--index", str(index_dir), "index", str(manual)],
-            env=env,
+            env=daemon_env(args.procs),
             cwd=work,
             capture_output=True,
             text=True,
