@@ -5,7 +5,6 @@ segments with deletions, and on the old index tests/indexes/v1c893c8 (other pick
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cable_text import adjacent_words
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -216,16 +216,7 @@ def snaps(index: CableIndex) -> Iterator[tuple[Snapshot, Snapshot, list[str]]]:
         eager.close()
 
 
-def _adjacent_words(data_dir: Path) -> list[str]:
-    """Two and three words standing together in the cables' bodies (phrases that match)."""
-    out = []
-    for c in sorted(parse.iter_cables([data_dir / "html"]), key=lambda c: c.reference_id):
-        words = re.findall(r"[A-Za-z]{3,}", c.body)[:400]
-        out.extend(" ".join(words[i : i + 2 + i % 2]) for i in range(0, len(words) - 3, 37))
-    return out
-
-
-phrases_of_the_cables = _adjacent_words(Path(__file__).parent / "data")
+phrases_of_the_cables = adjacent_words(Path(__file__).parent / "data", every=37)
 
 SHAPES = [
     "{0} AND {1}",

@@ -9,7 +9,6 @@ in a segment (``MIN_DF`` lowered for the module) rather than 64: every read path
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cable_text import adjacent_words
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
@@ -502,21 +502,12 @@ def test_a_damaged_position_fails_only_reads_that_need_positions(tmp_path: Path)
         side.close()
 
 
-def _adjacent_words(data_dir: Path) -> list[str]:
-    """Two and three words standing together in the cables' bodies (phrases that match)."""
-    out = []
-    for c in sorted(parse.iter_cables([data_dir / "html"]), key=lambda c: c.reference_id):
-        words = re.findall(r"[A-Za-z]{3,}", c.body)[:400]
-        out.extend(" ".join(words[i : i + 2 + i % 2]) for i in range(0, len(words) - 3, 23))
-    return out
-
-
 def test_phrases_of_the_cables_match_the_same_with_side_files(
     snaps: tuple[Snapshot, Snapshot, list[str]], data_dir: Path
 ) -> None:
     side, w3, _words = snaps
     matched = 0
-    for phrase in _adjacent_words(data_dir):
+    for phrase in adjacent_words(data_dir, every=23):
         q = parse_query(f'"{phrase}"', side.schema)
         if q is None:
             continue
