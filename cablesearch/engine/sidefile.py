@@ -310,14 +310,19 @@ def build_parts(
     size = 0
     fields_list = list(fields)
 
-    def add(data: bytes) -> list[int]:
+    def put(data: bytes) -> int:
+        """Append ``data`` 8-aligned; its offset."""
         nonlocal size
         pad = -size % 8
         chunks.append(b"\0" * pad)
         at = size + pad
         chunks.append(data)
         size = at + len(data)
-        return [at, len(data), zlib.crc32(data)]
+        return at
+
+    def add(data: bytes) -> list[int]:
+        """A section: [offset, length, CRC-32] for the header."""
+        return [put(data), len(data), zlib.crc32(data)]
 
     described: dict[str, Any] = {}
     minlen = 4 * MIN_DF
@@ -329,7 +334,7 @@ def build_parts(
         parsed = _field_positions(terms, keys) if name in positional else repeat(None)
         for i, (key, where) in enumerate(zip(keys, parsed, strict=False)):
             t = _term_data(terms[key], where)
-            at, _n, _crc = add(t.data)
+            at = put(t.data)  # its CRCs (deltas and weights, positions) go in the entry
             head = memoryview(t.data)[: t.head]
             crc, pcrc = zlib.crc32(head), zlib.crc32(memoryview(t.data)[t.head :]) if t.npos else 0
             entries[i] = (at, t.npos, t.df, t.first, crc, pcrc, t.dw, t.tw, t.pw, 0)
