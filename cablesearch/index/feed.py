@@ -15,7 +15,15 @@ from cablesearch.errors import ParseError
 from cablesearch.index.plan import Todo
 from cablesearch.index.report import SyncProgress
 from cablesearch.index.run import SyncRun
-from cablesearch.index.work import FileResult, row_digest, work_files, work_rows
+from cablesearch.index.work import (
+    FileResult,
+    row_digest,
+    unpack,
+    work_files,
+    work_files_packed,
+    work_rows,
+    work_rows_packed,
+)
 from cablesearch.parse import csvfile
 
 ROW_BATCH = 200
@@ -89,7 +97,7 @@ class Feed:
         asked = 0.0
         while True:
             while queue and len(pending) < self.in_flight:
-                pending.append(self.pool.apply_async(work_files, (next_batch(),)))
+                pending.append(self.pool.apply_async(work_files_packed, (next_batch(),)))
             if (
                 not queue
                 and more is not None
@@ -102,7 +110,7 @@ class Feed:
                 if queue:
                     continue
                 return
-            for result in pending.popleft().get():
+            for result in unpack(pending.popleft().get()):
                 self._handle(result)
 
     def _handle(self, result: FileResult) -> None:
@@ -164,13 +172,13 @@ class Feed:
         else:
             pending: deque[tuple[Any, int]] = deque()
             for chunk, nbytes in batches:
-                pending.append((self.pool.apply_async(work_rows, (path, chunk)), nbytes))
+                pending.append((self.pool.apply_async(work_rows_packed, (path, chunk)), nbytes))
                 while len(pending) >= self.in_flight:
                     fut, nb = pending.popleft()
-                    take(fut.get(), nb)
+                    take(unpack(fut.get()), nb)
             while pending:
                 fut, nb = pending.popleft()
-                take(fut.get(), nb)
+                take(unpack(fut.get()), nb)
         run.report.rejected.extend(bad_rows)
         run.finish_file(path, size, mtime, digest, old)
 

@@ -5,7 +5,9 @@ cables.csv rows (:func:`work_rows`)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import pickle
 from typing import Any
 
 from cablesearch import parse
@@ -22,6 +24,34 @@ MISSING = "no such file or folder"
 def work_files(tasks: list[tuple[str, str | None]]) -> list[FileResult]:
     """Read, hash, parse and prepare a batch of (path, known hash) single-cable files."""
     return [_read_file(path, known) for path, known in tasks]
+
+
+def work_files_packed(tasks: list[tuple[str, str | None]]) -> bytes:
+    """:func:`work_files` in a worker: its results as :func:`pack` gives them."""
+    return pack(work_files(tasks))
+
+
+def work_rows_packed(source: str, rows: list[tuple[int, list[str], str]]) -> bytes:
+    """:func:`work_rows` in a worker: its results as :func:`pack` gives them."""
+    return pack(work_rows(source, rows))
+
+
+def pack(results: Any) -> bytes:
+    """A worker's results as one pickle, written without pickle's memo. A prepared cable is
+    ~320 postings of small tuples; remembering each object (in case it comes again) is most of
+    what pickling them costs (6x), and they never come again but for a few shared bytes, which
+    are then written twice. The pool sends the one bytes object as it is; :func:`unpack` (in
+    the process that started the workers) reads it back."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: fine for data without cycles, as results are
+    pickler.dump(results)
+    return out.getvalue()
+
+
+def unpack(data: bytes) -> Any:
+    """The results a worker packed (:func:`pack`): data from this program's own workers."""
+    return pickle.loads(data)
 
 
 def _read_file(path: str, known_hash: str | None) -> FileResult:
