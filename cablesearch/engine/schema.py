@@ -46,7 +46,6 @@ import re
 import struct
 import unicodedata
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pickle import dumps as _pickle_dumps
 from typing import Any
@@ -128,6 +127,7 @@ def _pickle_int(n: int) -> bytes:
 _INT_PICKLES = [_pickle_int(n) for n in range(65536)]
 _LIST_HEAD = b"\x80\x02]q\x00"
 _SINGLE = [_pack_uint(1) + _LIST_HEAD + _INT_PICKLES[n] + b"a." for n in range(4096)]
+SINGLE_POSITION_VALUES = tuple(_SINGLE)  # the value of a posting at one position under 4,096
 
 
 def encode_positions(positions: list[int]) -> bytes:
@@ -150,19 +150,33 @@ def encode_positions(positions: list[int]) -> bytes:
 
 
 def positions_postings(terms: list[str], boost: float = 1.0) -> list[tuple[bytes, int, float, bytes]]:
-    """(term bytes, freq, weight, encoded positions) per distinct term, as ``Positions`` does."""
-    poses: defaultdict[str, list[int]] = defaultdict(list)
+    """(term bytes, freq, weight, encoded positions) per distinct term, as ``Positions`` does.
+    With ``boost`` 1 the weight is the frequency as an int (equal to Whoosh's float, and a
+    small int is one shared object, not a new float per posting: writers store weights as
+    ``array("f")``)."""
+    poses: dict[str, list[int]] = {}
     for i, t in enumerate(terms):
-        poses[t].append(i)
+        at = poses.get(t)
+        if at is None:
+            poses[t] = [i]
+        else:
+            at.append(i)
+    if not poses:
+        return []
+    # one encode for all the terms (analysed tokens hold no NUL; term by term if one did)
+    keys = "\0".join(poses).encode("utf-8").split(b"\0")
+    if len(keys) != len(poses):
+        keys = [t.encode("utf-8") for t in poses]
     enc, single = encode_positions, _SINGLE
+    if boost != 1.0:
+        return [
+            (k, len(p), len(p) * boost, single[p[0]] if len(p) == 1 and p[0] < 4096 else enc(p))
+            for k, p in zip(keys, poses.values(), strict=True)
+        ]
     return [
-        (
-            t.encode("utf-8"),
-            len(p),
-            len(p) * boost,
-            single[p[0]] if len(p) == 1 and p[0] < 4096 else enc(p),
-        )
-        for t, p in poses.items()
+        (k, n, n, single[p[0]] if n == 1 and p[0] < 4096 else enc(p))
+        for k, p in zip(keys, poses.values(), strict=True)
+        for n in (len(p),)
     ]
 
 
