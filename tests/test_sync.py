@@ -488,3 +488,62 @@ def test_report_as_json_names_each_rejected_file_and_row(tmp_path: Path, data_di
     assert [(Path(e["path"]).name, e["row"]) for e in rejected] == [("cables.csv", 3), ("notes.txt", None)]
     assert "expected 8 columns, found 5" in rejected[0]["reason"]
     assert rejected[0]["message"] == f"{src / 'cables.csv'}, row 3: {rejected[0]['reason']}"
+
+
+def _postings_of(index_dir: Path) -> dict[tuple[str, bytes], list[tuple[int, float, bytes]]]:
+    """Every posting of the index as plain Whoosh reads it."""
+    from whoosh import index as whoosh_index
+
+    with whoosh_index.open_dir(str(index_dir)).searcher() as s:
+        r = s.reader()
+        out = {}
+        for field, term in r.all_terms():
+            m = r.postings(field, term)
+            found = out[(field, term)] = []
+            while m.is_active():
+                found.append((m.id(), m.weight(), m.value()))
+                m.next()
+        return out
+
+
+def test_the_worker_pool_writes_the_index_the_process_writes_alone(tmp_path: Path, data_dir: Path) -> None:
+    """Results come back from the workers packed (one pickle without memo); the index they make
+    holds the same documents and postings, posting by posting, as one made without workers."""
+    src = tmp_path / "src"
+    shutil.copytree(data_dir / "telegram", src / "telegram")
+    shutil.copy(data_dir / "cables.csv", src / "cables.csv")
+    pool = make_pool(2)
+    try:
+        alone = Syncer(CableIndex.open(tmp_path / "alone"), Config(procs=1, lock_timeout=5)).sync_paths([src])
+        pooled = Syncer(CableIndex.open(tmp_path / "pool"), Config(procs=2, lock_timeout=5), pool=pool)
+        together = pooled.sync_paths([src])
+    finally:
+        pool.terminate()
+        pool.join()
+    assert (together.added, together.duplicates) == (alone.added, alone.duplicates) and alone.added > 30
+    assert index_ids(tmp_path / "pool") == index_ids(tmp_path / "alone")
+    ours, theirs = _postings_of(tmp_path / "pool"), _postings_of(tmp_path / "alone")
+    assert len(ours) > 5000 and ours == theirs
+
+
+def test_packed_results_read_back_as_they_were(tmp_path: Path, data_dir: Path) -> None:
+    from cablesearch.engine.writer import SHARED_VALUES
+    from cablesearch.index.work import pack, unpack, work_files
+
+    tasks = [(str(p), None) for p in sorted((data_dir / "telegram").iterdir())] + [
+        ("/nonexistent/x.txt", None)
+    ]
+    results = work_files(tasks)
+    assert unpack(pack(results)) == results
+    assert results[-1] == ("error", "/nonexistent/x.txt", "no such file or folder")
+    # single-position values come back as copies; the writer keeps one object of each
+    preps = [doc for r in unpack(pack(results[:3])) for doc in r[5]]
+    values = [v for doc in preps for _, items, _ in doc.inverted for *_, v in items]
+    singles = [v for v in values if v in SHARED_VALUES]
+    assert singles and all(SHARED_VALUES[v] is not v for v in singles)
+    with CableIndex.open(tmp_path / "ix").writer() as w:
+        for prep in preps:
+            w.put(prep)
+        kept = [v for terms in w._w._terms.values() for flat in terms.values() for v in flat[2::4]]
+        assert len(kept) == len(values)
+        assert all(SHARED_VALUES[v] is v for v in kept if v in SHARED_VALUES)

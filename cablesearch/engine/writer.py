@@ -35,6 +35,9 @@ from cablesearch.engine.merge import merge_tiers, tier_merges
 from cablesearch.engine.storage import default_schema
 from cablesearch.model import Cable
 
+# The values of single-position postings (most postings), one object each: a prepared cable
+# comes from a worker as a copy, and a segment holds millions of them until it is written.
+SHARED_VALUES = {v: v for v in schema_mod.SINGLE_POSITION_VALUES}
 CODEC_COMPRESSION = 1  # zlib level of posting blocks (Whoosh's default 3 costs ~40% of a commit)
 
 
@@ -163,11 +166,13 @@ class FastSegmentWriter(SegmentWriter):
         pdw = self.perdocwriter
         schema = self.schema
         pdw.start_doc(docnum)
+        shared = SHARED_VALUES.get
         for name, items, length in prep.inverted:
             terms = self._terms.get(name)
             if terms is None:
                 terms = self._terms[name] = {}
             for tbytes, _freq, weight, vbytes in items:
+                vbytes = shared(vbytes, vbytes)
                 plist = terms.get(tbytes)
                 if plist is None:
                     terms[tbytes] = [docnum, weight, vbytes, length]
