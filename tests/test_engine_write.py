@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import random
 import shutil
 import threading
 import warnings
@@ -18,7 +20,7 @@ from whoosh.query import Term
 
 from cablesearch import parse
 from cablesearch.cli import main
-from cablesearch.engine import flush, merge, schema
+from cablesearch.engine import flush, merge, schema, sidefile
 from cablesearch.index.store import CableIndex
 from cablesearch.model import Cable
 from cablesearch.results import SearchRequest
@@ -121,7 +123,8 @@ def test_a_segment_written_by_plain_whoosh_is_read_searched_and_grown(
 def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, threads: str
 ) -> None:
-    """With only this thread the helper is a fork. With other threads alive Python 3.12+
+    """With only this thread the helper is a fork (and so is the side file's writer). With
+    other threads alive Python 3.12+
     warns about forking (a DeprecationWarning), so there the flush is encoded
     in this process alone; 3.11 forks as before. Either way the segment's bytes are those of
     a flush done in one process, and the helper's files are gone."""
@@ -136,6 +139,7 @@ def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
         try:
             for mode, threshold in (("alone", 10**12), ("helped", 0)):
                 monkeypatch.setattr(flush, "PARALLEL_POSTINGS", threshold)
+                random.seed(7)  # the same segment id (a side file names its segment)
                 ix = CableIndex.open(tmp_path / mode)
                 with ix.writer() as w:
                     for c in docs:
@@ -143,12 +147,44 @@ def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
                 written[mode] = {
                     p.suffix: p.read_bytes()
                     for p in (tmp_path / mode).iterdir()
-                    if p.suffix in (".pst", ".trm")
+                    if p.suffix in (".pst", ".trm", ".npp")
                 }
                 assert not list((tmp_path / mode).glob(".flush-*"))
         finally:
             stop.set()
     if threads != "one thread":
         other.join()
-    assert written["alone"] == written["helped"] and set(written["alone"]) == {".pst", ".trm"}
+    assert written["alone"] == written["helped"] and set(written["alone"]) == {".pst", ".trm", ".npp"}
     assert not [w for w in caught if "fork()" in str(w.message)]
+
+
+@pytest.mark.skipif(not flush.can_fork(), reason="no fork here: the side file is always written in-process")
+def test_a_side_file_job_that_fails_in_its_fork_is_done_in_the_process(
+    tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fork writing a big flush's side file dies: the committing process writes the side
+    file itself, the same bytes as a flush without the fork, and the index searches as usual."""
+    written = {}
+    parent = os.getpid()
+    real_write = sidefile.write
+
+    def dies_in_a_fork(*args: object, **kwargs: object) -> Path:
+        if os.getpid() != parent:
+            os._exit(3)
+        return real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    for mode, threshold in (("alone", 10**12), ("forked", 0)):
+        monkeypatch.setattr(flush, "PARALLEL_POSTINGS", threshold)
+        monkeypatch.setattr(sidefile, "write", dies_in_a_fork)
+        random.seed(7)  # the same segment id (a side file names its segment)
+        ix = CableIndex.open(tmp_path / mode)
+        with ix.writer() as w:
+            for c in cables:
+                w.put(c)
+        (side,) = (tmp_path / mode).glob("*.npp")
+        written[mode] = side.read_bytes()
+        assert not list((tmp_path / mode).glob("*.tmp"))
+        found = SearchService(ix).search(SearchRequest("embassy"))
+        assert found.total > 0
+    assert written["alone"] == written["forked"]
+    assert [r.message for r in caplog.records if "forked flush job failed" in r.message]

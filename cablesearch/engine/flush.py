@@ -6,7 +6,9 @@ A commit's flush is the part of indexing no parsing worker shares, and it waits 
 every batch; so a big one is cut in two at a term boundary and a helper process encodes the
 second half into files in the index folder (named ``FLUSH_PREFIX...``) while this process
 encodes the first; the second half's postings are then appended, their offsets shifted. If the
-helper fails, this process encodes that half itself.
+helper fails, this process encodes that half itself. The segment's side file is written the
+same way, by another fork (:class:`Forked`), while the two encode: a bulk commit's side file
+took as long as its encoding, with one core idle.
 
 The helper is a fork of this process (it has the postings already; nothing is copied). Forking
 beside other threads (a worker pool's handler threads, a daemon's observer) is what Python
@@ -113,6 +115,11 @@ def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]], 
             helper.close()
 
 
+def postings_count(fields: list[tuple[str, Any, dict[bytes, list[Any]]]]) -> int:
+    """Postings held for a flush (four flat list items each)."""
+    return sum(len(flat) for _, _, terms in fields for flat in terms.values()) // 4
+
+
 def halves(work: Work) -> tuple[Work, Work]:
     """Cut the work in two (a term costs about as much as six of its postings), the first
     ``FIRST_SHARE`` of it for this process; no cut (everything first) when it is small."""
@@ -145,6 +152,53 @@ def can_fork() -> bool:
     if not hasattr(os, "fork"):
         return False
     return threading.active_count() == 1 or sys.version_info < (3, 12)
+
+
+class Forked:
+    """A job run in a forked copy of this process (it has the data already; nothing is
+    copied): the job writes its own files, and :meth:`join` tells whether it finished."""
+
+    def __init__(self, pid: int):
+        self._pid = pid
+
+    @classmethod
+    def start(cls, job: Callable[[], object]) -> Forked | None:
+        """``job`` running in a fork; None where forking is not safe or fails (the caller then
+        runs the job itself)."""
+        if not can_fork():
+            return None
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            log.warning("cannot fork a flush job (%s); running it here", exc)
+            return None
+        if pid == 0:  # the job: run, leave without running any cleanup
+            code = 1
+            try:
+                job()
+                code = 0
+            finally:
+                os._exit(code)
+        return cls(pid)
+
+    def join(self) -> bool:
+        """Wait for the job: whether it finished."""
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if not ok:
+            log.warning("a forked flush job failed (status %s); running it here", status)
+        return ok
+
+    def close(self) -> None:
+        """Stop the job if it still runs."""
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+                os.waitpid(self._pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self._pid = 0
 
 
 class Helper:

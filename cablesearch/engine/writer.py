@@ -28,9 +28,9 @@ from whoosh.fields import Schema
 from whoosh.index import FileIndex
 from whoosh.writing import NO_MERGE, SegmentWriter
 
+from cablesearch.engine import flush, sidefile
 from cablesearch.engine import schema as schema_mod
-from cablesearch.engine import sidefile
-from cablesearch.engine.flush import PICKLE_PROTOCOL, write_terms
+from cablesearch.engine.flush import PICKLE_PROTOCOL, Forked, postings_count, write_terms
 from cablesearch.engine.merge import merge_tiers, tier_merges
 from cablesearch.engine.storage import default_schema
 from cablesearch.model import Cable
@@ -227,17 +227,31 @@ class FastSegmentWriter(SegmentWriter):
         fw = self.fieldwriter
         schema = self.schema
         fields = [(name, schema[name], self._terms[name]) for name in sorted(self._terms) if name in schema]
-        write_terms(fw, fields, Path(self.storage.folder))
-        fw.close()
-        # the side file (common terms as NumPy arrays) of the new segment, renamed into place
-        # before the commit writes the table of contents that names the segment
-        sidefile.write(
-            self.storage.folder,
-            self.newsegment.segment_id(),
-            self.docnum,
-            [(name, terms) for name, _field, terms in fields],
-            [name for name, field, _terms in fields if field.format.supports("positions")],
-        )
+        folder = self.storage.folder
+        segment_id = self.newsegment.segment_id()
+        docs = self.docnum
+
+        def write_side_file() -> None:
+            # the side file (common terms as NumPy arrays) of the new segment, renamed into
+            # place before the commit writes the table of contents that names the segment
+            sidefile.write(
+                folder,
+                segment_id,
+                docs,
+                [(name, terms) for name, _field, terms in fields],
+                [name for name, field, _terms in fields if field.format.supports("positions")],
+            )
+
+        # a big flush writes its side file in a fork while the postings are encoded
+        job = Forked.start(write_side_file) if postings_count(fields) >= flush.PARALLEL_POSTINGS else None
+        try:
+            write_terms(fw, fields, Path(folder))
+            fw.close()
+            if job is None or not job.join():
+                write_side_file()
+        finally:
+            if job is not None:
+                job.close()
         # the postings (millions of small objects) are freed after the commit, see free()
 
     def free(self) -> None:
