@@ -44,7 +44,12 @@ def pack(results: Any) -> bytes:
     the process that started the workers) reads it back."""
     out = io.BytesIO()
     pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True  # no memo: fine for data without cycles, as results are
+    try:
+        # no memo: fine for data without cycles, as results are. The pickle docs call the
+        # attribute deprecated; 3.11-3.13 all have it, and a Python without it pickles as usual
+        pickler.fast = True
+    except AttributeError:
+        pass
     pickler.dump(results)
     return out.getvalue()
 
