@@ -118,6 +118,19 @@ def test_a_segment_written_by_plain_whoosh_is_read_searched_and_grown(
         assert s.doc_count() == 12
 
 
+def index_flushed_from(
+    folder: Path, threshold: int, docs: list[Cable], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """An index of ``docs`` in one commit whose flush forks its helpers from ``threshold``
+    postings, with the same segment id every time (a side file names its segment)."""
+    monkeypatch.setattr(flush, "PARALLEL_POSTINGS", threshold)
+    random.seed(7)
+    with CableIndex.open(folder).writer() as w:
+        for c in docs:
+            w.put(c)
+    return folder
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("threads", ["one thread", "other threads alive"])
 def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
@@ -138,18 +151,11 @@ def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
         warnings.simplefilter("always")
         try:
             for mode, threshold in (("alone", 10**12), ("helped", 0)):
-                monkeypatch.setattr(flush, "PARALLEL_POSTINGS", threshold)
-                random.seed(7)  # the same segment id (a side file names its segment)
-                ix = CableIndex.open(tmp_path / mode)
-                with ix.writer() as w:
-                    for c in docs:
-                        w.put(c)
+                folder = index_flushed_from(tmp_path / mode, threshold, docs, monkeypatch)
                 written[mode] = {
-                    p.suffix: p.read_bytes()
-                    for p in (tmp_path / mode).iterdir()
-                    if p.suffix in (".pst", ".trm", ".npp")
+                    p.suffix: p.read_bytes() for p in folder.iterdir() if p.suffix in (".pst", ".trm", ".npp")
                 }
-                assert not list((tmp_path / mode).glob(".flush-*"))
+                assert not list(folder.glob(".flush-*"))
         finally:
             stop.set()
     if threads != "one thread":
@@ -173,18 +179,13 @@ def test_a_side_file_job_that_fails_in_its_fork_is_done_in_the_process(
             os._exit(3)
         return real_write(*args, **kwargs)  # type: ignore[arg-type]
 
+    monkeypatch.setattr(sidefile, "write", dies_in_a_fork)
     for mode, threshold in (("alone", 10**12), ("forked", 0)):
-        monkeypatch.setattr(flush, "PARALLEL_POSTINGS", threshold)
-        monkeypatch.setattr(sidefile, "write", dies_in_a_fork)
-        random.seed(7)  # the same segment id (a side file names its segment)
-        ix = CableIndex.open(tmp_path / mode)
-        with ix.writer() as w:
-            for c in cables:
-                w.put(c)
-        (side,) = (tmp_path / mode).glob("*.npp")
+        folder = index_flushed_from(tmp_path / mode, threshold, cables, monkeypatch)
+        (side,) = folder.glob("*.npp")
         written[mode] = side.read_bytes()
-        assert not list((tmp_path / mode).glob("*.tmp"))
-        found = SearchService(ix).search(SearchRequest("embassy"))
+        assert not list(folder.glob("*.tmp"))
+        found = SearchService(CableIndex.open(folder)).search(SearchRequest("embassy"))
         assert found.total > 0
     assert written["alone"] == written["forked"]
-    assert [r.message for r in caplog.records if "forked flush job failed" in r.message]
+    assert [r.message for r in caplog.records if "side file's writer failed" in r.message]

@@ -156,21 +156,27 @@ def can_fork() -> bool:
 
 class Forked:
     """A job run in a forked copy of this process (it has the data already; nothing is
-    copied): the job writes its own files, and :meth:`join` tells whether it finished."""
+    copied): the job writes its own files, and :meth:`join` tells whether it finished.
+    ``name`` and ``fallback`` word its warnings ("the flush helper failed ...; writing its half
+    here")."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, name: str, fallback: str):
         self._pid = pid
+        self.name = name
+        self.fallback = fallback
 
     @classmethod
-    def start(cls, job: Callable[[], object]) -> Forked | None:
+    def start(
+        cls, job: Callable[[], object], name: str = "a forked flush job", fallback: str = "running it here"
+    ) -> Forked | None:
         """``job`` running in a fork; None where forking is not safe or fails (the caller then
-        runs the job itself)."""
+        does the work itself)."""
         if not can_fork():
             return None
         try:
             pid = os.fork()
         except OSError as exc:
-            log.warning("cannot fork a flush job (%s); running it here", exc)
+            log.warning("cannot start %s (%s); %s", name, exc, fallback)
             return None
         if pid == 0:  # the job: run, leave without running any cleanup
             code = 1
@@ -179,7 +185,7 @@ class Forked:
                 code = 0
             finally:
                 os._exit(code)
-        return cls(pid)
+        return cls(pid, name, fallback)
 
     def join(self) -> bool:
         """Wait for the job: whether it finished."""
@@ -187,7 +193,7 @@ class Forked:
         self._pid = 0
         ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if not ok:
-            log.warning("a forked flush job failed (status %s); running it here", status)
+            log.warning("%s failed (status %s); %s", self.name, status, self.fallback)
         return ok
 
     def close(self) -> None:
@@ -202,44 +208,32 @@ class Forked:
 
 
 class Helper:
-    """A forked copy of this process encoding part of a flush into two files in ``workdir``:
-    ``.pst`` (the postings) and ``.trm`` (the term entries, pickled)."""
+    """A forked copy of this process (:class:`Forked`) encoding part of a flush into two files
+    in ``workdir``: ``.pst`` (the postings) and ``.trm`` (the term entries, pickled)."""
 
     def __init__(self, base: Path):
         self.posts = base.with_suffix(".pst")
         self.terms = base.with_suffix(".trm")
-        self._pid = 0
+        self._job: Forked | None = None
 
     @classmethod
     def start(cls, work: Work, enc: Encoding, workdir: Path) -> Helper | None:
         """A forked helper encoding ``work``; None where forking is not safe or fails."""
-        if not can_fork():
-            return None
         helper = cls(workdir / f"{FLUSH_PREFIX}{os.getpid()}-{time.monotonic_ns()}")
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            log.warning("cannot start the flush helper (%s); writing its half here", exc)
-            return None
-        if pid == 0:  # the helper: encode, save, leave without running any cleanup
-            code = 1
-            try:
-                with open(helper.posts, "wb") as f:
-                    entries = encode(work, enc, f, 0)
-                with open(helper.terms, "wb") as f:
-                    pickle.dump(entries, f, PICKLE_PROTOCOL)
-                code = 0
-            finally:
-                os._exit(code)
-        helper._pid = pid
-        return helper
+
+        def encode_half() -> None:
+            with open(helper.posts, "wb") as f:
+                entries = encode(work, enc, f, 0)
+            with open(helper.terms, "wb") as f:
+                pickle.dump(entries, f, PICKLE_PROTOCOL)
+
+        helper._job = Forked.start(encode_half, "the flush helper", "writing its half here")
+        return helper if helper._job is not None else None
 
     def join(self) -> tuple[Path, Entries] | None:
         """Wait for the helper: its postings file and term entries, or None if it failed."""
-        _, status = os.waitpid(self._pid, 0)
-        self._pid = 0
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            log.warning("the flush helper failed (status %s); writing its half here", status)
+        job, self._job = self._job, None
+        if job is None or not job.join():
             return None
         try:
             with open(self.terms, "rb") as f:
@@ -250,13 +244,9 @@ class Helper:
 
     def close(self) -> None:
         """Stop the helper if it still runs, and remove its files."""
-        if self._pid:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-                os.waitpid(self._pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self._pid = 0
+        if self._job is not None:
+            self._job.close()
+            self._job = None
         for path in (self.posts, self.terms):
             path.unlink(missing_ok=True)
 

@@ -243,7 +243,11 @@ class FastSegmentWriter(SegmentWriter):
             )
 
         # a big flush writes its side file in a fork while the postings are encoded
-        job = Forked.start(write_side_file) if postings_count(fields) >= flush.PARALLEL_POSTINGS else None
+        job = (
+            Forked.start(write_side_file, "the side file's writer", "writing it here")
+            if postings_count(fields) >= flush.PARALLEL_POSTINGS
+            else None
+        )
         try:
             write_terms(fw, fields, Path(folder))
             fw.close()
