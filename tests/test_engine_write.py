@@ -137,10 +137,10 @@ def test_flush_helper_writes_the_same_bytes_with_or_without_other_threads(
     tmp_path: Path, cables: list[Cable], monkeypatch: pytest.MonkeyPatch, threads: str
 ) -> None:
     """With only this thread the helper is a fork (and so is the side file's writer). With
-    other threads alive Python 3.12+
-    warns about forking (a DeprecationWarning), so there the flush is encoded
-    in this process alone; 3.11 forks as before. Either way the segment's bytes are those of
-    a flush done in one process, and the helper's files are gone."""
+    other threads alive Python 3.12+ warns about forking (a DeprecationWarning), so there the
+    flush is encoded in this process alone; 3.11 forks as before. Either way the segment's
+    bytes (postings, term table, side file) are those of a flush done in one process, and the
+    helper's files are gone."""
     docs = [dataclasses.replace(c, reference_id=f"{c.reference_id}X{k}") for k in range(6) for c in cables]
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)
