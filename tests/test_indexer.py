@@ -259,7 +259,7 @@ def test_flush_helper_that_fails_is_replaced_by_this_process(
     monkeypatch.setattr(
         engine_writer,
         "write_terms",
-        lambda fw, fields, workdir: real(fw, fields, tmp_path / "no-such-folder"),
+        lambda fw, fields, workdir, postings: real(fw, fields, tmp_path / "no-such-folder", postings),
     )
     ix = CableIndex.open(tmp_path / "ix")
     with caplog.at_level(logging.WARNING, logger="cablesearch.engine.flush"), ix.writer() as w:

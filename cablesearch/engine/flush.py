@@ -83,10 +83,13 @@ class Encoding:
         return _hash_functions[self.hashtype]
 
 
-def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]], workdir: Path) -> None:
+def write_terms(
+    fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]], workdir: Path, postings: int
+) -> None:
     """Write the posting lists and term table of a new segment through the W3 field writer
     ``fw`` (``start_term`` / ``add`` / ``finish_term`` per term, done in bulk); ``fields`` are
-    (name, field, term -> flat posting list). See the module docstring for the split."""
+    (name, field, term -> flat posting list), holding ``postings`` (:func:`postings_count`).
+    See the module docstring for the split."""
     work: Work = []
     for name, field, terms in fields:
         fw.start_field(name, field)  # registers the field's id in the term table
@@ -94,7 +97,7 @@ def write_terms(fw: Any, fields: list[tuple[str, Any, dict[bytes, list[Any]]]], 
         fw.finish_field()
     postfile, tindex = fw._postfile, fw._tindex
     enc = Encoding(fw._codec._blocklimit, fw._codec._compression, tindex.hashtype)
-    first, second = halves(work)
+    first, second = halves(work, postings)
     helper = Helper.start(second, enc, workdir) if second else None
     try:
         _add_entries(tindex, encode(first, enc, postfile, postfile.tell()))
@@ -120,13 +123,18 @@ def postings_count(fields: list[tuple[str, Any, dict[bytes, list[Any]]]]) -> int
     return sum(len(flat) for _, _, terms in fields for flat in terms.values()) // 4
 
 
-def halves(work: Work) -> tuple[Work, Work]:
-    """Cut the work in two (a term costs about as much as six of its postings), the first
-    ``FIRST_SHARE`` of it for this process; no cut (everything first) when it is small."""
-    flats = sum(len(flat) for _, _, terms, _ in work for flat in terms.values())
-    if flats // 4 < PARALLEL_POSTINGS:
+def big_flush(postings: int) -> bool:
+    """Whether a flush of ``postings`` is worth forked helpers (see ``PARALLEL_POSTINGS``)."""
+    return postings >= PARALLEL_POSTINGS
+
+
+def halves(work: Work, postings: int) -> tuple[Work, Work]:
+    """Cut the work (``postings`` in all) in two (a term costs about as much as six of its
+    postings), the first ``FIRST_SHARE`` of it for this process; no cut (everything first)
+    when it is small."""
+    if not big_flush(postings):
         return work, []
-    total = flats + 24 * sum(len(keys) for *_, keys in work)
+    total = 4 * postings + 24 * sum(len(keys) for *_, keys in work)
     half, done = total * FIRST_SHARE, 0.0
     for i, (fid, fixed, terms, keys) in enumerate(work):
         for j, key in enumerate(keys):
@@ -166,9 +174,7 @@ class Forked:
         self.fallback = fallback
 
     @classmethod
-    def start(
-        cls, job: Callable[[], object], name: str = "a forked flush job", fallback: str = "running it here"
-    ) -> Forked | None:
+    def start(cls, job: Callable[[], object], name: str, fallback: str) -> Forked | None:
         """``job`` running in a fork; None where forking is not safe or fails (the caller then
         does the work itself)."""
         if not can_fork():

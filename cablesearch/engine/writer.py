@@ -243,13 +243,14 @@ class FastSegmentWriter(SegmentWriter):
             )
 
         # a big flush writes its side file in a fork while the postings are encoded
+        postings = postings_count(fields)
         job = (
             Forked.start(write_side_file, "the side file's writer", "writing it here")
-            if postings_count(fields) >= flush.PARALLEL_POSTINGS
+            if flush.big_flush(postings)
             else None
         )
         try:
-            write_terms(fw, fields, Path(folder))
+            write_terms(fw, fields, Path(folder), postings)
             fw.close()
             if job is None or not job.join():
                 write_side_file()
